@@ -1,0 +1,337 @@
+"""Address pools for MetalLB: parse, plan and validate ranges inside the kind network.
+
+Pure logic: standard library only. Every cost here grows with the number of taken
+entries, never with the size of the subnet (a /8 or an IPv6 /64 answers at once).
+"""
+from __future__ import annotations
+
+import html
+import ipaddress
+from dataclasses import dataclass
+from typing import Iterable, Union
+
+from .errors import PoolError
+
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+#: The article's pool for its /16 network: 250 addresses at the top.
+DEFAULT_POOL_SIZE = 250
+
+
+def _address(text: str, what: str = "address") -> IPAddress:
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        raise PoolError(
+            f"{text.strip()!r} is not an IP {what}: write it like 172.19.255.1 or fc00:f853:ccd:e793::1"
+        ) from None
+
+
+@dataclass(frozen=True)
+class PoolRange:
+    """A contiguous range of addresses, written ``first-last`` as MetalLB does.
+
+    >>> p = PoolRange.parse("172.19.255.1-172.19.255.250")
+    >>> p.size, str(p)
+    (250, '172.19.255.1-172.19.255.250')
+    >>> PoolRange.parse("10.0.0.0/30").cidr
+    IPv4Network('10.0.0.0/30')
+    """
+
+    first: IPAddress
+    last: IPAddress
+
+    def __post_init__(self) -> None:
+        if self.first.version != self.last.version:
+            raise PoolError(
+                f"{self.first}-{self.last} mixes IPv{self.first.version} and IPv{self.last.version}: "
+                "a range must stay in one address family (use two pools for dual stack)"
+            )
+        if self.first > self.last:
+            raise PoolError(
+                f"{self.first}-{self.last} is reversed (the first address is above the last): "
+                f"write it as {self.last}-{self.first}"
+            )
+
+    @classmethod
+    def parse(cls, spec: "PoolSpec") -> "PoolRange":
+        """Read ``a-b``, a CIDR ``net/len``, a single address, or ipaddress objects."""
+        if isinstance(spec, PoolRange):
+            return spec
+        if isinstance(spec, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+            return cls(spec, spec)
+        if isinstance(spec, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            return cls(spec.network_address, spec.broadcast_address)
+        if not isinstance(spec, str):
+            raise PoolError(f"{spec!r} is not a pool: give text like 172.19.255.1-172.19.255.250 or 172.19.255.0/24")
+        text = spec.strip()
+        if not text:
+            raise PoolError("the pool is empty: give a range like 172.19.255.1-172.19.255.250 or a CIDR like 172.19.255.0/24")
+        if "/" in text:
+            try:
+                net = ipaddress.ip_network(text, strict=True)
+            except ValueError as exc:
+                if "host bits set" in str(exc):
+                    loose = ipaddress.ip_network(text, strict=False)
+                    raise PoolError(
+                        f"{text} has host bits set, so it is not one CIDR block: did you mean {loose}, "
+                        f"or a range like {loose.network_address}-{loose.broadcast_address}?"
+                    ) from None
+                raise PoolError(
+                    f"{text!r} is not a CIDR block: write it like 172.19.255.0/24 or fc00:f853:ccd:e793::ff00/120"
+                ) from None
+            return cls(net.network_address, net.broadcast_address)
+        if "-" in text:
+            left, sep, right = text.partition("-")
+            if "-" in right:
+                raise PoolError(f"{text!r} has more than one '-': write a range as first-last")
+            return cls(_address(left), _address(right))
+        addr = _address(text)
+        return cls(addr, addr)
+
+    @property
+    def version(self) -> int:
+        return self.first.version
+
+    @property
+    def size(self) -> int:
+        return int(self.last) - int(self.first) + 1
+
+    @property
+    def cidr(self) -> IPNetwork | None:
+        """The one CIDR block that is exactly this range, or None."""
+        nets = list(ipaddress.summarize_address_range(self.first, self.last))
+        return nets[0] if len(nets) == 1 else None
+
+    def as_cidr_or_range(self) -> str:
+        """CIDR text when the range is exactly one block, else ``first-last``."""
+        net = self.cidr
+        return str(net) if net is not None else str(self)
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            item = ipaddress.ip_address(item)
+        if isinstance(item, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+            return item.version == self.version and self.first <= item <= self.last
+        if isinstance(item, PoolRange):
+            return item.version == self.version and self.first <= item.first and item.last <= self.last
+        return False
+
+    def overlaps(self, other: "PoolRange") -> bool:
+        return self.version == other.version and self.first <= other.last and other.first <= self.last
+
+    def __str__(self) -> str:
+        return f"{self.first}-{self.last}"
+
+    def _repr_html_(self) -> str:
+        cidr = self.cidr
+        extra = f" = <code>{cidr}</code>" if cidr is not None else ""
+        return (
+            f"<div><b>PoolRange</b> <code>{html.escape(str(self))}</code>{extra}"
+            f" &mdash; IPv{self.version}, {self.size:,} addresses</div>"
+        )
+
+
+PoolSpec = Union[str, PoolRange, IPAddress, IPNetwork]
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """A taken range with a label that says whose it is: ``Reserved("node kind-worker", "172.19.0.3")``."""
+
+    label: str
+    range: PoolRange
+
+    def __init__(self, label: str, spec: PoolSpec) -> None:
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "range", PoolRange.parse(spec))
+
+    def __str__(self) -> str:
+        r = self.range
+        return f"{self.label} {r.first if r.size == 1 else r}"
+
+
+TakenSpec = Union[Reserved, PoolSpec, "tuple[str, PoolSpec]"]
+
+
+def reserved(taken: Iterable[TakenSpec]) -> list[Reserved]:
+    """Normalise ``taken`` entries (text, ranges, ``(label, spec)`` pairs) to labelled ranges."""
+    if isinstance(taken, (str, PoolRange, Reserved)):
+        taken = [taken]
+    out: list[Reserved] = []
+    for item in taken:
+        if isinstance(item, Reserved):
+            out.append(item)
+        elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            out.append(Reserved(item[0], item[1]))
+        else:
+            out.append(Reserved("taken", item))
+    return out
+
+
+def as_subnet(subnet: str | IPNetwork) -> IPNetwork:
+    """The network of ``subnet``; host bits are allowed (``172.19.0.1/16`` as ``ip a`` shows it)."""
+    if isinstance(subnet, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        return subnet
+    if isinstance(subnet, ipaddress._BaseAddress):  # a plain address is a host route
+        return ipaddress.ip_network(subnet)
+    try:
+        return ipaddress.ip_network(str(subnet).strip(), strict=False)
+    except ValueError:
+        raise PoolError(
+            f"{subnet!r} is not a subnet: write it like 172.19.0.0/16 or fc00:f853:ccd:e793::/64"
+        ) from None
+
+
+def usable_range(subnet: IPNetwork) -> PoolRange:
+    """Addresses of ``subnet`` a pool may use: no network address, no IPv4 broadcast."""
+    first, last = int(subnet.network_address), int(subnet.broadcast_address)
+    make = type(subnet.network_address)
+    if subnet.version == 4 and subnet.prefixlen <= 30:
+        return PoolRange(make(first + 1), make(last - 1))
+    if subnet.version == 6 and subnet.prefixlen <= 126:
+        return PoolRange(make(first + 1), make(last))
+    return PoolRange(make(first), make(last))  # /31, /32, /127, /128: every address is a host
+
+
+def default_size(subnet: str | IPNetwork) -> int:
+    """The article's 250 addresses, or a quarter of a small subnet.
+
+    >>> default_size("172.19.0.0/16"), default_size("10.0.0.0/24"), default_size("10.0.0.0/29")
+    (250, 62, 1)
+    """
+    n = as_subnet(subnet).num_addresses
+    if n >= 1024:
+        return DEFAULT_POOL_SIZE
+    return max(1, n // 4 - 2)
+
+
+def _merged(ranges: Iterable[PoolRange]) -> list[tuple[int, int]]:
+    spans = sorted((int(r.first), int(r.last)) for r in ranges)
+    merged: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _free_gaps(space: PoolRange, taken: list[Reserved]) -> list[tuple[int, int]]:
+    """Free spans of ``space`` outside every taken range, highest first."""
+    lo, hi = int(space.first), int(space.last)
+    busy = _merged(t.range for t in taken if t.range.overlaps(space))
+    gaps: list[tuple[int, int]] = []
+    cursor = hi
+    for b_lo, b_hi in reversed(busy):
+        if b_hi < cursor:
+            gaps.append((max(b_hi + 1, lo), cursor))
+        cursor = min(cursor, b_lo - 1)
+        if cursor < lo:
+            break
+    if cursor >= lo:
+        gaps.append((lo, cursor))
+    return gaps
+
+
+def plan_pool(
+    subnet: str | IPNetwork,
+    taken: Iterable[TakenSpec] = (),
+    size: int | None = None,
+) -> PoolRange:
+    """A free range of ``size`` addresses at the top of ``subnet``, clear of ``taken``.
+
+    Docker hands out container addresses from the bottom of its subnet, so the pool goes to
+    the top. It is placed in the highest free block of the next power of two above ``size``,
+    skipping the block's first address: for a /16 that gives the article's choice.
+
+    >>> str(plan_pool("172.19.0.1/16"))
+    '172.19.255.1-172.19.255.250'
+    >>> str(plan_pool("172.19.0.0/16", taken=["172.19.255.0/24"]))
+    '172.19.254.1-172.19.254.250'
+    >>> str(plan_pool("172.18.0.0/24", taken=["172.18.0.1-172.18.0.4"]))
+    '172.18.0.193-172.18.0.254'
+    """
+    net = as_subnet(subnet)
+    want = default_size(net) if size is None else size
+    if not isinstance(want, int) or isinstance(want, bool) or want < 1:
+        raise PoolError(f"pool size must be a whole number of addresses, at least 1 (got {size!r})")
+    space = usable_range(net)
+    entries = [t for t in reserved(taken) if t.range.version == net.version]
+    if want > space.size:
+        raise PoolError(
+            f"{net} has only {space.size:,} usable addresses, fewer than the {want:,} asked for: "
+            "ask for a smaller pool"
+        )
+    gaps = _free_gaps(space, entries)
+    block = 1 << want.bit_length()  # smallest power of two above want
+    make = type(net.network_address)
+    for g_lo, g_hi in gaps:  # aligned placement, highest first
+        start = ((g_hi - want) // block) * block
+        if start + 1 >= g_lo:
+            return PoolRange(make(start + 1), make(start + want))
+    for g_lo, g_hi in gaps:  # else flush with the top of the highest gap that fits
+        if g_hi - g_lo + 1 >= want:
+            return PoolRange(make(g_hi - want + 1), make(g_hi))
+    largest = max((hi - lo + 1 for lo, hi in gaps), default=0)
+    raise PoolError(
+        f"no free range of {want:,} addresses is left in {net}: the largest free span holds {largest:,} "
+        "(taken: gateway, nodes, containers and other pools); ask for a smaller pool or free some addresses"
+    )
+
+
+def validate_pool(
+    pool: PoolSpec,
+    subnet: str | IPNetwork,
+    taken: Iterable[TakenSpec] = (),
+) -> PoolRange:
+    """Check that ``pool`` is a usable MetalLB range inside ``subnet``; return it as a PoolRange.
+
+    Raises PoolError naming the exact conflict and a fix.
+
+    >>> validate_pool("172.19.255.1-172.19.255.250", "172.19.0.0/16", [("gateway", "172.19.0.1")])
+    PoolRange(first=IPv4Address('172.19.255.1'), last=IPv4Address('172.19.255.250'))
+    """
+    rng = PoolRange.parse(pool)
+    net = as_subnet(subnet)
+    entries = reserved(taken)
+
+    def hint() -> str:
+        try:
+            return f", e.g. {plan_pool(net, entries, size=min(rng.size, usable_range(net).size))}"
+        except PoolError:
+            return ""
+
+    if rng.version != net.version:
+        raise PoolError(
+            f"pool {rng} is IPv{rng.version} but subnet {net} is IPv{net.version}: "
+            f"pick a range from an IPv{rng.version} subnet of the kind network, or an IPv{net.version} range{hint()}"
+        )
+    span = PoolRange(net.network_address, net.broadcast_address)
+    if rng not in span:
+        outside = [str(a) for a in (rng.first, rng.last) if a not in span]
+        raise PoolError(
+            f"pool {rng} is not inside {net} ({span}): {' and '.join(outside)} "
+            f"{'lies' if len(outside) == 1 else 'lie'} outside it; pick a range inside the subnet{hint()}"
+        )
+    usable = usable_range(net)
+    if rng.first < usable.first:
+        raise PoolError(
+            f"pool {rng} includes the network address {net.network_address} of {net}: "
+            f"start at {usable.first} or above{hint()}"
+        )
+    if rng.last > usable.last:
+        raise PoolError(
+            f"pool {rng} includes the broadcast address {net.broadcast_address} of {net}: "
+            f"end at {usable.last} or below{hint()}"
+        )
+    clashes = [t for t in entries if t.range.overlaps(rng)]
+    if clashes:
+        shown = ", ".join(str(t) for t in clashes[:5])
+        more = f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
+        top = max(int(t.range.last) for t in clashes)
+        above = type(rng.first)(top + 1) if top < int(usable.last) else None
+        fix = f"pick a range above {above}" if above is not None else "pick another range"
+        raise PoolError(f"pool {rng} overlaps {shown}{more}: {fix}{hint()}")
+    return rng
