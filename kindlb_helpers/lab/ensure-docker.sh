@@ -1,35 +1,69 @@
 #!/usr/bin/env bash
 # Make sure a Docker engine answers on this machine: install Debian's docker.io when dockerd is
-# missing, start dockerd when nothing answers, and wait until it does. Idempotent; needs root
-# only for the parts that install or start something.
+# missing, start dockerd when nothing answers, and wait until it does. When the host's capability
+# bounding set lacks CAP_SYS_RESOURCE (privileged containers then fail), register files/runc-wrapper
+# as Docker's default runtime; dockerd reloads runtimes on SIGHUP, so nothing restarts.
+# Idempotent; needs root only for the parts that install or start something.
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
 log=${KINDLB_DOCKERD_LOG:-/var/log/kindlb-dockerd.log}
+daemon_json=${KINDLB_DOCKER_DAEMON_JSON:-/etc/docker/daemon.json}
+runtime_name=kindlb-runc
+wrapper_dest=/usr/local/lib/kindlb/runc-wrapper
 
-if docker info >/dev/null 2>&1; then
-  exit 0
+wait_docker() {
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  echo "ensure-docker: dockerd did not answer within 60 s; see $log" >&2
+  return 1
+}
+
+# True when bit 24 (CAP_SYS_RESOURCE) is missing from this process's bounding set.
+lacks_sys_resource() {
+  local bnd
+  bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+  (( (0x$bnd >> 24 & 1) == 0 ))
+}
+
+if ! docker info >/dev/null 2>&1; then
+  if ! command -v dockerd >/dev/null 2>&1; then
+    echo "ensure-docker: installing Debian's docker.io" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq docker.io jq >/dev/null
+  fi
+  # kind mounts /lib/modules into its nodes; some kernels ship without it.
+  [ -d /lib/modules ] || mkdir -p /lib/modules
+  if ! pgrep -x dockerd >/dev/null 2>&1; then
+    echo "ensure-docker: starting dockerd (log: $log)" >&2
+    nohup dockerd >"$log" 2>&1 </dev/null &
+  fi
+  wait_docker
 fi
-
-if ! command -v dockerd >/dev/null 2>&1; then
-  echo "ensure-docker: installing Debian's docker.io" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq docker.io >/dev/null
-fi
-
-# kind mounts /lib/modules into its nodes; some kernels ship without it.
 [ -d /lib/modules ] || mkdir -p /lib/modules
 
-if ! pgrep -x dockerd >/dev/null 2>&1; then
-  echo "ensure-docker: starting dockerd (log: $log)" >&2
-  nohup dockerd >"$log" 2>&1 </dev/null &
-fi
-
-for _ in $(seq 1 60); do
-  if docker info >/dev/null 2>&1; then
-    exit 0
+if lacks_sys_resource || [ "${KINDLB_FORCE_RUNC_WRAPPER:-}" = 1 ]; then
+  install -D -m 0755 "$here/files/runc-wrapper" "$wrapper_dest.new"
+  if ! cmp -s "$wrapper_dest.new" "$wrapper_dest"; then mv "$wrapper_dest.new" "$wrapper_dest"; else rm -f "$wrapper_dest.new"; fi
+  mkdir -p "$(dirname "$daemon_json")"
+  [ -s "$daemon_json" ] || echo '{}' >"$daemon_json"
+  new=$(jq --arg n "$runtime_name" --arg p "$wrapper_dest" \
+    '.runtimes[$n] = {path: $p} | .["default-runtime"] = $n' "$daemon_json")
+  if [ "$new" != "$(jq . "$daemon_json")" ]; then
+    echo "ensure-docker: registering $wrapper_dest as Docker's default runtime ($daemon_json)" >&2
+    printf '%s\n' "$new" >"$daemon_json"
+    kill -HUP "$(cat /var/run/docker.pid)"
+    for _ in $(seq 1 30); do
+      [ "$(docker info --format '{{.DefaultRuntime}}' 2>/dev/null)" = "$runtime_name" ] && break
+      sleep 1
+    done
   fi
-  sleep 1
-done
-echo "ensure-docker: dockerd did not answer within 60 s; see $log" >&2
-exit 1
+  if [ "$(docker info --format '{{.DefaultRuntime}}')" != "$runtime_name" ]; then
+    echo "ensure-docker: dockerd did not load runtime $runtime_name from $daemon_json; restart dockerd" >&2
+    exit 1
+  fi
+fi
+exit 0
