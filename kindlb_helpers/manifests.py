@@ -78,7 +78,7 @@ def metallb_manifests(
             "starting and ending with a letter or digit (e.g. 'default')"
         )
     ranges = _pools(pool)
-    addresses = [str(r) for r in ranges]
+    addresses = [r.as_cidr_or_range() for r in ranges]
     if not uses_crds(version):
         config = {"address-pools": [{"name": name, "protocol": "layer2", "addresses": addresses}]}
         return [
