@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# build-images.sh: the container images of the lab, from the Debian root filesystems and the
+# binaries built by build-kubernetes.sh / build-go.sh / build-pause (below). Each image carries a
+# label with a hash of its inputs and is rebuilt only when that hash changes.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/common.sh"
+. "$here/rootfs-sets.sh"
+export DOCKER_BUILDKIT=0   # the classic builder: no buildx plugin needed, works with dockerd 20.10
+
+: "${NGINX_IMAGE:=kindlb.local/nginx:1.22.1}"
+: "${PODNET_IMAGE:=kindlb.local/podnet:v1}"
+: "${ETCD_IMAGE:=registry.k8s.io/etcd:${ETCD_VERSION#v}-0}"
+: "${COREDNS_IMAGE:=registry.k8s.io/coredns/coredns:$COREDNS_VERSION}"
+: "${PAUSE_IMAGE:=registry.k8s.io/pause:$PAUSE_VERSION}"
+SLIM=kindlb.local/debian-slim:$DEBIAN_SUITE
+kbin=$OUT/kubernetes/$K8S_VERSION
+
+label_of() { docker image inspect -f '{{ index .Config.Labels "kindlb.inputs" }}' "$1" 2>/dev/null || true; }
+
+# hash_inputs FILE...: one hash over the content of the given files (order matters).
+hash_inputs() { cat "$@" | sha256sum | cut -c1-16; }
+
+# import_rootfs NAME IMAGE: docker import of $CACHE/rootfs/NAME.tar when the tarball changed.
+import_rootfs() {
+  local tar=$CACHE/rootfs/$1.tar key
+  key=$(stat -c '%s-%Y' "$tar")
+  [ "$(label_of "$2")" = "$key" ] && { log "image $2: cached"; return; }
+  log "image $2: docker import $tar"
+  docker import --change "LABEL kindlb.inputs=$key" "$tar" "$2" >/dev/null
+}
+
+# build_image IMAGE KEY DOCKERFILE_TEXT FILE...: classic docker build in a scratch context that
+# holds the given files; skipped when IMAGE already carries label KEY.
+build_image() {
+  local image=$1 key=$2 dockerfile=$3 ctx; shift 3
+  [ "$(label_of "$image")" = "$key" ] && { log "image $image: cached"; return; }
+  log "image $image: docker build"
+  ctx=$(mktemp -d)
+  cp -a "$@" "$ctx/"
+  printf '%s\nLABEL kindlb.inputs=%s\n' "$dockerfile" "$key" >"$ctx/Dockerfile"
+  docker build -q -t "$image" "$ctx" >/dev/null
+  rm -rf "$ctx"
+}
+
+# pause: the sandbox container, a static C program shipped inside the k8s.io/kubernetes module.
+build_pause() {
+  local src dest=$OUT/pause/$PAUSE_VERSION
+  src=$(moddir k8s.io/kubernetes "$K8S_VERSION")/build/pause/linux/pause.c
+  if ! [ -x "$dest/pause" ] || ! stamp_ok pause "$K8S_VERSION $PAUSE_VERSION"; then
+    mkdir -p "$dest"
+    log "pause: gcc -Os -static $src"
+    gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION-kindlb" -o "$dest/pause" "$src"
+    strip "$dest/pause"
+    stamp_set pause "$K8S_VERSION $PAUSE_VERSION"
+  fi
+  build_image "$PAUSE_IMAGE" "$(hash_inputs "$dest/pause")" \
+    $'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]' "$dest/pause"
+}
+
+import_rootfs slim "$SLIM"
+slim_id=$(docker image inspect -f '{{.Id}}' "$SLIM")
+iptdetect=$here/files/iptables-detect
+# Put iptables-detect ahead of Debian's binaries for every iptables front end.
+ipt_links='RUN for n in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do ln -s iptables-detect /usr/local/sbin/$n; done'
+
+for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+  extra=""
+  [ "$c" = kube-proxy ] && extra=$'COPY iptables-detect /usr/local/sbin/iptables-detect\n'"$ipt_links"
+  build_image "registry.k8s.io/$c:$K8S_VERSION" "$(echo "$slim_id" | cat - "$kbin/$c" "$iptdetect" | sha256sum | cut -c1-16)" \
+    "FROM $SLIM"$'\n'"COPY $c /usr/local/bin/$c"$'\n'"$extra"$'\n'"ENTRYPOINT [\"/usr/local/bin/$c\"]" \
+    "$kbin/$c" "$iptdetect"
+done
+
+build_image "$ETCD_IMAGE" "$(echo "$slim_id" | cat - "$OUT/etcd/$ETCD_VERSION/etcd" | sha256sum | cut -c1-16)" \
+  "FROM $SLIM"$'\nCOPY etcd /usr/local/bin/etcd\nRUN mkdir -p /var/lib/etcd /var/etcd\nCMD ["/usr/local/bin/etcd"]' \
+  "$OUT/etcd/$ETCD_VERSION/etcd"
+
+build_image "$COREDNS_IMAGE" "$(echo "$slim_id" | cat - "$OUT/coredns/$COREDNS_VERSION/coredns" | sha256sum | cut -c1-16)" \
+  "FROM $SLIM"$'\nCOPY coredns /coredns\nEXPOSE 53 53/udp\nENTRYPOINT ["/coredns"]' \
+  "$OUT/coredns/$COREDNS_VERSION/coredns"
+
+build_pause
+
+for c in controller speaker; do
+  build_image "quay.io/metallb/$c:$METALLB_VERSION" "$(echo "$slim_id" | cat - "$OUT/metallb/$METALLB_VERSION/$c" | sha256sum | cut -c1-16)" \
+    "FROM $SLIM"$'\n'"COPY $c /$c"$'\n'"ENTRYPOINT [\"/$c\"]" "$OUT/metallb/$METALLB_VERSION/$c"
+done
+
+# podnet: the lab's CNI daemon (files/podnet.sh) with kubectl and the iptables selector.
+build_image "$PODNET_IMAGE" "$(echo "$slim_id" | cat - "$kbin/kubectl" "$here/files/podnet.sh" "$iptdetect" | sha256sum | cut -c1-16)" \
+  "FROM $SLIM"$'\nCOPY kubectl /usr/local/bin/kubectl\nCOPY podnet.sh /usr/local/bin/podnet\nCOPY iptables-detect /usr/local/sbin/iptables-detect\n'"$ipt_links" \
+  "$kbin/kubectl" "$here/files/podnet.sh" "$iptdetect"
+
+# nginx: Debian's package, logs to the container's stdout/stderr, in the foreground.
+import_rootfs nginx kindlb.local/debian-nginx:$DEBIAN_SUITE
+build_image "$NGINX_IMAGE" "$(docker image inspect -f '{{.Id}}' kindlb.local/debian-nginx:$DEBIAN_SUITE | sha256sum | cut -c1-16)" \
+  "FROM kindlb.local/debian-nginx:$DEBIAN_SUITE"$'\nRUN ln -sf /dev/stdout /var/log/nginx/access.log && ln -sf /dev/stderr /var/log/nginx/error.log\nEXPOSE 80\nSTOPSIGNAL SIGQUIT\nCMD ["nginx", "-g", "daemon off;"]'
+log "images: done"
