@@ -1,0 +1,308 @@
+"""Install MetalLB, wait for it, configure its pools, and explain what is wrong when it is stuck."""
+from __future__ import annotations
+
+import base64
+import secrets
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from .errors import KindlbError, MetalLBError
+from .kube import Kind, apply, connect, served
+from .manifests import DEFAULT_VERSION, NAMESPACE, manifest_url, metallb_manifests, parse_version, uses_crds
+from .pool import PoolRange, Reserved
+from .waits import wait_until
+
+POOL_ANNOTATION = "metallb.io/ip-allocated-from-pool"
+
+
+def _read_source(version: str, source: str | Path | None) -> tuple[list[dict], str]:
+    """The install objects of ``version`` from its URL (online) or a local file/folder (offline)."""
+    texts = []
+    if source is None:
+        for url in manifest_url(version):
+            try:
+                with urllib.request.urlopen(url, timeout=30) as resp:
+                    texts.append(resp.read().decode())
+            except OSError as exc:
+                raise MetalLBError(
+                    f"could not download the MetalLB {version} manifest from {url} ({exc}): without internet, "
+                    "pass a local copy as the manifest source (for the offline lab: `kindlb lab env` prints it)"
+                ) from exc
+        where = ", ".join(manifest_url(version))
+    else:
+        path = Path(source).expanduser()
+        if path.is_dir():
+            candidates = [path / "metallb-native.yaml", path / version / "metallb-native.yaml",
+                          path / "namespace.yaml", path / "metallb.yaml"]
+            files = [p for p in candidates if p.is_file()]
+            if not files:
+                raise MetalLBError(f"{path} holds no metallb-native.yaml (or namespace.yaml + metallb.yaml) for MetalLB {version}")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise MetalLBError(f"MetalLB manifest source {path} does not exist: give a file or a folder, or None to download")
+        texts = [p.read_text() for p in files]
+        where = ", ".join(str(p) for p in files)
+    objects = [o for t in texts for o in yaml.safe_load_all(t) if o]
+    return objects, where
+
+
+def _order(obj: dict) -> int:
+    return {"Namespace": 0, "CustomResourceDefinition": 1}.get(obj["kind"], 2)
+
+
+def installed_version(kind: Kind) -> str | None:
+    """The MetalLB version running in the cluster (from the controller's image tag), or None."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        dep = kind.apps.read_namespaced_deployment("controller", NAMESPACE)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    image = dep.spec.template.spec.containers[0].image
+    tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else "latest"
+    return tag
+
+
+def install(kind: Kind, version: str = DEFAULT_VERSION, source: str | Path | None = None) -> list[str]:
+    """Apply MetalLB ``version`` (idempotent). Returns what was applied, and what was skipped why."""
+    parse_version(version)
+    present = installed_version(kind)
+    if present and parse_version(present) != parse_version(version):
+        raise MetalLBError(
+            f"MetalLB {present} is already installed in {kind.cluster!r}; installing {version} over it would mix "
+            "two releases: run the cleanup notebook (or `kubectl delete namespace metallb-system`) first"
+        )
+    objects, where = _read_source(version, source)
+    notes = [f"source: {where}"]
+    if not any(o["kind"] == "Deployment" for o in objects):
+        raise MetalLBError(f"{where} does not look like a MetalLB install manifest (no Deployment in it)")
+    if not served(kind, "policy/v1beta1", "PodSecurityPolicy"):
+        dropped = [o for o in objects if o["kind"] == "PodSecurityPolicy"]
+        objects = [o for o in objects if o["kind"] != "PodSecurityPolicy"]
+        if dropped:
+            notes.append(f"skipped {len(dropped)} PodSecurityPolicy objects: this Kubernetes no longer serves them")
+    notes += apply(kind, sorted(objects, key=_order))
+    if not uses_crds(version):
+        notes.append(ensure_memberlist_secret(kind))
+    return notes
+
+
+def ensure_memberlist_secret(kind: Kind) -> str:
+    """MetalLB before v0.13 needs secret ``memberlist`` (a random 128-byte key) for its speakers."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        kind.core.read_namespaced_secret("memberlist", NAMESPACE)
+        return "secret/memberlist exists"
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+    key = base64.b64encode(secrets.token_bytes(128)).decode()
+    body = client.V1Secret(metadata=client.V1ObjectMeta(name="memberlist", namespace=NAMESPACE), string_data={"secretkey": key})
+    kind.core.create_namespaced_secret(NAMESPACE, body)
+    return "secret/memberlist created"
+
+
+def readiness(kind: Kind) -> tuple[bool, str]:
+    """(ready, status text): controller Available and every speaker Ready."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        dep = kind.apps.read_namespaced_deployment("controller", NAMESPACE)
+        ds = kind.apps.read_namespaced_daemon_set("speaker", NAMESPACE)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False, "MetalLB is not installed (no controller/speaker in metallb-system)"
+        raise
+    available = any(c.type == "Available" and c.status == "True" for c in dep.status.conditions or [])
+    want, ready = ds.status.desired_number_scheduled or 0, ds.status.number_ready or 0
+    text = f"controller {'Available' if available else 'not available'}, speakers ready {ready}/{want}"
+    return available and want > 0 and ready == want, text
+
+
+def wait_ready(kind: Kind, timeout: float = 300, progress: bool = True) -> str:
+    """Wait until MetalLB's controller is Available and its speakers are Ready."""
+    return wait_until(lambda: readiness(kind), timeout=timeout, desc="MetalLB ready", progress=progress, interval=2,
+                      explain=lambda: "\n".join(diagnose(kind)))
+
+
+def apply_pool(kind: Kind, objects: list[dict], timeout: float = 120, progress: bool = False) -> list[str]:
+    """Apply pool objects, retrying while MetalLB's validating webhook is not serving yet."""
+    from kubernetes.client.exceptions import ApiException
+
+    result: list[str] = []
+
+    def attempt() -> tuple[bool, str]:
+        try:
+            result[:] = apply(kind, objects)
+            return True, "applied"
+        except ApiException as exc:
+            body = str(exc.body or exc.reason)
+            if exc.status in (500, 502, 503, 504) or "webhook" in body:
+                return False, f"webhook not ready yet ({exc.status})"
+            if exc.status in (400, 403, 422):  # MetalLB's webhook rejected it: that is final
+                raise MetalLBError(f"MetalLB rejected the pool: {body}") from exc
+            raise
+
+    wait_until(attempt, timeout=timeout, desc="apply pool", progress=progress, interval=2)
+    return result
+
+
+def pools(kind: Kind) -> list[tuple[str, PoolRange]]:
+    """The address ranges MetalLB in this cluster is configured with, as (pool name, range)."""
+    from kubernetes.client.exceptions import ApiException
+
+    version = installed_version(kind)
+    out: list[tuple[str, PoolRange]] = []
+    if version is None:
+        return out
+    if uses_crds(version):
+        try:
+            items = kind.custom.list_namespaced_custom_object("metallb.io", "v1beta1", NAMESPACE, "ipaddresspools")["items"]
+        except ApiException as exc:
+            if exc.status == 404:
+                return out
+            raise
+        for item in items:
+            for spec in item.get("spec", {}).get("addresses", []):
+                out.append((item["metadata"]["name"], PoolRange.parse(spec)))
+        return out
+    try:
+        cm = kind.core.read_namespaced_config_map("config", NAMESPACE)
+    except ApiException as exc:
+        if exc.status == 404:
+            return out
+        raise
+    for pool in (yaml.safe_load((cm.data or {}).get("config") or "") or {}).get("address-pools", []):
+        for spec in pool.get("addresses", []):
+            out.append((pool["name"], PoolRange.parse(spec)))
+    return out
+
+
+def l2_advertisements(kind: Kind) -> list[dict]:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return kind.custom.list_namespaced_custom_object("metallb.io", "v1beta1", NAMESPACE, "l2advertisements")["items"]
+    except ApiException as exc:
+        if exc.status == 404:
+            return []
+        raise
+
+
+def configure(kind: Kind, pool, name: str = "default", timeout: float = 120) -> list[str]:
+    """Render the pool for the installed MetalLB version and apply it."""
+    version = installed_version(kind)
+    if version is None:
+        raise MetalLBError(f"MetalLB is not installed in {kind.cluster!r}: run notebook 02_install_metallb first")
+    return apply_pool(kind, metallb_manifests(pool, version, name=name), timeout=timeout)
+
+
+def other_clusters_pools(this_cluster: str, clusters: list[str], kubeconfig: str | None = None) -> list[Reserved]:
+    """Pools that other kind clusters on the same Docker network already use (read-only look).
+
+    Only contexts named ``kind-<cluster>`` for clusters whose node containers sit on the kind
+    network are read, and only MetalLB's pool objects. A cluster that does not answer within
+    a few seconds is left out.
+    """
+    found: list[Reserved] = []
+    for other in clusters:
+        if other == this_cluster:
+            continue
+        try:
+            k = connect(other, kubeconfig=kubeconfig)
+            k.api.configuration.retries = 0
+            for _, rng in pools(k):
+                found.append(Reserved(f"pool of cluster kind-{other}", rng))
+        except (KindlbError, Exception):  # unreachable or no MetalLB: nothing to avoid there
+            continue
+    return found
+
+
+def diagnose(kind: Kind, service: str | None = None, namespace: str = "default") -> list[str]:
+    """Reasons a LoadBalancer Service may have no working external IP, most likely first."""
+    from .kube import events_for
+
+    reasons: list[str] = []
+    version = installed_version(kind)
+    if version is None:
+        return ["MetalLB is not installed: run notebook 02_install_metallb"]
+    ready, text = readiness(kind)
+    if not ready:
+        reasons.append(f"MetalLB is not ready ({text}): `kubectl -n metallb-system get pods` shows which pod is stuck")
+    configured = pools(kind)
+    if not configured:
+        reasons.append("MetalLB has no address pool: run notebook 03_address_pool to create one")
+    if uses_crds(version) and configured and not l2_advertisements(kind):
+        reasons.append("there is no L2Advertisement: MetalLB assigns IPs but nobody answers ARP for them "
+                       "(notebook 03_address_pool creates one with the pool)")
+    if service:
+        for ev in events_for(kind, service, namespace):
+            msg = ev["message"]
+            if ev["reason"] == "AllocationFailed" or "no available IPs" in msg:
+                size = sum(r.size for _, r in configured)
+                reasons.insert(0, f"the pool is exhausted ({size} addresses, all in use): {msg}; "
+                                  "make the pool bigger or delete a LoadBalancer Service")
+            elif ev["type"] == "Warning":
+                reasons.append(f"{ev['reason']}: {msg}")
+    return reasons or ["MetalLB looks healthy; the Service may just need a few more seconds"]
+
+
+def uninstall(kind: Kind, timeout: float = 180, progress: bool = True) -> str:
+    """Delete the metallb-system namespace (and with it MetalLB and its pools); wait until gone."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        kind.core.delete_namespace(NAMESPACE)
+    except ApiException as exc:
+        if exc.status == 404:
+            return "MetalLB was not installed"
+        raise
+
+    def gone() -> tuple[bool, str]:
+        try:
+            kind.core.read_namespace(NAMESPACE)
+            return False, "namespace metallb-system terminating"
+        except ApiException as exc:
+            if exc.status == 404:
+                return True, "namespace metallb-system deleted"
+            raise
+
+    text = wait_until(gone, timeout=timeout, desc="remove MetalLB", progress=progress, interval=2)
+    removed = remove_cluster_scoped(kind)
+    return f"{text}; removed {len(removed)} cluster-wide objects" if removed else text
+
+
+def remove_cluster_scoped(kind: Kind) -> list[str]:
+    """Delete MetalLB's cluster-wide objects: its CRDs, ClusterRoles/Bindings and webhook config."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    ext = client.ApiextensionsV1Api(kind.api)
+    rbac = client.RbacAuthorizationV1Api(kind.api)
+    adm = client.AdmissionregistrationV1Api(kind.api)
+    targets = (
+        [(ext.delete_custom_resource_definition, c.metadata.name)
+         for c in ext.list_custom_resource_definition().items if c.spec.group == "metallb.io"]
+        + [(rbac.delete_cluster_role, r.metadata.name)
+           for r in rbac.list_cluster_role().items if r.metadata.name.startswith("metallb-system:")]
+        + [(rbac.delete_cluster_role_binding, b.metadata.name)
+           for b in rbac.list_cluster_role_binding().items if b.metadata.name.startswith("metallb-system:")]
+        + [(adm.delete_validating_webhook_configuration, w.metadata.name)
+           for w in adm.list_validating_webhook_configuration().items if w.metadata.name.startswith("metallb")]
+    )
+    removed = []
+    for delete_fn, name in targets:
+        try:
+            delete_fn(name)
+            removed.append(name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+    return removed
