@@ -1,0 +1,49 @@
+"""kindlb_helpers: the library behind the kindlb notebooks (MetalLB on kind).
+
+The pure core (subnet tables, pool planning, MetalLB manifests) loads at once and needs neither
+Docker nor a cluster. The shell that talks to Docker and Kubernetes loads on first use.
+
+>>> import kindlb_helpers as kh
+>>> str(kh.plan_pool("172.19.0.1/16"))
+'172.19.255.1-172.19.255.250'
+"""
+from __future__ import annotations
+
+import importlib
+
+from .errors import (
+    ClusterNotFound, DockerUnavailable, KindlbError, KindNetworkNotFound, LabError, MetalLBError, PoolError,
+    WaitTimeout, WrongContext,
+)
+from .manifests import ARTICLE_VERSION, DEFAULT_VERSION, metallb_manifests, parse_version, to_yaml, uses_crds
+from .pool import PoolRange, Reserved, default_size, plan_pool, validate_pool
+from .sipcalc import format_sipcalc, sipcalc_table
+
+__version__ = "0.1.0"
+
+# name -> module, loaded on first access (they import docker, kubernetes, ipywidgets, matplotlib)
+_LAZY = {
+    "docker_client": "dockernet", "kind_network": "dockernet", "kind_nodes": "dockernet",
+    "kind_network_name": "dockernet", "network_frame": "dockernet", "KindNetwork": "dockernet",
+    "connect": "kube", "Kind": "kube", "ensure_cluster": "kube", "delete_cluster": "kube", "apply": "kube",
+    "kind_context": "kube", "nodes_frame": "tables", "services_frame": "tables", "pods_frame": "tables",
+    "highlight": "tables", "wait_until": "waits", "pool_picker": "widgets", "PoolPicker": "widgets",
+    "taken_on": "network", "taken_frame": "network", "plan_for": "network", "subnet_figure": "network",
+    "clusters_on": "network", "check_environment": "doctor", "run_series": "runner",
+}
+_SUBMODULES = {"app", "metallb", "kube", "dockernet", "tables", "waits", "widgets", "network", "doctor", "runner", "lab"}
+
+__all__ = [
+    "ClusterNotFound", "DockerUnavailable", "KindlbError", "KindNetworkNotFound", "LabError", "MetalLBError",
+    "PoolError", "WaitTimeout", "WrongContext", "ARTICLE_VERSION", "DEFAULT_VERSION", "metallb_manifests",
+    "parse_version", "to_yaml", "uses_crds", "PoolRange", "Reserved", "default_size", "plan_pool",
+    "validate_pool", "format_sipcalc", "sipcalc_table", *_LAZY, *sorted(_SUBMODULES),
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'kindlb_helpers' has no attribute {name!r}")

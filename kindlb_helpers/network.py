@@ -1,0 +1,91 @@
+"""What is taken on the kind network, the planned pool, and a picture of both."""
+from __future__ import annotations
+
+import ipaddress
+
+import pandas as pd
+
+from .dockernet import KindNetwork
+from .pool import PoolRange, Reserved, as_subnet, plan_pool
+
+
+def taken_on(net: KindNetwork, family: int = 4) -> list[Reserved]:
+    """The gateway and every container address of ``family`` on the kind network, labelled.
+
+    Kind nodes are labelled ``node <name>``, anything else ``container <name>``.
+    """
+    out = []
+    if family in net.subnets:
+        out.append(Reserved("gateway", net.gateway(family)))
+    for e in net.endpoints:
+        ip = e.ipv4 if family == 4 else e.ipv6
+        if ip is not None:
+            out.append(Reserved(f"node {e.name}" if e.cluster else f"container {e.name}", ip))
+    return out
+
+
+def clusters_on(net: KindNetwork) -> list[str]:
+    """Names of the kind clusters with node containers on this network."""
+    return sorted({e.cluster for e in net.endpoints if e.cluster})
+
+
+def taken_frame(taken: list[Reserved]) -> pd.DataFrame:
+    """One row per taken entry: what it is, its owner, first and last address, size."""
+    rows = []
+    for t in taken:
+        what, _, owner = t.label.partition(" ")
+        rows.append({"what": what, "owner": owner or "", "first": str(t.range.first),
+                     "last": str(t.range.last), "addresses": t.range.size})
+    return pd.DataFrame(rows, columns=["what", "owner", "first", "last", "addresses"])
+
+
+def plan_for(net: KindNetwork, family: int = 4, size: int | None = None,
+             extra: list[Reserved] = ()) -> tuple[PoolRange, list[Reserved]]:
+    """The planned pool for ``family`` on ``net``, and what it had to avoid."""
+    taken = taken_on(net, family) + [t for t in extra if t.range.version == family]
+    return plan_pool(net.subnet(family), taken, size), taken
+
+
+def subnet_figure(subnet, taken: list[Reserved], pool: PoolRange | None = None):
+    """A matplotlib figure: the whole subnet with taken addresses and the pool, and a zoom on the pool."""
+    import matplotlib
+
+    matplotlib.use(matplotlib.get_backend())
+    import matplotlib.pyplot as plt
+
+    net = as_subnet(subnet)
+    base, total = int(net.network_address), net.num_addresses
+    fig, axes = plt.subplots(2, 1, figsize=(10, 3.2), constrained_layout=True)
+    # zoom window: the /24-or-/120 sized block around the pool (or the subnet's last block)
+    width = min(total, 256)
+    anchor = int(pool.first) if pool else base + total - 1
+    z0 = max(base, anchor - (anchor - base) % width)
+    views = [(axes[0], base, total, f"whole subnet {net} ({total:,} addresses)"),
+             (axes[1], z0, width, f"zoom: {ipaddress.ip_address(z0)} + {width}")]
+    for ax, lo, span, title in views:
+        ax.set_xlim(0, span)
+        ax.set_ylim(0, 1)
+        ax.set_yticks([])
+        ax.set_title(title, fontsize=9, loc="left")
+        ax.axvspan(0, span, color="#eef2f7")
+        for t in taken:
+            a, b = int(t.range.first) - lo, int(t.range.last) - lo + 1
+            if b <= 0 or a >= span:
+                continue
+            colour = "#cf222e" if t.label.startswith(("node", "gateway")) else "#bf8700"
+            ax.axvspan(max(a, 0), min(b, span), color=colour, alpha=0.9, lw=0, ymin=0.15, ymax=0.85)
+            ax.axvline(max(a, 0), color=colour, lw=1.2, ymin=0.15, ymax=0.85)
+        if pool:
+            a, b = int(pool.first) - lo, int(pool.last) - lo + 1
+            if b > 0 and a < span:
+                ax.axvspan(max(a, 0), min(b, span), color="#1a7f37", alpha=0.55, lw=0, ymin=0.25, ymax=0.75)
+                ax.axvline(max(a, 0), color="#1a7f37", lw=1.5)
+        ticks = [0, span // 2, span - 1]
+        ax.set_xticks(ticks, [str(ipaddress.ip_address(lo + t)) for t in ticks], fontsize=8)
+    from matplotlib.patches import Patch
+
+    axes[0].legend(handles=[Patch(color="#cf222e", label="gateway / nodes"), Patch(color="#bf8700", label="containers / other pools"),
+                            Patch(color="#1a7f37", alpha=0.55, label=f"pool {pool}" if pool else "pool")],
+                   loc="upper left", fontsize=8, ncol=3, bbox_to_anchor=(0, -0.35))
+    plt.close(fig)
+    return fig
