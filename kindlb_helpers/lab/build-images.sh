@@ -16,8 +16,6 @@ export DOCKER_BUILDKIT=0   # the classic builder: no buildx plugin needed, works
 SLIM=kindlb.local/debian-slim:$DEBIAN_SUITE
 kbin=$OUT/kubernetes/$K8S_VERSION
 
-label_of() { docker image inspect -f '{{ index .Config.Labels "kindlb.inputs" }}' "$1" 2>/dev/null || true; }
-
 # hash_inputs FILE...: one hash over the content of the given files (order matters).
 hash_inputs() { cat "$@" | sha256sum | cut -c1-16; }
 

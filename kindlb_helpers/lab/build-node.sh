@@ -17,8 +17,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 BASE_IMAGE=kindlb.local/kind-base:$KIND_VERSION-$DEBIAN_SUITE
 kbin=$OUT/kubernetes/$K8S_VERSION
 
-label_of() { docker image inspect -f '{{ index .Config.Labels "kindlb.inputs" }}' "$1" 2>/dev/null || true; }
-
 build_base() {
   local kind_dir tar=$CACHE/rootfs/node.tar key root
   kind_dir=$(moddir sigs.k8s.io/kind "$KIND_VERSION")

@@ -26,7 +26,8 @@ export GOMAXPROCS=${GOMAXPROCS:-2}
 log() { printf '%s [lab] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 # stamp_ok NAME VALUE: true when the stamp file NAME holds VALUE (the inputs did not change).
-stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
+# KINDLB_LAB_FORCE=1 makes every stamp and image label look stale, so everything is rebuilt.
+stamp_ok() { [ "${KINDLB_LAB_FORCE:-}" != 1 ] && [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
 stamp_set() { printf '%s' "$2" >"$STAMPS/$1"; }
 
 # moddir MODULE VERSION: download a module (no build) and print its directory in the module cache.
@@ -36,6 +37,12 @@ moddir() {
   (cd "$tmp" && go mod download -json "$1@$2" | jq -r .Dir) >"$tmp/dir"
   dir=$(cat "$tmp/dir"); rm -rf "$tmp"
   printf '%s\n' "$dir"
+}
+
+# label_of IMAGE: the kindlb.inputs label (hash of the inputs) of a local image, empty if none.
+label_of() {
+  [ "${KINDLB_LAB_FORCE:-}" = 1 ] && return 0
+  docker image inspect -f '{{ index .Config.Labels "kindlb.inputs" }}' "$1" 2>/dev/null || true
 }
 
 # image_exists REF: true when the local Docker engine holds image REF.
