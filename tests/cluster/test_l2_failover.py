@@ -1,0 +1,69 @@
+"""L2 failover: delete the speaker that announces a LoadBalancer IP; another node takes over and
+the IP keeps answering HTTP. The test owns its namespace and pool and removes them afterwards."""
+from __future__ import annotations
+
+import ipaddress
+import time
+import uuid
+
+import pytest
+
+from kindlb_helpers import lab
+from kindlb_helpers.lab import demo
+from kindlb_helpers.lab.pytest_fixtures import lab_cluster  # noqa: F401  (session fixture)
+
+pytestmark = pytest.mark.cluster
+
+FAILOVER_TIMEOUT = 90  # seconds for another node to announce and the IP to answer
+
+
+def _failover_range(subnet: str) -> str:
+    """Eleven addresses high in the second-to-last /24, clear of the usual x.y.255.1-250 pool."""
+    base = ipaddress.ip_network(subnet).broadcast_address - 511
+    return f"{base + 240}-{base + 250}"
+
+
+@pytest.fixture
+def l2_service(lab_cluster):
+    name = lab_cluster["name"]
+    suffix = uuid.uuid4().hex[:6]
+    ns, pool = f"kindlb-failover-{suffix}", f"kindlb-failover-{suffix}"
+    subnet = lab.kind_subnet_v4()
+    try:
+        demo.install_metallb(name)
+        demo.apply_pool(name, pool, _failover_range(subnet), auto_assign=False)
+        demo.deploy_nginx(name, ns, pool=pool)
+        ip = demo.lb_ip(name, ns, "nginx")
+        yield {"name": name, "namespace": ns, "ip": ip, "subnet": subnet}
+    finally:
+        lab.kubectl(name, "delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+        lab.kubectl(name, "-n", "metallb-system", "delete", f"l2advertisement/{pool}",
+                    f"ipaddresspool/{pool}", "--ignore-not-found", check=False)
+
+
+def _wait_announcer(name: str, ns: str, exclude: str | None, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        nodes = [n for _, n in demo.announcing_nodes(name, ns, "nginx") if n != exclude]
+        if nodes:
+            return nodes[-1]
+        time.sleep(2)
+    raise AssertionError(f"no nodeAssigned event (other than {exclude}) within {timeout} s")
+
+
+def test_ip_survives_speaker_loss(l2_service):
+    name, ns, ip = l2_service["name"], l2_service["namespace"], l2_service["ip"]
+    assert ipaddress.ip_address(ip) in ipaddress.ip_network(l2_service["subnet"])
+    assert "<title>Welcome to nginx!</title>" in demo.http_get(ip, subnet=l2_service["subnet"])
+
+    first = _wait_announcer(name, ns, None, 60)
+    speakers = lab.kubectl(name, "-n", "metallb-system", "get", "pods", "-l", "component=speaker",
+                           "--field-selector", f"spec.nodeName={first}", "-o", "name").stdout.split()
+    assert len(speakers) == 1, speakers
+    lab.kubectl(name, "-n", "metallb-system", "delete", speakers[0], "--wait=false")
+
+    # Another node announces the IP, and the IP answers again, within the bound.
+    second = _wait_announcer(name, ns, first, FAILOVER_TIMEOUT)
+    assert second != first
+    page = demo.http_get(ip, timeout=FAILOVER_TIMEOUT, subnet=l2_service["subnet"])
+    assert "<title>Welcome to nginx!</title>" in page

@@ -1,0 +1,72 @@
+"""The offline lab cluster is the real thing: nodes, CoreDNS, preloaded images, MetalLB manifest."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kindlb_helpers import lab
+from kindlb_helpers.lab.pytest_fixtures import lab_cluster  # noqa: F401  (session fixture)
+
+pytestmark = pytest.mark.cluster
+
+
+def _get(cluster: dict, *args: str) -> dict:
+    name = cluster["name"]
+    return json.loads(lab.kubectl(name, "get", *args, "-o", "json").stdout)
+
+
+def test_up_reports_the_lab(lab_cluster):
+    assert lab_cluster["context"] == f"kind-{lab_cluster['name']}"
+    assert lab_cluster["node_image"] == lab.NODE_IMAGE
+    assert lab_cluster["metallb_version"] == "v0.16.1"
+    assert lab_cluster["nginx_image"] == lab.NGINX_IMAGE
+
+
+def test_three_nodes_ready_with_the_pinned_kubelet(lab_cluster):
+    nodes = _get(lab_cluster, "nodes")["items"]
+    assert len(nodes) == 3
+    for n in nodes:
+        ready = {c["type"]: c["status"] for c in n["status"]["conditions"]}["Ready"]
+        assert ready == "True", n["metadata"]["name"]
+        assert n["status"]["nodeInfo"]["kubeletVersion"] == lab.K8S_VERSION
+        assert n["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("containerd://")
+    roles = sorted("control-plane" if "node-role.kubernetes.io/control-plane" in n["metadata"]["labels"]
+                   else "worker" for n in nodes)
+    assert roles == ["control-plane", "worker", "worker"]
+
+
+def test_coredns_and_podnet_running(lab_cluster):
+    pods = _get(lab_cluster, "-n", "kube-system", "pods")["items"]
+    dns = [p for p in pods if p["metadata"].get("labels", {}).get("k8s-app") == "kube-dns"]
+    net = [p for p in pods if p["metadata"].get("labels", {}).get("k8s-app") == "kindlb-podnet"]
+    assert len(dns) == 2 and len(net) == 3
+    for p in dns + net:
+        assert p["status"]["phase"] == "Running", p["metadata"]["name"]
+        assert all(c["ready"] for c in p["status"]["containerStatuses"]), p["metadata"]["name"]
+
+
+def test_built_images_present_in_every_node(lab_cluster):
+    v = lab.K8S_VERSION
+    expected = {
+        f"registry.k8s.io/kube-apiserver:{v}", f"registry.k8s.io/kube-controller-manager:{v}",
+        f"registry.k8s.io/kube-scheduler:{v}", f"registry.k8s.io/kube-proxy:{v}",
+        "registry.k8s.io/etcd:3.6.4-0", "registry.k8s.io/coredns/coredns:v1.12.1",
+        "registry.k8s.io/pause:3.10", lab.PODNET_IMAGE, *lab.METALLB_IMAGES, lab.NGINX_IMAGE,
+    }
+    nodes = lab.node_containers(lab_cluster["name"])
+    assert len(nodes) == 3
+    for node in nodes:
+        images = {i.replace("docker.io/", "", 1) if i.startswith("docker.io/kindlb.local") else i
+                  for i in lab.node_images(lab_cluster["name"], node)}
+        missing = expected - images
+        assert not missing, f"{node} lacks {sorted(missing)}"
+
+
+def test_metallb_manifest_from_the_module(lab_cluster):
+    path = lab.manifest_path()
+    assert path == lab.cache_dir() / "metallb" / "v0.16.1" / "metallb-native.yaml"
+    text = path.read_text()
+    for image in lab.METALLB_IMAGES:
+        assert f"image: {image}" in text
+    assert "imagePullPolicy: Always" not in text
