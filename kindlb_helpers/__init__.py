@@ -29,7 +29,8 @@ _LAZY = {
     "kind_context": "kube", "nodes_frame": "tables", "services_frame": "tables", "pods_frame": "tables",
     "highlight": "tables", "wait_until": "waits", "pool_picker": "widgets", "PoolPicker": "widgets",
     "taken_on": "network", "taken_frame": "network", "plan_for": "network", "subnet_figure": "network",
-    "clusters_on": "network", "check_environment": "doctor", "run_series": "runner",
+    "clusters_on": "network", "taken_from_text": "network", "wait_nodes_ready": "kube",
+    "check_environment": "doctor", "run_series": "runner",
 }
 _SUBMODULES = {"app", "metallb", "kube", "dockernet", "tables", "waits", "widgets", "network", "doctor", "runner", "lab"}
 

@@ -262,3 +262,20 @@ def wait_api_ready(kind: Kind, timeout: float = 60) -> None:
                     f"running? `docker ps` should list {kind.cluster}-control-plane; `kind get clusters` lists clusters"
                 ) from exc
             time.sleep(1)
+
+
+def nodes_ready(kind: Kind, expected: int | None = None) -> tuple[bool, str]:
+    """(all ready, text): every node Ready, and at least ``expected`` of them when given."""
+    nodes = kind.core.list_node().items
+    ready = [n.metadata.name for n in nodes
+             if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])]
+    want = max(expected or 0, len(nodes))
+    return len(nodes) > 0 and len(ready) == want, f"{len(ready)}/{want} nodes Ready"
+
+
+def wait_nodes_ready(kind: Kind, expected: int | None = None, timeout: float = 180, progress: bool = True) -> str:
+    """Wait until the cluster has ``expected`` nodes and all are Ready."""
+    from .waits import wait_until
+
+    return wait_until(lambda: nodes_ready(kind, expected), timeout=timeout, desc="nodes Ready",
+                      progress=progress, interval=2)

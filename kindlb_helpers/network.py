@@ -89,3 +89,16 @@ def subnet_figure(subnet, taken: list[Reserved], pool: PoolRange | None = None):
                    loc="upper left", fontsize=8, ncol=3, bbox_to_anchor=(0, -0.35))
     plt.close(fig)
     return fig
+
+
+def taken_from_text(subnet: str, taken=()) -> tuple:
+    """For a subnet typed by hand (``172.19.0.1/16`` as ``ip a`` shows the bridge): the network, and
+    the taken list with the typed host address marked as the gateway."""
+    from .pool import reserved
+
+    net = as_subnet(subnet)
+    host = ipaddress.ip_interface(str(subnet).strip()).ip if "/" in str(subnet) else None
+    entries = reserved(taken)
+    if host is not None and host != net.network_address:
+        entries.insert(0, Reserved("gateway", host))
+    return net, entries

@@ -1,0 +1,127 @@
+"""``kindlb``: the helpers for people without notebooks."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import KindlbError
+
+
+def _sipcalc(args) -> int:
+    from .sipcalc import format_sipcalc
+
+    print(format_sipcalc(args.address))
+    return 0
+
+
+def _pool(args) -> int:
+    from .dockernet import kind_network
+    from .metallb import other_clusters_pools
+    from .network import clusters_on, plan_for
+
+    net = kind_network(args.network)
+    extra = [] if args.ignore_other_clusters else other_clusters_pools(args.cluster, clusters_on(net))
+    pool, taken = plan_for(net, args.family, args.size, extra)
+    if args.verbose:
+        print(f"network {net.name}: IPv{args.family} {net.subnet(args.family)}; avoided {len(taken)} taken entries:",
+              file=sys.stderr)
+        for t in taken:
+            print(f"  {t}", file=sys.stderr)
+    print(pool)
+    return 0
+
+
+def _doctor(args) -> int:
+    from .doctor import check_environment
+
+    frame = check_environment(args.cluster)
+    width = max(len(c) for c in frame["check"])
+    for row in frame.itertuples():
+        mark = {True: "ok ", False: "FIX", None: " - "}[row.ok]
+        print(f"[{mark}] {row.check:<{width}}  {row.found}" + (f"\n        -> {row.fix}" if row.fix else ""))
+    return 0 if frame["ok"].eq(True).all() else 1
+
+
+def _parse_params(pairs: list[str]) -> dict:
+    import yaml
+
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise KindlbError(f"parameter {pair!r} must look like name=value")
+        params[key] = yaml.safe_load(value)
+    return params
+
+
+def _run(args) -> int:
+    from .runner import run_series
+
+    params = _parse_params(args.param)
+    if args.offline:
+        from . import lab
+
+        params.setdefault("metallb_source", str(lab.manifest_path()))
+        params.setdefault("image", lab.NGINX_IMAGE)
+        params.setdefault("metallb_version", lab.METALLB_VERSION)
+    if args.delete_cluster:
+        params["delete_cluster"] = True
+    results = run_series(args.cluster, params, args.output, args.notebooks or None)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        print(f"FAILED: {failed[0].notebook}: {failed[0].error}\nexecuted notebook: {failed[0].output}", file=sys.stderr)
+        return 1
+    print(f"all {len(results)} notebooks ran; executed copies and HTML in {args.output}")
+    return 0
+
+
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kindlb", description="MetalLB on kind: subnet tables, pools, checks, the notebook series")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("sipcalc", help="print sipcalc's table for an address/prefix")
+    s.add_argument("address", help="e.g. 172.19.0.1/16 or fc00:f853:ccd:e793::1/64")
+    s.set_defaults(func=_sipcalc)
+    s = sub.add_parser("pool", help="plan a MetalLB pool on the live kind network")
+    s.add_argument("--cluster", default="kindlb", help="the cluster the pool is for (its own pool is not avoided)")
+    s.add_argument("--size", type=int, default=None, help="addresses in the pool (default: 250, less on small subnets)")
+    s.add_argument("--family", type=int, choices=(4, 6), default=4)
+    s.add_argument("--network", default=None, help="docker network (default: $KIND_EXPERIMENTAL_DOCKER_NETWORK or kind)")
+    s.add_argument("--ignore-other-clusters", action="store_true", help="do not read other kind clusters' pools")
+    s.add_argument("-v", "--verbose", action="store_true", help="list what was avoided (on stderr)")
+    s.set_defaults(func=_pool)
+    s = sub.add_parser("doctor", help="check docker, kind, kubectl, the cluster, its context and MetalLB")
+    s.add_argument("--cluster", default="kindlb")
+    s.set_defaults(func=_doctor)
+    s = sub.add_parser("run", help="run the notebook series headless with papermill")
+    s.add_argument("--cluster", default="kindlb")
+    s.add_argument("--output", default="runs/latest", help="folder for the executed notebooks and their HTML")
+    s.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a parameter for every notebook that declares it (YAML value), repeatable")
+    s.add_argument("--offline", action="store_true", help="use the offline lab's MetalLB manifest and nginx image")
+    s.add_argument("--delete-cluster", action="store_true", help="let the cleanup notebook delete the cluster")
+    s.add_argument("notebooks", nargs="*", help="run only these (e.g. 03_address_pool)")
+    s.set_defaults(func=_run)
+    s = sub.add_parser("lab", help="the offline lab: build kind, Kubernetes, MetalLB and nginx here (see `kindlb lab -h`)",
+                       add_help=False)
+    s.set_defaults(func=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["lab"]:
+        from . import lab
+
+        return lab.main(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KindlbError as exc:
+        print(f"kindlb: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
