@@ -58,10 +58,15 @@ build_base() {
       | jq ".hooks.createContainer += [{\"path\": \"/kind/bin/mount-product-files.sh\"}]" \
       | jq "del(.process.rlimits)" >/etc/containerd/cri-base.json
     containerd --version'
-  tar --numeric-owner --xattrs -C "$root" -c . | docker import \
-    --change 'ENV container=docker' --change 'STOPSIGNAL SIGRTMIN+3' \
-    --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
-    --change "LABEL kindlb.inputs=$key" - "$BASE_IMAGE" >/dev/null
+  # dockerd 20.10's `docker import --change` rejects STOPSIGNAL: import the tree, then set the
+  # image config with a classic-builder Dockerfile (no RUN, so no container is started).
+  tar --numeric-owner --xattrs -C "$root" -c . | docker import - "$BASE_IMAGE-rootfs" >/dev/null
+  rm -rf "$root"
+  root=$(mktemp -d)
+  printf '%s\n' "FROM $BASE_IMAGE-rootfs" 'ENV container=docker' 'STOPSIGNAL SIGRTMIN+3' \
+    'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' "LABEL kindlb.inputs=$key" >"$root/Dockerfile"
+  DOCKER_BUILDKIT=0 docker build -q -t "$BASE_IMAGE" "$root" >/dev/null
+  docker rmi "$BASE_IMAGE-rootfs" >/dev/null
   rm -rf "$root"
 }
 

@@ -1,7 +1,7 @@
 # Package sets of the three Debian root filesystems (sourced by the build scripts).
 # node: what kind's base image installs (minus nfs-common/open-iscsi) plus Debian's containerd,
 #       runc and CNI plugins. slim: base of the component images (kube-proxy and kindnetd need
-#       iptables, nftables and conntrack; podnet needs jq). nginx: Debian's nginx.
+#       iptables, nftables and conntrack). nginx: Debian's nginx.
 ROOTFS_NODE="systemd,dbus,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,pigz,fuse-overlayfs,bash,ca-certificates,curl,jq,procps,containerd,runc,containernetworking-plugins,hostname"
-ROOTFS_SLIM="ca-certificates,iptables,nftables,conntrack,iproute2,kmod,jq"
+ROOTFS_SLIM="ca-certificates,iptables,nftables,conntrack,iproute2,kmod"
 ROOTFS_NGINX="nginx,ca-certificates"

@@ -29,13 +29,17 @@ ensure_masq() {
 write_cni() {
   local cidr=$1 tmp
   tmp=$(mktemp "$conf_dir/.podnet.XXXX")
-  jq -n --arg cidr "$cidr" '{
-    cniVersion: "0.4.0", name: "kindlb-podnet",
-    plugins: [
-      {type: "ptp", ipMasq: false,
-       ipam: {type: "host-local", ranges: [[{subnet: $cidr}]], routes: [{dst: "0.0.0.0/0"}]}},
-      {type: "portmap", capabilities: {portMappings: true}}
-    ]}' >"$tmp"
+  cat >"$tmp" <<CNI
+{
+  "cniVersion": "0.4.0",
+  "name": "kindlb-podnet",
+  "plugins": [
+    {"type": "ptp", "ipMasq": false,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "$cidr"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+CNI
   if cmp -s "$tmp" "$conf_dir/10-kindlb-podnet.conflist"; then rm -f "$tmp"; return; fi
   mv "$tmp" "$conf_dir/10-kindlb-podnet.conflist"
   say "wrote CNI config for $cidr"
@@ -43,18 +47,20 @@ write_cni() {
 
 say "node $NODE_NAME, pod subnet $POD_SUBNET, API $server"
 while true; do
-  if nodes=$(kc get nodes -o json 2>/dev/null); then
-    # name podCIDR InternalIP(v4), one node a line
-    while read -r name cidr ip; do
-      [ "$cidr" = null ] && continue
+  # one node a line: name podCIDR InternalIP(s)
+  if nodes=$(kc get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.spec.podCIDR} {.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' 2>/dev/null); then
+    while read -r name cidr ips; do
+      [[ $cidr == */* && $cidr != *:* ]] || continue  # IPv4 podCIDR assigned yet?
       if [ "$name" = "$NODE_NAME" ]; then
         write_cni "$cidr"
-      elif [ "$ip" != null ]; then
-        current=$(ip -4 route show "$cidr")
-        case $current in *"via $ip "*) ;; *) ip route replace "$cidr" via "$ip"; say "route $cidr via $ip ($name)" ;; esac
+        continue
       fi
-    done < <(jq -r '.items[] | [.metadata.name, (.spec.podCIDR // "null"),
-      ([.status.addresses[]? | select(.type == "InternalIP" and (.address | test("^[0-9.]+$"))) | .address][0] // "null")] | @tsv' <<<"$nodes")
+      ip=""
+      for a in $ips; do [[ $a == *.*.*.* ]] && { ip=$a; break; }; done
+      [ -n "$ip" ] || continue
+      current=$(ip -4 route show "$cidr")
+      case "$current " in *"via $ip "*) ;; *) ip route replace "$cidr" via "$ip"; say "route $cidr via $ip ($name)" ;; esac
+    done <<<"$nodes"
     ensure_masq
   else
     say "API not reachable yet"
