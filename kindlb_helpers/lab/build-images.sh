@@ -10,11 +10,17 @@ export DOCKER_BUILDKIT=0   # the classic builder: no buildx plugin needed, works
 
 : "${NGINX_IMAGE:=kindlb.local/nginx:1.22.1}"
 : "${PODNET_IMAGE:=kindlb.local/podnet:v1}"
-: "${ETCD_IMAGE:=registry.k8s.io/etcd:${ETCD_VERSION#v}-0}"
-: "${COREDNS_IMAGE:=registry.k8s.io/coredns/coredns:$COREDNS_VERSION}"
-: "${PAUSE_IMAGE:=registry.k8s.io/pause:$PAUSE_VERSION}"
+: "${PAUSE_IMAGE:=registry.k8s.io/pause:$PAUSE_VERSION}"   # containerd's sandbox_image in kind
 SLIM=kindlb.local/debian-slim:$DEBIAN_SUITE
 kbin=$OUT/kubernetes/$K8S_VERSION
+
+# The image names kubeadm expects come from kubeadm itself; the binaries must match them.
+kubeadm_images=$("$kbin/kubeadm" config images list --kubernetes-version "$K8S_VERSION")
+ETCD_IMAGE=$(grep '/etcd:' <<<"$kubeadm_images")
+COREDNS_IMAGE=$(grep '/coredns:' <<<"$kubeadm_images")
+KUBEADM_PAUSE_IMAGE=$(grep '/pause:' <<<"$kubeadm_images")
+[ "${ETCD_IMAGE##*:}" = "${ETCD_VERSION#v}-0" ] || { log "kubeadm wants $ETCD_IMAGE but ETCD_VERSION=$ETCD_VERSION"; exit 1; }
+[ "${COREDNS_IMAGE##*:}" = "$COREDNS_VERSION" ] || { log "kubeadm wants $COREDNS_IMAGE but COREDNS_VERSION=$COREDNS_VERSION"; exit 1; }
 
 # hash_inputs FILE...: one hash over the content of the given files (order matters).
 hash_inputs() { cat "$@" | sha256sum | cut -c1-16; }
@@ -54,6 +60,8 @@ build_pause() {
   fi
   build_image "$PAUSE_IMAGE" "$(hash_inputs "$dest/pause")" \
     $'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]' "$dest/pause"
+  # kubeadm lists its own pause tag (3.10.1 for v1.34.12): the same image under both names.
+  docker tag "$PAUSE_IMAGE" "$KUBEADM_PAUSE_IMAGE"
 }
 
 import_rootfs slim "$SLIM"

@@ -4,7 +4,7 @@ from __future__ import annotations
 KIND_VERSION = "v0.30.0"
 #: Latest v1.34 patch the Go module proxy served on 2026-11-27 (1.35 drops cgroup v1 by default).
 K8S_VERSION = "v1.34.12"
-ETCD_VERSION = "v3.6.4"
+ETCD_VERSION = "v3.6.5"  # what kubeadm v1.34.12 lists (3.6.5-0); the notes said 3.6.4
 COREDNS_VERSION = "v1.12.1"
 PAUSE_VERSION = "3.10"
 CRICTL_VERSION = "v1.34.0"

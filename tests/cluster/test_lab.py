@@ -51,8 +51,8 @@ def test_built_images_present_in_every_node(lab_cluster):
     expected = {
         f"registry.k8s.io/kube-apiserver:{v}", f"registry.k8s.io/kube-controller-manager:{v}",
         f"registry.k8s.io/kube-scheduler:{v}", f"registry.k8s.io/kube-proxy:{v}",
-        "registry.k8s.io/etcd:3.6.4-0", "registry.k8s.io/coredns/coredns:v1.12.1",
-        "registry.k8s.io/pause:3.10", lab.PODNET_IMAGE, *lab.METALLB_IMAGES, lab.NGINX_IMAGE,
+        f"registry.k8s.io/etcd:{lab.ETCD_VERSION[1:]}-0", f"registry.k8s.io/coredns/coredns:{lab.COREDNS_VERSION}",
+        f"registry.k8s.io/pause:{lab.PAUSE_VERSION}", lab.PODNET_IMAGE, *lab.METALLB_IMAGES, lab.NGINX_IMAGE,
     }
     nodes = lab.node_containers(lab_cluster["name"])
     assert len(nodes) == 3
