@@ -63,25 +63,27 @@ def subnet_figure(subnet, taken: list[Reserved], pool: PoolRange | None = None):
     views = [(axes[0], base, total, f"whole subnet {net} ({total:,} addresses)"),
              (axes[1], z0, width, f"zoom: {ipaddress.ip_address(z0)} + {width}")]
     for ax, lo, span, title in views:
-        ax.set_xlim(0, span)
+        # positions as fractions of the view: an IPv6 /64 has more addresses than floats count exactly
+        frac = lambda addr: (int(addr) - lo) / span  # noqa: E731
+        ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_yticks([])
         ax.set_title(title, fontsize=9, loc="left")
-        ax.axvspan(0, span, color="#eef2f7")
+        ax.axvspan(0, 1, color="#eef2f7")
         for t in taken:
-            a, b = int(t.range.first) - lo, int(t.range.last) - lo + 1
-            if b <= 0 or a >= span:
+            a, b = frac(t.range.first), frac(int(t.range.last) + 1)
+            if b <= 0 or a >= 1:
                 continue
             colour = "#cf222e" if t.label.startswith(("node", "gateway")) else "#bf8700"
-            ax.axvspan(max(a, 0), min(b, span), color=colour, alpha=0.9, lw=0, ymin=0.15, ymax=0.85)
+            ax.axvspan(max(a, 0), min(b, 1), color=colour, alpha=0.9, lw=0, ymin=0.15, ymax=0.85)
             ax.axvline(max(a, 0), color=colour, lw=1.2, ymin=0.15, ymax=0.85)
         if pool:
-            a, b = int(pool.first) - lo, int(pool.last) - lo + 1
-            if b > 0 and a < span:
-                ax.axvspan(max(a, 0), min(b, span), color="#1a7f37", alpha=0.55, lw=0, ymin=0.25, ymax=0.75)
+            a, b = frac(pool.first), frac(int(pool.last) + 1)
+            if b > 0 and a < 1:
+                ax.axvspan(max(a, 0), min(b, 1), color="#1a7f37", alpha=0.55, lw=0, ymin=0.25, ymax=0.75)
                 ax.axvline(max(a, 0), color="#1a7f37", lw=1.5)
         ticks = [0, span // 2, span - 1]
-        ax.set_xticks(ticks, [str(ipaddress.ip_address(lo + t)) for t in ticks], fontsize=8)
+        ax.set_xticks([t / span for t in ticks], [str(ipaddress.ip_address(lo + t)) for t in ticks], fontsize=8)
     from matplotlib.patches import Patch
 
     axes[0].legend(handles=[Patch(color="#cf222e", label="gateway / nodes"), Patch(color="#bf8700", label="containers / other pools"),

@@ -1,0 +1,146 @@
+"""The notebooks as files (fast), and the one that needs no cluster, executed with papermill."""
+from __future__ import annotations
+
+import ast
+import ipaddress
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+
+import kindlb_helpers as kh
+from kindlb_helpers.runner import SERIES
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def result_of(nb) -> dict:
+    """The dict the notebook's last cell shows as ``result``."""
+    for cell in reversed(nb.cells):
+        if cell.cell_type == "code" and cell.source.strip().endswith("result"):
+            for out in cell.outputs:
+                if "text/plain" in out.get("data", {}):
+                    return ast.literal_eval(out["data"]["text/plain"])
+    raise AssertionError("the notebook shows no result")
+
+
+def outputs_of(nb, text: str) -> list[dict]:
+    return [o for c in nb.cells if c.cell_type == "code" and text in c.source for o in c.outputs]
+
+
+def test_series_is_complete_and_numbered():
+    assert [p.stem for p in NOTEBOOKS] == list(SERIES)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_clean_and_parametrised(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for c in code:
+        assert not c.outputs and c.execution_count is None, f"{path.name} carries outputs: strip them (nbstripout)"
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
+    declared = pm.inspect_notebook(str(path))
+    assert {"cluster", "interactive"} <= set(declared), "every notebook takes cluster and interactive"
+    assert declared["cluster"]["default"] == '"kindlb"'
+    assert code.index(params[0]) == 0, "the parameters cell comes first"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "starts with a title"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_uses_only_the_helper_library(path):
+    """Imports only kindlb_helpers, and every kh.<name>[.<name>] it calls exists."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                assert [a.name for a in node.names] == ["kindlb_helpers"], ast.unparse(node)
+            elif isinstance(node, ast.ImportFrom):
+                raise AssertionError(f"{path.name}: use `import kindlb_helpers as kh`, not {ast.unparse(node)}")
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "kh":
+                assert hasattr(kh, node.attr), f"{path.name}: kh.{node.attr} does not exist"
+            elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+                  and isinstance(node.value.value, ast.Name) and node.value.value.id == "kh"):
+                assert hasattr(getattr(kh, node.value.attr), node.attr), f"{path.name}: kh.{node.value.attr}.{node.attr}"
+        assert len(cell.source.strip().splitlines()) <= 12, f"{path.name}: a cell of more than 12 lines"
+
+
+def run_pool_notebook(tmp_path, **params) -> nbformat.NotebookNode:
+    out = tmp_path / "03.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "03_address_pool.ipynb"), str(out), kernel_name="python3",
+                        parameters={"interactive": False, "apply": False, **params}, progress_bar=False,
+                        cwd=str(ROOT / "notebooks"))
+    nb = nbformat.read(out, as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    return nb
+
+
+@pytest.mark.parametrize(
+    "subnet, taken, version, pool",
+    [
+        ("172.19.0.1/16", [], "v0.16.1", "172.19.255.1-172.19.255.250"),
+        ("172.18.0.1/24", ["172.18.0.2-172.18.0.4"], "v0.9.4", "172.18.0.193-172.18.0.254"),
+        ("fc00:f853:ccd:e793::1/64", [], "v0.13.5", None),
+    ],
+)
+def test_pool_notebook_without_a_cluster(tmp_path, subnet, taken, version, pool):
+    family = ipaddress.ip_interface(subnet).version
+    nb = run_pool_notebook(tmp_path, subnet=subnet, taken=taken, family=family, metallb_version=version)
+    res = result_of(nb)
+    net, reserved = kh.taken_from_text(subnet, taken)
+    expected = kh.plan_pool(net, reserved)
+    assert res["planned"] == res["pool"] == str(expected)
+    if pool:
+        assert res["pool"] == pool
+    assert res["subnet"] == str(net) and res["family"] == family and res["size"] == expected.size
+    assert res["applied"] is False and res["configured"] == []
+    assert res["kinds"] == (["IPAddressPool", "L2Advertisement"] if kh.uses_crds(version) else ["ConfigMap"])
+    # the sipcalc table shown is sipcalc's for the bridge address
+    (table,) = [o for o in outputs_of(nb, "kh.sipcalc_table") if "text/html" in o.get("data", {})]
+    expected_table = kh.sipcalc_table(f"{ipaddress.ip_interface(subnet).ip}/{net.prefixlen}")
+    for value in expected_table["value"]:
+        assert value in table["data"]["text/html"]
+    # the YAML printed is the helper's rendering of the chosen pool
+    yaml_text = "".join(o.get("text", "") for o in outputs_of(nb, "kh.to_yaml"))
+    assert kh.to_yaml(kh.metallb_manifests(expected, version)) in yaml_text
+    # the picture was drawn
+    assert any("image/png" in o.get("data", {}) for o in outputs_of(nb, "kh.subnet_figure"))
+
+
+def test_pool_notebook_takes_the_parameter_pool(tmp_path):
+    nb = run_pool_notebook(tmp_path, subnet="10.89.0.1/16", pool="10.89.200.0/28", pool_name="lab")
+    res = result_of(nb)
+    assert res["pool"] == "10.89.200.0-10.89.200.15" and res["size"] == 16
+    assert "name: lab" in "".join(o.get("text", "") for o in outputs_of(nb, "kh.to_yaml"))
+
+
+def test_bad_pool_stops_with_the_pool_error(tmp_path):
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        run_pool_notebook(tmp_path, subnet="172.19.0.1/16", pool="172.19.0.1-172.19.0.9")
+    assert err.value.ename == "PoolError"
+    assert "overlaps gateway 172.19.0.1" in err.value.evalue
+    nb = nbformat.read(tmp_path / "03.ipynb", as_version=4)
+    assert not any(o.get("text") for o in outputs_of(nb, "kh.to_yaml")), "nothing rendered after a bad pool"
+
+
+def test_runner_cli_runs_and_reports_failures(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "kindlb_helpers.cli", "run", "--output", str(tmp_path / "ok"),
+                         "-p", "subnet=172.19.0.1/16", "-p", "apply=false", "03_address_pool"],
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "ok" / "03_address_pool.html").stat().st_size > 10_000
+    bad = subprocess.run([sys.executable, "-m", "kindlb_helpers.cli", "run", "--output", str(tmp_path / "bad"),
+                          "-p", "subnet=172.19.0.1/16", "-p", "apply=false", "-p", "pool=172.19.0.0/24",
+                          "03_address_pool"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1
+    assert "FAILED: 03_address_pool: cell" in bad.stderr and "PoolError" in bad.stderr
+    assert "network address 172.19.0.0" in bad.stderr
