@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what kindlb needs on a Debian/Ubuntu machine, idempotently: Debian packages (Docker engine,
+# sipcalc for the parity tests, busybox-static for the Docker tests, debootstrap for the offline lab),
+# the Python package with its test extras, and a running Docker engine.
+# Elsewhere (macOS, Windows, other distributions) install Docker, kind and kubectl yourself and run
+# `pip install -e '.[test]'`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+if command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  command -v sipcalc >/dev/null 2>&1 || missing+=(sipcalc)
+  command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+  [ -x /bin/busybox ] || missing+=(busybox-static)
+  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  command -v make >/dev/null 2>&1 || missing+=(make)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+fi
+
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import kindlb_helpers, pytest, hypothesis' >/dev/null 2>&1 \
+   || [ "$("$PY" -c 'import kindlb_helpers, os; print(os.path.dirname(os.path.dirname(kindlb_helpers.__file__)))')" != "$PWD" ]; then
+  echo "setup: pip install -e '.[test]'" >&2
+  "$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
+fi
+
+$SUDO bash kindlb_helpers/lab/ensure-docker.sh
+echo "setup: ready (python: $("$PY" --version), docker: $(docker version --format '{{.Server.Version}}' 2>/dev/null))" >&2
