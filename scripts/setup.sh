@@ -32,5 +32,11 @@ if ! "$PY" -c 'import kindlb_helpers, pytest, hypothesis' >/dev/null 2>&1 \
   "$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
 fi
 
+# actionlint checks the GitHub workflow; built from its Go module (cached by Go)
+if ! command -v actionlint >/dev/null 2>&1 && command -v go >/dev/null 2>&1; then
+  echo "setup: go install actionlint" >&2
+  GOFLAGS=-mod=mod GOBIN=/usr/local/bin $SUDO env "PATH=$PATH" go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
+fi
+
 $SUDO bash kindlb_helpers/lab/ensure-docker.sh
 echo "setup: ready (python: $("$PY" --version), docker: $(docker version --format '{{.Server.Version}}' 2>/dev/null))" >&2
