@@ -99,6 +99,12 @@ build_image "$PODNET_IMAGE" "$(echo "$slim_id" | cat - "$kbin/kubectl" "$here/fi
   "$kbin/kubectl" "$here/files/podnet.sh" "$iptdetect"
 
 # nginx: Debian's package, logs to the container's stdout/stderr, in the foreground.
+# The image tag must name the upstream version that Debian's package carries.
+nginx_deb=$(tar -xOf "$CACHE/rootfs/nginx.tar" ./var/lib/dpkg/status \
+  | awk '/^Package: /{p=$2} /^Version: /{if (p == "nginx") {print $2; exit}}')
+if [ "${NGINX_IMAGE##*:}" != "${nginx_deb%%-*}" ]; then
+  log "Debian's nginx is $nginx_deb but NGINX_IMAGE is $NGINX_IMAGE: change the tag"; exit 1
+fi
 import_rootfs nginx kindlb.local/debian-nginx:$DEBIAN_SUITE
 build_image "$NGINX_IMAGE" "$(docker image inspect -f '{{.Id}}' kindlb.local/debian-nginx:$DEBIAN_SUITE | sha256sum | cut -c1-16)" \
   "FROM kindlb.local/debian-nginx:$DEBIAN_SUITE"$'\nRUN ln -sf /dev/stdout /var/log/nginx/access.log && ln -sf /dev/stderr /var/log/nginx/error.log\nEXPOSE 80\nSTOPSIGNAL SIGQUIT\nCMD ["nginx", "-g", "daemon off;"]'
