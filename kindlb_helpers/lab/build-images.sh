@@ -41,9 +41,12 @@ build_image() {
   [ "$(label_of "$image")" = "$key" ] && { log "image $image: cached"; return; }
   log "image $image: docker build"
   ctx=$(mktemp -d)
-  cp -a "$@" "$ctx/"
+  [ $# -eq 0 ] || cp -a "$@" "$ctx/"
   printf '%s\nLABEL kindlb.inputs=%s\n' "$dockerfile" "$key" >"$ctx/Dockerfile"
-  docker build -q -t "$image" "$ctx" >/dev/null
+  # (the classic builder's deprecation notice is dropped; any other output is an error report)
+  if ! docker build -q -t "$image" "$ctx" >"$ctx/.out" 2>&1; then
+    grep -v -e DEPRECATED -e BuildKit -e environment-variable "$ctx/.out" >&2; rm -rf "$ctx"; exit 1
+  fi
   rm -rf "$ctx"
 }
 
