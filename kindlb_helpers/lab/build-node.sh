@@ -33,6 +33,11 @@ build_base() {
   install -m 0644 "$f"/LICENSES/* "$root/LICENSES/"
   install -m 0644 "$f/etc/crictl.yaml" "$root/etc/"
   install -m 0644 "$f"/etc/containerd/* "$root/etc/containerd/"
+  # Where Docker's containers lack CAP_SYS_RESOURCE (see files/runc-wrapper), nothing in a node may
+  # lower an oom_score_adj, and runc fails every pod sandbox ("can't get final child's PID from
+  # pipe"). Let containerd clamp the scores it sets to its own, as kind does for rootless nodes.
+  sed -i 's/^\( *restrict_oom_score_adj *= *\)false/\1true/' "$root/etc/containerd/config.toml"
+  grep -q '^ *restrict_oom_score_adj = true' "$root/etc/containerd/config.toml"
   install -m 0644 "$f"/etc/default/* "$root/etc/default/"
   install -m 0644 "$f"/etc/sysctl.d/* "$root/etc/sysctl.d/"
   install -m 0644 "$f"/etc/systemd/system/*.service "$f"/etc/systemd/system/*.slice "$root/etc/systemd/system/"
