@@ -57,9 +57,8 @@ def _start(step: str, argv: list[str], env: dict[str, str]) -> tuple[subprocess.
     logs = cache_dir() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     path = logs / f"{step}.log"
-    out = open(path, "w")
-    proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=HERE)
-    out.close()
+    with open(path, "w") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=HERE)
     return proc, path, time.monotonic()
 
 
@@ -81,9 +80,10 @@ def _run(step: str, argv: list[str], env: dict[str, str], times: dict[str, float
 def ensure_docker() -> None:
     """Install/start Docker and, only on hosts that need it, the runc wrapper (ensure-docker.sh)."""
     if os.geteuid() != 0 and shutil.which("docker") and subprocess.run(
-        ["docker", "info"], capture_output=True).returncode == 0:
+        ["docker", "info"], capture_output=True, check=False).returncode == 0:
         return  # not root: nothing we could fix anyway, and Docker answers
-    r = subprocess.run(["bash", str(HERE / "ensure-docker.sh")], capture_output=True, text=True)
+    r = subprocess.run(["bash", str(HERE / "ensure-docker.sh")], capture_output=True, text=True,
+                       check=False)
     if r.returncode != 0:
         raise LabError(f"ensure-docker.sh failed: {r.stderr.strip()}\n"
                        "Start Docker (dockerd) by hand, then re-run.")
@@ -95,7 +95,7 @@ def _copy_manifest(times: dict[str, float]) -> Path:
     env = tool_env()
     dest = manifest_path()
     r = subprocess.run(["bash", "-c", '. ./common.sh && moddir go.universe.tf/metallb "$METALLB_VERSION"'],
-                       cwd=HERE, env=env, capture_output=True, text=True)
+                       cwd=HERE, env=env, capture_output=True, text=True, check=False)
     if r.returncode != 0:
         raise LabError(f"cannot locate go.universe.tf/metallb@{v.METALLB_VERSION}: {r.stderr.strip()}")
     src = Path(r.stdout.strip()) / "config" / "manifests" / "metallb-native.yaml"

@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 1 lab error, 2 usage)."""
-    from . import build, bin_dir, down, status, up
+    from . import bin_dir, build, down, status, up
     from .demo import smoke
 
     args = _parser().parse_args(argv)

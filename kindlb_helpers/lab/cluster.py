@@ -17,7 +17,8 @@ def _run(argv: list[str], timeout: float | None = 300, check: bool = True,
     snap = os.environ.get("KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER")
     if snap:
         env["KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER"] = snap
-    r = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, input=input)
+    r = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, input=input,
+                       check=False)
     if check and r.returncode != 0:
         raise LabError(f"{' '.join(argv)} failed (exit {r.returncode}):\n{r.stderr.strip()[-2000:]}")
     return r
@@ -141,7 +142,7 @@ def status(name: str = "kindlb") -> dict:
     """What exists: the cluster, its nodes, the built node image, the MetalLB manifest."""
     exists = name in clusters()
     image_ok = subprocess.run(["docker", "image", "inspect", v.NODE_IMAGE],
-                              capture_output=True).returncode == 0
+                              capture_output=True, check=False).returncode == 0
     return {"name": name, "context": f"kind-{name}", "exists": exists,
             "nodes": _nodes(name) if exists else [], "node_image": v.NODE_IMAGE,
             "node_image_built": image_ok, "metallb_manifest": str(manifest_path()),
@@ -157,7 +158,8 @@ def require(name: str = "kindlb") -> None:
 
 def kind_subnet_v4(network: str = "kind") -> str:
     """IPv4 subnet of the kind docker network, e.g. ``172.18.0.0/16``."""
-    r = subprocess.run(["docker", "network", "inspect", network], capture_output=True, text=True)
+    r = subprocess.run(["docker", "network", "inspect", network], capture_output=True, text=True,
+                       check=False)
     if r.returncode != 0:
         raise ClusterNotFound(f"docker network {network!r} not found: create the cluster first")
     for cfg in json.loads(r.stdout)[0]["IPAM"]["Config"] or []:
@@ -175,11 +177,21 @@ def node_containers(name: str) -> list[str]:
 def node_images(name: str, node: str) -> list[str]:
     """Image references in a node's containerd (``crictl images``)."""
     r = subprocess.run(["docker", "exec", node, "crictl", "images", "-o", "json"],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, check=False)
     if r.returncode != 0:
         raise LabError(f"crictl images failed on {node}: {r.stderr.strip()}")
     return sorted(t for img in json.loads(r.stdout)["images"] for t in img.get("repoTags") or [])
 
 
-__all__ = ["kind", "kubectl", "clusters", "up", "down", "status", "require", "kind_subnet_v4",
-           "node_containers", "node_images"]
+__all__ = [
+    "clusters",
+    "down",
+    "kind",
+    "kind_subnet_v4",
+    "kubectl",
+    "node_containers",
+    "node_images",
+    "require",
+    "status",
+    "up",
+]

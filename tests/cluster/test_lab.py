@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from kindlb_helpers import lab
-from kindlb_helpers.lab.pytest_fixtures import lab_cluster  # noqa: F401  (session fixture)
 
-pytestmark = pytest.mark.cluster
+# lab_cluster comes from kindlb_helpers.lab.pytest_fixtures (imported by tests/cluster/conftest.py).
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.skipif(bool(os.environ.get("KINDLB_CLUSTER")),
+                       reason="offline-lab test; KINDLB_CLUSTER selects another cluster"),
+]
 
 
 def _get(cluster: dict, *args: str) -> dict:
@@ -51,7 +56,8 @@ def test_built_images_present_in_every_node(lab_cluster):
     expected = {
         f"registry.k8s.io/kube-apiserver:{v}", f"registry.k8s.io/kube-controller-manager:{v}",
         f"registry.k8s.io/kube-scheduler:{v}", f"registry.k8s.io/kube-proxy:{v}",
-        f"registry.k8s.io/etcd:{lab.ETCD_VERSION[1:]}-0", f"registry.k8s.io/coredns/coredns:{lab.COREDNS_VERSION}",
+        f"registry.k8s.io/etcd:{lab.ETCD_VERSION[1:]}-0",
+        f"registry.k8s.io/coredns/coredns:{lab.COREDNS_VERSION}",
         f"registry.k8s.io/pause:{lab.PAUSE_VERSION}", lab.PODNET_IMAGE, *lab.METALLB_IMAGES, lab.NGINX_IMAGE,
     }
     nodes = lab.node_containers(lab_cluster["name"])
