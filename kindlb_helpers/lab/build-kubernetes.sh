@@ -36,13 +36,16 @@ cat >"$wrap/tools.go" <<'GO'
 package tools
 GO
 
-commit=$(cd "$wrap" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | jq -r '.Origin.Hash // empty')
+# Commit and date of the release as the proxy recorded them: the binaries come out identical on
+# every machine (and so do the image labels that hash them).
+info=$(cd "$wrap" && go list -m -json "k8s.io/kubernetes@$K8S_VERSION")
+commit=$(jq -r '.Origin.Hash // empty' <<<"$info")
+date=$(jq -r '.Time // empty' <<<"$info")
 minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
-date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 ld="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ld="$ld -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-  ld="$ld -X $pkg.gitCommit=${commit:-unknown} -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
+  ld="$ld -X $pkg.gitCommit=${commit:-unknown} -X $pkg.gitTreeState=clean -X $pkg.buildDate=${date:-1970-01-01T00:00:00Z}"
 done
 
 pkgs=""

@@ -21,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--name", default="kindlb")
         if cmd == "up":
             s.add_argument("--workers", type=int, default=2)
+        if cmd == "smoke":
+            s.add_argument("--keep", action="store_true", help="keep the demo namespace and pool")
     sub.add_parser("env", help="print shell exports that put the lab's kind/kubectl on PATH")
     return p
 
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "status":
             result = status(args.name)
         elif args.cmd == "smoke":
-            result = smoke(args.name)
+            result = smoke(args.name, keep=args.keep)
         else:  # env
             print(f"export PATH={shlex.quote(str(bin_dir()))}:\"$PATH\"")
             return 0

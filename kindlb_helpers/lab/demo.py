@@ -62,6 +62,17 @@ spec:
         time.sleep(3)  # the webhook answers only once the controller serves it
 
 
+def _wait_not_terminating(name: str, namespace: str, timeout: float = 120) -> None:
+    """A namespace being deleted still accepts updates of its old objects: wait until it is gone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = kubectl(name, "get", "namespace", namespace, "-o", "jsonpath={.status.phase}", check=False)
+        if r.returncode != 0 or r.stdout.strip() != "Terminating":
+            return
+        time.sleep(2)
+    raise WaitTimeout(f"namespace {namespace} is still terminating after {timeout:.0f} s")
+
+
 def deploy_nginx(name: str, namespace: str, app: str = "nginx", replicas: int = 3,
                  pool: str | None = None, timeout: float = 180) -> None:
     """An nginx Deployment (image NGINX_IMAGE) and a LoadBalancer Service, both named APP."""
@@ -95,6 +106,7 @@ spec:
   selector: {{app: {app}}}
   ports: [{{port: 80, targetPort: 80}}]
 """
+    _wait_not_terminating(name, namespace)
     kubectl(name, "apply", "-f", "-", input=doc)
     kubectl(name, "-n", namespace, "rollout", "status", f"deployment/{app}", f"--timeout={int(timeout)}s",
             timeout=timeout + 10)
@@ -146,18 +158,35 @@ def announcing_nodes(name: str, namespace: str, svc: str) -> list[tuple[str, str
     return sorted(out)
 
 
-def smoke(name: str = "kindlb", namespace: str = "kindlb-smoke") -> dict:
-    """MetalLB + top-of-subnet pool + 3 nginx replicas behind a LoadBalancer; GET the page."""
+def remove_demo(name: str, namespace: str, pool: str) -> None:
+    """Delete a demo namespace and its pool (MetalLB itself stays installed)."""
+    kubectl(name, "delete", "namespace", namespace, "--ignore-not-found", "--timeout=120s",
+            check=False, timeout=150)
+    kubectl(name, "-n", "metallb-system", "delete", f"l2advertisement/{pool}",
+            f"ipaddresspool/{pool}", "--ignore-not-found", check=False)
+
+
+def smoke(name: str = "kindlb", namespace: str = "kindlb-smoke", keep: bool = False) -> dict:
+    """MetalLB + top-of-subnet pool + 3 nginx replicas behind a LoadBalancer; GET the page.
+
+    Unless KEEP, the namespace and the pool are deleted afterwards, so that the pool range is
+    free again for the notebooks.
+    """
     t0 = time.monotonic()
+    pool = "kindlb-smoke-pool"
     install_metallb(name)
     subnet = kind_subnet_v4()
     addresses = top_range(subnet)
-    apply_pool(name, "kindlb-lab-pool", addresses)
-    deploy_nginx(name, namespace)
-    ip = lb_ip(name, namespace, "nginx")
-    page = http_get(ip, subnet=subnet)
-    if "<title>Welcome to nginx!</title>" not in page:
-        raise LabError(f"http://{ip}/ answered, but not with the nginx welcome page:\n{page[:300]}")
-    return {"pool": addresses, "ip": ip, "title": "Welcome to nginx!",
-            "announcing": announcing_nodes(name, namespace, "nginx"),
-            "seconds": round(time.monotonic() - t0, 1)}
+    try:
+        apply_pool(name, pool, addresses)
+        deploy_nginx(name, namespace)
+        ip = lb_ip(name, namespace, "nginx")
+        page = http_get(ip, subnet=subnet)
+        if "<title>Welcome to nginx!</title>" not in page:
+            raise LabError(f"http://{ip}/ answered, but not with the nginx welcome page:\n{page[:300]}")
+        announcing = announcing_nodes(name, namespace, "nginx")
+    finally:
+        if not keep:
+            remove_demo(name, namespace, pool)
+    return {"pool": addresses, "ip": ip, "title": "Welcome to nginx!", "announcing": announcing,
+            "kept": keep, "seconds": round(time.monotonic() - t0, 1)}

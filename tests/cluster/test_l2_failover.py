@@ -41,9 +41,7 @@ def l2_service(lab_cluster):
         ip = demo.lb_ip(name, ns, "nginx")
         yield {"name": name, "namespace": ns, "ip": ip, "subnet": subnet}
     finally:
-        lab.kubectl(name, "delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
-        lab.kubectl(name, "-n", "metallb-system", "delete", f"l2advertisement/{pool}",
-                    f"ipaddresspool/{pool}", "--ignore-not-found", check=False)
+        demo.remove_demo(name, ns, pool)
 
 
 def _wait_announcer(name: str, ns: str, exclude: str | None, timeout: float) -> str:
