@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +78,20 @@ def test_metallb_manifest_from_the_module(lab_cluster):
     for image in lab.METALLB_IMAGES:
         assert f"image: {image}" in text
     assert "imagePullPolicy: Always" not in text
+
+
+def test_runc_wrapper_strips_sys_resource(tmp_path):
+    """The Docker runtime wrapper removes CAP_SYS_RESOURCE on create and exec, and nothing else."""
+    wrapper = Path(lab.__file__).parent / "files" / "runc-wrapper"
+    caps = ["CAP_CHOWN", "CAP_SYS_RESOURCE", "CAP_NET_ADMIN"]
+    lists = {k: caps for k in ("bounding", "effective", "permitted")}
+    (tmp_path / "config.json").write_text(json.dumps({"process": {"capabilities": lists}}))
+    (tmp_path / "proc.json").write_text(json.dumps({"capabilities": lists}))
+    env = {**os.environ, "KINDLB_REAL_RUNC": "/bin/true"}
+    for args in (["--root", "/x", "create", "--bundle", str(tmp_path), "id"],
+                 ["exec", "--process", str(tmp_path / "proc.json"), "id"]):
+        subprocess.run([str(wrapper), *args], env=env, check=True)
+    spec = json.loads((tmp_path / "config.json").read_text())["process"]["capabilities"]
+    proc = json.loads((tmp_path / "proc.json").read_text())["capabilities"]
+    for got in (spec, proc):
+        assert got == {k: ["CAP_CHOWN", "CAP_NET_ADMIN"] for k in lists}
