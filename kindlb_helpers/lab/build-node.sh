@@ -24,6 +24,7 @@ build_base() {
   [ "$(label_of "$BASE_IMAGE")" = "$key" ] && { log "image $BASE_IMAGE: cached"; return; }
   log "image $BASE_IMAGE: assembling from $tar and $kind_dir/images/base/files"
   root=$(mktemp -d "$CACHE/rootfs/base.XXXX")
+  trap 'rm -rf "$root"' EXIT
   tar --numeric-owner -C "$root" -xf "$tar"
   local f=$kind_dir/images/base/files
   # kind's files, with the modes its Dockerfile gives them
@@ -73,6 +74,7 @@ build_base() {
   DOCKER_BUILDKIT=0 docker build -q -t "$BASE_IMAGE" "$root" >/dev/null
   docker rmi "$BASE_IMAGE-rootfs" >/dev/null
   rm -rf "$root"
+  trap - EXIT
 }
 
 build_node() {
