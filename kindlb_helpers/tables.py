@@ -91,7 +91,7 @@ def _ports(svc) -> str:
 
 def _external(svc) -> str:
     ingress = (svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None) or []
-    ips = [i.ip or i.hostname for i in ingress if i.ip or i.hostname] + list(svc.spec.external_i_ps or [])
+    ips = [i.ip or i.hostname for i in ingress if i.ip or i.hostname] + list(svc.spec.external_ips or [])
     if ips:
         return ",".join(ips)
     if svc.spec.type == "LoadBalancer":
