@@ -12,7 +12,7 @@ import pytest
 import kindlb_helpers as kh
 from kindlb_helpers.runner import notebooks_dir, run_one
 
-from .conftest import ARTIFACTS
+from conftest import ARTIFACTS
 
 state: dict = {}
 
