@@ -55,13 +55,16 @@ def subnet_figure(subnet, taken: list[Reserved], pool: PoolRange | None = None):
 
     net = as_subnet(subnet)
     base, total = int(net.network_address), net.num_addresses
-    fig, axes = plt.subplots(2, 1, figsize=(10, 3.2), constrained_layout=True)
-    # zoom window: the /24-or-/120 sized block around the pool (or the subnet's last block)
     width = min(total, 256)
-    anchor = int(pool.first) if pool else base + total - 1
-    z0 = max(base, anchor - (anchor - base) % width)
-    views = [(axes[0], base, total, f"whole subnet {net} ({total:,} addresses)"),
-             (axes[1], z0, width, f"zoom: {ipaddress.ip_address(z0)} + {width}")]
+    views = [(base, total, f"whole subnet {net} ({total:,} addresses)")]
+    if total > width:  # zoom on the bottom (gateway, nodes) and on the pool's block
+        anchor = int(pool.first) if pool else base + total - 1
+        z0 = max(base, anchor - (anchor - base) % width)
+        views.append((base, width, f"bottom: {net.network_address} + {width} (Docker hands these out)"))
+        if z0 != base:
+            views.append((z0, width, f"zoom: {ipaddress.ip_address(z0)} + {width}"))
+    fig, axes = plt.subplots(len(views), 1, figsize=(10, 1.6 * len(views)), constrained_layout=True, squeeze=False)
+    views = [(ax, lo, span, title) for ax, (lo, span, title) in zip(axes[:, 0], views)]
     for ax, lo, span, title in views:
         # positions as fractions of the view: an IPv6 /64 has more addresses than floats count exactly
         frac = lambda addr: (int(addr) - lo) / span  # noqa: E731
@@ -72,6 +75,7 @@ def subnet_figure(subnet, taken: list[Reserved], pool: PoolRange | None = None):
         ax.axvspan(0, 1, color="#eef2f7")
         for t in taken:
             a, b = frac(t.range.first), frac(int(t.range.last) + 1)
+            b = max(b, a + 0.004)  # a single address stays visible on a /8
             if b <= 0 or a >= 1:
                 continue
             colour = "#cf222e" if t.label.startswith(("node", "gateway")) else "#bf8700"
@@ -79,6 +83,7 @@ def subnet_figure(subnet, taken: list[Reserved], pool: PoolRange | None = None):
             ax.axvline(max(a, 0), color=colour, lw=1.2, ymin=0.15, ymax=0.85)
         if pool:
             a, b = frac(pool.first), frac(int(pool.last) + 1)
+            b = max(b, a + 0.004)
             if b > 0 and a < 1:
                 ax.axvspan(max(a, 0), min(b, 1), color="#1a7f37", alpha=0.55, lw=0, ymin=0.25, ymax=0.75)
                 ax.axvline(max(a, 0), color="#1a7f37", lw=1.5)
@@ -86,9 +91,9 @@ def subnet_figure(subnet, taken: list[Reserved], pool: PoolRange | None = None):
         ax.set_xticks([t / span for t in ticks], [str(ipaddress.ip_address(lo + t)) for t in ticks], fontsize=8)
     from matplotlib.patches import Patch
 
-    axes[0].legend(handles=[Patch(color="#cf222e", label="gateway / nodes"), Patch(color="#bf8700", label="containers / other pools"),
+    axes[-1, 0].legend(handles=[Patch(color="#cf222e", label="gateway / nodes"), Patch(color="#bf8700", label="containers / other pools"),
                             Patch(color="#1a7f37", alpha=0.55, label=f"pool {pool}" if pool else "pool")],
-                   loc="upper left", fontsize=8, ncol=3, bbox_to_anchor=(0, -0.35))
+                   loc="upper left", fontsize=8, ncol=3, bbox_to_anchor=(0, -0.4))
     plt.close(fig)
     return fig
 
