@@ -110,7 +110,7 @@ build_node() {
 }
 
 case ${1:-all} in
-  base) build_base ;;
+  base) as_root "$0" "$@"; build_base ;;
   node) build_node ;;
   all) build_base; build_node ;;
 esac

@@ -4,6 +4,7 @@
 # .debs are shared between the variants through debootstrap's --cache-dir.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
+as_root "$0" "$@"
 
 name=$1 include=$2
 tarball=$CACHE/rootfs/$name.tar

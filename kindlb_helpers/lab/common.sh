@@ -45,5 +45,13 @@ label_of() {
   docker image inspect -f '{{ index .Config.Labels "kindlb.inputs" }}' "$1" 2>/dev/null || true
 }
 
+# as_root "$0" "$@": re-run the calling script as root (debootstrap and chroot need it), keeping
+# the environment, PATH included; a no-op when already root.
+as_root() {
+  [ "$(id -u)" = 0 ] && return 0
+  command -v sudo >/dev/null || { log "$1 needs root (or sudo)"; exit 1; }
+  exec sudo -n -E env "PATH=$PATH" bash "$@"
+}
+
 # image_exists REF: true when the local Docker engine holds image REF.
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
