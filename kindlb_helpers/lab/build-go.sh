@@ -61,7 +61,7 @@ build_etcd() {
   printf 'module kindlb.local/etcd-build\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >"$wrap/go.mod"
   local ld="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$(origin_hash go.etcd.io/etcd/server/v3 "$ETCD_VERSION" | cut -c1-9)"
   (cd "$wrap" && go build -p "$GOMAXPROCS" -trimpath -ldflags "$ld" -o "$dest/etcd" go.etcd.io/etcd/server/v3)
-  "$dest/etcd" --version | head -1 >&2
+  "$dest/etcd" --version >&2
   stamp_set etcd "$ETCD_VERSION"
 }
 
