@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -53,19 +54,37 @@ def _log(msg: str) -> None:
         f.write(line + "\n")
 
 
-def _start(step: str, argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, Path, float]:
-    logs = cache_dir() / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    path = logs / f"{step}.log"
-    with open(path, "w") as out:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=HERE)
-    return proc, path, time.monotonic()
+class _Step:
+    """A running build script; a thread notes when it ends, so background steps time right."""
+
+    def __init__(self, step: str, argv: list[str], env: dict[str, str]) -> None:
+        logs = cache_dir() / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self.path = logs / f"{step}.log"
+        self.t0 = time.monotonic()
+        self.t1 = self.t0
+        with open(self.path, "w") as out:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=HERE)
+        self._waiter = threading.Thread(target=self._wait, daemon=True)
+        self._waiter.start()
+
+    def _wait(self) -> None:
+        self.proc.wait()
+        self.t1 = time.monotonic()
+
+    def join(self) -> int:
+        self._waiter.join()
+        return self.proc.returncode
 
 
-def _finish(step: str, started: tuple[subprocess.Popen, Path, float], times: dict[str, float]) -> None:
-    proc, path, t0 = started
-    rc = proc.wait()
-    times[step] = round(time.monotonic() - t0, 1)
+def _start(step: str, argv: list[str], env: dict[str, str]) -> _Step:
+    return _Step(step, argv, env)
+
+
+def _finish(step: str, started: _Step, times: dict[str, float]) -> None:
+    rc = started.join()
+    path = started.path
+    times[step] = round(started.t1 - started.t0, 1)
     if rc != 0:
         tail = "".join(path.read_text(errors="replace").splitlines(keepends=True)[-25:])
         raise LabError(f"lab build step {step!r} failed (exit {rc}); full log: {path}\n{tail}")
