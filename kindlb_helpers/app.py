@@ -19,11 +19,16 @@ from .waits import wait_until
 
 DEFAULT_IMAGE = "nginx:1.27"
 APP_LABEL = "app.kubernetes.io/name"
+#: The Service annotations that ask MetalLB for a named pool (the old name for releases before v0.14).
+POOL_REQUEST = ("metallb.io/address-pool", "metallb.universe.tf/address-pool")
 
 
 def nginx_objects(name: str = "nginx", namespace: str = "default", image: str = DEFAULT_IMAGE,
-                  replicas: int = 3, port: int = 80) -> list[dict]:
-    """The Deployment and the LoadBalancer Service, as ``kubectl create deploy`` + ``expose`` make them."""
+                  replicas: int = 3, port: int = 80, pool: str | None = None) -> list[dict]:
+    """The Deployment and the LoadBalancer Service, as ``kubectl create deploy`` + ``expose`` make them.
+
+    ``pool`` asks MetalLB for an IP from that pool by name (needed for pools with autoAssign off).
+    """
     if not isinstance(replicas, int) or replicas < 1:
         raise KindlbError(f"replicas must be a whole number of at least 1 (got {replicas!r})")
     labels = {APP_LABEL: name, "app.kubernetes.io/managed-by": "kindlb"}
@@ -45,7 +50,8 @@ def nginx_objects(name: str = "nginx", namespace: str = "default", image: str = 
     }
     service = {
         "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "metadata": {"name": name, "namespace": namespace, "labels": labels,
+                     **({"annotations": {a: pool for a in POOL_REQUEST}} if pool else {})},
         "spec": {"type": "LoadBalancer", "selector": selector,
                  "ports": [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}]},
     }
@@ -53,9 +59,9 @@ def nginx_objects(name: str = "nginx", namespace: str = "default", image: str = 
 
 
 def deploy(kind: Kind, name: str = "nginx", namespace: str = "default", image: str = DEFAULT_IMAGE,
-           replicas: int = 3, port: int = 80) -> list[str]:
+           replicas: int = 3, port: int = 80, pool: str | None = None) -> list[str]:
     """Create or update the nginx Deployment and its LoadBalancer Service (idempotent)."""
-    objs = nginx_objects(name, namespace, image, replicas, port)
+    objs = nginx_objects(name, namespace, image, replicas, port, pool)
     if namespace != "default":
         objs.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     return apply(kind, objs)

@@ -62,10 +62,12 @@ def metallb_manifests(
     pool: PoolSpec | Iterable[PoolSpec],
     version: str = DEFAULT_VERSION,
     name: str = "default",
+    auto_assign: bool = True,
 ) -> list[dict]:
     """The objects that give MetalLB ``version`` a layer-2 pool named ``name``.
 
     ``pool`` is one range or several (say one IPv4 and one IPv6 range); all go into one pool.
+    With ``auto_assign=False`` only Services that ask for the pool by name get its addresses.
 
     >>> [o["kind"] for o in metallb_manifests("172.19.255.1-172.19.255.250", "v0.16.1")]
     ['IPAddressPool', 'L2Advertisement']
@@ -80,7 +82,10 @@ def metallb_manifests(
     ranges = _pools(pool)
     addresses = [r.as_cidr_or_range() for r in ranges]
     if not uses_crds(version):
-        config = {"address-pools": [{"name": name, "protocol": "layer2", "addresses": addresses}]}
+        entry = {"name": name, "protocol": "layer2", "addresses": addresses}
+        if not auto_assign:
+            entry["auto-assign"] = False
+        config = {"address-pools": [entry]}
         return [
             {
                 "apiVersion": "v1",
@@ -94,7 +99,7 @@ def metallb_manifests(
             "apiVersion": API_VERSION,
             "kind": "IPAddressPool",
             "metadata": {"namespace": NAMESPACE, "name": name},
-            "spec": {"addresses": addresses},
+            "spec": {"addresses": addresses, **({} if auto_assign else {"autoAssign": False})},
         },
         {
             "apiVersion": API_VERSION,

@@ -78,9 +78,10 @@ def check(value, schema: dict, where: str) -> list[str]:
 
 @pytest.mark.parametrize("version", ["v0.16.1", "v0.13.5"])
 @pytest.mark.parametrize("pools", [["172.19.255.1-172.19.255.250"], ["172.19.255.0/24", "fc00:f853:ccd:e793::ff00/120"]])
-def test_crd_objects_match_metallb_schema(version, pools):
+@pytest.mark.parametrize("auto_assign", [True, False])
+def test_crd_objects_match_metallb_schema(version, pools, auto_assign):
     schemas = crd_schemas(version)
-    objs = metallb_manifests(pools, version, name="kindlb")
+    objs = metallb_manifests(pools, version, name="kindlb", auto_assign=auto_assign)
     assert [o["kind"] for o in objs] == ["IPAddressPool", "L2Advertisement"]
     for obj in objs:
         key = (obj["apiVersion"], obj["kind"])
@@ -90,6 +91,9 @@ def test_crd_objects_match_metallb_schema(version, pools):
         assert check(obj["spec"], spec_schema, "spec") == []
     pool, l2 = objs
     assert pool["spec"]["addresses"] == pools
+    assert pool["spec"].get("autoAssign", True) is auto_assign
+    if not auto_assign:
+        assert schemas[("metallb.io/v1beta1", "IPAddressPool")]["properties"]["spec"]["properties"]["autoAssign"]["type"] == "boolean"
     assert l2["spec"]["ipAddressPools"] == [pool["metadata"]["name"]]
 
 
@@ -99,6 +103,8 @@ def test_configmap_matches_the_legacy_parser():
     tags = set(re.findall(r'yaml:"([a-z0-9-]+)"', src))
     # yaml.v2 reads an untagged field under its lowercased name
     tags |= {m.lower() for m in re.findall(r"^\t([A-Z]\w*)\s+[][*\w.]+\s*$", src, re.M)}
+    (off,) = metallb_manifests("10.0.0.0/30", "v0.9.4", auto_assign=False)
+    assert set(yaml.safe_load(off["data"]["config"])["address-pools"][0]) <= tags
     (cm,) = metallb_manifests(["172.19.255.1-172.19.255.250", "fc00::ff00/120"], "v0.9.4")
     assert (cm["kind"], cm["metadata"]["name"], cm["metadata"]["namespace"]) == ("ConfigMap", "config", "metallb-system")
     cfg = yaml.safe_load(cm["data"]["config"])

@@ -22,12 +22,6 @@ pytestmark = [
 FAILOVER_TIMEOUT = 90  # seconds for another node to announce and the IP to answer
 
 
-def _failover_range(subnet: str) -> str:
-    """Eleven addresses high in the second-to-last /24, clear of the usual x.y.255.1-250 pool."""
-    base = ipaddress.ip_network(subnet).broadcast_address - 511
-    return f"{base + 240}-{base + 250}"
-
-
 @pytest.fixture
 def l2_service(lab_cluster):
     name = lab_cluster["name"]
@@ -36,9 +30,9 @@ def l2_service(lab_cluster):
     subnet = lab.kind_subnet_v4()
     try:
         demo.install_metallb(name)
-        demo.apply_pool(name, pool, _failover_range(subnet), auto_assign=False)
+        demo.apply_pool(name, pool, demo.free_range(name, size=11), auto_assign=False)
         demo.deploy_nginx(name, ns, pool=pool)
-        ip = demo.lb_ip(name, ns, "nginx")
+        ip = demo.lb_ip(name, ns, "nginx", pool=pool)
         yield {"name": name, "namespace": ns, "ip": ip, "subnet": subnet}
     finally:
         demo.remove_demo(name, ns, pool)
