@@ -247,7 +247,7 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
             msg = ev["message"]
             if ev["reason"] == "AllocationFailed" or "no available IPs" in msg:
                 size = sum(r.size for _, r in configured)
-                reasons.insert(0, f"the pool is exhausted ({size} addresses, all in use): {msg}; "
+                reasons.insert(0, f"the pool is exhausted ({size} address{'es' if size != 1 else ''}, all in use): {msg}; "
                                   "make the pool bigger or delete a LoadBalancer Service")
             elif ev["type"] == "Warning":
                 reasons.append(f"{ev['reason']}: {msg}")

@@ -1,0 +1,55 @@
+"""When no external IP comes, the wait says why: a full pool, a missing L2Advertisement."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+import kindlb_helpers as kh
+from kindlb_helpers.lab import demo
+
+
+@pytest.fixture
+def tiny_pool(cluster):
+    """MetalLB with a one-address pool that only Services asking for it by name get."""
+    name = cluster["name"]
+    k = kh.connect(name)
+    if kh.metallb.installed_version(k) is None:
+        kh.metallb.install(k, cluster["params"].get("metallb_version", kh.DEFAULT_VERSION),
+                           cluster["params"].get("metallb_source"))
+    kh.metallb.wait_ready(k, timeout=300, progress=False)
+    suffix = uuid.uuid4().hex[:6]
+    ns, pool = f"kindlb-diag-{suffix}", f"kindlb-diag-{suffix}"
+    address = demo.free_range(name, size=1)
+    objs = kh.metallb_manifests(address, kh.metallb.installed_version(k), pool, auto_assign=False)
+    kh.metallb.apply_pool(k, objs, timeout=120)
+    try:
+        yield k, ns, pool, objs
+    finally:
+        kh.kube.delete(k, "v1", "Namespace", ns)
+        for obj in objs:
+            kh.kube.delete(k, obj["apiVersion"], obj["kind"], pool, "metallb-system")
+
+
+def test_exhausted_pool_is_named_in_the_timeout(tiny_pool, cluster):
+    k, ns, pool, _ = tiny_pool
+    image = cluster["params"].get("image", kh.app.DEFAULT_IMAGE)
+    kh.app.deploy(k, "first", ns, image=image, replicas=1, pool=pool)
+    kh.app.deploy(k, "second", ns, image=image, replicas=1, pool=pool)
+    got = kh.app.wait_external_ip(k, "first", ns, timeout=60, progress=False, expect_pool=pool)
+    assert got.in_range == f"{got.ip}-{got.ip}"
+    with pytest.raises(kh.WaitTimeout) as err:
+        kh.app.wait_external_ip(k, "second", ns, timeout=20, progress=False)
+    text = str(err.value)
+    print(text)
+    assert "EXTERNAL-IP <pending>" in text and "the pool is exhausted" in text, text
+
+
+def test_missing_l2advertisement_is_named(tiny_pool):
+    k, ns, pool, objs = tiny_pool
+    assert kh.kube.delete(k, "metallb.io/v1beta1", "L2Advertisement", pool, "metallb-system")
+    reasons = kh.metallb.diagnose(k)
+    assert kh.metallb.l2_advertisements(k) == [], "another L2Advertisement exists; this test needs only its own"
+    assert any("no L2Advertisement" in r for r in reasons), reasons
+    kh.metallb.apply_pool(k, objs, timeout=60)
+    assert not any("no L2Advertisement" in r for r in kh.metallb.diagnose(k))
