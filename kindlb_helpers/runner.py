@@ -52,12 +52,18 @@ def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3"
     known = declared_parameters(path)
     params = {k: v for k, v in parameters.items() if k in known}
     start = time.monotonic()
-    error = None
-    try:
-        pm.execute_notebook(str(path), str(out), parameters=params, kernel_name=kernel, cwd=str(path.parent),
-                            progress_bar=False, execution_timeout=timeout)
-    except pm.PapermillExecutionError as exc:
-        error = f"cell {exc.cell_index} (execution count {exc.exec_count}) raised {exc.ename}: {exc.evalue}"
+    for attempt in (1, 2):
+        error = None
+        try:
+            pm.execute_notebook(str(path), str(out), parameters=params, kernel_name=kernel, cwd=str(path.parent),
+                                progress_bar=False, execution_timeout=timeout, start_timeout=120)
+        except pm.PapermillExecutionError as exc:
+            error = f"cell {exc.cell_index} (execution count {exc.exec_count}) raised {exc.ename}: {exc.evalue}"
+        except RuntimeError as exc:  # the kernel did not start (no cell ran): one more try, then report
+            error = f"the {kernel!r} kernel did not start: {exc}"
+            if attempt == 1 and "kernel" in str(exc).lower():
+                continue
+        break
     page = None
     if html and out.exists():
         import nbformat
