@@ -94,7 +94,7 @@ def connect(
     >>> k.context
     'kind-kindlb'
     """
-    from kubernetes import client, config
+    from kubernetes import config
 
     expected = kind_context(cluster)
     wanted = context or expected

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import KindlbError, MetalLBError
+from .errors import MetalLBError
 from .kube import Kind, apply, connect, served
 from .manifests import DEFAULT_VERSION, NAMESPACE, manifest_url, metallb_manifests, parse_version, uses_crds
 from .pool import PoolRange, Reserved
@@ -220,7 +220,7 @@ def other_clusters_pools(this_cluster: str, clusters: list[str], kubeconfig: str
             k.api.configuration.retries = 0
             for _, rng in pools(k):
                 found.append(Reserved(f"pool of cluster kind-{other}", rng))
-        except (KindlbError, Exception):  # unreachable or no MetalLB: nothing to avoid there
+        except Exception:  # unreachable, no context, or no MetalLB: nothing to avoid there
             continue
     return found
 

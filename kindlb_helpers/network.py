@@ -48,9 +48,6 @@ def plan_for(net: KindNetwork, family: int = 4, size: int | None = None,
 
 def subnet_figure(subnet, taken: list[Reserved], pool: PoolRange | None = None):
     """A matplotlib figure: the whole subnet with taken addresses and the pool, and a zoom on the pool."""
-    import matplotlib
-
-    matplotlib.use(matplotlib.get_backend())
     import matplotlib.pyplot as plt
 
     net = as_subnet(subnet)
