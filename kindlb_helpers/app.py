@@ -192,6 +192,49 @@ def fetch(ip, port: int = 80, path: str = "/", attempts: int = 30, delay: float 
     )
 
 
+PROBE_IMAGE = "busybox:1.36"
+
+
+def fetch_in_network(ip, port: int = 80, path: str = "/", network: str | None = None,
+                     image: str = PROBE_IMAGE, attempts: int = 30, delay: int = 1) -> Page:
+    """GET the page from a throwaway container on the kind network (busybox ``wget``).
+
+    For Docker Desktop on macOS and Windows, where the host cannot reach the kind bridge: the
+    container sits next to the nodes, so the LoadBalancer IP answers there as on a Linux host.
+    """
+    from .dockernet import docker_client, kind_network_name
+
+    if not 1 <= attempts <= 300:
+        raise KindlbError(f"attempts must be between 1 and 300 (got {attempts})")
+    url = _url(ip, port, path)
+    script = (f"i=0; while [ $i -lt {attempts} ]; do i=$((i+1)); "
+              f"if wget -q -S -O /tmp/body '{url}' 2>/tmp/head; then cat /tmp/head >&2; cat /tmp/body; "
+              f"echo \"kindlb-attempts $i\" >&2; exit 0; fi; sleep {delay}; done; cat /tmp/head >&2; exit 1")
+    client = docker_client()
+    start = time.monotonic()
+    box = client.containers.run(image, ["sh", "-c", script], network=network or kind_network_name(),
+                                detach=True, labels={"app.kubernetes.io/managed-by": "kindlb"})
+    try:  # (no wget -T: Debian's static busybox crashes with it; the wait below bounds the run)
+        try:
+            code = box.wait(timeout=attempts * (delay + 5) + 30).get("StatusCode", 1)
+        except Exception:  # the bound above ran out: a connection that hangs
+            code = 124
+        body = box.logs(stdout=True, stderr=False).decode(errors="replace")
+        head = box.logs(stdout=False, stderr=True).decode(errors="replace") or "no answer in time"
+    finally:
+        box.remove(force=True)
+    if code != 0:
+        raise WaitTimeout(f"{url} did not answer from inside network {network or kind_network_name()} "
+                          f"after {attempts} tries: {head.strip()[-300:]}")
+    status = re.search(r"HTTP/[\d.]+ (\d{3})", head)
+    server = re.search(r"^\s*Server: (.+)$", head, re.M | re.I)
+    tries = re.search(r"kindlb-attempts (\d+)", head)
+    title = re.search(r"<title>(.*?)</title>", body, re.S | re.I)
+    return Page(url, int(status.group(1)) if status else 200, title.group(1).strip() if title else None,
+                server.group(1).strip() if server else None, int(tries.group(1)) if tries else 1,
+                time.monotonic() - start, body)
+
+
 def spread(kind: Kind, ip, requests: int = 60, name: str = "nginx", namespace: str = "default",
            port: int = 80) -> pd.DataFrame:
     """Send ``requests`` GETs, each tagged with a unique query string, then count them in each pod's access log.

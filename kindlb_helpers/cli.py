@@ -64,6 +64,10 @@ def _run(args) -> int:
         params.setdefault("metallb_source", str(lab.manifest_path()))
         params.setdefault("image", lab.NGINX_IMAGE)
         params.setdefault("metallb_version", lab.METALLB_VERSION)
+        if params.get("probe_from") == "container":
+            from .lab.probe import probe_image
+
+            params.setdefault("probe_image", probe_image())
     if args.delete_cluster:
         params["delete_cluster"] = True
     results = run_series(args.cluster, params, args.output, args.notebooks or None)

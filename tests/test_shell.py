@@ -12,6 +12,7 @@ import yaml
 
 import kindlb_helpers as kh
 from kindlb_helpers.errors import ClusterNotFound, WrongContext
+from kindlb_helpers.lab.probe import probe_image
 
 from test_dockernet import IMAGE, docker, ensure_engine, ensure_image  # the engine/image helpers
 
@@ -97,3 +98,25 @@ def test_pool_plan_on_a_real_network(fake_kind_network, monkeypatch):
     with pytest.raises(kh.PoolError, match=f"overlaps container {containers[2]} {ip}"):
         kh.validate_pool(f"{ip}-{ip + 3}", net.subnet(4), taken)
     assert kh.clusters_on(net) == ["a"]
+
+
+@pytest.mark.docker
+def test_fetch_from_inside_the_network(fake_kind_network):
+    """The macOS/Windows route: the page is fetched by a container on the network, not by the host."""
+    name, subnet, _ = fake_kind_network
+    image = probe_image()
+    web = f"{name}-web"
+    page = "<html><head><title>Hello from the kind network</title></head></html>"
+    docker("run", "-d", "--name", web, "--network", name, image, "sh", "-c",
+           f"mkdir -p /www && echo '{page}' > /www/index.html && httpd -f -p 80 -h /www")
+    try:
+        ip = docker("inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{name}\").IPAddress}}}}", web).stdout.strip()
+        assert ipaddress.ip_address(ip) in subnet
+        got = kh.app.fetch_in_network(ip, network=name, image=image, attempts=10)
+        assert (got.status, got.title) == (200, "Hello from the kind network")
+        with pytest.raises(kh.WaitTimeout, match="did not answer from inside network"):
+            kh.app.fetch_in_network(ip, port=81, network=name, image=image, attempts=2)
+    finally:
+        docker("rm", "-f", web, check=False)
+    leftovers = docker("ps", "-aq", "--filter", "label=app.kubernetes.io/managed-by=kindlb").stdout.split()
+    assert leftovers == [], "probe containers must be removed"

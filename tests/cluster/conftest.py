@@ -35,12 +35,14 @@ def cluster(request) -> dict:
         return {"name": existing, "params": {}, "offline": False}
     info = request.getfixturevalue("lab_cluster")
     from kindlb_helpers import lab
+    from kindlb_helpers.lab.probe import probe_image
 
     os.environ["PATH"] = f"{info.get('bin_dir') or lab.bin_dir()}{os.pathsep}{os.environ['PATH']}"
     params = {"metallb_source": str(info.get("metallb_manifest") or lab.manifest_path()),
               "image": info.get("nginx_image") or lab.NGINX_IMAGE,
               "metallb_version": info.get("metallb_version") or lab.METALLB_VERSION,
-              "node_image": info.get("node_image") or lab.NODE_IMAGE}
+              "node_image": info.get("node_image") or lab.NODE_IMAGE,
+              "probe_image": probe_image()}
     return {"name": info.get("name", "kindlb"), "params": params, "offline": True}
 
 

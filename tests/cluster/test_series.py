@@ -97,6 +97,14 @@ def test_05_page_from_the_pool_ip_and_spread(cluster):
     assert res["pods_hit"] == 3, f"requests did not reach all 3 pods: {res['per_pod']}"
 
 
+def test_05_from_a_container_on_the_kind_network(cluster):
+    """The macOS/Windows route, run here for real: the probe container fetches the page."""
+    res = run(cluster, "05_access_app", probe_from="container")
+    assert ipaddress.ip_address(res["ip"]) in state["pool"]
+    assert (res["status"], res["title"], res["probe_from"]) == (200, "Welcome to nginx!", "container")
+    assert "pods_hit" not in res
+
+
 def test_06_cleanup_leaves_nothing_and_runs_twice(cluster):
     res = run(cluster, "06_cleanup")
     assert res["cluster_deleted"] is False

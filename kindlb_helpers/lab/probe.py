@@ -1,0 +1,41 @@
+"""A tiny probe image for the offline lab: Debian's busybox-static with sh, wget and httpd.
+
+Online, ``kindlb_helpers.app.fetch_in_network`` uses ``busybox:1.36`` from Docker Hub; with no
+registry this image stands in for it (built with ``docker import``, no pull).
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from ..errors import LabError
+
+PROBE_IMAGE = "kindlb.local/busybox-probe:1"
+APPLETS = ("sh", "sleep", "wget", "httpd", "cat", "mkdir")
+
+
+def probe_image() -> str:
+    """Build the probe image once (needs /bin/busybox from Debian's busybox-static); return its tag."""
+    if subprocess.run(["docker", "image", "inspect", PROBE_IMAGE], capture_output=True).returncode == 0:
+        return PROBE_IMAGE
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    if not Path(busybox).is_file():
+        raise LabError("busybox is not installed: apt-get install busybox-static (scripts/setup.sh does it)")
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d, "rootfs")
+        (root / "bin").mkdir(parents=True)
+        (root / "tmp").mkdir()
+        shutil.copy2(busybox, root / "bin" / "busybox")
+        for applet in APPLETS:
+            (root / "bin" / applet).symlink_to("busybox")
+        tar = Path(d, "rootfs.tar")
+        with tarfile.open(tar, "w") as t:
+            t.add(root, arcname=".")
+        out = subprocess.run(["docker", "import", "--change", "ENV PATH=/bin", str(tar), PROBE_IMAGE],
+                             capture_output=True, text=True)
+    if out.returncode != 0:
+        raise LabError(f"docker import of {PROBE_IMAGE} failed: {out.stderr.strip()}")
+    return PROBE_IMAGE
