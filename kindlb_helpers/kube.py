@@ -279,3 +279,15 @@ def wait_nodes_ready(kind: Kind, expected: int | None = None, timeout: float = 1
 
     return wait_until(lambda: nodes_ready(kind, expected), timeout=timeout, desc="nodes Ready",
                       progress=progress, interval=2)
+
+
+def get_or_none(call, *args, **kwargs):
+    """``call(*args, **kwargs)``, or None when the API answers 404 (the object is not there)."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return call(*args, **kwargs)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise

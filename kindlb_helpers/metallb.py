@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from .errors import MetalLBError
-from .kube import Kind, apply, connect, served
+from .kube import Kind, apply, connect, get_or_none, served
 from .manifests import DEFAULT_VERSION, NAMESPACE, manifest_url, metallb_manifests, parse_version, uses_crds
 from .pool import PoolRange, Reserved
 from .waits import wait_until
@@ -55,14 +55,9 @@ def _order(obj: dict) -> int:
 
 def installed_version(kind: Kind) -> str | None:
     """The MetalLB version running in the cluster (from the controller's image tag), or None."""
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        dep = kind.apps.read_namespaced_deployment("controller", NAMESPACE)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
+    dep = get_or_none(kind.apps.read_namespaced_deployment, "controller", NAMESPACE)
+    if dep is None:
+        return None
     image = dep.spec.template.spec.containers[0].image
     tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else "latest"
     return tag
@@ -111,15 +106,10 @@ def ensure_memberlist_secret(kind: Kind) -> str:
 
 def readiness(kind: Kind) -> tuple[bool, str]:
     """(ready, status text): controller Available and every speaker Ready."""
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        dep = kind.apps.read_namespaced_deployment("controller", NAMESPACE)
-        ds = kind.apps.read_namespaced_daemon_set("speaker", NAMESPACE)
-    except ApiException as exc:
-        if exc.status == 404:
-            return False, "MetalLB is not installed (no controller/speaker in metallb-system)"
-        raise
+    dep = get_or_none(kind.apps.read_namespaced_deployment, "controller", NAMESPACE)
+    ds = get_or_none(kind.apps.read_namespaced_daemon_set, "speaker", NAMESPACE)
+    if dep is None or ds is None:
+        return False, "MetalLB is not installed (no controller/speaker in metallb-system)"
     available = any(c.type == "Available" and c.status == "True" for c in dep.status.conditions or [])
     want, ready = ds.status.desired_number_scheduled or 0, ds.status.number_ready or 0
     text = f"controller {'Available' if available else 'not available'}, speakers ready {ready}/{want}"
@@ -156,44 +146,24 @@ def apply_pool(kind: Kind, objects: list[dict], timeout: float = 120, progress: 
 
 def pools(kind: Kind) -> list[tuple[str, PoolRange]]:
     """The address ranges MetalLB in this cluster is configured with, as (pool name, range)."""
-    from kubernetes.client.exceptions import ApiException
-
     version = installed_version(kind)
-    out: list[tuple[str, PoolRange]] = []
     if version is None:
-        return out
+        return []
     if uses_crds(version):
-        try:
-            items = kind.custom.list_namespaced_custom_object("metallb.io", "v1beta1", NAMESPACE, "ipaddresspools")["items"]
-        except ApiException as exc:
-            if exc.status == 404:
-                return out
-            raise
-        for item in items:
-            for spec in item.get("spec", {}).get("addresses", []):
-                out.append((item["metadata"]["name"], PoolRange.parse(spec)))
-        return out
-    try:
-        cm = kind.core.read_namespaced_config_map("config", NAMESPACE)
-    except ApiException as exc:
-        if exc.status == 404:
-            return out
-        raise
-    for pool in (yaml.safe_load((cm.data or {}).get("config") or "") or {}).get("address-pools", []):
-        for spec in pool.get("addresses", []):
-            out.append((pool["name"], PoolRange.parse(spec)))
-    return out
+        listed = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
+                             "ipaddresspools") or {"items": []}
+        return [(item["metadata"]["name"], PoolRange.parse(spec))
+                for item in listed["items"] for spec in item.get("spec", {}).get("addresses", [])]
+    cm = get_or_none(kind.core.read_namespaced_config_map, "config", NAMESPACE)
+    config = yaml.safe_load(((cm.data or {}).get("config") if cm else None) or "") or {}
+    return [(pool["name"], PoolRange.parse(spec))
+            for pool in config.get("address-pools", []) for spec in pool.get("addresses", [])]
 
 
 def l2_advertisements(kind: Kind) -> list[dict]:
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        return kind.custom.list_namespaced_custom_object("metallb.io", "v1beta1", NAMESPACE, "l2advertisements")["items"]
-    except ApiException as exc:
-        if exc.status == 404:
-            return []
-        raise
+    listed = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
+                         "l2advertisements")
+    return listed["items"] if listed else []
 
 
 def configure(kind: Kind, pool, name: str = "default", timeout: float = 120) -> list[str]:
