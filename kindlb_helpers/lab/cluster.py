@@ -6,7 +6,9 @@ import os
 import subprocess
 import time
 
+from ..dockernet import kind_network
 from ..errors import ClusterNotFound, LabError, WaitTimeout
+from ..waits import wait_until
 from . import versions as v
 from .build import bin_dir, build, cache_dir, ensure_docker, manifest_path, tool_env
 
@@ -60,15 +62,9 @@ def _nodes(name: str) -> list[dict]:
     return out
 
 
-def _wait(what: str, check, timeout: float, interval: float = 3.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise WaitTimeout(f"{what} not reached within {timeout:.0f} s (last seen: {last!r})")
+def _wait(what: str, check, timeout: float, interval: float = 3.0) -> None:
+    """Poll ``check()`` until it is true (the library's wait, silent: the lab logs to stderr)."""
+    wait_until(lambda: (bool(check()), what), timeout=timeout, desc=what, interval=interval, progress=False)
 
 
 def _coredns_running(name: str) -> bool:
@@ -156,16 +152,9 @@ def require(name: str = "kindlb") -> None:
                               f"`python -m kindlb_helpers.lab up --name {name}`")
 
 
-def kind_subnet_v4(network: str = "kind") -> str:
+def kind_subnet_v4(network: str | None = None) -> str:
     """IPv4 subnet of the kind docker network, e.g. ``172.18.0.0/16``."""
-    r = subprocess.run(["docker", "network", "inspect", network], capture_output=True, text=True,
-                       check=False)
-    if r.returncode != 0:
-        raise ClusterNotFound(f"docker network {network!r} not found: create the cluster first")
-    for cfg in json.loads(r.stdout)[0]["IPAM"]["Config"] or []:
-        if ":" not in cfg.get("Subnet", ":"):
-            return cfg["Subnet"]
-    raise LabError(f"docker network {network!r} has no IPv4 subnet")
+    return str(kind_network(network).subnet(4))
 
 
 def node_containers(name: str) -> list[str]:
