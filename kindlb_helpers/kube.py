@@ -6,30 +6,203 @@ the kube context ``kind-<cluster>``. Any other context is refused unless the cal
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from pathlib import Path
+from typing import Any, Iterable, Iterator
 
 import yaml
 
-from .errors import ClusterNotFound, KindlbError, WrongContext
+from .errors import ClusterNotFound, ClusterUnreachable, KindlbError, KubeAPIError, WrongContext
 
 FIELD_MANAGER = "kindlb"
 DEFAULT_CLUSTER = "kindlb"
+#: (connect, read) seconds for a request that gives no timeout of its own; watches and log follows get none.
+DEFAULT_TIMEOUT = (5.0, 60.0)
+#: For look-ups that must not stall on a dead cluster (the checks, other clusters' pools).
+PROBE_TIMEOUT = (2.0, 3.0)
 
 
 def kind_context(cluster: str) -> str:
-    """The kube context kind writes for ``cluster``."""
+    """The kube context kind writes for ``cluster``.
+
+    >>> kind_context("kindlb")
+    'kind-kindlb'
+    """
     return f"kind-{cluster}"
+
+
+# ---------- errors, translated once at this boundary ----------
+
+def _api_message(exc) -> str:
+    """The Status message from an API error body, else its reason."""
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            import json
+
+            return json.loads(body).get("message") or str(body)[:300]
+        except (ValueError, AttributeError):
+            return str(body).strip()[:300]
+    return str(getattr(exc, "reason", "") or "").strip()
+
+
+def _status_hint(status: int | None, cluster: str) -> str:
+    if status in (401, 403):
+        return (f"the credentials for kind-{cluster} are refused: write them again with "
+                f"`kind export kubeconfig --name {cluster}` (this also makes it the current context)")
+    if status == 404:
+        return "it does not exist (yet): check the name and namespace, or create it first"
+    if status == 409:
+        return "it conflicts with what is there: wait a moment and re-run this cell"
+    if status in (400, 422):
+        return "the API server refused the object as invalid: fix the value it names"
+    if status is not None and status >= 500:
+        return "the API server (or a webhook behind it) is not ready: wait a moment and re-run this cell"
+    return "see the message above"
+
+
+def _api_error_class():
+    """KubeAPIError that is also the client's ApiException, so ``except ApiException`` keeps working."""
+    global _HYBRID
+    if _HYBRID is None:
+        from kubernetes.client.exceptions import ApiException
+
+        class KubeApiException(KubeAPIError, ApiException):
+            """An API error answer, as both kindlb's KubeAPIError and kubernetes' ApiException."""
+
+            def __init__(self, message: str, status=None, reason=None, body=None, headers=None):
+                KubeAPIError.__init__(self, message, status=status, reason=reason, body=body)
+                self.headers = headers
+                self.data = None
+
+            __str__ = KubeAPIError.__str__
+
+        _HYBRID = KubeApiException
+    return _HYBRID
+
+
+_HYBRID = None
+
+
+def _why(cause: BaseException) -> str:
+    """A short reason for a failed connection: refused, timed out, or the client's own words."""
+    import urllib3.exceptions as u3
+
+    inner = getattr(cause, "reason", None) if isinstance(cause, u3.MaxRetryError) else cause
+    inner = inner if isinstance(inner, BaseException) else cause
+    if isinstance(inner, u3.ConnectTimeoutError):
+        return "connecting timed out"
+    if isinstance(inner, (u3.ReadTimeoutError, TimeoutError)):
+        return "connected, but no answer in time"
+    if isinstance(inner, (u3.NewConnectionError, ConnectionRefusedError)):
+        return "connection refused"
+    if isinstance(inner, u3.ProtocolError):
+        return "the connection broke"
+    return f"{type(inner).__name__}: {inner}".splitlines()[0][:160]
+
+
+def _unreachable(cluster: str, host: str | None, cause: BaseException) -> ClusterUnreachable:
+    short = _why(cause)
+    return ClusterUnreachable(
+        f"the API server of kind cluster {cluster!r} ({host or 'unknown address'}) does not answer ({short}): "
+        f"is the cluster running? `docker ps` should list {cluster}-control-plane, `kind get clusters` lists "
+        "the clusters; start Docker or re-create the cluster, then re-run this cell"
+    )
+
+
+@contextmanager
+def translate(what: str, cluster: str = DEFAULT_CLUSTER, host: str | None = None) -> Iterator[None]:
+    """Turn the Kubernetes client's and urllib3's exceptions into kindlb's, keeping the cause.
+
+    ``what`` names the action for the message ("read deployment metallb-system/controller").
+
+    >>> from kindlb_helpers.errors import KindlbError
+    >>> with translate("demo"):
+    ...     pass
+    """
+    import urllib3.exceptions
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+
+    try:
+        yield
+    except KindlbError:
+        raise
+    except (ApiException, DynamicApiError) as exc:
+        status = getattr(exc, "status", None)
+        if not status:  # status 0: the client's own wrapper around TLS/connection failures
+            raise _unreachable(cluster, host, exc) from exc
+        reason = getattr(exc, "reason", None)
+        msg = f"{what}: the API server of kind-{cluster} answered {status} {reason or ''}".rstrip()
+        detail = _api_message(exc)
+        if detail:
+            msg += f" ({detail})"
+        raise _api_error_class()(f"{msg}: {_status_hint(status, cluster)}", status=status, reason=reason,
+                                 body=getattr(exc, "body", None), headers=getattr(exc, "headers", None)) from exc
+    except ResourceNotFoundError as exc:
+        raise _api_error_class()(
+            f"{what}: kind-{cluster} does not serve that kind of object ({exc}): install what defines it "
+            "(e.g. MetalLB's CRDs, notebook 02_install_metallb) first", status=404, reason="Not Found") from exc
+    except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
+        raise _unreachable(cluster, host, exc) from exc
+    except ConfigException as exc:
+        raise ClusterNotFound(
+            f"the kubeconfig entry for kind-{cluster} cannot be used ({exc}): write it again with "
+            f"`kind export kubeconfig --name {cluster}`, or re-create the cluster"
+        ) from exc
+
+
+class _Translated:
+    """A typed API object (CoreV1Api, ...) whose every method call goes through :func:`translate`."""
+
+    def __init__(self, target: Any, cluster: str, host: str | None) -> None:
+        self._target, self._cluster, self._host = target, cluster, host
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value) or name.startswith("_"):
+            return value
+
+        @functools.wraps(value)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with translate(name.replace("_", " "), self._cluster, self._host):
+                return value(*args, **kwargs)
+
+        return call
+
+
+def _with_default_timeout(api: Any, timeout: tuple[float, float] | float | None) -> None:
+    """Give every plain request of ``api`` a connect+read timeout; watches and follows keep theirs (none)."""
+    rest = api.rest_client
+    inner = rest.request
+
+    def request(method, url, *args, **kwargs):
+        query = kwargs.get("query_params") or []
+        streaming = ("watch=true" in str(url).lower() or "follow=true" in str(url).lower()
+                     or any(k in ("watch", "follow") and v for k, v in query))
+        if kwargs.get("_request_timeout") is None and timeout is not None and not streaming:
+            kwargs["_request_timeout"] = timeout
+        return inner(method, url, *args, **kwargs)
+
+    rest.request = request
 
 
 @dataclass
 class Kind:
-    """A handle on one kind cluster: its name, context and API client."""
+    """A handle on one kind cluster: its name, context and API client.
+
+    Every API call made through ``core``, ``apps``, ``custom``, ``dynamic`` or :meth:`typed` raises
+    kindlb's errors (:class:`KubeAPIError` with ``.status``, :class:`ClusterUnreachable`), never the
+    client's own.
+    """
 
     cluster: str
     context: str
@@ -38,29 +211,41 @@ class Kind:
     _dynamic: Any = field(default=None, repr=False)
 
     @property
+    def host(self) -> str | None:
+        """The API server's URL."""
+        return getattr(getattr(self.api, "configuration", None), "host", None)
+
+    def typed(self, api_class: Any) -> Any:
+        """``api_class(self.api)`` (e.g. ``kubernetes.client.RbacAuthorizationV1Api``) with translated errors."""
+        return _Translated(api_class(self.api), self.cluster, self.host)
+
+    @property
     def core(self):
+        """CoreV1Api for this cluster."""
         from kubernetes import client
 
-        return client.CoreV1Api(self.api)
+        return self.typed(client.CoreV1Api)
 
     @property
     def apps(self):
+        """AppsV1Api for this cluster."""
         from kubernetes import client
 
-        return client.AppsV1Api(self.api)
+        return self.typed(client.AppsV1Api)
 
     @property
     def custom(self):
+        """CustomObjectsApi for this cluster."""
         from kubernetes import client
 
-        return client.CustomObjectsApi(self.api)
+        return self.typed(client.CustomObjectsApi)
 
     @property
     def dynamic(self):
+        """A DynamicClient for this cluster (API discovery cached until :meth:`refresh_discovery`)."""
         if self._dynamic is None:
-            from kubernetes.dynamic import DynamicClient
-
-            self._dynamic = DynamicClient(self.api)
+            with translate("discover the API", self.cluster, self.host):
+                self._dynamic = _dynamic_client(self.api, self.cluster, self.host)
         return self._dynamic
 
     def refresh_discovery(self) -> None:
@@ -81,20 +266,38 @@ class Kind:
         return out.stdout
 
 
+def _dynamic_client(api: Any, cluster: str, host: str | None) -> Any:
+    from kubernetes.dynamic import DynamicClient
+
+    class TranslatedDynamicClient(DynamicClient):
+        def request(self, method, path, body=None, **params):
+            with translate(f"{method} {path}", cluster, host):
+                return super().request(method, path, body=body, **params)
+
+    return TranslatedDynamicClient(api)
+
+
 def connect(
     cluster: str = DEFAULT_CLUSTER,
     *,
     context: str | None = None,
     kubeconfig: str | None = None,
     allow_other_context: bool = False,
+    timeout: tuple[float, float] | float | None = DEFAULT_TIMEOUT,
+    retries: int | None = None,
 ) -> Kind:
     """A client for kind cluster ``cluster``, pinned to the context ``kind-<cluster>``.
 
+    ``timeout`` is the (connect, read) seconds of every request that sets none (watches excepted);
+    ``retries`` (urllib3's) is set before the client exists: pass 0 for quick look-ups.
+    Reading the kubeconfig opens no connection.
+
     >>> k = connect("kindlb")          # doctest: +SKIP
-    >>> k.context
+    >>> k.context                      # doctest: +SKIP
     'kind-kindlb'
     """
     from kubernetes import config
+    from kubernetes.client import Configuration
 
     expected = kind_context(cluster)
     wanted = context or expected
@@ -105,9 +308,9 @@ def connect(
         )
     try:
         contexts, _ = config.list_kube_config_contexts(config_file=kubeconfig)
-    except Exception as exc:  # no kubeconfig at all
+    except Exception as exc:  # no kubeconfig at all, or one that is not YAML
         contexts = []
-        reason = f" ({exc})"
+        reason = f" ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
     else:
         reason = ""
     names = [c["name"] for c in contexts or []]
@@ -117,13 +320,22 @@ def connect(
             f"`kind create cluster --name {cluster}` (or run notebook 00_prerequisites); if it exists, "
             f"`kind export kubeconfig --name {cluster}` writes the context"
         )
-    api = config.new_client_from_config(config_file=kubeconfig, context=wanted)
+    cfg = type.__call__(Configuration)  # a fresh one, not a copy of the process-wide default
+    if retries is not None:
+        cfg.retries = retries
+    with translate(f"load kube context {wanted}", cluster):
+        api = config.new_client_from_config(config_file=kubeconfig, context=wanted, client_configuration=cfg,
+                                            persist_config=False)
+    if retries is not None:
+        api.configuration.retries = retries
+    _with_default_timeout(api, timeout)
     return Kind(cluster=cluster, context=wanted, api=api, kubeconfig=kubeconfig)
 
 
 # ---------- kind the program ----------
 
 def kind_binary() -> str:
+    """The kind program: $KINDLB_KIND, else ``kind`` on PATH; a message on how to get it otherwise."""
     exe = os.environ.get("KINDLB_KIND") or shutil.which("kind")
     if not exe:
         raise KindlbError(
@@ -133,18 +345,110 @@ def kind_binary() -> str:
     return exe
 
 
+def _kind(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run kind; kind itself talks to Docker only, never to a kube context."""
+    try:
+        return subprocess.run([kind_binary(), *args], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise KindlbError(f"kind {' '.join(args)} did not finish within {timeout:.0f}s: is Docker answering?") from exc
+
+
 def kind_clusters() -> list[str]:
     """Names of the kind clusters (``kind get clusters``)."""
-    out = subprocess.run([kind_binary(), "get", "clusters"], capture_output=True, text=True, timeout=60)
+    out = _kind("get", "clusters")
     if out.returncode != 0:
         raise KindlbError(f"kind get clusters failed: {out.stderr.strip()}")
     return [line.strip() for line in out.stdout.splitlines() if line.strip()]
 
 
 def kind_config(workers: int = 2) -> str:
-    """kind's cluster config: one control-plane and ``workers`` workers (the article's shape)."""
+    """kind's cluster config: one control-plane and ``workers`` workers (the article's shape).
+
+    >>> print(kind_config(1), end="")
+    kind: Cluster
+    apiVersion: kind.x-k8s.io/v1alpha4
+    nodes:
+    - role: control-plane
+    - role: worker
+    """
     nodes = [{"role": "control-plane"}] + [{"role": "worker"} for _ in range(workers)]
     return yaml.safe_dump({"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "nodes": nodes}, sort_keys=False)
+
+
+# ---------- the user's kubeconfig, left as found ----------
+
+def kubeconfig_path() -> Path:
+    """The kubeconfig file kind and kubectl write to: the first of $KUBECONFIG, else ~/.kube/config."""
+    env = os.environ.get("KUBECONFIG", "")
+    first = next((p for p in env.split(os.pathsep) if p), None)
+    return Path(first).expanduser() if first else Path.home() / ".kube" / "config"
+
+
+def current_context(path: str | Path | None = None) -> str | None:
+    """The kubeconfig's current context (read from the file; nothing is contacted)."""
+    path = Path(path) if path else kubeconfig_path()
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    return data.get("current-context") or None if isinstance(data, dict) else None
+
+
+def has_context(cluster: str, path: str | Path | None = None) -> bool:
+    """Whether the kubeconfig holds context ``kind-<cluster>``."""
+    path = Path(path) if path else kubeconfig_path()
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and any(
+        (c or {}).get("name") == kind_context(cluster) for c in data.get("contexts") or [])
+
+
+def merge_kubeconfig(entries: dict, path: str | Path | None = None) -> Path:
+    """Add (or replace) ``entries``' clusters, users and contexts in the kubeconfig at ``path``.
+
+    The file's ``current-context`` is left exactly as it was (also when it had none).
+    """
+    path = Path(path) if path else kubeconfig_path()
+    try:
+        data = yaml.safe_load(path.read_text()) if path.exists() else None
+    except yaml.YAMLError as exc:
+        raise KindlbError(f"{path} is not valid YAML ({exc}): fix or move it, then re-run this cell") from exc
+    data = data if isinstance(data, dict) else {"apiVersion": "v1", "kind": "Config", "preferences": {}}
+    for key in ("clusters", "users", "contexts"):
+        mine = entries.get(key) or []
+        names = {e["name"] for e in mine}
+        data[key] = [e for e in data.get(key) or [] if (e or {}).get("name") not in names] + mine
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.kindlb-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        yaml.safe_dump(data, fh, sort_keys=False)
+    os.replace(tmp, path)
+    return path
+
+
+def write_context(cluster: str, path: str | Path | None = None) -> Path:
+    """Write context ``kind-<cluster>`` into the kubeconfig without changing its current context.
+
+    Unlike ``kind export kubeconfig``, which also makes it the current context.
+    """
+    out = _kind("get", "kubeconfig", "--name", cluster)
+    if out.returncode != 0:
+        raise ClusterNotFound(f"kind get kubeconfig --name {cluster} failed: {out.stderr.strip()}")
+    return merge_kubeconfig(yaml.safe_load(out.stdout) or {}, path)
+
+
+class Ensured(tuple):
+    """``(created, message)`` from :func:`ensure_cluster`, plus ``context_changed`` and ``previous_context``."""
+
+    def __new__(cls, created: bool, message: str, context_changed: bool = False,
+                previous_context: str | None = None) -> "Ensured":
+        self = super().__new__(cls, (created, message))
+        self.created, self.message = created, message
+        self.context_changed, self.previous_context = context_changed, previous_context
+        return self
 
 
 def ensure_cluster(
@@ -153,36 +457,59 @@ def ensure_cluster(
     workers: int = 2,
     image: str | None = None,
     wait: str = "180s",
-) -> tuple[bool, str]:
-    """Create kind cluster ``cluster`` unless it exists. Returns (created, kind's output)."""
+) -> Ensured:
+    """Create kind cluster ``cluster`` unless it exists. Returns (created, message).
+
+    Reusing a cluster leaves the kubeconfig's current context as it was (a missing
+    ``kind-<cluster>`` context is written beside the others). Creating one lets kind make
+    ``kind-<cluster>`` the current context, as ``kind create cluster`` always does; the result's
+    ``context_changed`` and the message say so.
+    """
+    before = current_context()
     if cluster in kind_clusters():
-        subprocess.run([kind_binary(), "export", "kubeconfig", "--name", cluster], capture_output=True, timeout=60)
-        return False, f"kind cluster {cluster!r} exists: reusing it"
+        note = ""
+        if not has_context(cluster):
+            write_context(cluster)
+            note = f"; wrote its context kind-{cluster} (your current context is unchanged)"
+        return Ensured(False, f"kind cluster {cluster!r} exists: reusing it{note}", False, before)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
         fh.write(kind_config(workers))
-    cmd = [kind_binary(), "create", "cluster", "--name", cluster, "--config", fh.name, "--wait", wait]
+    args = ["create", "cluster", "--name", cluster, "--config", fh.name, "--wait", wait]
     if image:
-        cmd += ["--image", image]
+        args += ["--image", image]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        out = _kind(*args, timeout=900)
     finally:
         os.unlink(fh.name)
     if out.returncode != 0:
         raise KindlbError(f"kind create cluster --name {cluster} failed:\n{out.stderr.strip()[-3000:]}")
-    return True, out.stderr.strip()
+    after = current_context()
+    changed = after != before
+    text = out.stderr.strip()
+    if changed:
+        text += (f"\nkind made {after!r} your current kube context (it was {before!r}); "
+                 f"`kubectl config use-context {before}` switches back" if before else
+                 f"\nkind made {after!r} your current kube context")
+    return Ensured(True, text, changed, before)
 
 
 def delete_cluster(cluster: str) -> bool:
     """Delete kind cluster ``cluster``; False when there was none."""
     if cluster not in kind_clusters():
         return False
-    out = subprocess.run([kind_binary(), "delete", "cluster", "--name", cluster], capture_output=True, text=True, timeout=300)
+    out = _kind("delete", "cluster", "--name", cluster, timeout=300)
     if out.returncode != 0:
         raise KindlbError(f"kind delete cluster --name {cluster} failed: {out.stderr.strip()}")
     return True
 
 
 # ---------- applying objects ----------
+
+def _resource(kind: Kind, api_version: str, kind_name: str) -> Any:
+    """The dynamic client's resource for ``kind_name``; KubeAPIError 404 when the cluster does not serve it."""
+    with translate(f"find {kind_name} in {api_version}", kind.cluster, kind.host):
+        return kind.dynamic.resources.get(api_version=api_version, kind=kind_name)
+
 
 def apply(kind: Kind, objects: Iterable[dict], *, namespace: str | None = None) -> list[str]:
     """Server-side apply each object (create or update; re-running changes nothing).
@@ -193,7 +520,7 @@ def apply(kind: Kind, objects: Iterable[dict], *, namespace: str | None = None) 
     for obj in objects:
         if not obj:
             continue
-        res = kind.dynamic.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        res = _resource(kind, obj["apiVersion"], obj["kind"])
         ns = obj.get("metadata", {}).get("namespace") or (namespace if res.namespaced else None)
         if res.namespaced and ns is None:
             ns = "default"
@@ -209,25 +536,25 @@ def apply(kind: Kind, objects: Iterable[dict], *, namespace: str | None = None) 
 
 def delete(kind: Kind, api_version: str, kind_name: str, name: str, namespace: str | None = None) -> bool:
     """Delete one object; False when it was already gone."""
-    from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
-
     try:
-        res = kind.dynamic.resources.get(api_version=api_version, kind=kind_name)
+        res = _resource(kind, api_version, kind_name)
         res.delete(name=name, namespace=namespace)
         return True
-    except (NotFoundError, ResourceNotFoundError):
-        return False
+    except KubeAPIError as exc:
+        if exc.status == 404:
+            return False
+        raise
 
 
 def served(kind: Kind, api_version: str, kind_name: str) -> bool:
     """Whether the API server serves ``kind_name`` in ``api_version`` (e.g. PodSecurityPolicy)."""
-    from kubernetes.dynamic.exceptions import ResourceNotFoundError
-
     try:
-        kind.dynamic.resources.get(api_version=api_version, kind=kind_name)
+        _resource(kind, api_version, kind_name)
         return True
-    except ResourceNotFoundError:
-        return False
+    except KubeAPIError as exc:
+        if exc.status == 404:
+            return False
+        raise
 
 
 def events_for(kind: Kind, name: str, namespace: str, kinds: tuple[str, ...] = ("Service",)) -> list[dict]:
@@ -246,22 +573,20 @@ def events_for(kind: Kind, name: str, namespace: str, kinds: tuple[str, ...] = (
     return sorted(out, key=lambda e: (e["time"] is None, e["time"] or 0))
 
 
-def wait_api_ready(kind: Kind, timeout: float = 60) -> None:
-    """Poll /version until the API server answers."""
+def wait_api_ready(kind: Kind, timeout: float = 60, interval: float = 0.2) -> None:
+    """Poll /version until the API server answers; ClusterUnreachable (with the cause) after ``timeout``."""
     from kubernetes import client
 
+    version = kind.typed(client.VersionApi)
     deadline = time.monotonic() + timeout
     while True:
         try:
-            client.VersionApi(kind.api).get_code()
+            version.get_code()
             return
-        except Exception as exc:
+        except KindlbError:
             if time.monotonic() > deadline:
-                raise ClusterNotFound(
-                    f"the API server of kind cluster {kind.cluster!r} does not answer ({exc}): is the cluster "
-                    f"running? `docker ps` should list {kind.cluster}-control-plane; `kind get clusters` lists clusters"
-                ) from exc
-            time.sleep(1)
+                raise
+            time.sleep(interval)
 
 
 def nodes_ready(kind: Kind, expected: int | None = None) -> tuple[bool, str]:
@@ -273,12 +598,13 @@ def nodes_ready(kind: Kind, expected: int | None = None) -> tuple[bool, str]:
     return len(nodes) > 0 and len(ready) == want, f"{len(ready)}/{want} nodes Ready"
 
 
-def wait_nodes_ready(kind: Kind, expected: int | None = None, timeout: float = 180, progress: bool = True) -> str:
-    """Wait until the cluster has ``expected`` nodes and all are Ready."""
+def wait_nodes_ready(kind: Kind, expected: int | None = None, timeout: float = 180, progress: bool = True,
+                     interval: float = 0.2) -> str:
+    """Wait until the cluster has ``expected`` nodes and all are Ready (polled at most every 0.2 s)."""
     from .waits import wait_until
 
     return wait_until(lambda: nodes_ready(kind, expected), timeout=timeout, desc="nodes Ready",
-                      progress=progress, interval=2)
+                      progress=progress, interval=min(interval, 0.2))
 
 
 def get_or_none(call, *args, **kwargs):
@@ -287,7 +613,7 @@ def get_or_none(call, *args, **kwargs):
 
     try:
         return call(*args, **kwargs)
-    except ApiException as exc:
+    except (KubeAPIError, ApiException) as exc:
         if exc.status == 404:
             return None
         raise
