@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from .errors import MetalLBError
-from .kube import Kind, apply, connect, get_or_none, served
+from .errors import KindlbError, MetalLBError
+from .kube import PROBE_TIMEOUT, Kind, apply, connect, get_or_none, served
 from .manifests import DEFAULT_VERSION, NAMESPACE, manifest_url, metallb_manifests, parse_version, uses_crds
 from .pool import PoolRange, Reserved
 from .waits import wait_until
@@ -54,11 +54,17 @@ def _order(obj: dict) -> int:
 
 
 def installed_version(kind: Kind) -> str | None:
-    """The MetalLB version running in the cluster (from the controller's image tag), or None."""
+    """The MetalLB version running in the cluster (from the controller's image tag), or None.
+
+    An API server that does not answer raises ClusterUnreachable, with what to do.
+    """
     dep = get_or_none(kind.apps.read_namespaced_deployment, "controller", NAMESPACE)
     if dep is None:
         return None
-    image = dep.spec.template.spec.containers[0].image
+    containers = dep.spec.template.spec.containers or []
+    if not containers:
+        return None
+    image = containers[0].image.split("@", 1)[0]
     tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else "latest"
     return tag
 
@@ -174,24 +180,30 @@ def configure(kind: Kind, pool, name: str = "default", timeout: float = 120) -> 
     return apply_pool(kind, metallb_manifests(pool, version, name=name), timeout=timeout)
 
 
-def other_clusters_pools(this_cluster: str, clusters: list[str], kubeconfig: str | None = None) -> list[Reserved]:
+def other_clusters_pools(this_cluster: str, clusters: list[str], kubeconfig: str | None = None, *,
+                         skipped: list[str] | None = None, timeout: tuple[float, float] = PROBE_TIMEOUT) -> list[Reserved]:
     """Pools that other kind clusters on the same Docker network already use (read-only look).
 
     Only contexts named ``kind-<cluster>`` for clusters whose node containers sit on the kind
-    network are read, and only MetalLB's pool objects. A cluster that does not answer within
-    a few seconds is left out.
+    network are read, and only MetalLB's pool objects. Each request has a ``timeout`` of
+    (connect, read) seconds and no retries, so a cluster that does not answer is left out within
+    a few seconds: its name and why go to ``skipped`` (when given) and to the ``kindlb`` logger.
     """
+    import logging
+
     found: list[Reserved] = []
     for other in clusters:
         if other == this_cluster:
             continue
         try:
-            k = connect(other, kubeconfig=kubeconfig)
-            k.api.configuration.retries = 0
+            k = connect(other, kubeconfig=kubeconfig, timeout=timeout, retries=0)
             for _, rng in pools(k):
                 found.append(Reserved(f"pool of cluster kind-{other}", rng))
-        except Exception:  # unreachable, no context, or no MetalLB: nothing to avoid there
-            continue
+        except KindlbError as exc:  # unreachable, no context, or MetalLB not readable: nothing to avoid there
+            why = f"kind-{other}: {str(exc).splitlines()[0][:160]}"
+            logging.getLogger("kindlb").info("skipped other cluster %s", why)
+            if skipped is not None:
+                skipped.append(why)
     return found
 
 
