@@ -3,20 +3,22 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 
 import pandas as pd
 
-from .errors import KindlbError
+from .errors import BadInput, KindlbError
 
 CHECKS = ("python", "docker", "kind", "kubectl", "cluster", "context", "metallb")
 PACKAGES = ("kubernetes", "docker", "pandas", "ipywidgets", "papermill", "tqdm", "PyYAML")
 
 
-def _run(cmd: list[str]) -> tuple[bool, str]:
+def _run(cmd: list[str], env: dict | None = None) -> tuple[bool, str]:
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, str(exc)
     return out.returncode == 0, (out.stdout or out.stderr).strip()
@@ -41,7 +43,7 @@ def _docker() -> tuple[bool, str, str]:
         client = docker_client()
         return True, f"engine {client.version().get('Version', '?')}", ""
     except KindlbError as exc:
-        return False, str(exc).split(":")[0], "start Docker (Docker Desktop, or `sudo systemctl start docker`)"
+        return False, str(exc), "start Docker (Docker Desktop, or `sudo systemctl start docker`)"
 
 
 def _kind() -> tuple[bool, str, str]:
@@ -54,11 +56,19 @@ def _kind() -> tuple[bool, str, str]:
     return ok, text, "" if ok else "reinstall kind"
 
 
-def _kubectl() -> tuple[bool, str, str]:
+def _kubectl(cluster: str) -> tuple[bool, str, str]:
+    """kubectl's own version, with a kubeconfig that holds nothing: no context, no server to contact."""
+    from .kube import kind_context
+
     exe = shutil.which("kubectl")
     if not exe:
         return False, "not on PATH", "install kubectl: https://kubernetes.io/docs/tasks/tools/"
-    ok, text = _run([exe, "version", "--client", "-o", "json"])
+    with tempfile.TemporaryDirectory(prefix="kindlb-doctor-") as tmp:
+        empty = os.path.join(tmp, "kubeconfig")
+        open(empty, "w").close()
+        env = {**os.environ, "KUBECONFIG": empty}
+        ok, text = _run([exe, "version", "--client", "-o", "json", "--kubeconfig", empty,
+                         "--context", kind_context(cluster), "--request-timeout", "1s"], env=env)
     try:
         return ok, json.loads(text)["clientVersion"]["gitVersion"], ""
     except (ValueError, KeyError):
@@ -79,40 +89,50 @@ def _cluster(cluster: str) -> tuple[bool, str, str]:
 
 
 def _context(cluster: str) -> tuple[bool, str, str]:
-    from .kube import connect, wait_api_ready
+    from .kube import PROBE_TIMEOUT, ClusterUnreachable, connect, wait_api_ready
 
     try:
-        k = connect(cluster)
-        wait_api_ready(k, timeout=10)
+        k = connect(cluster, timeout=PROBE_TIMEOUT, retries=0)
+        wait_api_ready(k, timeout=5)
+    except ClusterUnreachable as exc:
+        return False, str(exc), f"docker start {cluster}-control-plane (or re-create the cluster)"
     except KindlbError as exc:
-        return False, str(exc).split(":")[0], f"kind export kubeconfig --name {cluster}"
+        return False, str(exc), f"kind export kubeconfig --name {cluster} (this also makes it the current context)"
     return True, f"{k.context} answers (the current context is never used)", ""
 
 
 def _metallb(cluster: str) -> tuple[bool, str, str]:
-    from .kube import connect
+    from .kube import PROBE_TIMEOUT, connect
     from .metallb import installed_version, readiness
 
     try:
-        k = connect(cluster)
+        k = connect(cluster, timeout=PROBE_TIMEOUT, retries=0)
         version = installed_version(k)
-    except Exception as exc:
-        return False, f"cannot tell ({exc.__class__.__name__})", "fix the cluster first"
+        if version is not None:
+            ready, text = readiness(k)
+    except KindlbError as exc:
+        return False, f"cannot tell: {exc}", "fix the cluster first"
     if version is None:
         return False, "not installed", "run notebook 02_install_metallb"
-    ready, text = readiness(k)
     return ready, f"{version}: {text}", "" if ready else "kubectl -n metallb-system get pods; wait or reinstall"
 
 
 def check_environment(cluster: str = "kindlb", checks: tuple[str, ...] = CHECKS) -> pd.DataFrame:
     """One row per check: what, ok, what was found, what to do about it.
 
-    Later checks are skipped (not failed) when an earlier one they need has failed.
+    Only the context ``kind-<cluster>`` is ever contacted, with short timeouts; the kubectl check
+    runs ``kubectl version --client`` with an empty kubeconfig, so it contacts nothing. Unknown
+    check names are refused. Later checks are skipped (not failed) when an earlier one they need has failed.
     """
-    funcs = {"python": _python, "docker": _docker, "kind": _kind, "kubectl": _kubectl,
+    funcs = {"python": _python, "docker": _docker, "kind": _kind, "kubectl": lambda: _kubectl(cluster),
              "cluster": lambda: _cluster(cluster), "context": lambda: _context(cluster),
              "metallb": lambda: _metallb(cluster)}
     needs = {"cluster": ("docker", "kind"), "context": ("cluster",), "metallb": ("context",)}
+    if isinstance(checks, str):
+        checks = (checks,)
+    unknown = [c for c in checks if c not in funcs]
+    if unknown:
+        raise BadInput(f"unknown check(s) {', '.join(map(repr, unknown))}: choose from {', '.join(CHECKS)}")
     rows, ok = [], {}
     for name in checks:
         if any(ok.get(n) is False for n in needs.get(name, ())):

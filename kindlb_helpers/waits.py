@@ -15,11 +15,11 @@ def wait_until(
     *,
     timeout: float,
     desc: str,
-    interval: float = 1.0,
+    interval: float = 0.2,
     progress: bool = True,
     explain: Callable[[], str] | None = None,
 ) -> str:
-    """Poll ``check`` every ``interval`` seconds until it reports done or ``timeout`` passes.
+    """Poll ``check`` every ``interval`` seconds (default 0.2) until it reports done or ``timeout`` passes.
 
     Returns the last status text. On timeout raises WaitTimeout with that status and, when
     given, what ``explain()`` finds out about why. Exceptions from ``check`` count as "not yet"
