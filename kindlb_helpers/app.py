@@ -1,4 +1,9 @@
-"""The demo app: nginx with N replicas behind a LoadBalancer Service, and reaching it."""
+"""The demo app: nginx with N replicas behind a LoadBalancer Service, and reaching it.
+
+Every helper here that reads or changes the cluster returns its result together with a
+:class:`~kindlb_helpers.hood.Hood`: the ``kubectl`` / ``curl`` lines a person would type for the
+same step, built from the same objects the helper sends.
+"""
 from __future__ import annotations
 
 import html
@@ -12,62 +17,37 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from . import hood as _hood
+from .containers import PROBE_IMAGE, fetch_in_network  # noqa: F401  (re-exported: the container route)
 from .errors import KindlbError, WaitTimeout
-from .kube import Kind, apply
+from .kube import Kind, apply, events_for
 from .metallb import POOL_ANNOTATION, diagnose, pools
+from .objects import APP_LABEL, DEFAULT_IMAGE, POOL_REQUEST, http_url, lb_service, nginx_objects  # noqa: F401
 from .waits import wait_until
 
-DEFAULT_IMAGE = "nginx:1.27"
-APP_LABEL = "app.kubernetes.io/name"
-#: The Service annotations that ask MetalLB for a named pool (the old name for releases before v0.14).
-POOL_REQUEST = ("metallb.io/address-pool", "metallb.universe.tf/address-pool")
-
-
-def nginx_objects(name: str = "nginx", namespace: str = "default", image: str = DEFAULT_IMAGE,
-                  replicas: int = 3, port: int = 80, pool: str | None = None) -> list[dict]:
-    """The Deployment and the LoadBalancer Service, as ``kubectl create deploy`` + ``expose`` make them.
-
-    ``pool`` asks MetalLB for an IP from that pool by name (needed for pools with autoAssign off).
-    """
-    if not isinstance(replicas, int) or replicas < 1:
-        raise KindlbError(f"replicas must be a whole number of at least 1 (got {replicas!r})")
-    labels = {APP_LABEL: name, "app.kubernetes.io/managed-by": "kindlb"}
-    selector = {APP_LABEL: name}
-    deployment = {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": {
-            "replicas": replicas, "selector": {"matchLabels": selector},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{
-                    "name": "nginx", "image": image, "imagePullPolicy": "IfNotPresent",
-                    "ports": [{"containerPort": port, "name": "http"}],
-                    "readinessProbe": {"httpGet": {"path": "/", "port": port}, "periodSeconds": 2},
-                }]},
-            },
-        },
-    }
-    service = {
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels,
-                     **({"annotations": {a: pool for a in POOL_REQUEST}} if pool else {})},
-        "spec": {"type": "LoadBalancer", "selector": selector,
-                 "ports": [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}]},
-    }
-    return [deployment, service]
+#: How often the waits here look again (seconds): an assigned IP is noticed within this time.
+POLL = 0.2
 
 
 def deploy(kind: Kind, name: str = "nginx", namespace: str = "default", image: str = DEFAULT_IMAGE,
-           replicas: int = 3, port: int = 80, pool: str | None = None) -> list[str]:
-    """Create or update the nginx Deployment and its LoadBalancer Service (idempotent)."""
-    objs = nginx_objects(name, namespace, image, replicas, port, pool)
+           replicas: int = 3, port: int = 80, pool: str | None = None,
+           traffic_policy: str | None = None) -> _hood.Done:
+    """Create or update the nginx Deployment and its LoadBalancer Service (server-side apply: idempotent).
+
+    The objects are :func:`~kindlb_helpers.objects.nginx_objects`; the result shows the
+    ``kubectl create deployment`` / ``expose`` lines that make the same objects.
+    """
+    objs = nginx_objects(name, namespace, image, replicas, port, pool, traffic_policy)
+    sent = list(objs)
     if namespace != "default":
-        objs.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-    return apply(kind, objs)
+        sent.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    done = apply(kind, sent)
+    return _hood.Done(f"applied {', '.join(done)} (server-side apply: re-running changes nothing)",
+                      _hood.deploy_steps(kind.cluster, objs), value=objs)
 
 
 def rollout_status(kind: Kind, name: str, namespace: str) -> tuple[bool, str]:
+    """(done, text): every replica of the newest ReplicaSet ready, as ``kubectl rollout status`` sees it."""
     dep = kind.apps.read_namespaced_deployment(name, namespace)
     want = dep.spec.replicas or 0
     st = dep.status
@@ -77,7 +57,8 @@ def rollout_status(kind: Kind, name: str, namespace: str) -> tuple[bool, str]:
 
 
 def wait_rollout(kind: Kind, name: str = "nginx", namespace: str = "default", timeout: float = 180,
-                 progress: bool = True) -> str:
+                 progress: bool = True) -> _hood.Done:
+    """Wait until the Deployment's pods are all ready (``kubectl rollout status``)."""
     def explain() -> str:
         from .tables import pods_frame
 
@@ -89,8 +70,9 @@ def wait_rollout(kind: Kind, name: str = "nginx", namespace: str = "default", ti
                     "(kind load docker-image IMAGE --name CLUSTER) and use its exact tag")
         return "pods:\n" + pods.to_string(index=False) + hint
 
-    return wait_until(lambda: rollout_status(kind, name, namespace), timeout=timeout,
-                      desc=f"deployment {name}", progress=progress, interval=2, explain=explain)
+    text = wait_until(lambda: rollout_status(kind, name, namespace), timeout=timeout,
+                      desc=f"deployment {name}", progress=progress, interval=POLL, explain=explain)
+    return _hood.Done(f"deployment {name}: {text}", _hood.rollout_steps(kind.cluster, name, namespace, timeout))
 
 
 @dataclass(frozen=True)
@@ -101,14 +83,19 @@ class ExternalIP:
     ip: ipaddress.IPv4Address | ipaddress.IPv6Address
     pool: str | None
     in_range: str | None
+    seconds: float | None = None
+    hood: _hood.Hood | None = field(default=None, compare=False, repr=False)
 
     def _repr_html_(self) -> str:
         src = f"pool <code>{html.escape(self.pool)}</code>" if self.pool else "an unknown pool"
         rng = f" (range <code>{self.in_range}</code>)" if self.in_range else ""
-        return f"<div>Service <b>{html.escape(self.service)}</b> got <b><code>{self.ip}</code></b> from {src}{rng}</div>"
+        took = f", seen after {self.seconds:.1f} s" if self.seconds is not None else ""
+        body = f"<div>Service <b>{html.escape(self.service)}</b> got <b><code>{self.ip}</code></b> from {src}{rng}{took}</div>"
+        return body + (self.hood._repr_html_() if self.hood else "")
 
 
 def external_ip(kind: Kind, name: str = "nginx", namespace: str = "default") -> ExternalIP | None:
+    """The Service's external IP and the pool it came from, or None while it is ``<pending>``."""
     svc = kind.core.read_namespaced_service(name, namespace)
     ingress = (svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None) or []
     ips = [i.ip for i in ingress if i.ip]
@@ -124,9 +111,10 @@ def wait_external_ip(kind: Kind, name: str = "nginx", namespace: str = "default"
                      progress: bool = True, expect_pool: str | None = None) -> ExternalIP:
     """Wait for the Service's external IP; check it came from a MetalLB pool (``expect_pool`` if given).
 
-    On timeout the error explains why from the Service events and MetalLB's state.
+    Looks every 0.2 s. On timeout the error explains why from the Service events and MetalLB's state.
     """
     seen: list[ExternalIP] = []
+    start = time.monotonic()
 
     def check() -> tuple[bool, str]:
         got = external_ip(kind, name, namespace)
@@ -135,7 +123,7 @@ def wait_external_ip(kind: Kind, name: str = "nginx", namespace: str = "default"
         seen[:] = [got]
         return True, f"EXTERNAL-IP {got.ip}"
 
-    wait_until(check, timeout=timeout, desc=f"external IP of {name}", progress=progress, interval=1,
+    wait_until(check, timeout=timeout, desc=f"external IP of {name}", progress=progress, interval=POLL,
                explain=lambda: "possible reasons:\n- " + "\n- ".join(diagnose(kind, name, namespace)))
     got = seen[0]
     if got.in_range is None:
@@ -143,7 +131,8 @@ def wait_external_ip(kind: Kind, name: str = "nginx", namespace: str = "default"
                           "(cloud-provider-kind?) may be answering; remove it, or check `kubectl get svc -o yaml`")
     if expect_pool and got.pool != expect_pool:
         raise KindlbError(f"{name} got {got.ip} from pool {got.pool!r}, not from {expect_pool!r}")
-    return got
+    return ExternalIP(got.service, got.ip, got.pool, got.in_range, round(time.monotonic() - start, 1),
+                      _hood.wait_ip_steps(kind.cluster, name, namespace, timeout))
 
 
 @dataclass(frozen=True)
@@ -157,22 +146,19 @@ class Page:
     attempts: int
     seconds: float
     body: str = field(repr=False)
+    hood: _hood.Hood | None = field(default=None, compare=False, repr=False)
 
     def _repr_html_(self) -> str:
         return (f"<div><code>GET {html.escape(self.url)}</code> &rarr; <b>{self.status}</b>, title "
                 f"<b>{html.escape(self.title or '')}</b>, server <code>{html.escape(self.server or '?')}</code> "
-                f"({self.attempts} tries, {self.seconds:.2f}s)</div>")
-
-
-def _url(ip, port: int, path: str = "/") -> str:
-    host = f"[{ip}]" if ipaddress.ip_address(str(ip)).version == 6 else str(ip)
-    return f"http://{host}:{port}{path}"
+                f"({self.attempts} {'try' if self.attempts == 1 else 'tries'}, {self.seconds:.2f}s)</div>"
+                + (self.hood._repr_html_() if self.hood else ""))
 
 
 def fetch(ip, port: int = 80, path: str = "/", attempts: int = 30, delay: float = 1.0,
           timeout: float = 3.0) -> Page:
     """GET the page from the LoadBalancer IP, with a bounded number of tries (ARP takes a moment)."""
-    url = _url(ip, port, path)
+    url = http_url(ip, port, path)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
     start, last_error = time.monotonic(), None
     for n in range(1, attempts + 1):
@@ -181,10 +167,11 @@ def fetch(ip, port: int = 80, path: str = "/", attempts: int = 30, delay: float 
                 body = resp.read().decode(errors="replace")
                 m = re.search(r"<title>(.*?)</title>", body, re.S | re.I)
                 return Page(url, resp.status, m.group(1).strip() if m else None, resp.headers.get("Server"),
-                            n, time.monotonic() - start, body)
+                            n, time.monotonic() - start, body, _hood.fetch_steps(url))
         except (urllib.error.URLError, OSError) as exc:
             last_error = exc
-            time.sleep(delay)
+            if n < attempts:
+                time.sleep(delay)
     raise WaitTimeout(
         f"{url} did not answer after {attempts} tries ({last_error}). On macOS and Windows the kind network is "
         "not reachable from the host: probe it from a container on the kind network instead. On Linux check "
@@ -192,54 +179,13 @@ def fetch(ip, port: int = 80, path: str = "/", attempts: int = 30, delay: float 
     )
 
 
-PROBE_IMAGE = "busybox:1.36"
-
-
-def fetch_in_network(ip, port: int = 80, path: str = "/", network: str | None = None,
-                     image: str = PROBE_IMAGE, attempts: int = 30, delay: int = 1) -> Page:
-    """GET the page from a throwaway container on the kind network (busybox ``wget``).
-
-    For Docker Desktop on macOS and Windows, where the host cannot reach the kind bridge: the
-    container sits next to the nodes, so the LoadBalancer IP answers there as on a Linux host.
-    """
-    from .dockernet import docker_client, kind_network_name
-
-    if not 1 <= attempts <= 300:
-        raise KindlbError(f"attempts must be between 1 and 300 (got {attempts})")
-    url = _url(ip, port, path)
-    script = (f"i=0; while [ $i -lt {attempts} ]; do i=$((i+1)); "
-              f"if wget -q -S -O /tmp/body '{url}' 2>/tmp/head; then cat /tmp/head >&2; cat /tmp/body; "
-              f"echo \"kindlb-attempts $i\" >&2; exit 0; fi; sleep {delay}; done; cat /tmp/head >&2; exit 1")
-    client = docker_client()
-    start = time.monotonic()
-    box = client.containers.run(image, ["sh", "-c", script], network=network or kind_network_name(),
-                                detach=True, labels={"app.kubernetes.io/managed-by": "kindlb"})
-    try:  # (no wget -T: Debian's static busybox crashes with it; the wait below bounds the run)
-        try:
-            code = box.wait(timeout=attempts * (delay + 5) + 30).get("StatusCode", 1)
-        except Exception:  # the bound above ran out: a connection that hangs
-            code = 124
-        body = box.logs(stdout=True, stderr=False).decode(errors="replace")
-        head = box.logs(stdout=False, stderr=True).decode(errors="replace") or "no answer in time"
-    finally:
-        box.remove(force=True)
-    if code != 0:
-        raise WaitTimeout(f"{url} did not answer from inside network {network or kind_network_name()} "
-                          f"after {attempts} tries: {head.strip()[-300:]}")
-    status = re.search(r"HTTP/[\d.]+ (\d{3})", head)
-    server = re.search(r"^\s*Server: (.+)$", head, re.M | re.I)
-    tries = re.search(r"kindlb-attempts (\d+)", head)
-    title = re.search(r"<title>(.*?)</title>", body, re.S | re.I)
-    return Page(url, int(status.group(1)) if status else 200, title.group(1).strip() if title else None,
-                server.group(1).strip() if server else None, int(tries.group(1)) if tries else 1,
-                time.monotonic() - start, body)
-
-
 def spread(kind: Kind, ip, requests: int = 60, name: str = "nginx", namespace: str = "default",
            port: int = 80) -> pd.DataFrame:
     """Send ``requests`` GETs, each tagged with a unique query string, then count them in each pod's access log.
 
-    The counts come from nginx's own logs, so they show where the requests really went.
+    The counts come from nginx's own logs, so they show where the requests really went. The
+    frame's ``attrs`` hold ``sent``, ``failed``, ``token`` and ``hood`` (the curl loop and the
+    ``kubectl logs`` line that count the same).
     """
     if not 1 <= requests <= 1000:
         raise KindlbError(f"requests must be between 1 and 1000 (got {requests})")
@@ -248,7 +194,7 @@ def spread(kind: Kind, ip, requests: int = 60, name: str = "nginx", namespace: s
     failed = 0
     for i in range(requests):
         try:
-            with opener.open(_url(ip, port, f"/?kindlb={token}-{i}"), timeout=3) as resp:
+            with opener.open(http_url(ip, port, f"/?kindlb={token}-{i}"), timeout=3) as resp:
                 resp.read()
         except OSError:
             failed += 1
@@ -262,11 +208,12 @@ def spread(kind: Kind, ip, requests: int = 60, name: str = "nginx", namespace: s
         count = len(set(re.findall(rf"kindlb={token}-(\d+)", log)))
         rows.append({"pod": pod.metadata.name, "node": pod.spec.node_name, "requests": count})
     frame = pd.DataFrame(rows, columns=["pod", "node", "requests"])
-    frame.attrs.update(sent=requests, failed=failed, token=token)
+    frame.attrs.update(sent=requests, failed=failed, token=token,
+                       hood=_hood.spread_steps(kind.cluster, http_url(ip, port), token, requests, name, namespace))
     return frame
 
 
-def remove(kind: Kind, name: str = "nginx", namespace: str = "default") -> list[str]:
+def remove(kind: Kind, name: str = "nginx", namespace: str = "default") -> _hood.Done:
     """Delete the Service and the Deployment (reverse order of creation); safe to run twice."""
     from kubernetes.client.exceptions import ApiException
 
@@ -280,4 +227,74 @@ def remove(kind: Kind, name: str = "nginx", namespace: str = "default") -> list[
             if exc.status != 404:
                 raise
             gone.append(f"{what}/{name} was not there")
-    return gone
+    return _hood.Done(f"removed {name}", _hood.remove_steps(kind.cluster, name, namespace), gone)
+
+
+# ---------- a LoadBalancer Service with nobody to serve it ----------
+
+def create_lb_service(kind: Kind, name: str = "lb-demo", namespace: str = "default", port: int = 80) -> _hood.Done:
+    """A bare ``type: LoadBalancer`` Service (no pods behind it): to watch EXTERNAL-IP stay ``<pending>``."""
+    obj = lb_service(name, namespace, port)
+    done = apply(kind, [obj])
+    hood = _hood.Hood(f"a LoadBalancer Service {name}", [
+        _hood.Step(_hood.kubectl(kind.cluster, "create", "service", "loadbalancer", name, f"--tcp={port}:{port}",
+                                 namespace=namespace), "type: LoadBalancer, selector app=" + name),
+        _hood.Step(_hood.kubectl(kind.cluster, "get", "service", name, namespace=namespace)),
+    ])
+    return _hood.Done(f"applied {', '.join(done)}", hood, value=obj)
+
+
+@dataclass
+class ServiceState:
+    """What ``kubectl get service`` and ``kubectl describe service`` (Events) say about one Service."""
+
+    name: str
+    namespace: str
+    external_ip: str
+    events: pd.DataFrame
+    metallb: list[str]
+    hood: _hood.Hood
+
+    @property
+    def pending(self) -> bool:
+        return self.external_ip == "<pending>"
+
+    def _repr_html_(self) -> str:
+        ev = (self.events.to_html(index=False, border=0) if len(self.events)
+              else "<p><i>Events: &lt;none&gt;</i> — no controller has even looked at this Service.</p>")
+        ml = "".join(f"<li>{html.escape(m)}</li>" for m in self.metallb)
+        return (f"<div>Service <b>{html.escape(self.name)}</b>: EXTERNAL-IP <b><code>{html.escape(self.external_ip)}"
+                f"</code></b></div>{ev}" + (f"<div>MetalLB's state:<ul>{ml}</ul></div>" if ml else "")
+                + self.hood._repr_html_())
+
+
+def service_state(kind: Kind, name: str = "lb-demo", namespace: str = "default") -> ServiceState:
+    """EXTERNAL-IP (or ``<pending>``), the Service's events, and MetalLB's diagnosis."""
+    from .metallb import installed_version
+
+    got = external_ip(kind, name, namespace)
+    events = pd.DataFrame(events_for(kind, name, namespace), columns=["type", "reason", "from", "count", "message"])
+    state = (["MetalLB is not installed: nothing in this cluster hands out LoadBalancer addresses"]
+             if installed_version(kind) is None else diagnose(kind, name, namespace))
+    hood = _hood.Hood(f"look at Service {name}", [
+        _hood.Step(_hood.kubectl(kind.cluster, "get", "service", name, namespace=namespace)),
+        _hood.Step(_hood.kubectl(kind.cluster, "describe", "service", name, namespace=namespace),
+                   "the Events at the bottom say who did what"),
+    ])
+    return ServiceState(name, namespace, str(got.ip) if got else "<pending>", events, state, hood)
+
+
+def delete_service(kind: Kind, name: str = "lb-demo", namespace: str = "default") -> _hood.Done:
+    """Delete one Service (MetalLB takes its address back); safe to run twice."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        kind.core.delete_namespaced_service(name, namespace)
+        what = f"service/{name} deleted"
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        what = f"service/{name} was not there"
+    return _hood.Done(what, _hood.Hood(f"delete Service {name}", [
+        _hood.Step(_hood.kubectl(kind.cluster, "delete", "service", name, "--ignore-not-found", namespace=namespace),
+                   "its address goes back into the pool")]))

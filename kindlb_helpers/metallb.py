@@ -10,14 +10,35 @@ import yaml
 
 from .errors import KindlbError, MetalLBError
 from .kube import PROBE_TIMEOUT, Kind, apply, connect, get_or_none, served
-from .manifests import DEFAULT_VERSION, NAMESPACE, manifest_url, metallb_manifests, parse_version, uses_crds
+from .manifests import ARTICLE_VERSION, DEFAULT_VERSION, NAMESPACE, manifest_url, metallb_manifests, parse_version, uses_crds
 from .pool import PoolRange, Reserved
 from .waits import wait_until
 
 POOL_ANNOTATION = "metallb.io/ip-allocated-from-pool"
+#: The last release configured by the ConfigMap, like the article (built by the offline lab too).
+CONFIGMAP_VERSION = "v0.12.1"
+#: The releases the notebooks know: the current pin, the last ConfigMap release, the article's.
+KNOWN_VERSIONS = (DEFAULT_VERSION, CONFIGMAP_VERSION, ARTICLE_VERSION)
 
 
-def _read_source(version: str, source: str | Path | None) -> tuple[list[dict], str]:
+def check_known_version(version: str) -> str:
+    """``version`` when the notebooks know it; otherwise a MetalLBError naming the ones that work.
+
+    >>> check_known_version("v0.12.1")
+    'v0.12.1'
+    """
+    parsed = parse_version(version)
+    for known in KNOWN_VERSIONS:
+        if parse_version(known) == parsed:
+            return known
+    raise MetalLBError(
+        f"MetalLB {version} is not one the notebooks know: use {DEFAULT_VERSION} (current, IPAddressPool), "
+        f"{CONFIGMAP_VERSION} (the last ConfigMap release, configured like the article) or {ARTICLE_VERSION} "
+        "(the article's, online only)"
+    )
+
+
+def _read_source(version: str, source: str | Path | None) -> tuple[list[dict], list[str]]:
     """The install objects of ``version`` from its URL (online) or a local file/folder (offline)."""
     texts = []
     if source is None:
@@ -30,7 +51,7 @@ def _read_source(version: str, source: str | Path | None) -> tuple[list[dict], s
                     f"could not download the MetalLB {version} manifest from {url} ({exc}): without internet, "
                     "pass a local copy as the manifest source (for the offline lab: `kindlb lab env` prints it)"
                 ) from exc
-        where = ", ".join(manifest_url(version))
+        where = list(manifest_url(version))
     else:
         path = Path(source).expanduser()
         if path.is_dir():
@@ -44,7 +65,7 @@ def _read_source(version: str, source: str | Path | None) -> tuple[list[dict], s
         else:
             raise MetalLBError(f"MetalLB manifest source {path} does not exist: give a file or a folder, or None to download")
         texts = [p.read_text() for p in files]
-        where = ", ".join(str(p) for p in files)
+        where = [str(p) for p in files]
     objects = [o for t in texts for o in yaml.safe_load_all(t) if o]
     return objects, where
 
@@ -69,9 +90,17 @@ def installed_version(kind: Kind) -> str | None:
     return tag
 
 
-def install(kind: Kind, version: str = DEFAULT_VERSION, source: str | Path | None = None) -> list[str]:
-    """Apply MetalLB ``version`` (idempotent). Returns what was applied, and what was skipped why."""
-    parse_version(version)
+#: Before this release the user creates the ``memberlist`` secret (the article's v0.9.4); from it
+#: on, the controller creates it itself (``METALLB_ML_SECRET_NAME``).
+CONTROLLER_MAKES_MEMBERLIST = (0, 12, 0)
+
+
+def install(kind: Kind, version: str = DEFAULT_VERSION, source: str | Path | None = None) -> _hood.Done:
+    """Apply MetalLB ``version`` (idempotent). The result lists what was applied and skipped, and why.
+
+    ``source`` None downloads the release manifest(s); a file or folder installs offline.
+    """
+    check_known_version(version)
     present = installed_version(kind)
     if present and parse_version(present) != parse_version(version):
         raise MetalLBError(
@@ -79,18 +108,21 @@ def install(kind: Kind, version: str = DEFAULT_VERSION, source: str | Path | Non
             "two releases: run the cleanup notebook (or `kubectl delete namespace metallb-system`) first"
         )
     objects, where = _read_source(version, source)
-    notes = [f"source: {where}"]
+    notes = [f"source: {', '.join(where)}"]
     if not any(o["kind"] == "Deployment" for o in objects):
-        raise MetalLBError(f"{where} does not look like a MetalLB install manifest (no Deployment in it)")
+        raise MetalLBError(f"{', '.join(where)} does not look like a MetalLB install manifest (no Deployment in it)")
+    dropped = []
     if not served(kind, "policy/v1beta1", "PodSecurityPolicy"):
         dropped = [o for o in objects if o["kind"] == "PodSecurityPolicy"]
         objects = [o for o in objects if o["kind"] != "PodSecurityPolicy"]
         if dropped:
             notes.append(f"skipped {len(dropped)} PodSecurityPolicy objects: this Kubernetes no longer serves them")
     notes += apply(kind, sorted(objects, key=_order))
-    if not uses_crds(version):
+    by_hand = not uses_crds(version) and parse_version(version) < CONTROLLER_MAKES_MEMBERLIST
+    if by_hand:
         notes.append(ensure_memberlist_secret(kind))
-    return notes
+    hood = _hood.install_steps(kind.cluster, version, where, drop_psp=bool(dropped), memberlist=by_hand)
+    return _hood.Done(f"MetalLB {version}: applied {len(objects)} objects", hood, notes)
 
 
 def ensure_memberlist_secret(kind: Kind) -> str:
@@ -122,10 +154,11 @@ def readiness(kind: Kind) -> tuple[bool, str]:
     return available and want > 0 and ready == want, text
 
 
-def wait_ready(kind: Kind, timeout: float = 300, progress: bool = True) -> str:
-    """Wait until MetalLB's controller is Available and its speakers are Ready."""
-    return wait_until(lambda: readiness(kind), timeout=timeout, desc="MetalLB ready", progress=progress, interval=2,
-                      explain=lambda: "\n".join(diagnose(kind)))
+def wait_ready(kind: Kind, timeout: float = 300, progress: bool = True) -> _hood.Done:
+    """Wait until MetalLB's controller is Available and its speakers are Ready (looks every 0.2 s)."""
+    text = wait_until(lambda: readiness(kind), timeout=timeout, desc="MetalLB ready", progress=progress,
+                      interval=0.2, explain=lambda: "\n".join(diagnose(kind)))
+    return _hood.Done(f"MetalLB ready: {text}", _hood.wait_metallb_steps(kind.cluster, timeout))
 
 
 def apply_pool(kind: Kind, objects: list[dict], timeout: float = 120, progress: bool = False) -> list[str]:
@@ -146,7 +179,7 @@ def apply_pool(kind: Kind, objects: list[dict], timeout: float = 120, progress: 
                 raise MetalLBError(f"MetalLB rejected the pool: {body}") from exc
             raise
 
-    wait_until(attempt, timeout=timeout, desc="apply pool", progress=progress, interval=2)
+    wait_until(attempt, timeout=timeout, desc="apply pool", progress=progress, interval=0.5)
     return result
 
 
@@ -172,12 +205,18 @@ def l2_advertisements(kind: Kind) -> list[dict]:
     return listed["items"] if listed else []
 
 
-def configure(kind: Kind, pool, name: str = "default", timeout: float = 120) -> list[str]:
-    """Render the pool for the installed MetalLB version and apply it."""
+def configure(kind: Kind, pool, name: str = "default", timeout: float = 120, auto_assign: bool = True) -> _hood.Done:
+    """Render the pool for the installed MetalLB version and apply it (the article's ``metallb-config.yaml``)."""
     version = installed_version(kind)
     if version is None:
         raise MetalLBError(f"MetalLB is not installed in {kind.cluster!r}: run notebook 02_install_metallb first")
-    return apply_pool(kind, metallb_manifests(pool, version, name=name), timeout=timeout)
+    objects = metallb_manifests(pool, version, name=name, auto_assign=auto_assign)
+    done = apply_pool(kind, objects, timeout=timeout)
+    what = "IPAddressPool + L2Advertisement" if uses_crds(version) else "ConfigMap config"
+    hood = _hood.apply_steps(kind.cluster, objects, "metallb-config.yaml", f"configure MetalLB {version}: {what}",
+                             "the webhook checks the pool before it is stored" if uses_crds(version)
+                             else "the controller and speakers re-read this ConfigMap")
+    return _hood.Done(f"applied {', '.join(done)}", hood, done, value=objects)
 
 
 def other_clusters_pools(this_cluster: str, clusters: list[str], kubeconfig: str | None = None, *,
@@ -236,16 +275,18 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
     return reasons or ["MetalLB looks healthy; the Service may just need a few more seconds"]
 
 
-def uninstall(kind: Kind, timeout: float = 180, progress: bool = True) -> str:
-    """Delete the metallb-system namespace (and with it MetalLB and its pools); wait until gone."""
+def uninstall(kind: Kind, timeout: float = 180, progress: bool = True) -> _hood.Done:
+    """Delete the metallb-system namespace (and with it MetalLB and its pools), then MetalLB's
+    cluster-wide objects; wait until gone. Safe to run twice."""
     from kubernetes.client.exceptions import ApiException
 
     try:
         kind.core.delete_namespace(NAMESPACE)
+        text = ""
     except ApiException as exc:
-        if exc.status == 404:
-            return "MetalLB was not installed"
-        raise
+        if exc.status != 404:
+            raise
+        text = "namespace metallb-system was not there"
 
     def gone() -> tuple[bool, str]:
         try:
@@ -256,35 +297,47 @@ def uninstall(kind: Kind, timeout: float = 180, progress: bool = True) -> str:
                 return True, "namespace metallb-system deleted"
             raise
 
-    text = wait_until(gone, timeout=timeout, desc="remove MetalLB", progress=progress, interval=2)
+    if not text:
+        text = wait_until(gone, timeout=timeout, desc="remove MetalLB", progress=progress, interval=0.2)
     removed = remove_cluster_scoped(kind)
-    return f"{text}; removed {len(removed)} cluster-wide objects" if removed else text
+    n = sum(len(v) for v in removed.values())
+    details = [f"{k} {' '.join(v)}" for k, v in removed.items() if v]
+    headline = f"{text}; removed {n} cluster-wide objects" if n else f"{text}; no cluster-wide objects left"
+    return _hood.Done(headline, _hood.uninstall_steps(kind.cluster, removed), details)
 
 
-def remove_cluster_scoped(kind: Kind) -> list[str]:
-    """Delete MetalLB's cluster-wide objects: its CRDs, ClusterRoles/Bindings and webhook config."""
+def remove_cluster_scoped(kind: Kind) -> dict[str, list[str]]:
+    """Delete MetalLB's cluster-wide objects: its CRDs, ClusterRoles/Bindings and webhook config.
+
+    Returns what was deleted, by kubectl resource name.
+    """
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
     ext = client.ApiextensionsV1Api(kind.api)
     rbac = client.RbacAuthorizationV1Api(kind.api)
     adm = client.AdmissionregistrationV1Api(kind.api)
-    targets = (
-        [(ext.delete_custom_resource_definition, c.metadata.name)
-         for c in ext.list_custom_resource_definition().items if c.spec.group == "metallb.io"]
-        + [(rbac.delete_cluster_role, r.metadata.name)
-           for r in rbac.list_cluster_role().items if r.metadata.name.startswith("metallb-system:")]
-        + [(rbac.delete_cluster_role_binding, b.metadata.name)
-           for b in rbac.list_cluster_role_binding().items if b.metadata.name.startswith("metallb-system:")]
-        + [(adm.delete_validating_webhook_configuration, w.metadata.name)
-           for w in adm.list_validating_webhook_configuration().items if w.metadata.name.startswith("metallb")]
-    )
-    removed = []
-    for delete_fn, name in targets:
-        try:
-            delete_fn(name)
-            removed.append(name)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+    targets = {
+        "customresourcedefinition": (ext.delete_custom_resource_definition,
+                                     [c.metadata.name for c in ext.list_custom_resource_definition().items
+                                      if c.spec.group == "metallb.io"]),
+        "clusterrole": (rbac.delete_cluster_role, [r.metadata.name for r in rbac.list_cluster_role().items
+                                                   if r.metadata.name.startswith("metallb-system:")]),
+        "clusterrolebinding": (rbac.delete_cluster_role_binding,
+                               [b.metadata.name for b in rbac.list_cluster_role_binding().items
+                                if b.metadata.name.startswith("metallb-system:")]),
+        "validatingwebhookconfiguration": (adm.delete_validating_webhook_configuration,
+                                           [w.metadata.name for w in adm.list_validating_webhook_configuration().items
+                                            if w.metadata.name.startswith("metallb")]),
+    }
+    removed: dict[str, list[str]] = {}
+    for kind_name, (delete_fn, names) in targets.items():
+        removed[kind_name] = []
+        for name in names:
+            try:
+                delete_fn(name)
+                removed[kind_name].append(name)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
     return removed
