@@ -6,7 +6,7 @@ the commands cannot drift from what the helper does; the cluster tier runs :meth
 literally and compares the outcome with the helper's.
 
 >>> from kindlb_helpers.objects import nginx_objects
->>> print(deploy_steps("kindlb", nginx_objects(image="nginx:1.27")).text().splitlines()[0])
+>>> print(deploy_steps("kindlb", nginx_objects(image="nginx:1.27")).steps[0].command)
 kubectl --context kind-kindlb create deployment nginx --image=nginx:1.27 --replicas=3
 """
 from __future__ import annotations
