@@ -30,9 +30,9 @@ _LAZY = {
     "highlight": "tables", "wait_until": "waits", "pool_picker": "widgets", "PoolPicker": "widgets",
     "taken_on": "network", "taken_frame": "network", "plan_for": "network", "subnet_figure": "network",
     "clusters_on": "network", "taken_from_text": "network", "wait_nodes_ready": "kube",
-    "check_environment": "doctor", "run_series": "runner",
+    "check_environment": "doctor", "run_series": "runner", "show": "hood", "nginx_objects": "objects",
 }
-_SUBMODULES = {"app", "metallb", "kube", "dockernet", "tables", "waits", "widgets", "network", "doctor", "runner", "lab"}
+_SUBMODULES = {"app", "metallb", "hood", "objects", "containers", "eras", "diagrams", "kube", "dockernet", "tables", "waits", "widgets", "network", "doctor", "runner", "lab"}
 
 __all__ = [
     "ClusterNotFound", "DockerUnavailable", "KindlbError", "KindNetworkNotFound", "LabError", "MetalLBError",

@@ -298,3 +298,26 @@ def uninstall_steps(cluster: str, cluster_scoped: dict[str, list[str]]) -> Hood:
         if names:
             steps.append(Step(kubectl(cluster, "delete", kind_name, *names, "--ignore-not-found")))
     return Hood("uninstall MetalLB", steps)
+
+
+class Shown:
+    """A table (DataFrame or Styler) and the hood of the helper that made it, shown together."""
+
+    def __init__(self, table, hood: Hood | None) -> None:
+        self.table, self.hood = table, hood
+
+    def _repr_html_(self) -> str:
+        table = self.table.to_html(index=False) if hasattr(self.table, "columns") else self.table.to_html()
+        return table + (self.hood._repr_html_() if self.hood else "")
+
+    def __repr__(self) -> str:
+        return f"{self.table!r}\n{self.hood or ''}"
+
+
+def show(table, hood: Hood | None = None) -> Shown:
+    """Show a helper's table with the command behind it (its ``attrs["hood"]``, or ``hood``).
+
+    ``table`` may be a DataFrame or a pandas Styler made from one.
+    """
+    frame = getattr(table, "data", table)
+    return Shown(table, hood or getattr(frame, "attrs", {}).get("hood"))

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pandas as pd
 
+from . import hood as _hood
 from .kube import Kind
 
 NODE_COLUMNS = ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP",
@@ -78,7 +79,9 @@ def node_row(node, now: dt.datetime | None = None) -> dict:
 def nodes_frame(kind: Kind) -> pd.DataFrame:
     """The nodes as ``kubectl get nodes -o wide`` shows them."""
     nodes = sorted(kind.core.list_node().items, key=lambda n: n.metadata.name)
-    return pd.DataFrame([node_row(n) for n in nodes], columns=NODE_COLUMNS)
+    frame = pd.DataFrame([node_row(n) for n in nodes], columns=NODE_COLUMNS)
+    frame.attrs["hood"] = _hood.Hood("the nodes", [_hood.Step(_hood.kubectl(kind.cluster, "get", "nodes", "-o", "wide"))])
+    return frame
 
 
 def _ports(svc) -> str:
@@ -109,7 +112,10 @@ def services_frame(kind: Kind, namespace: str = "default") -> pd.DataFrame:
             "NAME": svc.metadata.name, "TYPE": svc.spec.type, "CLUSTER-IP": svc.spec.cluster_ip or "<none>",
             "EXTERNAL-IP": _external(svc), "PORT(S)": _ports(svc), "AGE": _age(svc.metadata.creation_timestamp),
         })
-    return pd.DataFrame(rows, columns=SERVICE_COLUMNS)
+    frame = pd.DataFrame(rows, columns=SERVICE_COLUMNS)
+    frame.attrs["hood"] = _hood.Hood("the Services", [
+        _hood.Step(_hood.kubectl(kind.cluster, "get", "services", namespace=namespace))])
+    return frame
 
 
 def pods_frame(kind: Kind, namespace: str, selector: str | None = None) -> pd.DataFrame:
@@ -127,7 +133,10 @@ def pods_frame(kind: Kind, namespace: str, selector: str | None = None) -> pd.Da
             "AGE": _age(pod.metadata.creation_timestamp), "IP": pod.status.pod_ip or "<none>",
             "NODE": pod.spec.node_name or "<none>",
         })
-    return pd.DataFrame(rows, columns=POD_COLUMNS)
+    frame = pd.DataFrame(rows, columns=POD_COLUMNS)
+    args = ["get", "pods", "-o", "wide"] + (["-l", selector] if selector else [])
+    frame.attrs["hood"] = _hood.Hood("the pods", [_hood.Step(_hood.kubectl(kind.cluster, *args, namespace=namespace))])
+    return frame
 
 
 def highlight(frame: pd.DataFrame, column: str, good: tuple[str, ...]):
