@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import importlib
 
+from . import params
 from .errors import (
-    ClusterNotFound, DockerUnavailable, KindlbError, KindNetworkNotFound, LabError, MetalLBError, PoolError,
-    WaitTimeout, WrongContext,
+    BadInput, BadParameters, BadVersion, ClusterNotFound, ClusterUnreachable, DockerError, DockerUnavailable,
+    KindlbError, KindNetworkNotFound, KubeAPIError, LabError, MetalLBError, PoolError, WaitTimeout, WrongContext,
 )
+from .params import check as check_parameters
 from .manifests import ARTICLE_VERSION, DEFAULT_VERSION, metallb_manifests, parse_version, to_yaml, uses_crds
 from .pool import PoolRange, Reserved, default_size, plan_pool, validate_pool
 from .sipcalc import format_sipcalc, sipcalc_table
@@ -35,7 +37,8 @@ _LAZY = {
 _SUBMODULES = {"app", "metallb", "hood", "objects", "containers", "eras", "diagrams", "kube", "dockernet", "tables", "waits", "widgets", "network", "doctor", "runner", "lab"}
 
 __all__ = [
-    "ClusterNotFound", "DockerUnavailable", "KindlbError", "KindNetworkNotFound", "LabError", "MetalLBError",
+    "BadInput", "BadParameters", "BadVersion", "ClusterUnreachable", "DockerError", "KubeAPIError",
+    "check_parameters", "params", "ClusterNotFound", "DockerUnavailable", "KindlbError", "KindNetworkNotFound", "LabError", "MetalLBError",
     "PoolError", "WaitTimeout", "WrongContext", "ARTICLE_VERSION", "DEFAULT_VERSION", "metallb_manifests",
     "parse_version", "to_yaml", "uses_crds", "PoolRange", "Reserved", "default_size", "plan_pool",
     "validate_pool", "format_sipcalc", "sipcalc_table", *_LAZY, *sorted(_SUBMODULES),

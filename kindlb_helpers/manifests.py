@@ -5,12 +5,14 @@ from v0.13 on it reads ``IPAddressPool`` and ``L2Advertisement`` custom resource
 """
 from __future__ import annotations
 
+import ipaddress  # noqa: F401  (the doctests use it)
 import re
 from typing import Iterable
 
 import yaml
 
-from .errors import MetalLBError, PoolError
+from .errors import BadInput, BadVersion, PoolError
+from .params import dns1123_subdomain
 from .pool import PoolRange, PoolSpec
 
 NAMESPACE = "metallb-system"
@@ -21,7 +23,6 @@ from .versions import METALLB_VERSION as DEFAULT_VERSION  # noqa: E402  (the pin
 ARTICLE_VERSION = "v0.9.4"
 API_VERSION = "metallb.io/v1beta1"
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def parse_version(version: str | tuple[int, ...]) -> tuple[int, int, int]:
@@ -30,12 +31,13 @@ def parse_version(version: str | tuple[int, ...]) -> tuple[int, int, int]:
     >>> parse_version("v0.9.4")
     (0, 9, 4)
     """
-    if isinstance(version, tuple):
-        parts = tuple(int(p) for p in version) + (0, 0, 0)
-        return parts[:3]  # type: ignore[return-value]
-    m = re.fullmatch(r"\s*v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+][0-9A-Za-z.-]+)?\s*", str(version))
+    if isinstance(version, tuple) and 1 <= len(version) <= 3 and all(
+            isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in version):
+        return (tuple(version) + (0, 0, 0))[:3]  # type: ignore[return-value]
+    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+][0-9A-Za-z.-]+)?",
+                     version.strip() if isinstance(version, str) else "")
     if not m:
-        raise MetalLBError(
+        raise BadVersion(
             f"{version!r} is not a MetalLB version: write it like v0.16.1 (current) or v0.9.4 (the article's)"
         )
     return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
@@ -46,8 +48,16 @@ def uses_crds(version: str | tuple[int, ...]) -> bool:
     return parse_version(version) >= CRD_SINCE
 
 
-def _pools(pool: PoolSpec | Iterable[PoolSpec]) -> list[PoolRange]:
-    items = [pool] if isinstance(pool, (str, PoolRange)) or not hasattr(pool, "__iter__") else list(pool)
+def pool_ranges(pool: PoolSpec | Iterable[PoolSpec]) -> list[PoolRange]:
+    """One pool spec, or a list/tuple of them, as non-overlapping ranges.
+
+    A spec is text (``a-b``, a CIDR or one address), an ipaddress address or network, or a
+    PoolRange. A network is a range by its two ends: it is never enumerated.
+
+    >>> [str(r) for r in pool_ranges(ipaddress.ip_network("fc00:f853:ccd:e793::/64"))]
+    ['fc00:f853:ccd:e793::-fc00:f853:ccd:e793:ffff:ffff:ffff:ffff']
+    """
+    items = list(pool) if isinstance(pool, (list, tuple)) else [pool]
     ranges = [PoolRange.parse(p) for p in items]
     if not ranges:
         raise PoolError("no address range given: pass at least one range like 172.19.255.1-172.19.255.250")
@@ -67,6 +77,7 @@ def metallb_manifests(
     """The objects that give MetalLB ``version`` a layer-2 pool named ``name``.
 
     ``pool`` is one range or several (say one IPv4 and one IPv6 range); all go into one pool.
+    A malformed ``version`` raises BadVersion (a ValueError), a bad pool or name PoolError.
     With ``auto_assign=False`` only Services that ask for the pool by name get its addresses.
 
     >>> [o["kind"] for o in metallb_manifests("172.19.255.1-172.19.255.250", "v0.16.1")]
@@ -74,12 +85,13 @@ def metallb_manifests(
     >>> metallb_manifests("172.19.255.1-172.19.255.250", "v0.9.4")[0]["kind"]
     'ConfigMap'
     """
-    if not _DNS_LABEL.match(name) or len(name) > 63:
-        raise PoolError(
-            f"pool name {name!r} is not a valid Kubernetes name: use lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit (e.g. 'default')"
-        )
-    ranges = _pools(pool)
+    try:
+        dns1123_subdomain(name, "pool name")
+    except BadInput as exc:
+        raise PoolError(str(exc)) from None
+    if not isinstance(auto_assign, bool):
+        raise PoolError(f"auto_assign must be True or False, not {auto_assign!r}")
+    ranges = pool_ranges(pool)
     addresses = [r.as_cidr_or_range() for r in ranges]
     if not uses_crds(version):
         entry = {"name": name, "protocol": "layer2", "addresses": addresses}

@@ -14,12 +14,27 @@ from .errors import PoolError
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
+_INTERFACES = (ipaddress.IPv4Interface, ipaddress.IPv6Interface)
+_ADDRESSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+_NETWORKS = (ipaddress.IPv4Network, ipaddress.IPv6Network)
+_SCOPED = ("a scoped address such as fe80::1%eth0 belongs to one interface and cannot be in a pool: "
+           "use a global or unique-local address (kind's are like fc00:f853:ccd:e793::10)")
+
+
+def _unscoped(value):
+    """``value``, or PoolError when it is a scoped IPv6 address/network (``fe80::1%eth0``)."""
+    if getattr(value, "scope_id", None) or getattr(getattr(value, "network_address", None), "scope_id", None):
+        raise PoolError(f"{value}: {_SCOPED}")
+    return value
 
 #: The article's pool for its /16 network: 250 addresses at the top.
 DEFAULT_POOL_SIZE = 250
 
 
 def _address(text: str, what: str = "address") -> IPAddress:
+    if "%" in text:
+        raise PoolError(f"{text.strip()!r}: {_SCOPED}")
     try:
         return ipaddress.ip_address(text.strip().strip("[]"))
     except ValueError:
@@ -28,19 +43,45 @@ def _address(text: str, what: str = "address") -> IPAddress:
         ) from None
 
 
-@dataclass(frozen=True)
+def _one_address(value: object) -> IPAddress:
+    """An address from text or an ipaddress object (an interface counts as its address)."""
+    if isinstance(value, _INTERFACES):
+        value = value.ip
+    if isinstance(value, _ADDRESSES):
+        return _unscoped(value)
+    if isinstance(value, str):
+        return _address(value)
+    raise PoolError(f"{value!r} is not an IP address: write it like 172.19.255.1 or fc00:f853:ccd:e793::1")
+
+
+@dataclass(frozen=True, init=False)
 class PoolRange:
     """A contiguous range of addresses, written ``first-last`` as MetalLB does.
 
-    >>> p = PoolRange.parse("172.19.255.1-172.19.255.250")
+    ``PoolRange("172.19.255.1-172.19.255.250")`` reads any pool spec (as :meth:`parse` does);
+    ``PoolRange(first, last)`` takes two addresses (text or ipaddress objects).
+
+    >>> p = PoolRange("172.19.255.1-172.19.255.250")
     >>> p.size, str(p)
     (250, '172.19.255.1-172.19.255.250')
+    >>> PoolRange("172.19.255.1", "172.19.255.9").size
+    9
     >>> PoolRange.parse("10.0.0.0/30").cidr
     IPv4Network('10.0.0.0/30')
     """
 
     first: IPAddress
     last: IPAddress
+
+    def __init__(self, first: "PoolSpec", last: IPAddress | str | None = None) -> None:
+        if last is None:
+            parsed = PoolRange.parse(first)
+            first, last = parsed.first, parsed.last
+        else:
+            first, last = _one_address(first), _one_address(last)
+        object.__setattr__(self, "first", first)
+        object.__setattr__(self, "last", last)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.first.version != self.last.version:
@@ -59,15 +100,23 @@ class PoolRange:
         """Read ``a-b``, a CIDR ``net/len``, a single address, or ipaddress objects."""
         if isinstance(spec, PoolRange):
             return spec
-        if isinstance(spec, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
-            return cls(spec, spec)
-        if isinstance(spec, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        if isinstance(spec, _INTERFACES):  # an interface names one taken address, not its whole network
+            spec = spec.ip
+        if isinstance(spec, _ADDRESSES):
+            return cls(_unscoped(spec), spec)
+        if isinstance(spec, _NETWORKS):  # a range by its ends: never enumerated
+            _unscoped(spec)
             return cls(spec.network_address, spec.broadcast_address)
         if not isinstance(spec, str):
-            raise PoolError(f"{spec!r} is not a pool: give text like 172.19.255.1-172.19.255.250 or 172.19.255.0/24")
+            raise PoolError(
+                f"{spec!r} (a {type(spec).__name__}) is not a pool: give text like 172.19.255.1-172.19.255.250, "
+                "172.19.255.0/24 or one address, an ipaddress address/network/interface, or a PoolRange"
+            )
         text = spec.strip()
         if not text:
             raise PoolError("the pool is empty: give a range like 172.19.255.1-172.19.255.250 or a CIDR like 172.19.255.0/24")
+        if "%" in text:
+            raise PoolError(f"{text!r}: {_SCOPED}")
         if "/" in text:
             try:
                 net = ipaddress.ip_network(text, strict=True)
@@ -110,8 +159,10 @@ class PoolRange:
         return str(net) if net is not None else str(self)
 
     def __contains__(self, item: object) -> bool:
+        if isinstance(item, _INTERFACES):
+            item = item.ip
         if isinstance(item, str):
-            item = ipaddress.ip_address(item)
+            item = _address(item)
         if isinstance(item, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
             return item.version == self.version and self.first <= item <= self.last
         if isinstance(item, PoolRange):
@@ -155,10 +206,33 @@ class Reserved:
 TakenSpec = Union[Reserved, PoolSpec, "tuple[str, PoolSpec]"]
 
 
-def reserved(taken: Iterable[TakenSpec]) -> list[Reserved]:
-    """Normalise ``taken`` entries (text, ranges, ``(label, spec)`` pairs) to labelled ranges."""
-    if isinstance(taken, (str, PoolRange, Reserved)):
+_SINGLE = (str, PoolRange, Reserved, *_ADDRESSES, *_NETWORKS, *_INTERFACES)
+
+
+def reserved(taken: Iterable[TakenSpec] | TakenSpec | None) -> list[Reserved]:
+    """Normalise ``taken`` entries to labelled ranges.
+
+    Entries may be text (an address, ``a-b`` or a CIDR), ipaddress addresses, networks or
+    interfaces (an interface is its address), PoolRanges, Reserved, or ``(label, spec)`` pairs;
+    a single entry may be given without a list.
+
+    >>> [str(r) for r in reserved(["172.19.0.10", ipaddress.ip_interface("172.19.0.5/16")])]
+    ['taken 172.19.0.10', 'taken 172.19.0.5']
+    """
+    if taken is None:
+        return []
+    if isinstance(taken, _SINGLE):
         taken = [taken]
+    elif isinstance(taken, tuple) and len(taken) == 2 and isinstance(taken[0], str) and isinstance(taken[1], _SINGLE) \
+            and not isinstance(taken[1], Reserved):
+        try:  # a lone ("label", spec) pair, unless it is two specs
+            PoolRange.parse(taken[0])
+        except PoolError:
+            taken = [taken]
+    elif not isinstance(taken, (list, tuple, set, frozenset)) and not hasattr(taken, "__next__"):
+        raise PoolError(
+            f"taken must be a list of addresses or ranges like ['172.19.0.10', '172.19.1.0/24'], not {taken!r}"
+        )
     out: list[Reserved] = []
     for item in taken:
         if isinstance(item, Reserved):
@@ -170,18 +244,42 @@ def reserved(taken: Iterable[TakenSpec]) -> list[Reserved]:
     return out
 
 
-def as_subnet(subnet: str | IPNetwork) -> IPNetwork:
-    """The network of ``subnet``; host bits are allowed (``172.19.0.1/16`` as ``ip a`` shows it)."""
-    if isinstance(subnet, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
-        return subnet
-    if isinstance(subnet, ipaddress._BaseAddress):  # a plain address is a host route
-        return ipaddress.ip_network(subnet)
+_NO_PREFIX = "write it as ip a shows it, e.g. 172.19.0.1/16 (or fc00:f853:ccd:e793::1/64)"
+
+
+def as_subnet(subnet: str | IPNetwork | IPInterface) -> IPNetwork:
+    """The network of ``subnet``; host bits are allowed (``172.19.0.1/16`` as ``ip a`` shows it).
+
+    A bare address has no size, so it is refused rather than taken as a /32.
+
+    >>> as_subnet("172.19.0.1/16")
+    IPv4Network('172.19.0.0/16')
+    >>> as_subnet("172.19.0.1")
+    Traceback (most recent call last):
+    ...
+    kindlb_helpers.errors.PoolError: '172.19.0.1' has no prefix length, so its size is unknown: write it as ip a shows it, e.g. 172.19.0.1/16 (or fc00:f853:ccd:e793::1/64)
+    """
+    if isinstance(subnet, _INTERFACES):
+        subnet = subnet.network
+    if isinstance(subnet, _NETWORKS):
+        return _unscoped(subnet)
+    if isinstance(subnet, _ADDRESSES):
+        raise PoolError(f"{subnet} is an address, not a subnet: {_NO_PREFIX}")
+    if not isinstance(subnet, str):
+        raise PoolError(f"{subnet!r} (a {type(subnet).__name__}) is not a subnet: {_NO_PREFIX}")
+    text = subnet.strip()
+    if "%" in text:
+        raise PoolError(f"{text!r} is a scoped address (one interface's), not a subnet: {_NO_PREFIX}")
+    if "/" not in text:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            raise PoolError(f"{text!r} is not a subnet: {_NO_PREFIX}") from None
+        raise PoolError(f"{text!r} has no prefix length, so its size is unknown: {_NO_PREFIX}")
     try:
-        return ipaddress.ip_network(str(subnet).strip(), strict=False)
+        return ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise PoolError(
-            f"{subnet!r} is not a subnet: write it like 172.19.0.0/16 or fc00:f853:ccd:e793::/64"
-        ) from None
+        raise PoolError(f"{text!r} is not a subnet: {_NO_PREFIX}") from None
 
 
 def usable_range(subnet: IPNetwork) -> PoolRange:

@@ -31,6 +31,8 @@ import re
 
 import pandas as pd
 
+from .errors import BadInput
+
 __all__ = ["sipcalc_table", "format_sipcalc"]
 
 Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
@@ -41,8 +43,8 @@ _PREFIX_FORM = re.compile(r"(?P<addr>[^/\s]+)(?:/(?P<prefix>[0-9]{1,3}))?")
 _MASK_FORM = re.compile(r"(?P<addr>[0-9.]+) (?P<mask>[0-9.]+|0[xX][0-9a-fA-F]{1,8})")
 
 
-def _bad(addr: object, reason: str) -> ValueError:
-    return ValueError(
+def _bad(addr: object, reason: str) -> BadInput:
+    return BadInput(
         f"{addr!r} is not an IPv4 or IPv6 address with an optional /prefix "
         f"({reason}): {_EXAMPLES}"
     )

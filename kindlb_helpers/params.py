@@ -1,0 +1,270 @@
+"""Check notebook parameters by type and range, all at once, before anything is applied.
+
+Every notebook's first code cell calls :func:`check` with its parameters (``check(globals())``
+works: only the known names are looked at). Each bad value is listed with its fix in one
+:class:`~kindlb_helpers.errors.BadParameters`; nothing is contacted. Kubernetes names are
+checked as the API server checks them (DNS-1123 label / subdomain, their lengths).
+
+Pure logic: standard library only.
+
+>>> check(cluster="kindlb", family=4, subnet="172.19.0.1/16", apply=False)
+>>> check(cluster="Kind_LB", apply="maybe")
+Traceback (most recent call last):
+...
+kindlb_helpers.errors.BadParameters: 2 parameters to fix before anything runs:
+- cluster: 'Kind_LB' is not a valid kind cluster name: use lowercase letters, digits and '-', starting with a letter or digit, at most 50 characters (e.g. 'kindlb')
+- apply: must be True or False, not 'maybe' (a str)
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Mapping
+
+from .errors import BadInput, BadParameters
+
+__all__ = ["check", "KNOWN", "dns1123_label", "dns1123_subdomain", "kind_cluster_name", "image_ref"]
+
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+# registry[:port]/path[:tag][@digest], as the distribution reference grammar allows (loosely)
+_IMAGE = re.compile(
+    r"(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
+#: MetalLB versions the notebooks know how to install and configure (the article's, and the CRD era).
+METALLB_RANGE = ((0, 9, 0), (0, 16, 99))
+
+
+def dns1123_label(value: object, what: str = "name") -> str:
+    """``value`` if it is a DNS-1123 label (namespaces, Service/Deployment names), else BadInput.
+
+    >>> dns1123_label("nginx")
+    'nginx'
+    """
+    if not isinstance(value, str) or not _LABEL.fullmatch(value) or len(value) > 63:
+        raise BadInput(
+            f"{what} {value!r} is not a valid Kubernetes name: use at most 63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit (e.g. 'nginx')"
+        )
+    return value
+
+
+def dns1123_subdomain(value: object, what: str = "name") -> str:
+    """``value`` if it is a DNS-1123 subdomain (most object names, e.g. an IPAddressPool), else BadInput.
+
+    >>> dns1123_subdomain("pool-1.example")
+    'pool-1.example'
+    """
+    if not isinstance(value, str) or not _SUBDOMAIN.fullmatch(value) or len(value) > 253:
+        raise BadInput(
+            f"{what} {value!r} is not a valid Kubernetes name: use at most 253 lowercase letters, digits, '-' "
+            "and '.', starting and ending with a letter or digit (e.g. 'default')"
+        )
+    return value
+
+
+def kind_cluster_name(value: object) -> str:
+    """``value`` if kind accepts it as a cluster name (a DNS-1123 label short enough for its node names)."""
+    if not isinstance(value, str) or not _LABEL.fullmatch(value) or len(value) > 50:
+        raise BadInput(
+            f"{value!r} is not a valid kind cluster name: use lowercase letters, digits and '-', starting with a "
+            "letter or digit, at most 50 characters (e.g. 'kindlb')"
+        )
+    return value
+
+
+def image_ref(value: object) -> str:
+    """``value`` if it looks like a container image reference (``nginx:1.27``, ``kindlb.local/nginx:1.22.1``)."""
+    if not isinstance(value, str) or len(value) > 255 or not _IMAGE.fullmatch(value):
+        raise BadInput(
+            f"{value!r} is not a container image reference: write it like nginx:1.27 or registry.example/team/app:v1"
+        )
+    return value
+
+
+# ---------- one checker per kind of value: return an error text, or None when fine ----------
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def _bool(value: object) -> str | None:
+    if isinstance(value, bool):
+        return None
+    return f"must be True or False, not {value!r} (a {_type_name(value)})"
+
+
+def _number(lo: float, hi: float, whole: bool = False, unit: str = "") -> Callable[[object], str | None]:
+    def checker(value: object) -> str | None:
+        ok_type = isinstance(value, int) if whole else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok_type or value != value:  # NaN is not a number here
+            kind = "a whole number" if whole else "a number"
+            return f"must be {kind} from {lo:g} to {hi:g}{unit}, not {value!r} (a {_type_name(value)})"
+        if not lo <= value <= hi:
+            return f"{value!r} is out of range: use {lo:g} to {hi:g}{unit}"
+        return None
+
+    return checker
+
+
+def _optional(inner: Callable[[object], str | None]) -> Callable[[object], str | None]:
+    return lambda value: None if value is None else inner(value)
+
+
+def _via(func: Callable[[object], Any]) -> Callable[[object], str | None]:
+    def checker(value: object) -> str | None:
+        try:
+            func(value)
+        except (BadInput, ValueError, TypeError) as exc:
+            return str(exc)
+        return None
+
+    return checker
+
+
+def _family(value: object) -> str | None:
+    if isinstance(value, bool) or value not in (4, 6):
+        return f"must be 4 or 6 (IPv4 or IPv6), not {value!r}"
+    return None
+
+
+def _subnet(value: object) -> str | None:
+    from .pool import as_subnet
+
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return f"must be text like '172.19.0.1/16' (as `ip a` shows the bridge), or None, not a {_type_name(value)}"
+    return _via(as_subnet)(value)
+
+
+def _taken(value: object) -> str | None:
+    from .pool import reserved
+
+    if not isinstance(value, (list, tuple)):
+        return f"must be a list like ['172.19.0.10', '172.19.1.0/24'], not {value!r}"
+    return _via(reserved)(value)
+
+
+def _pool(value: object) -> str | None:
+    from .manifests import pool_ranges
+
+    return None if value is None else _via(pool_ranges)(value)
+
+
+def _version(value: object) -> str | None:
+    from .manifests import parse_version
+
+    if not isinstance(value, str):
+        return f"must be text like 'v0.16.1' or 'v0.9.4', not {value!r}"
+    try:
+        parts = parse_version(value)
+    except BadInput as exc:
+        return str(exc)
+    lo, hi = METALLB_RANGE
+    if not lo <= parts <= hi:
+        return (f"{value} is not a MetalLB release the notebooks know (v{lo[0]}.{lo[1]} to v{hi[0]}.{hi[1]}.x): "
+                "use v0.16.1 (current) or v0.9.4 (the article's)")
+    return None
+
+
+def _choice(*options: str) -> Callable[[object], str | None]:
+    def checker(value: object) -> str | None:
+        if value in options and isinstance(value, str):
+            return None
+        return f"must be one of {', '.join(map(repr, options))}, not {value!r}"
+
+    return checker
+
+
+def _path_or_none(value: object) -> str | None:
+    import os
+
+    if value is None or (isinstance(value, (str, os.PathLike)) and str(value).strip()):
+        return None
+    return f"must be a file or folder path, or None to download, not {value!r}"
+
+
+#: Every parameter any notebook declares, and its check.
+KNOWN: dict[str, Callable[[object], str | None]] = {
+    "cluster": _via(kind_cluster_name),
+    "workers": _number(0, 10, whole=True, unit=" worker nodes"),
+    "expected_nodes": _number(1, 11, whole=True, unit=" nodes"),
+    "node_image": _optional(_via(image_ref)),
+    "create_if_missing": _bool,
+    "delete_cluster": _bool,
+    "remove_metallb": _bool,
+    "avoid_other_clusters": _bool,
+    "apply": _bool,
+    "interactive": _bool,
+    "timeout": _number(1, 3600, unit=" seconds"),
+    "family": _family,
+    "subnet": _subnet,
+    "taken": _taken,
+    "pool": _pool,
+    "pool_size": _optional(_number(1, 1 << 20, whole=True, unit=" addresses")),
+    "pool_name": _via(lambda v: dns1123_subdomain(v, "pool name")),
+    "metallb_version": _version,
+    "metallb_source": _path_or_none,
+    "app_name": _via(lambda v: dns1123_label(v, "app name")),
+    "namespace": _via(lambda v: dns1123_label(v, "namespace")),
+    "image": _via(image_ref),
+    "probe_image": _via(image_ref),
+    "replicas": _number(1, 50, whole=True, unit=" pods"),
+    "requests": _number(1, 1000, whole=True, unit=" requests"),
+    "probe_from": _choice("auto", "host", "container"),
+}
+
+
+def check(params: Mapping[str, Any] | None = None, /, **values: Any) -> None:
+    """Check every known parameter in ``params`` (e.g. ``globals()``) and ``values``; raise one error for all.
+
+    Unknown names are ignored (a notebook's namespace holds more than its parameters). The
+    family must agree with the subnet and the pool. Returns None when all is well; otherwise
+    raises :class:`~kindlb_helpers.errors.BadParameters`, whose ``problems`` maps each bad name
+    to its fix.
+
+    >>> check({"replicas": 3, "requests": 60, "probe_from": "host", "__name__": "__main__"})
+    >>> check(family=6, subnet="172.19.0.1/16")
+    Traceback (most recent call last):
+    ...
+    kindlb_helpers.errors.BadParameters: 1 parameter to fix before anything runs:
+    - family: family=6 but subnet 172.19.0.1/16 is IPv4: set family=4, or give an IPv6 subnet
+    """
+    given = {k: v for k, v in {**(params or {}), **values}.items() if k in KNOWN}
+    problems: dict[str, str] = {}
+    for name, value in given.items():
+        why = KNOWN[name](value)
+        if why:
+            problems[name] = why
+    family = given.get("family")
+    if "family" not in problems and family is not None:
+        for other in ("subnet", "pool"):
+            value = given.get(other)
+            if value is None or other in problems:
+                continue
+            version = _version_of(other, value)
+            if version is not None and version != family:
+                problems["family"] = (f"family={family} but {other} {_show(value)} is IPv{version}: set "
+                                      f"family={version}, or give an IPv{family} {other}")
+                break
+    if problems:
+        raise BadParameters(problems)
+
+
+def _show(value: object) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def _version_of(name: str, value: object) -> int | None:
+    from .manifests import pool_ranges
+    from .pool import as_subnet
+
+    try:
+        if name == "subnet":
+            return as_subnet(value).version
+        versions = {r.version for r in pool_ranges(value)}
+        return versions.pop() if len(versions) == 1 else None
+    except (BadInput, ValueError):
+        return None
+
