@@ -1,9 +1,14 @@
 # kindlb: the two commands the README opens with are `make tutorial` and `make test`.
+# Version pins (KIND_VERSION, ACTIONLINT_VERSION, ...) come from the one list of them:
+include kindlb_helpers/versions.env
+
 PYTHON ?= python3
 CLUSTER ?= kindlb
 OUT ?= runs/latest
 PYTEST ?= $(PYTHON) -m pytest
-LAB_ENV = eval "$$($(PYTHON) -m kindlb_helpers.lab env)"
+# the offline lab is its own distribution (lab/, installed by scripts/setup.sh)
+LAB = $(PYTHON) -m kindlb_lab
+LAB_ENV = eval "$$($(LAB) env)"
 
 .PHONY: setup tutorial test test-fast test-cluster lab lab-down kind lint-workflow
 
@@ -14,7 +19,7 @@ setup:
 # With OFFLINE=1 it runs on the offline lab instead (everything built here from source).
 tutorial: setup
 ifeq ($(OFFLINE),1)
-	$(PYTHON) -m kindlb_helpers.lab up --name $(CLUSTER)
+	$(LAB) up --name $(CLUSTER)
 	$(LAB_ENV); kindlb run --cluster $(CLUSTER) --offline --output $(OUT)
 else
 	$(MAKE) kind
@@ -23,7 +28,7 @@ endif
 
 # kind itself, when it is not installed: built from its Go module (needs Go)
 kind:
-	@command -v kind >/dev/null || GOBIN=/usr/local/bin go install sigs.k8s.io/kind@v0.30.0
+	@command -v kind >/dev/null || GOBIN=/usr/local/bin go install sigs.k8s.io/kind@$(KIND_VERSION)
 
 # Every test: the fast tier, then the cluster tier on the offline lab cluster.
 test: setup test-fast test-cluster
@@ -32,15 +37,15 @@ test-fast:
 	$(PYTEST) -q -m "not cluster" --ignore=tests/cluster tests
 
 test-cluster:
-	$(PYTHON) -m kindlb_helpers.lab build
+	$(LAB) build
 	$(LAB_ENV); $(PYTEST) -q -m cluster tests/cluster
 
 lab:
-	$(PYTHON) -m kindlb_helpers.lab up --name $(CLUSTER)
+	$(LAB) up --name $(CLUSTER)
 
 lab-down:
-	$(PYTHON) -m kindlb_helpers.lab down --name $(CLUSTER)
+	$(LAB) down --name $(CLUSTER)
 
 lint-workflow:
-	@command -v actionlint >/dev/null || GOBIN=/usr/local/bin go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
+	@command -v actionlint >/dev/null || GOBIN=/usr/local/bin go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 	actionlint .github/workflows/*.yml

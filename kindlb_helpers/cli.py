@@ -54,20 +54,31 @@ def _parse_params(pairs: list[str]) -> dict:
     return params
 
 
+LAB_HINT = "it lives beside the package, in a clone of kindlb: `pip install -e lab/` (scripts/setup.sh does it)"
+
+
+def _lab():
+    """The offline lab package (``kindlb_lab``, a distribution of its own), or None when absent."""
+    import importlib
+    import importlib.util
+
+    return importlib.import_module("kindlb_lab") if importlib.util.find_spec("kindlb_lab") else None
+
+
 def _run(args) -> int:
     from .runner import run_series
 
     params = _parse_params(args.param)
     if args.offline:
-        from . import lab
-
-        params.setdefault("metallb_source", str(lab.manifest_path()))
+        lab = _lab()
+        if lab is None:
+            raise KindlbError(f"--offline needs the offline lab, which is not installed: {LAB_HINT}")
+        version = lab.metallb_version(params.get("metallb_version"))  # a version the lab cannot build stops here
+        params["metallb_version"] = version
+        params.setdefault("metallb_source", str(lab.manifest_source(version)))
         params.setdefault("image", lab.NGINX_IMAGE)
-        params.setdefault("metallb_version", lab.METALLB_VERSION)
         if params.get("probe_from") == "container":
-            from .lab.probe import probe_image
-
-            params.setdefault("probe_image", probe_image())
+            params.setdefault("probe_image", lab.probe_image())
     if args.delete_cluster:
         params["delete_cluster"] = True
     results = run_series(args.cluster, params, args.output, args.notebooks or None)
@@ -116,8 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["lab"]:
-        from . import lab
-
+        lab = _lab()
+        if lab is None:
+            print(f"kindlb lab: the offline lab is not installed: {LAB_HINT}", file=sys.stderr)
+            return 2
         return lab.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:

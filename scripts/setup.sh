@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Install what kindlb needs on a Debian/Ubuntu machine, idempotently: Debian packages (Docker engine,
 # sipcalc for the parity tests, busybox-static for the Docker tests, debootstrap for the offline lab),
-# the Python package with its test extras, and a running Docker engine.
+# the Python package with its test extras, the offline lab (lab/, a distribution of its own), and a
+# running Docker engine.
 # Elsewhere (macOS, Windows, other distributions) install Docker, kind and kubectl yourself and run
 # `pip install -e '.[test]'`.
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
+. kindlb_helpers/versions.env   # the pins (ACTIONLINT_VERSION, ...)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -26,17 +29,23 @@ if command -v apt-get >/dev/null 2>&1; then
 fi
 
 PY=${PYTHON:-python3}
-if ! "$PY" -c 'import kindlb_helpers, pytest, hypothesis' >/dev/null 2>&1 \
-   || [ "$("$PY" -c 'import kindlb_helpers, os; print(os.path.dirname(os.path.dirname(kindlb_helpers.__file__)))')" != "$PWD" ]; then
+# installed_from MODULE: the folder above the package MODULE as Python imports it (empty if absent)
+installed_from() { "$PY" -c "import $1, os; print(os.path.dirname(os.path.dirname($1.__file__)))" 2>/dev/null || true; }
+if ! "$PY" -c 'import kindlb_helpers, pytest, hypothesis' >/dev/null 2>&1 || [ "$(installed_from kindlb_helpers)" != "$PWD" ]; then
   echo "setup: pip install -e '.[test]'" >&2
   "$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
+fi
+# The offline lab is not part of the kindlb package: it is installed from this clone, beside it.
+if [ "$(installed_from kindlb_lab)" != "$PWD/lab" ]; then
+  echo "setup: pip install -e lab/" >&2
+  "$PY" -m pip install -q --disable-pip-version-check -e lab/
 fi
 
 # actionlint checks the GitHub workflow; built from its Go module (cached by Go)
 if ! command -v actionlint >/dev/null 2>&1 && command -v go >/dev/null 2>&1; then
   echo "setup: go install actionlint" >&2
-  GOFLAGS=-mod=mod GOBIN=/usr/local/bin $SUDO env "PATH=$PATH" go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
+  GOFLAGS=-mod=mod GOBIN=/usr/local/bin $SUDO env "PATH=$PATH" go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
 fi
 
-$SUDO bash kindlb_helpers/lab/ensure-docker.sh
+$SUDO bash lab/kindlb_lab/ensure-docker.sh
 echo "setup: ready (python: $("$PY" --version), docker: $(docker version --format '{{.Server.Version}}' 2>/dev/null))" >&2

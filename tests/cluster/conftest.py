@@ -1,8 +1,8 @@
 """The cluster tier: a real kind cluster, either the offline lab's or one that already exists.
 
-- default: the offline lab (``kindlb lab``) builds and starts cluster ``$KINDLB_LAB_NAME``
-  (default ``kindlb``), reusing it when it is healthy; it is deleted at the end unless
-  ``KINDLB_KEEP_CLUSTER`` is set or it existed before the session.
+- default: the offline lab (``kindlb_lab``, installed from ``lab/``) builds and starts cluster
+  ``$KINDLB_LAB_NAME`` (default ``kindlb``), reusing it when it is healthy; it is deleted at the
+  end unless ``KINDLB_KEEP_CLUSTER`` is set or it existed before the session.
 - ``KINDLB_CLUSTER=<name>``: use that existing kind cluster (e.g. one made by helm/kind-action)
   the normal way: MetalLB's manifest URL and Docker Hub's nginx.
 """
@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from kindlb_helpers.lab.pytest_fixtures import lab_cluster  # noqa: F401  (the lab's session fixture)
-
 ARTIFACTS = Path(os.environ.get("KINDLB_ARTIFACTS", "runs/cluster-tier"))
 
 
@@ -28,21 +26,37 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
+def lab_cluster():
+    """The offline lab's cluster: ``kindlb_lab.up()`` (reusing a healthy one), its dict; deleted at
+    the end unless ``KINDLB_KEEP_CLUSTER`` is set or it existed before the session."""
+    lab = pytest.importorskip("kindlb_lab", reason="the offline lab is not installed: pip install -e lab/")
+    from kindlb_helpers.kube import kind_clusters
+
+    name = os.environ.get("KINDLB_LAB_NAME", "kindlb")
+    lab.use_lab_tools()
+    existed = (lab.bin_dir() / "kind").exists() and name in kind_clusters()
+    info = lab.up(name)
+    yield info
+    if not os.environ.get("KINDLB_KEEP_CLUSTER") and not existed:
+        lab.down(name)
+
+
+@pytest.fixture(scope="session")
 def cluster(request) -> dict:
     """Name and notebook parameters of the cluster the tier runs on."""
     existing = os.environ.get("KINDLB_CLUSTER")
     if existing:
         return {"name": existing, "params": {}, "offline": False}
     info = request.getfixturevalue("lab_cluster")
-    from kindlb_helpers import lab
-    from kindlb_helpers.lab.probe import probe_image
+    import kindlb_lab as lab
 
-    os.environ["PATH"] = f"{info.get('bin_dir') or lab.bin_dir()}{os.pathsep}{os.environ['PATH']}"
-    params = {"metallb_source": str(info.get("metallb_manifest") or lab.manifest_path()),
-              "image": info.get("nginx_image") or lab.NGINX_IMAGE,
-              "metallb_version": info.get("metallb_version") or lab.METALLB_VERSION,
-              "node_image": info.get("node_image") or lab.NODE_IMAGE,
-              "probe_image": probe_image()}
+    lab.use_lab_tools()  # the lab's kind and kubectl first on PATH
+    version = lab.METALLB_VERSION
+    params = {"metallb_source": str(lab.manifest_source(version)),
+              "image": lab.NGINX_IMAGE,
+              "metallb_version": version,
+              "node_image": lab.NODE_IMAGE,
+              "probe_image": lab.probe_image()}
     return {"name": info.get("name", "kindlb"), "params": params, "offline": True}
 
 
@@ -61,5 +75,6 @@ def dump_logs(name: str, test: str) -> None:
         return
     target = ARTIFACTS / "kind-logs" / test
     target.mkdir(parents=True, exist_ok=True)
-    subprocess.run([kind, "export", "logs", str(target), "--name", name], capture_output=True, timeout=300)
+    subprocess.run([kind, "export", "logs", str(target), "--name", name], capture_output=True, timeout=300,
+                   check=False)
     print(f"\nkind logs of {name!r} exported to {target}; executed notebooks in {ARTIFACTS}")

@@ -9,10 +9,12 @@ import uuid
 
 import pytest
 
-from kindlb_helpers import lab
-from kindlb_helpers.lab import demo
+from kindlb_helpers.kube import connect
 
-# lab_cluster comes from kindlb_helpers.lab.pytest_fixtures (imported by tests/cluster/conftest.py).
+lab = pytest.importorskip("kindlb_lab", reason="the offline lab is not installed: pip install -e lab/")
+demo = pytest.importorskip("kindlb_lab.demo")
+
+# lab_cluster is the session fixture of tests/cluster/conftest.py.
 pytestmark = [
     pytest.mark.cluster,
     pytest.mark.skipif(bool(os.environ.get("KINDLB_CLUSTER")),
@@ -54,10 +56,10 @@ def test_ip_survives_speaker_loss(l2_service):
     assert "<title>Welcome to nginx!</title>" in demo.http_get(ip, subnet=l2_service["subnet"])
 
     first = _wait_announcer(name, ns, None, 60)
-    speakers = lab.kubectl(name, "-n", "metallb-system", "get", "pods", "-l", "component=speaker",
-                           "--field-selector", f"spec.nodeName={first}", "-o", "name").stdout.split()
+    speakers = connect(name).kubectl("-n", "metallb-system", "get", "pods", "-l", "component=speaker",
+                           "--field-selector", f"spec.nodeName={first}", "-o", "name").split()
     assert len(speakers) == 1, speakers
-    lab.kubectl(name, "-n", "metallb-system", "delete", speakers[0], "--wait=false")
+    connect(name).kubectl("-n", "metallb-system", "delete", speakers[0], "--wait=false")
 
     # Another node announces the IP, and the IP answers again, within the bound.
     t0 = time.monotonic()

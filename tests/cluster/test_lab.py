@@ -1,4 +1,5 @@
-"""The offline lab cluster is the real thing: nodes, CoreDNS, preloaded images, MetalLB manifest."""
+"""The offline lab cluster is the real thing: nodes, CoreDNS, preloaded images, MetalLB manifests
+of both eras (the current release and the ConfigMap era's v0.12.1)."""
 from __future__ import annotations
 
 import json
@@ -8,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from kindlb_helpers import lab
+from kindlb_helpers import versions as pins
+from kindlb_helpers.kube import connect
 
-# lab_cluster comes from kindlb_helpers.lab.pytest_fixtures (imported by tests/cluster/conftest.py).
+lab = pytest.importorskip("kindlb_lab", reason="the offline lab is not installed: pip install -e lab/")
+
+# lab_cluster is the session fixture of tests/cluster/conftest.py.
 pytestmark = [
     pytest.mark.cluster,
     pytest.mark.skipif(bool(os.environ.get("KINDLB_CLUSTER")),
@@ -19,14 +23,15 @@ pytestmark = [
 
 
 def _get(cluster: dict, *args: str) -> dict:
-    name = cluster["name"]
-    return json.loads(lab.kubectl(name, "get", *args, "-o", "json").stdout)
+    lab.use_lab_tools()
+    return json.loads(connect(cluster["name"]).kubectl("get", *args, "-o", "json"))
 
 
 def test_up_reports_the_lab(lab_cluster):
     assert lab_cluster["context"] == f"kind-{lab_cluster['name']}"
     assert lab_cluster["node_image"] == lab.NODE_IMAGE
-    assert lab_cluster["metallb_version"] == "v0.16.1"
+    assert lab_cluster["metallb_version"] == pins.METALLB_VERSION
+    assert set(lab_cluster["metallb_loaded"]) == {pins.METALLB_VERSION, pins.METALLB_CONFIGMAP_VERSION}
     assert lab_cluster["nginx_image"] == lab.NGINX_IMAGE
 
 
@@ -60,7 +65,8 @@ def test_built_images_present_in_every_node(lab_cluster):
         f"registry.k8s.io/kube-scheduler:{v}", f"registry.k8s.io/kube-proxy:{v}",
         f"registry.k8s.io/etcd:{lab.ETCD_VERSION[1:]}-0",
         f"registry.k8s.io/coredns/coredns:{lab.COREDNS_VERSION}",
-        f"registry.k8s.io/pause:{lab.PAUSE_VERSION}", lab.PODNET_IMAGE, *lab.METALLB_IMAGES, lab.NGINX_IMAGE,
+        f"registry.k8s.io/pause:{lab.PAUSE_VERSION}", lab.PODNET_IMAGE, lab.NGINX_IMAGE,
+        *(image for m in lab_cluster["metallb_loaded"] for image in lab.metallb_images(m)),
     }
     nodes = lab.node_containers(lab_cluster["name"])
     assert len(nodes) == 3
@@ -73,11 +79,26 @@ def test_built_images_present_in_every_node(lab_cluster):
 
 def test_metallb_manifest_from_the_module(lab_cluster):
     path = lab.manifest_path()
-    assert path == lab.cache_dir() / "metallb" / "v0.16.1" / "metallb-native.yaml"
+    assert path == lab.cache_dir() / "metallb" / pins.METALLB_VERSION / "metallb-native.yaml"
+    assert lab.manifest_source(pins.METALLB_VERSION) == path
     text = path.read_text()
     for image in lab.METALLB_IMAGES:
         assert f"image: {image}" in text
     assert "imagePullPolicy: Always" not in text
+
+
+def test_configmap_era_manifests_from_the_module(lab_cluster):
+    """v0.12.1: namespace.yaml + metallb.yaml from the module zip, running the images built here."""
+    import yaml
+
+    folder = lab.manifest_source(pins.METALLB_CONFIGMAP_VERSION)
+    assert folder == lab.cache_dir() / "metallb" / pins.METALLB_CONFIGMAP_VERSION
+    assert sorted(p.name for p in folder.glob("*.yaml")) == ["metallb.yaml", "namespace.yaml"]
+    docs = [d for d in yaml.safe_load_all((folder / "metallb.yaml").read_text()) if d]
+    images = {c["image"] for d in docs if d["kind"] in ("Deployment", "DaemonSet")
+              for c in d["spec"]["template"]["spec"]["containers"]}
+    assert images == set(lab.metallb_images(pins.METALLB_CONFIGMAP_VERSION))
+    assert not any(d["kind"] == "CustomResourceDefinition" for d in docs)
 
 
 def test_runc_wrapper_strips_sys_resource(tmp_path):

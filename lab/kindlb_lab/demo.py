@@ -1,6 +1,6 @@
 """The end-to-end proof on a lab cluster: MetalLB, an L2 pool, nginx behind a LoadBalancer.
 
-Used by ``python -m kindlb_helpers.lab smoke`` and by the cluster tests. Every kubectl call
+Used by ``python -m kindlb_lab smoke`` and by the cluster tests. Every kubectl call
 names the ``kind-NAME`` context; HTTP goes only to addresses inside the kind docker network.
 """
 from __future__ import annotations
@@ -8,19 +8,21 @@ from __future__ import annotations
 import ipaddress
 import time
 
-from .. import app, metallb
-from ..dockernet import kind_network
-from ..errors import LabError, WaitTimeout
-from ..kube import Kind, connect, delete, events_for
-from ..manifests import metallb_manifests
-from ..network import clusters_on, plan_for
-from ..pool import Reserved
-from . import versions as v
-from .build import manifest_path
-from .cluster import kind_subnet_v4
+from kindlb_helpers import app, metallb
+from kindlb_helpers import versions as v
+from kindlb_helpers.dockernet import kind_network
+from kindlb_helpers.errors import LabError, WaitTimeout
+from kindlb_helpers.kube import Kind, connect, delete, events_for
+from kindlb_helpers.manifests import NAMESPACE, metallb_manifests, uses_crds
+from kindlb_helpers.network import clusters_on, plan_for
+from kindlb_helpers.pool import Reserved
+
+from .build import manifest_source, metallb_version
+from .cluster import kind_subnet_v4, use_lab_tools
 
 
 def _kind(name: str) -> Kind:
+    use_lab_tools()
     return connect(name)
 
 
@@ -32,18 +34,22 @@ def free_range(name: str, size: int = 250) -> str:
     return str(plan_for(net, 4, size, taken)[0])
 
 
-def install_metallb(name: str, timeout: float = 300) -> None:
-    """Apply the lab's MetalLB manifest, wait for the controller and every speaker."""
+def install_metallb(name: str, timeout: float = 300, version: str | None = None) -> list[str]:
+    """Apply the lab's MetalLB manifest of VERSION (default: the current release; the ConfigMap
+    era's without its PodSecurityPolicies), wait for the controller and every speaker."""
+    ver = metallb_version(version)
     k = _kind(name)
-    metallb.install(k, v.METALLB_VERSION, manifest_path())
+    notes = metallb.install(k, ver, manifest_source(ver))
     metallb.wait_ready(k, timeout=timeout, progress=False)
+    return notes
 
 
 def apply_pool(name: str, pool: str, addresses: str, auto_assign: bool = True,
-               timeout: float = 120) -> None:
-    """Create/update an IPAddressPool and its L2Advertisement (retries while the webhook starts)."""
-    metallb.apply_pool(_kind(name), metallb_manifests(addresses, v.METALLB_VERSION, pool, auto_assign),
-                       timeout=timeout)
+               timeout: float = 120, version: str | None = None) -> None:
+    """Create/update the pool: IPAddressPool + L2Advertisement (current release; retries while the
+    webhook starts), or the ConfigMap ``config`` (ConfigMap era)."""
+    ver = metallb_version(version)
+    metallb.apply_pool(_kind(name), metallb_manifests(addresses, ver, pool, auto_assign), timeout=timeout)
 
 
 def _wait_not_terminating(k: Kind, namespace: str, timeout: float = 120) -> None:
@@ -97,16 +103,20 @@ def announcing_nodes(name: str, namespace: str, svc: str) -> list[tuple[str, str
     return out
 
 
-def remove_demo(name: str, namespace: str, pool: str) -> None:
+def remove_demo(name: str, namespace: str, pool: str, version: str | None = None) -> None:
     """Delete a demo namespace and its pool (MetalLB itself stays installed)."""
     k = _kind(name)
     delete(k, "v1", "Namespace", namespace)
     _wait_not_terminating(k, namespace)
-    for kind_name in ("L2Advertisement", "IPAddressPool"):
-        delete(k, "metallb.io/v1beta1", kind_name, pool, "metallb-system")
+    if uses_crds(metallb_version(version)):
+        for kind_name in ("L2Advertisement", "IPAddressPool"):
+            delete(k, "metallb.io/v1beta1", kind_name, pool, NAMESPACE)
+    else:
+        delete(k, "v1", "ConfigMap", "config", NAMESPACE)
 
 
-def smoke(name: str = "kindlb", namespace: str = "kindlb-smoke", keep: bool = False) -> dict:
+def smoke(name: str = "kindlb", namespace: str = "kindlb-smoke", keep: bool = False,
+          version: str | None = None) -> dict:
     """MetalLB + a free pool at the top of the subnet + 3 nginx replicas behind a LoadBalancer; GET the page.
 
     Unless KEEP, the namespace and the pool are deleted afterwards, so that the pool range is
@@ -114,11 +124,12 @@ def smoke(name: str = "kindlb", namespace: str = "kindlb-smoke", keep: bool = Fa
     """
     t0 = time.monotonic()
     pool = "kindlb-smoke-pool"
-    install_metallb(name)
+    ver = metallb_version(version)
+    install_metallb(name, version=ver)
     subnet = kind_subnet_v4()
     addresses = free_range(name)
     try:
-        apply_pool(name, pool, addresses)
+        apply_pool(name, pool, addresses, version=ver)
         deploy_nginx(name, namespace)
         ip = lb_ip(name, namespace, "nginx", pool=pool)
         page = http_get(ip, subnet=subnet)
@@ -127,6 +138,6 @@ def smoke(name: str = "kindlb", namespace: str = "kindlb-smoke", keep: bool = Fa
         announcing = announcing_nodes(name, namespace, "nginx")
     finally:
         if not keep:
-            remove_demo(name, namespace, pool)
-    return {"pool": addresses, "ip": ip, "title": "Welcome to nginx!", "announcing": announcing,
+            remove_demo(name, namespace, pool, version=ver)
+    return {"metallb_version": ver, "pool": addresses, "ip": ip, "title": "Welcome to nginx!", "announcing": announcing,
             "kept": keep, "seconds": round(time.monotonic() - t0, 1)}

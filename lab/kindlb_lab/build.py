@@ -14,10 +14,13 @@ import threading
 import time
 from pathlib import Path
 
-from ..errors import LabError
-from . import versions as v
+from kindlb_helpers import versions as v
+from kindlb_helpers.errors import LabError
 
 HERE = Path(__file__).resolve().parent
+
+#: The MetalLB releases the lab can build: the current pin (CRDs) and the last ConfigMap-era one.
+METALLB_VERSIONS = (v.METALLB_VERSION, v.METALLB_CONFIGMAP_VERSION)
 
 
 def cache_dir() -> Path:
@@ -31,17 +34,56 @@ def bin_dir() -> Path:
     return cache_dir() / "bin"
 
 
-def manifest_path(version: str = v.METALLB_VERSION) -> Path:
-    """MetalLB's native manifest, copied from the go.universe.tf/metallb module by ``build()``."""
-    return cache_dir() / "metallb" / version / "metallb-native.yaml"
+def metallb_version(version: str | None = None) -> str:
+    """``version`` (``v`` optional) if the lab can build it, else LabError naming the ones it can.
+
+    >>> metallb_version("0.12.1")
+    'v0.12.1'
+    """
+    if version is None:
+        return v.METALLB_VERSION
+    want = str(version).strip()
+    want = want if want.startswith("v") else f"v{want}"
+    if want not in METALLB_VERSIONS:
+        raise LabError(
+            f"the offline lab cannot build MetalLB {version!r}: it builds {v.METALLB_VERSION} (current, CRDs) and "
+            f"{v.METALLB_CONFIGMAP_VERSION} (ConfigMap era, configured like the article); the article's "
+            f"{v.METALLB_ARTICLE_VERSION} runs online only")
+    return want
 
 
-def tool_env() -> dict[str, str]:
-    """``os.environ`` with the lab's bin directory first on PATH and the script variables set."""
+def metallb_images(version: str | None = None) -> tuple[str, str]:
+    """The controller and speaker image references of a MetalLB release the lab builds."""
+    ver = metallb_version(version)
+    return (f"quay.io/metallb/controller:{ver}", f"quay.io/metallb/speaker:{ver}")
+
+
+def _configmap_era(version: str) -> bool:
+    return version == v.METALLB_CONFIGMAP_VERSION
+
+
+def manifest_path(version: str | None = None) -> Path:
+    """MetalLB's install manifest, copied out of the go.universe.tf/metallb module by ``build()``:
+    ``metallb-native.yaml`` for the current release, ``metallb.yaml`` for the ConfigMap era."""
+    ver = metallb_version(version)
+    return cache_dir() / "metallb" / ver / ("metallb.yaml" if _configmap_era(ver) else "metallb-native.yaml")
+
+
+def manifest_source(version: str | None = None) -> Path:
+    """What the notebooks' ``metallb_source`` takes for VERSION: the native manifest (current
+    release) or the folder with ``namespace.yaml`` + ``metallb.yaml`` (ConfigMap era)."""
+    ver = metallb_version(version)
+    return manifest_path(ver).parent if _configmap_era(ver) else manifest_path(ver)
+
+
+def tool_env(metallb: tuple[str, ...] = METALLB_VERSIONS) -> dict[str, str]:
+    """``os.environ`` with the lab's bin directory first on PATH and what the scripts read:
+    the pins file (kindlb_helpers/versions.env), the cache, the MetalLB releases to build."""
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir()}{os.pathsep}{env.get('PATH', '')}"
     env["KINDLB_LAB_CACHE"] = str(cache_dir())
-    env.update(v.script_env())
+    env["KINDLB_VERSIONS_ENV"] = str(v.ENV_FILE)
+    env["LAB_METALLB_VERSIONS"] = " ".join(metallb)
     return env
 
 
@@ -108,38 +150,53 @@ def ensure_docker() -> None:
                        "Start Docker (dockerd) by hand, then re-run.")
 
 
-def _copy_manifest(times: dict[str, float]) -> Path:
-    """Copy config/manifests/metallb-native.yaml out of the MetalLB module in the module cache."""
+def _module_dir(module: str, version: str) -> Path:
+    """The module's folder in the lab's Go module cache (``moddir`` of common.sh)."""
+    r = subprocess.run(["bash", "-c", '. ./common.sh && moddir "$1" "$2"', "moddir", module, version],
+                       cwd=HERE, env=tool_env(), capture_output=True, text=True, check=False)
+    if r.returncode != 0 or not r.stdout.strip():
+        raise LabError(f"cannot locate {module}@{version} in the Go module cache: {r.stderr.strip()}")
+    return Path(r.stdout.strip())
+
+
+def _copy_manifests(version: str, times: dict[str, float]) -> Path:
+    """Copy MetalLB VERSION's install manifests out of its module zip into the cache, after checking
+    that they run exactly the images the lab built (no pull from quay.io)."""
     t0 = time.monotonic()
-    env = tool_env()
-    dest = manifest_path()
-    r = subprocess.run(["bash", "-c", '. ./common.sh && moddir go.universe.tf/metallb "$METALLB_VERSION"'],
-                       cwd=HERE, env=env, capture_output=True, text=True, check=False)
-    if r.returncode != 0:
-        raise LabError(f"cannot locate go.universe.tf/metallb@{v.METALLB_VERSION}: {r.stderr.strip()}")
-    src = Path(r.stdout.strip()) / "config" / "manifests" / "metallb-native.yaml"
-    if not src.is_file():
-        raise LabError(f"{src} is not in the MetalLB {v.METALLB_VERSION} module zip")
-    text = src.read_text()
-    for image in v.METALLB_IMAGES:
-        if f"image: {image}" not in text:
-            raise LabError(f"{src} does not reference {image}; the images built here would not be used")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if not dest.exists() or dest.read_text() != text:
-        dest.write_text(text)
-    times["metallb-manifest"] = round(time.monotonic() - t0, 1)
-    _log(f"metallb-manifest: {dest}")
-    return dest
+    src = _module_dir("go.universe.tf/metallb", version)
+    names = (["manifests/namespace.yaml", "manifests/metallb.yaml"] if _configmap_era(version)
+             else ["config/manifests/metallb-native.yaml"])
+    texts = {}
+    for rel in names:
+        if not (src / rel).is_file():
+            raise LabError(f"{src / rel} is not in the MetalLB {version} module zip")
+        texts[rel] = (src / rel).read_text()
+    main = texts[names[-1]]
+    for image in metallb_images(version):
+        if f"image: {image}" not in main:
+            raise LabError(f"{src / names[-1]} does not reference {image}; the images built here would not be used")
+    dest = manifest_path(version).parent
+    dest.mkdir(parents=True, exist_ok=True)
+    for rel, text in texts.items():
+        out = dest / Path(rel).name
+        if not out.exists() or out.read_text() != text:
+            out.write_text(text)
+    times[f"metallb-manifest-{version}"] = round(time.monotonic() - t0, 1)
+    _log(f"metallb-manifest {version}: {manifest_source(version)}")
+    return manifest_source(version)
 
 
-def build(force: bool = False) -> dict:
+def build(force: bool = False, metallb: list[str] | tuple[str, ...] | None = None) -> dict:
     """Build everything the lab needs; cached steps only check. Returns per-step seconds.
+
+    ``metallb`` picks the MetalLB releases (default: both the current one and the ConfigMap era's).
 
     >>> build()["node_image"]          # doctest: +SKIP
     'kindlb.local/node:v1.34.12'
     """
+    releases = tuple(dict.fromkeys(metallb_version(m) for m in metallb)) if metallb else METALLB_VERSIONS
     ensure_docker()
-    env = tool_env()
+    env = tool_env(releases)
     if force:
         env["KINDLB_LAB_FORCE"] = "1"
     times: dict[str, float] = {}
@@ -154,9 +211,10 @@ def build(force: bool = False) -> dict:
         for name in ("node", "slim", "nginx"):
             pkgs = sets[f"ROOTFS_{name.upper()}"].strip('"')
             _run(f"rootfs-{name}", ["bash", "build-rootfs.sh", name, pkgs], env, times)
-        for target in ("kind", "crictl", "metallb", "etcd", "coredns"):
-            _run(f"go-{target}", ["bash", "build-go.sh", target], env, times)
-        _copy_manifest(times)
+        for target in ("kind", "crictl", *(f"metallb@{m}" for m in releases), "etcd", "coredns"):
+            _run(f"go-{target.replace('@', '-')}", ["bash", "build-go.sh", target], env, times)
+        for m in releases:
+            _copy_manifests(m, times)
     finally:
         _finish("kubernetes", k8s, times)
     kbin = cache_dir() / "out" / "kubernetes" / v.K8S_VERSION
@@ -167,5 +225,6 @@ def build(force: bool = False) -> dict:
     total = round(time.monotonic() - t0, 1)
     _log(f"build: done in {total} s")
     return {"times": times, "total_seconds": total, "node_image": v.NODE_IMAGE,
-            "nginx_image": v.NGINX_IMAGE, "metallb_manifest": str(manifest_path()),
+            "nginx_image": v.NGINX_IMAGE, "metallb_versions": list(releases),
+            "metallb_manifests": {m: str(manifest_source(m)) for m in releases},
             "bin_dir": str(bin_dir()), "cache_dir": str(cache_dir())}

@@ -1,18 +1,23 @@
 # Shared settings for the lab build scripts; source it, do not run it.
 # Every build output lives under $KINDLB_LAB_CACHE (default ~/.cache/kindlb/lab), never in the repo.
-# Versions come from the environment (set by kindlb_helpers.lab); the defaults mirror its constants.
+# Versions come from kindlb's one list of pins, kindlb_helpers/versions.env: kindlb_lab passes its
+# path in KINDLB_VERSIONS_ENV; run by hand from a clone, the scripts find it in the repo.
 
-CACHE=${KINDLB_LAB_CACHE:-$HOME/.cache/kindlb/lab}
-K8S_VERSION=${K8S_VERSION:-v1.34.12}
-KIND_VERSION=${KIND_VERSION:-v0.30.0}
-ETCD_VERSION=${ETCD_VERSION:-v3.6.5}
-COREDNS_VERSION=${COREDNS_VERSION:-v1.12.1}
-CRICTL_VERSION=${CRICTL_VERSION:-v1.34.0}
-METALLB_VERSION=${METALLB_VERSION:-v0.16.1}
-PAUSE_VERSION=${PAUSE_VERSION:-3.10}
-DEBIAN_SUITE=${DEBIAN_SUITE:-bookworm}
+# A helper that fails inside $(...) fails the script too (with set -e, which every script sets).
+shopt -s inherit_errexit
+
+_lab_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VERSIONS_ENV=${KINDLB_VERSIONS_ENV:-$_lab_dir/../../kindlb_helpers/versions.env}
+if [ ! -f "$VERSIONS_ENV" ]; then
+  echo "lab: $VERSIONS_ENV not found: set KINDLB_VERSIONS_ENV to kindlb_helpers/versions.env" >&2
+  exit 1
+fi
+. "$VERSIONS_ENV"
+# MetalLB releases to build (kindlb_lab sets it from `build --metallb`); default both eras.
+LAB_METALLB_VERSIONS=${LAB_METALLB_VERSIONS:-$METALLB_VERSION $METALLB_CONFIGMAP_VERSION}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
+CACHE=${KINDLB_LAB_CACHE:-$HOME/.cache/kindlb/lab}
 BIN_DIR=${KINDLB_LAB_BIN:-$CACHE/bin}
 OUT=$CACHE/out
 STAMPS=$CACHE/stamps
@@ -31,11 +36,17 @@ stamp_ok() { [ "${KINDLB_LAB_FORCE:-}" != 1 ] && [ -f "$STAMPS/$1" ] && [ "$(cat
 stamp_set() { printf '%s' "$2" >"$STAMPS/$1"; }
 
 # moddir MODULE VERSION: download a module (no build) and print its directory in the module cache.
+# Returns non-zero (and prints nothing) when the download or jq fails or the directory is missing,
+# so `dir=$(moddir ...)` stops the calling script.
 moddir() {
-  local tmp dir
-  tmp=$(mktemp -d)
-  (cd "$tmp" && go mod download -json "$1@$2" | jq -r .Dir) >"$tmp/dir"
-  dir=$(cat "$tmp/dir"); rm -rf "$tmp"
+  local tmp dir rc=0
+  tmp=$(mktemp -d) || return 1
+  dir=$(cd "$tmp" && go mod download -json "$1@$2" | jq -er '.Dir // empty') || rc=$?
+  rm -rf "$tmp"
+  if [ "$rc" -ne 0 ] || [ -z "$dir" ] || [ ! -d "$dir" ]; then
+    log "moddir: cannot download $1@$2 from the Go module proxy (exit $rc, dir '${dir:-}')"
+    return 1
+  fi
   printf '%s\n' "$dir"
 }
 

@@ -1,6 +1,6 @@
 """A tiny probe image for the offline lab: Debian's busybox-static with sh, wget and httpd.
 
-Online, ``kindlb_helpers.app.fetch_in_network`` uses ``busybox:1.36`` from Docker Hub; with no
+Online, ``kindlb_helpers.containers.fetch_in_network`` uses ``busybox:1.36`` from Docker Hub; with no
 registry this image stands in for it (built with ``docker import``, no pull).
 """
 from __future__ import annotations
@@ -11,15 +11,15 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from ..errors import LabError
+from kindlb_helpers.errors import LabError
+from kindlb_helpers.versions import PROBE_IMAGE
 
-PROBE_IMAGE = "kindlb.local/busybox-probe:1"
 APPLETS = ("sh", "sleep", "wget", "httpd", "cat", "mkdir")
 
 
 def probe_image() -> str:
     """Build the probe image once (needs /bin/busybox from Debian's busybox-static); return its tag."""
-    if subprocess.run(["docker", "image", "inspect", PROBE_IMAGE], capture_output=True).returncode == 0:
+    if subprocess.run(["docker", "image", "inspect", PROBE_IMAGE], capture_output=True, check=False).returncode == 0:
         return PROBE_IMAGE
     busybox = shutil.which("busybox") or "/bin/busybox"
     if not Path(busybox).is_file():
@@ -35,7 +35,7 @@ def probe_image() -> str:
         with tarfile.open(tar, "w") as t:
             t.add(root, arcname=".")
         out = subprocess.run(["docker", "import", "--change", "ENV PATH=/bin", str(tar), PROBE_IMAGE],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise LabError(f"docker import of {PROBE_IMAGE} failed: {out.stderr.strip()}")
     return PROBE_IMAGE

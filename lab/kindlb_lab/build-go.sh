@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # build-go.sh TARGET...: static Go binaries from the module proxy, each cached by version.
-# Targets: kind crictl metallb coredns etcd. Tools land in $BIN_DIR, image payloads in $OUT.
+# Targets: kind crictl coredns etcd metallb@VERSION (metallb alone: every version in
+# $LAB_METALLB_VERSIONS). Tools land in $BIN_DIR, image payloads in $OUT.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -32,22 +33,39 @@ build_crictl() {
   stamp_set crictl "$CRICTL_VERSION"
 }
 
+# build_metallb VERSION: controller and speaker of MetalLB VERSION in $OUT/metallb/VERSION.
+# Releases whose go.mod carries replace directives (v0.12.1, the ConfigMap era) are refused by
+# `go install pkg@version`; those are built as the main module, in a writable copy of the module.
 build_metallb() {
-  local dest=$OUT/metallb/$METALLB_VERSION
-  stamp_ok metallb "$METALLB_VERSION" && [ -x "$dest/speaker" ] && { log "metallb: cached"; return; }
-  log "metallb $METALLB_VERSION: go install controller speaker"
-  local v=go.universe.tf/metallb/internal/version
-  go_install "$dest" "-X $v.gitCommit=$(origin_hash go.universe.tf/metallb "$METALLB_VERSION") -X $v.gitBranch=$METALLB_VERSION" \
-    "go.universe.tf/metallb/controller@$METALLB_VERSION" "go.universe.tf/metallb/speaker@$METALLB_VERSION"
-  stamp_set metallb "$METALLB_VERSION"
+  local version=$1 dest=$OUT/metallb/$1 stamp=metallb-$1 src commit ld
+  # the current pin keeps the stamp name it always had, so a warm cache stays warm
+  [ "$version" = "$METALLB_VERSION" ] && stamp=metallb
+  stamp_ok "$stamp" "$version" && [ -x "$dest/speaker" ] && [ -x "$dest/controller" ] && { log "metallb $version: cached"; return; }
+  src=$(moddir go.universe.tf/metallb "$version")
+  commit=$(origin_hash go.universe.tf/metallb "$version")
+  ld="-X go.universe.tf/metallb/internal/version.gitCommit=$commit -X go.universe.tf/metallb/internal/version.gitBranch=$version"
+  if ! grep -q '^replace' "$src/go.mod"; then
+    log "metallb $version: go install controller speaker"
+    go_install "$dest" "$ld" "go.universe.tf/metallb/controller@$version" "go.universe.tf/metallb/speaker@$version"
+  else
+    local work=$CACHE/src/metallb-$version
+    log "metallb $version: go build controller speaker (its go.mod has replace directives)"
+    rm -rf "$work"; mkdir -p "$CACHE/src" "$dest"
+    cp -r "$src" "$work"; chmod -R u+w "$work"
+    (cd "$work" && go build -p "$GOMAXPROCS" -trimpath -ldflags "-s -w $ld" -o "$dest/" ./controller ./speaker)
+    rm -rf "$work"
+  fi
+  [ -x "$dest/controller" ] && [ -x "$dest/speaker" ] || { log "metallb $version: binaries missing in $dest"; exit 1; }
+  stamp_set "$stamp" "$version"
 }
 
 build_coredns() {
   local dest=$OUT/coredns/$COREDNS_VERSION
   stamp_ok coredns "$COREDNS_VERSION" && [ -x "$dest/coredns" ] && { log "coredns: cached"; return; }
   log "coredns $COREDNS_VERSION: go install"
-  go_install "$dest" "-X github.com/coredns/coredns/coremain.GitCommit=$(origin_hash github.com/coredns/coredns "$COREDNS_VERSION")" \
-    "github.com/coredns/coredns@$COREDNS_VERSION"
+  local commit
+  commit=$(origin_hash github.com/coredns/coredns "$COREDNS_VERSION")
+  go_install "$dest" "-X github.com/coredns/coredns/coremain.GitCommit=$commit" "github.com/coredns/coredns@$COREDNS_VERSION"
   stamp_set coredns "$COREDNS_VERSION"
 }
 
@@ -59,7 +77,9 @@ build_etcd() {
   log "etcd $ETCD_VERSION: go build (wrapper module)"
   mkdir -p "$wrap" "$dest"
   printf 'module kindlb.local/etcd-build\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >"$wrap/go.mod"
-  local ld="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$(origin_hash go.etcd.io/etcd/server/v3 "$ETCD_VERSION" | cut -c1-9)"
+  local sha ld
+  sha=$(origin_hash go.etcd.io/etcd/server/v3 "$ETCD_VERSION")
+  ld="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${sha:0:9}"
   (cd "$wrap" && go build -p "$GOMAXPROCS" -trimpath -ldflags "$ld" -o "$dest/etcd" go.etcd.io/etcd/server/v3)
   "$dest/etcd" --version >&2
   stamp_set etcd "$ETCD_VERSION"
@@ -67,6 +87,11 @@ build_etcd() {
 
 for t in "$@"; do
   start=$(date +%s)
-  "build_$t"
+  case $t in
+    metallb@*) build_metallb "${t#metallb@}" ;;
+    metallb) for m in $LAB_METALLB_VERSIONS; do build_metallb "$m"; done ;;
+    kind|crictl|coredns|etcd) "build_$t" ;;
+    *) log "build-go.sh: unknown target $t"; exit 2 ;;
+  esac
   log "$t: $(( $(date +%s) - start )) s"
 done

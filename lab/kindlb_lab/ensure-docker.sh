@@ -5,6 +5,7 @@
 # as Docker's default runtime; dockerd reloads runtimes on SIGHUP, so nothing restarts.
 # Idempotent; needs root only for the parts that install or start something.
 set -euo pipefail
+shopt -s inherit_errexit
 
 here=$(cd "$(dirname "$0")" && pwd)
 log=${KINDLB_DOCKERD_LOG:-/var/log/kindlb-dockerd.log}
