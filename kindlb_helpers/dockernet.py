@@ -21,7 +21,7 @@ import docker
 import docker.errors
 import pandas as pd
 
-from kindlb_helpers.errors import ClusterNotFound, DockerUnavailable, KindNetworkNotFound
+from kindlb_helpers.errors import ClusterNotFound, DockerError, DockerUnavailable, KindNetworkNotFound
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
@@ -45,12 +45,26 @@ def _url_of(client: docker.DockerClient) -> str:
 
 
 @contextmanager
-def _talking(client: docker.DockerClient) -> Iterator[None]:
-    """Turn a lost connection to the engine (dockerd stopped mid-way) into DockerUnavailable."""
+def translate(client: docker.DockerClient | None = None, what: str = "talk to Docker") -> Iterator[None]:
+    """Turn the Docker SDK's errors into kindlb's: DockerUnavailable (engine gone), DockerError (it said no).
+
+    KindNetworkNotFound and other kindlb errors raised inside pass through unchanged.
+    """
     try:
         yield
-    except OSError as exc:  # requests' ConnectionError is an OSError
-        raise _unreachable(_url_of(client), exc) from exc
+    except docker.errors.NotFound as exc:
+        raise DockerError(f"{what}: Docker has no such object ({exc.explanation or exc}): check the name, "
+                          "or create it first", status=404) from exc
+    except docker.errors.APIError as exc:
+        status = getattr(exc, "status_code", None)
+        raise DockerError(f"{what}: the Docker engine answered {status} ({exc.explanation or exc}): "
+                          "fix what it names, then re-run this cell", status=status) from exc
+    except (docker.errors.DockerException, OSError) as exc:  # requests' ConnectionError is an OSError
+        url = _url_of(client) if client is not None else (os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST)
+        raise _unreachable(url, exc) from exc
+
+
+_talking = translate
 
 
 def docker_client(base_url: str | None = None) -> docker.DockerClient:
@@ -202,7 +216,7 @@ def kind_network(name: str | None = None, client: docker.DockerClient | None = N
     """
     name = name or kind_network_name()
     client = client or docker_client()
-    with _talking(client):
+    with _talking(client, f"inspect network {name}"):
         try:
             net = client.networks.get(name)  # a full inspect, Containers included
         except docker.errors.NotFound as exc:

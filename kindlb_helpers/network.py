@@ -97,11 +97,18 @@ def subnet_figure(subnet, taken: list[Reserved], pool: PoolRange | None = None):
 
 def taken_from_text(subnet: str, taken=()) -> tuple:
     """For a subnet typed by hand (``172.19.0.1/16`` as ``ip a`` shows the bridge): the network, and
-    the taken list with the typed host address marked as the gateway."""
+    the taken list with the typed host address marked as the gateway.
+
+    A subnet without a prefix length is refused (PoolError): its size cannot be guessed.
+
+    >>> net, entries = taken_from_text("172.19.0.1/16", ["172.19.0.10"])
+    >>> str(net), [str(e) for e in entries]
+    ('172.19.0.0/16', ['gateway 172.19.0.1', 'taken 172.19.0.10'])
+    """
     from .pool import reserved
 
-    net = as_subnet(subnet)
-    host = ipaddress.ip_interface(str(subnet).strip()).ip if "/" in str(subnet) else None
+    net = as_subnet(subnet)  # refuses "172.19.0.1": write it as ip a shows it
+    host = ipaddress.ip_interface(subnet.strip()).ip if isinstance(subnet, str) else None
     entries = reserved(taken)
     if host is not None and host != net.network_address:
         entries.insert(0, Reserved("gateway", host))
