@@ -94,14 +94,18 @@ def _bool(value: object) -> str | None:
     return f"must be True or False, not {value!r} (a {_type_name(value)})"
 
 
+def _fmt(x: float) -> str:
+    return f"{x:,}" if isinstance(x, int) else f"{x:g}"
+
+
 def _number(lo: float, hi: float, whole: bool = False, unit: str = "") -> Callable[[object], str | None]:
     def checker(value: object) -> str | None:
         ok_type = isinstance(value, int) if whole else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok_type or value != value:  # NaN is not a number here
             kind = "a whole number" if whole else "a number"
-            return f"must be {kind} from {lo:g} to {hi:g}{unit}, not {value!r} (a {_type_name(value)})"
+            return f"must be {kind} from {_fmt(lo)} to {_fmt(hi)}{unit}, not {value!r} (a {_type_name(value)})"
         if not lo <= value <= hi:
-            return f"{value!r} is out of range: use {lo:g} to {hi:g}{unit}"
+            return f"{value!r} is out of range: use {_fmt(lo)} to {_fmt(hi)}{unit}"
         return None
 
     return checker

@@ -1,6 +1,7 @@
 """Run the notebook series headless with papermill (``kindlb run``)."""
 from __future__ import annotations
 
+import difflib
 import os
 import time
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import KindlbError
+from .errors import BadInput, BadParameters, KindlbError
 
 SERIES = (
     "00_prerequisites", "01_cluster_nodes", "02_install_metallb", "03_address_pool",
@@ -27,6 +28,8 @@ def notebooks_dir() -> Path:
 
 @dataclass
 class Result:
+    """How one notebook's run went: ok, seconds, the executed copy, its HTML, and the error (cell, line)."""
+
     notebook: str
     ok: bool
     seconds: float
@@ -47,7 +50,7 @@ def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3"
     """Execute one notebook with the parameters it declares; export HTML; say which cell failed."""
     import papermill as pm
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_output_dir(out_dir)
     out = out_dir / path.name
     known = declared_parameters(path)
     params = {k: v for k, v in parameters.items() if k in known}
@@ -58,7 +61,7 @@ def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3"
             pm.execute_notebook(str(path), str(out), parameters=params, kernel_name=kernel, cwd=str(path.parent),
                                 progress_bar=False, execution_timeout=timeout, start_timeout=120)
         except pm.PapermillExecutionError as exc:
-            error = f"cell {exc.cell_index} (execution count {exc.exec_count}) raised {exc.ename}: {exc.evalue}"
+            error = failing_cell(exc)
         except RuntimeError as exc:  # the kernel did not start (no cell ran): one more try, then report
             error = f"the {kernel!r} kernel did not start: {exc}"
             if attempt == 1 and "kernel" in str(exc).lower():
@@ -75,6 +78,57 @@ def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3"
     return Result(path.stem, error is None, time.monotonic() - start, out, page, error)
 
 
+def make_output_dir(path: str | Path) -> Path:
+    """Create the output folder, or say why it cannot be made."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KindlbError(
+            f"cannot create the output folder {path} ({exc.strerror or exc}): pick a folder you can write, "
+            "e.g. --output runs/latest"
+        ) from exc
+    return path
+
+
+def failing_cell(exc) -> str:
+    """A failed cell as a person finds it in JupyterLab: ``[7]``, the first line of its code, and the error.
+
+    ``exc`` is papermill's PapermillExecutionError.
+    """
+    code = next((line.strip() for line in (getattr(exc, "source", "") or "").splitlines() if line.strip()), "")
+    count = getattr(exc, "exec_count", None)
+    where = f"cell [{count}]" if count is not None else f"cell #{exc.cell_index + 1} (not numbered)"
+    value = (str(exc.evalue).strip().splitlines() or [""])[0]
+    return f"{where} `{code[:100]}` raised {exc.ename}: {value}"
+
+
+def check_run_parameters(parameters: dict, notebooks: list[str] | None = None) -> None:
+    """Refuse parameters that no notebook of the run declares (suggesting the close name), and bad values.
+
+    Nothing runs when this raises BadParameters.
+    """
+    from .params import check
+
+    folder = notebooks_dir()
+    names = notebooks or list(SERIES)
+    missing = [n for n in names if not (folder / f"{n}.ipynb").is_file()]
+    if missing:
+        raise BadInput(f"no such notebook(s): {', '.join(missing)}; the series is {', '.join(SERIES)}")
+    declared: set[str] = set()
+    for name in names:
+        declared |= set(declared_parameters(folder / f"{name}.ipynb"))
+    problems = {}
+    for key in parameters:
+        if key not in declared:
+            close = difflib.get_close_matches(key, sorted(declared), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"they declare {', '.join(sorted(declared))}"
+            problems[key] = f"no notebook of this run declares it: {hint}"
+    if problems:
+        raise BadParameters(problems)
+    check(parameters)
+
+
 def run_series(cluster: str = "kindlb", parameters: dict | None = None, output_dir: str | Path = "runs/latest",
                notebooks: list[str] | None = None, kernel: str = "python3", html: bool = True,
                log=print) -> list[Result]:
@@ -84,7 +138,8 @@ def run_series(cluster: str = "kindlb", parameters: dict | None = None, output_d
     names = notebooks or list(SERIES)
     unknown = [n for n in names if not (folder / f"{n}.ipynb").is_file()]
     if unknown:
-        raise KindlbError(f"no such notebook(s): {', '.join(unknown)}; the series is {', '.join(SERIES)}")
+        raise BadInput(f"no such notebook(s): {', '.join(unknown)}; the series is {', '.join(SERIES)}")
+    make_output_dir(output_dir)
     results = []
     for name in names:
         log(f"running {name} ...")
@@ -98,5 +153,6 @@ def run_series(cluster: str = "kindlb", parameters: dict | None = None, output_d
 
 
 def summary(results: list[Result]) -> pd.DataFrame:
+    """One row per notebook run: ok, seconds, output, error."""
     return pd.DataFrame([{"notebook": r.notebook, "ok": r.ok, "seconds": round(r.seconds, 1),
                           "output": str(r.output), "error": r.error or ""} for r in results])
