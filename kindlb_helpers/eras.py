@@ -1,0 +1,43 @@
+"""The article's ConfigMap beside today's IPAddressPool + L2Advertisement, field by field (pure core).
+
+Both columns are read out of :func:`~kindlb_helpers.manifests.metallb_manifests` for the same
+pool, so the table shows what each release would really be given.
+
+>>> compare("172.19.255.1-172.19.255.250").iloc[1].tolist()[:2]
+['address-pools[0].name: default', 'IPAddressPool metadata.name: default']
+"""
+from __future__ import annotations
+
+import pandas as pd
+import yaml
+
+from .manifests import DEFAULT_VERSION, metallb_manifests
+
+CONFIGMAP_ERA = "v0.12.1"
+
+
+def compare(pool, name: str = "default", version: str = DEFAULT_VERSION) -> pd.DataFrame:
+    """One row per idea: how the ConfigMap era (v0.9-v0.12) writes it, how v0.13+ writes it, what it does."""
+    cm = metallb_manifests(pool, CONFIGMAP_ERA, name=name)[0]
+    entry = yaml.safe_load(cm["data"]["config"])["address-pools"][0]
+    ipp, l2 = metallb_manifests(pool, version, name=name)
+    rows = [
+        (f"ConfigMap {cm['metadata']['name']!r} in {cm['metadata']['namespace']}",
+         f"kind: {ipp['kind']} and kind: {l2['kind']} in {ipp['metadata']['namespace']}",
+         "where MetalLB reads its configuration: one text blob then, typed objects (checked by a webhook) now"),
+        (f"address-pools[0].name: {entry['name']}", f"IPAddressPool metadata.name: {ipp['metadata']['name']}",
+         "the pool's name: Services can ask for a pool by it"),
+        (f"address-pools[0].addresses: {entry['addresses']}", f"IPAddressPool spec.addresses: {ipp['spec']['addresses']}",
+         "the addresses the controller hands out to LoadBalancer Services"),
+        (f"address-pools[0].protocol: {entry['protocol']}",
+         f"L2Advertisement spec.ipAddressPools: {l2['spec']['ipAddressPools']}",
+         "announce the pool's addresses in layer 2: one node answers ARP (IPv4) / NDP (IPv6) for each"),
+        ("address-pools[0].auto-assign: false", "IPAddressPool spec.autoAssign: false",
+         "only Services that ask for this pool by name get its addresses"),
+        ("Service annotation metallb.universe.tf/address-pool", "Service annotation metallb.io/address-pool",
+         "ask for an address from a named pool"),
+        ("Service spec.loadBalancerIP", "Service annotation metallb.io/loadBalancerIPs",
+         "ask for one particular address (the field is deprecated since Kubernetes 1.24)"),
+    ]
+    return pd.DataFrame(rows, columns=[f"ConfigMap era ({CONFIGMAP_ERA} and the article)", f"{version} and later",
+                                       "what it does"])
