@@ -17,7 +17,7 @@ from pathlib import Path
 #: The file every consumer reads (shipped as package data).
 ENV_FILE = Path(__file__).with_name("versions.env")
 
-_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(\S*)$")
+_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=([^\s\"']*)$")
 _REF = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 
 

@@ -31,3 +31,16 @@ def test_cluster_job_uses_kind_action_with_three_nodes():
     assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
     test_step = next(s for s in steps if "pytest" in s.get("run", ""))
     assert test_step["env"]["KINDLB_CLUSTER"] == kind_step["with"]["cluster_name"]
+
+
+def test_versions_come_from_the_pins_file_and_both_eras_run():
+    (wf,) = [yaml.safe_load(p.read_text()) for p in WORKFLOWS if p.name == "cluster-tier.yml"]
+    read = next(s for s in wf["jobs"]["pins"]["steps"] if s.get("id") == "read")["run"]
+    assert ". kindlb_helpers/versions.env" in read
+    assert "$METALLB_VERSION" in read and "$METALLB_ARTICLE_VERSION" in read
+    job = wf["jobs"]["cluster"]
+    assert job["strategy"]["matrix"]["metallb"] == "${{ fromJSON(needs.pins.outputs.metallb) }}"
+    kind_step = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("helm/kind-action"))
+    assert kind_step["with"]["version"] == "${{ needs.pins.outputs.kind }}"
+    test_step = next(s for s in job["steps"] if "pytest" in s.get("run", ""))
+    assert test_step["env"]["KINDLB_METALLB_VERSION"] == "${{ matrix.metallb }}"

@@ -64,7 +64,7 @@ build_pause() {
   key=$(hash_inputs "$dest/pause")
   build_image "$PAUSE_IMAGE" "$key" \
     $'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]' "$dest/pause"
-  # kubeadm lists its own pause tag (3.10.1 for v1.34.12): the same image under both names.
+  # kubeadm lists its own pause tag (3.10.1 for Kubernetes 1.34): the same image under both names.
   docker tag "$PAUSE_IMAGE" "$KUBEADM_PAUSE_IMAGE"
 }
 

@@ -5,6 +5,8 @@
   end unless ``KINDLB_KEEP_CLUSTER`` is set or it existed before the session.
 - ``KINDLB_CLUSTER=<name>``: use that existing kind cluster (e.g. one made by helm/kind-action)
   the normal way: MetalLB's manifest URL and Docker Hub's nginx.
+- ``KINDLB_METALLB_VERSION``: the MetalLB release the series installs (default: the current pin);
+  on the lab, the current pin or the ConfigMap era's v0.12.1.
 """
 from __future__ import annotations
 
@@ -45,13 +47,16 @@ def lab_cluster():
 def cluster(request) -> dict:
     """Name and notebook parameters of the cluster the tier runs on."""
     existing = os.environ.get("KINDLB_CLUSTER")
+    wanted = os.environ.get("KINDLB_METALLB_VERSION")  # e.g. the ConfigMap era, or online the article's
     if existing:
-        return {"name": existing, "params": {}, "offline": False}
+        return {"name": existing, "params": {"metallb_version": wanted} if wanted else {}, "offline": False}
     info = request.getfixturevalue("lab_cluster")
     import kindlb_lab as lab
 
     lab.use_lab_tools()  # the lab's kind and kubectl first on PATH
-    version = lab.METALLB_VERSION
+    version = lab.metallb_version(wanted)  # a release the lab cannot build stops here, with the ones it can
+    if version not in info.get("metallb_loaded", [version]):
+        lab.load_metallb(info["name"], version)
     params = {"metallb_source": str(lab.manifest_source(version)),
               "image": lab.NGINX_IMAGE,
               "metallb_version": version,

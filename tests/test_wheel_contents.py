@@ -1,0 +1,57 @@
+"""The wheel a learner installs carries the library only: no lab build scripts, nothing that
+changes the Docker daemon, no pytest import, no offline lab package (that is lab/, apart)."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> zipfile.ZipFile:
+    """kindlb's wheel, built from a copy of the sources (a stale build/ in the tree cannot leak in)."""
+    src = tmp_path_factory.mktemp("src")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    shutil.copytree(ROOT / "kindlb_helpers", src / "kindlb_helpers",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    out = tmp_path_factory.mktemp("wheel")
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check",
+                        "-w", str(out), str(src)], capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (path,) = out.glob("kindlb-*.whl")
+    return zipfile.ZipFile(path)
+
+
+def test_only_the_library_is_packaged(wheel):
+    tops = {n.split("/", 1)[0] for n in wheel.namelist()}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"kindlb_helpers"}
+    assert not [n for n in wheel.namelist() if "/lab/" in n or n.startswith(("lab/", "kindlb_lab/"))]
+
+
+def test_no_shell_scripts_or_lab_files(wheel):
+    assert not [n for n in wheel.namelist() if n.endswith((".sh", "runc-wrapper", "podnet.yaml", "iptables-detect"))]
+
+
+def test_nothing_touches_the_docker_daemon_config(wheel):
+    for name in wheel.namelist():
+        text = wheel.read(name).decode(errors="replace")
+        assert "daemon.json" not in text and "default-runtime" not in text, name
+
+
+def test_no_pytest_import(wheel):
+    pattern = re.compile(r"^\s*(import pytest|from pytest\b)", re.M)
+    offenders = [n for n in wheel.namelist() if n.endswith(".py") and pattern.search(wheel.read(n).decode())]
+    assert not offenders
+
+
+def test_the_pins_ship_with_the_library(wheel):
+    assert "kindlb_helpers/versions.env" in wheel.namelist()
+    assert wheel.read("kindlb_helpers/versions.env").decode() == (ROOT / "kindlb_helpers" / "versions.env").read_text()
