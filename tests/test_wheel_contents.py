@@ -47,7 +47,7 @@ def test_nothing_touches_the_docker_daemon_config(wheel):
 
 
 def test_no_pytest_import(wheel):
-    pattern = re.compile(r"^\s*(import pytest|from pytest\b)", re.M)
+    pattern = re.compile(r"^\s*(import pytest|from pytest\b)", re.MULTILINE)
     offenders = [n for n in wheel.namelist() if n.endswith(".py") and pattern.search(wheel.read(n).decode())]
     assert not offenders
 
