@@ -24,7 +24,7 @@ import pytest
 from kindlb_helpers import dockernet as dn
 from kindlb_helpers.errors import ClusterNotFound, DockerUnavailable, KindNetworkNotFound
 
-ENSURE = Path(__file__).resolve().parents[1] / "kindlb_helpers" / "lab" / "ensure-docker.sh"
+ENSURE = Path(__file__).resolve().parents[1] / "lab" / "kindlb_lab" / "ensure-docker.sh"
 IMAGE = "kindlb-test/busybox:local"
 RUN = uuid.uuid4().hex[:8]
 RUN_LABEL = f"kindlb.test.run={RUN}"

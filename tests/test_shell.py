@@ -12,7 +12,7 @@ import yaml
 
 import kindlb_helpers as kh
 from kindlb_helpers.errors import ClusterNotFound, WrongContext
-from kindlb_helpers.lab.probe import probe_image
+from kindlb_lab.probe import probe_image
 
 from test_dockernet import IMAGE, docker, ensure_engine, ensure_image  # the engine/image helpers
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers.lab import demo
+from kindlb_lab import demo
 
 
 @pytest.fixture
