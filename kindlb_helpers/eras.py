@@ -41,3 +41,10 @@ def compare(pool, name: str = "default", version: str = DEFAULT_VERSION) -> pd.D
     ]
     return pd.DataFrame(rows, columns=[f"ConfigMap era ({CONFIGMAP_ERA} and the article)", f"{version} and later",
                                        "what it does"])
+
+
+def table(pool, name: str = "default", version: str = DEFAULT_VERSION):
+    """:func:`compare` as a left-aligned table without the index, for notebooks."""
+    return (compare(pool, name, version).style.hide(axis="index")
+            .set_properties(**{"text-align": "left"})
+            .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}]))

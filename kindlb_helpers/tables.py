@@ -146,3 +146,23 @@ def highlight(frame: pd.DataFrame, column: str, good: tuple[str, ...]):
         return "color: #1a7f37; font-weight: bold" if ok else "color: #cf222e; font-weight: bold"
 
     return frame.style.map(colour, subset=[column]).hide(axis="index")
+
+
+def node_containers(cluster: str) -> pd.DataFrame:
+    """kind cluster ``cluster``'s node containers with their addresses on the kind network (Docker API)."""
+    import shlex
+
+    from .dockernet import CLUSTER_LABEL, kind_network_name, kind_nodes
+
+    network = kind_network_name()
+    rows = [{"CONTAINER": n.name, "ROLE": n.role or "", "IPV4": str(n.ipv4 or "<none>"),
+             "IPV6": str(n.ipv6 or "<none>")} for n in kind_nodes(cluster, network=network)]
+    frame = pd.DataFrame(rows, columns=["CONTAINER", "ROLE", "IPV4", "IPV6"])
+    fmt = '{{range .Containers}}{{.Name}} {{.IPv4Address}} {{.IPv6Address}}{{"\\n"}}{{end}}'
+    frame.attrs["hood"] = _hood.Hood("the node containers", [
+        _hood.Step(shlex.join(["docker", "ps", "--filter", f"label={CLUSTER_LABEL}={cluster}"]),
+                   "one container per node"),
+        _hood.Step(shlex.join(["docker", "network", "inspect", network, "--format", fmt]),
+                   "their addresses on the kind bridge"),
+    ])
+    return frame
