@@ -93,7 +93,7 @@ def _context(cluster: str) -> tuple[bool, str, str]:
 
     try:
         k = connect(cluster, timeout=PROBE_TIMEOUT, retries=0)
-        wait_api_ready(k, timeout=5)
+        wait_api_ready(k, timeout=0.5)  # one try (two if the first is refused at once)
     except ClusterUnreachable as exc:
         return False, str(exc), f"docker start {cluster}-control-plane (or re-create the cluster)"
     except KindlbError as exc:

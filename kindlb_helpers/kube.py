@@ -301,6 +301,8 @@ def connect(
 
     expected = kind_context(cluster)
     wanted = context or expected
+    # the client reads $KUBECONFIG once, at import; read it now, as kubectl would
+    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
     if wanted != expected and not allow_other_context:
         raise WrongContext(
             f"refusing context {wanted!r}: this tutorial only talks to kind cluster {cluster!r} "
@@ -329,7 +331,8 @@ def connect(
     if retries is not None:
         api.configuration.retries = retries
     _with_default_timeout(api, timeout)
-    return Kind(cluster=cluster, context=wanted, api=api, kubeconfig=kubeconfig)
+    return Kind(cluster=cluster, context=wanted, api=api,
+                kubeconfig=kubeconfig if os.pathsep not in kubeconfig else None)
 
 
 # ---------- kind the program ----------
