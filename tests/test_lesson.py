@@ -1,0 +1,118 @@
+"""The lesson's shape (fast): learn / recap cells, every cluster-changing helper shown with its
+commands, commands built from the objects the helpers send, and pages that render offline."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import kindlb_helpers as kh
+from kindlb_helpers import hood
+from kindlb_helpers.objects import nginx_objects
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+#: Helpers whose result carries a hood (commands + YAML): the cell must display that result.
+HOOD_HELPERS = {
+    ("ensure_cluster",), ("metallb", "install"), ("metallb", "wait_ready"), ("metallb", "configure"),
+    ("metallb", "uninstall"), ("app", "deploy"), ("app", "wait_rollout"), ("app", "wait_external_ip"),
+    ("app", "fetch"), ("app", "fetch_in_network"), ("app", "remove"), ("app", "create_lb_service"),
+    ("app", "delete_service"), ("app", "service_state"),
+}
+#: Helpers that return a table with its hood in ``attrs``: shown with kh.show(...).
+TABLE_HELPERS = {("nodes_frame",), ("pods_frame",), ("services_frame",), ("app", "spread"),
+                 ("tables", "node_containers")}
+
+
+def _kh_path(func: ast.AST) -> tuple[str, ...] | None:
+    parts = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if isinstance(func, ast.Name) and func.id == "kh":
+        return tuple(reversed(parts))
+    return None
+
+
+def _shown(last: ast.AST, call: ast.Call, target: str | None, via_show: bool) -> bool:
+    for node in ast.walk(last):
+        if via_show and not (isinstance(node, ast.Call) and _kh_path(node.func) == ("show",)):
+            continue
+        for inner in ast.walk(node):
+            if inner is call or (target and isinstance(inner, ast.Name) and inner.id == target):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_opens_with_you_will_learn_and_ends_with_what_just_happened(path):
+    nb = nbformat.read(path, as_version=4)
+    first, last = nb.cells[0], nb.cells[-1]
+    assert first.cell_type == "markdown" and "**You will learn**" in first.source, f"{path.name}: no 'You will learn'"
+    bullets = re.findall(r"^- ", first.source.split("**You will learn**", 1)[1], re.M)
+    assert 2 <= len(bullets) <= 4, f"{path.name}: 'You will learn' needs 2-4 bullets, has {len(bullets)}"
+    assert last.cell_type == "markdown" and last.source.startswith("## What just happened"), path.name
+    assert "```bash" in last.source, f"{path.name}: the recap names the commands a person would type"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_cluster_changing_helper_is_shown_with_its_commands(path):
+    nb = nbformat.read(path, as_version=4)
+    found = 0
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        tree = ast.parse(cell.source)
+        last = tree.body[-1] if tree.body else None
+        if any(isinstance(s, ast.Assign) and ast.unparse(s.targets[0]) == "result" for s in tree.body):
+            continue  # the closing cell reads what happened into `result`
+        for stmt in tree.body:
+            assigns = [a for a in ast.walk(stmt) if isinstance(a, ast.Assign) and isinstance(a.targets[0], ast.Name)]
+            for node in ast.walk(stmt):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = _kh_path(node.func)
+                if name in HOOD_HELPERS or name in TABLE_HELPERS:
+                    found += 1
+                    target = next((a.targets[0].id for a in assigns if any(n is node for n in ast.walk(a.value))), None)
+                    ok = isinstance(last, ast.Expr) and _shown(last, node, target, name in TABLE_HELPERS)
+                    assert ok, (f"{path.name}: `{ast.unparse(node)}` must be displayed by its cell's last line "
+                                f"({'kh.show(...)' if name in TABLE_HELPERS else 'the result'}), so its commands show")
+    assert found, f"{path.name} calls no helper that shows its commands"
+
+
+def test_params_checked_in_the_first_code_cell_after_the_parameters():
+    for path in NOTEBOOKS:
+        code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        assert "kh.params.check(globals())" in code[1].source, path.name
+
+
+def test_deploy_commands_are_built_from_the_objects():
+    objs = nginx_objects("web", "demo", "nginx:1.27", 2, 8080, pool="extra", traffic_policy="Local")
+    h = hood.deploy_steps("kindlb", objs)
+    text = h.script()
+    assert "create namespace demo" in text
+    assert "create deployment web --image=nginx:1.27 --replicas=2" in text
+    assert '"readinessProbe":{"httpGet":{"path":"/","port":8080}' in text
+    assert h.objects()[0] == objs[1], "the Service file is the very Service the helper applies"
+    assert all(line.startswith(("kubectl --context kind-kindlb", "cat >", "#", "set -e", "KINDLB_EOF")) or
+               not line.startswith("kubectl") for line in text.splitlines()), "every kubectl line names the context"
+
+
+def test_deployment_is_what_kubectl_create_deploy_makes():
+    dep, svc = nginx_objects()
+    assert dep["metadata"]["labels"] == {"app": "nginx"}
+    assert dep["spec"]["selector"] == {"matchLabels": {"app": "nginx"}}
+    assert dep["spec"]["template"]["metadata"]["labels"] == {"app": "nginx"}
+    assert svc["spec"] == {"type": "LoadBalancer", "selector": {"app": "nginx"},
+                           "ports": [{"port": 80, "protocol": "TCP", "targetPort": 80}]}
+    extras = set(dep["spec"]["template"]["spec"]["containers"][0]) - {"name", "image"}
+    assert extras == set(kh.objects.EXTRAS), "every extra is named (and explained) in EXTRAS"
+
+
+def test_hood_html_is_collapsible_and_escaped():
+    h = hood.apply_steps("kindlb", [{"kind": "ConfigMap", "metadata": {"name": "<x>"}}], "a.yaml", "t")
+    page = h._repr_html_()
+    assert "<details" in page and hood.HOOD_CLASS in page and "&lt;x&gt;" in page
