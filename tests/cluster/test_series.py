@@ -1,34 +1,71 @@
-"""The whole notebook series under papermill against a real kind cluster, asserting on what it shows."""
+"""The whole notebook series under papermill against a real kind cluster, for both MetalLB eras
+(the current release with IPAddressPool, and v0.12.1 configured by the article's ConfigMap), one
+after the other on the same cluster with a full uninstall between them. Asserts on what a learner
+sees, and runs the commands the notebooks show, literally, to prove they do what the helpers do.
+"""
 from __future__ import annotations
 
 import ast
 import ipaddress
+import os
 import subprocess
+import tempfile
 import time
 
 import nbformat
 import pytest
 
 import kindlb_helpers as kh
+from kindlb_helpers import hood
+from kindlb_helpers.objects import nginx_objects
 from kindlb_helpers.runner import notebooks_dir, run_one
 
 from conftest import ARTIFACTS
 
-state: dict = {}
+CONFIGMAP_ERA = "v0.12.1"
 
 
-def run(cluster: dict, name: str, **extra) -> dict:
-    """Execute one notebook with the tier's parameters; return its ``result`` dict."""
+def _eras() -> list[str]:
+    wanted = os.environ.get("KINDLB_METALLB_VERSION")
+    return [wanted] if wanted else [kh.DEFAULT_VERSION, CONFIGMAP_ERA]
+
+
+@pytest.fixture(scope="module", params=_eras())
+def era(request, cluster) -> dict:
+    """One MetalLB era: its version, the notebooks' parameters for it, and what its notebooks found."""
+    version = request.param
+    params = {**cluster["params"], "metallb_version": version}
+    if cluster["offline"]:
+        import kindlb_lab as lab
+
+        lab.load_metallb(cluster["name"], version)  # the era's images into the nodes (cached, idempotent)
+        params["metallb_source"] = str(lab.manifest_source(version))
+    else:
+        params.pop("metallb_source", None)
+    k = kh.connect(cluster["name"])
+    if kh.metallb.installed_version(k) is not None:
+        kh.metallb.uninstall(k, progress=False)  # the series starts where a learner starts: no MetalLB
+    return {"version": version, "params": params, "crds": kh.uses_crds(version), "state": {}}
+
+
+def run(cluster: dict, era: dict, name: str, **extra) -> dict:
+    """Execute one notebook with the era's parameters; return its ``result`` dict."""
+    state = era["state"]
     if state.get("failed"):
         pytest.skip(f"an earlier notebook failed: {state['failed']}")
-    params = {"cluster": cluster["name"], "interactive": False, **cluster["params"], **extra}
-    res = run_one(notebooks_dir() / f"{name}.ipynb", ARTIFACTS / "notebooks", params)
+    params = {"cluster": cluster["name"], "interactive": False, **era["params"], **extra}
+    known = set(kh.runner.declared_parameters(notebooks_dir() / f"{name}.ipynb"))
+    out = ARTIFACTS / "notebooks" / era["version"]
+    res = run_one(notebooks_dir() / f"{name}.ipynb", out, {k: v for k, v in params.items() if k in known})
     if not res.ok:
         state["failed"] = name
         pytest.fail(f"{name} failed: {res.error} (executed notebook: {res.output})")
     nb = nbformat.read(res.output, as_version=4)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors, f"{name} left an error output"
+    state.setdefault("hoods", {})[name] = sum(
+        hood.HOOD_CLASS in o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
+        for o in c.outputs)
     last = next(c for c in reversed(nb.cells) if c.cell_type == "code")
     text = next(o["data"]["text/plain"] for o in last.outputs if "text/plain" in o.get("data", {}))
     return ast.literal_eval(text)
@@ -39,14 +76,21 @@ def kubectl(cluster: dict, *args: str) -> str:
                           capture_output=True, text=True, check=True, timeout=60).stdout
 
 
-def test_00_prerequisites(cluster):
-    res = run(cluster, "00_prerequisites")
+def bash(script: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run a hood's script literally, in a scratch folder (its here-documents write files there)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return subprocess.run(["bash", "-c", script], cwd=tmp, capture_output=True, text=True, timeout=timeout)
+
+
+def test_00_prerequisites(cluster, era):
+    res = run(cluster, era, "00_prerequisites")
     assert res["cluster"] == cluster["name"] and res["context"] == f"kind-{cluster['name']}"
-    assert res["nodes"] == 3
+    assert res["nodes"] == res["containers"] == 3
+    assert era["state"]["hoods"]["00_prerequisites"] >= 1 or not res["created"], "the kind command is shown"
 
 
-def test_01_nodes_match_kubectl(cluster):
-    res = run(cluster, "01_cluster_nodes")
+def test_01_nodes_match_kubectl(cluster, era):
+    res = run(cluster, era, "01_cluster_nodes")
     assert res["nodes"] == res["ready"] == 3 and res["control_planes"] == 1
     wide = [line.split() for line in kubectl(cluster, "get", "nodes", "-o", "wide").splitlines()]
     header, rows = wide[0], wide[1:]
@@ -59,18 +103,26 @@ def test_01_nodes_match_kubectl(cluster):
         assert row[5:7] == [mine[5], mine[6]]
 
 
-def test_02_metallb_ready(cluster):
-    res = run(cluster, "02_install_metallb")
-    assert res["ready"] is True and res["speakers"] == 3 and res["uses_crds"] is True
-    assert res["version"] == cluster["params"].get("metallb_version", kh.DEFAULT_VERSION)
+def test_02_pending_first_then_metallb_ready(cluster, era):
+    res = run(cluster, era, "02_install_metallb")
+    assert res["ready"] is True and res["uses_crds"] is era["crds"]
+    # v0.12.1's speakers tolerate only the old master taint: none on the control-plane
+    assert res["speakers"] == (3 if era["crds"] else 2)
+    assert res["version"] == era["version"]
+    # the learner saw the Service wait, first with nobody looking, then with MetalLB's reason
+    assert res["pending_before"] is True and res["events_before"] == 0
+    assert res["pending_after"] is True
+    assert any("no address pool" in r or "exhausted" in r or "AllocationFailed" in r
+               for r in res["reasons_after"]), res["reasons_after"]
+    assert era["state"]["hoods"]["02_install_metallb"] >= 4  # create, look, install, wait, pods, look
 
 
-def test_02_rerun_is_harmless(cluster):
-    assert run(cluster, "02_install_metallb")["ready"] is True
+def test_02_rerun_is_harmless(cluster, era):
+    assert run(cluster, era, "02_install_metallb")["ready"] is True
 
 
-def test_03_pool_inside_the_kind_subnet(cluster):
-    res = run(cluster, "03_address_pool")
+def test_03_pool_inside_the_kind_subnet_and_the_waiting_service_gets_an_ip(cluster, era):
+    res = run(cluster, era, "03_address_pool")
     net = kh.kind_network()
     subnet = net.subnet(4)
     pool = kh.PoolRange.parse(res["pool"])
@@ -78,42 +130,119 @@ def test_03_pool_inside_the_kind_subnet(cluster):
     for t in kh.taken_on(net, 4):
         assert not t.range.overlaps(pool), t
     assert res["configured"] == [("default", res["pool"])]
-    state["pool"] = pool
+    assert res["kinds"] == (["IPAddressPool", "L2Advertisement"] if era["crds"] else ["ConfigMap"])
+    assert ipaddress.ip_address(res["demo_ip"]) in pool and res["demo_seconds"] < 30
+    assert "IPAllocated" in res["demo_events"], res["demo_events"]
+    era["state"]["pool"] = pool
 
 
-def test_04_nginx_deployed_twice(cluster):
-    first = run(cluster, "04_deploy_nginx")
-    second = run(cluster, "04_deploy_nginx")  # idempotent
+def test_04_nginx_deployed_twice_with_kubectls_labels(cluster, era):
+    first = run(cluster, era, "04_deploy_nginx")
+    second = run(cluster, era, "04_deploy_nginx")  # idempotent
     assert first["type"] == second["type"] == "LoadBalancer" and second["ready"] is True
     assert first["ports"].startswith("80:") and first["ports"].endswith("/TCP")
+    assert second["pods_with_label"] == 3
+    assert len(kubectl(cluster, "get", "pods", "-l", "app=nginx", "-o", "name").split()) == 3
 
 
-def test_05_page_from_the_pool_ip_and_spread(cluster):
-    res = run(cluster, "05_access_app")
+def test_04_the_shown_commands_make_the_same_objects_and_outcome(cluster, era):
+    """The deploy, wait, curl and remove lines the notebooks show, run literally in their own namespace."""
+    if era["state"].get("failed"):
+        pytest.skip("an earlier notebook failed")
+    name, ns, image = cluster["name"], "literal", era["params"].get("image", kh.objects.DEFAULT_IMAGE)
+    objs = nginx_objects("nginx", ns, image)
+    k = kh.connect(name)
+    try:
+        done = bash(hood.deploy_steps(name, objs).script())
+        assert done.returncode == 0, done.stderr
+        assert bash(hood.rollout_steps(name, "nginx", ns, 180).script()).returncode == 0
+        waited = bash(hood.wait_ip_steps(name, "nginx", ns, 60).script(), timeout=120)
+        assert waited.returncode == 0, waited.stderr
+        for kind_name, mine, theirs in (
+            ("deployment", k.apps.read_namespaced_deployment("nginx", "default"),
+             k.apps.read_namespaced_deployment("nginx", ns)),
+            ("service", k.core.read_namespaced_service("nginx", "default"), k.core.read_namespaced_service("nginx", ns)),
+        ):
+            assert mine.metadata.labels == theirs.metadata.labels == {"app": "nginx"}, kind_name
+        dm, dt = (k.apps.read_namespaced_deployment("nginx", n).spec for n in ("default", ns))
+        assert dm.replicas == dt.replicas and dm.selector.match_labels == dt.selector.match_labels
+        cm, ct = dm.template.spec.containers[0], dt.template.spec.containers[0]
+        assert (cm.name, cm.image, cm.readiness_probe) == (ct.name, ct.image, ct.readiness_probe)
+        sm, st = (k.core.read_namespaced_service("nginx", n).spec for n in ("default", ns))
+        assert (sm.type, sm.selector) == (st.type, st.selector)
+        assert [(p.port, p.protocol, p.target_port) for p in sm.ports] == [(p.port, p.protocol, p.target_port)
+                                                                          for p in st.ports]
+        got = kh.app.external_ip(k, "nginx", ns)
+        assert got is not None and got.ip in era["state"]["pool"]
+        url = kh.objects.http_url(got.ip)
+        for _ in range(30):  # the shown curl line, until ARP settles
+            page = bash(hood.fetch_steps(url).script(), timeout=30)
+            if page.returncode == 0:
+                break
+            time.sleep(1)
+        assert page.returncode == 0 and "Welcome to nginx!" in page.stdout, page.stderr
+    finally:
+        gone = bash(hood.remove_steps(name, "nginx", ns).script())
+        subprocess.run(["kubectl", "--context", f"kind-{name}", "delete", "namespace", ns, "--ignore-not-found",
+                        "--wait=false"], capture_output=True, timeout=60)
+    assert gone.returncode == 0, gone.stderr
+
+
+def test_05_page_from_the_pool_ip_and_spread(cluster, era):
+    res = run(cluster, era, "05_access_app")
     ip = ipaddress.ip_address(res["ip"])
-    assert ip in state["pool"] and res["pool"] == "default"
+    assert ip in era["state"]["pool"]
+    assert res["pool"] == "default"
     assert res["status"] == 200 and res["title"] == "Welcome to nginx!"
     assert res["failed"] == 0 and res["counted"] == res["sent"] == 60
     assert res["pods_hit"] == 3, f"requests did not reach all 3 pods: {res['per_pod']}"
+    assert era["state"]["hoods"]["05_access_app"] >= 3  # wait, fetch, spread
 
 
-def test_05_from_a_container_on_the_kind_network(cluster):
+def test_05_from_a_container_on_the_kind_network(cluster, era):
     """The macOS/Windows route, run here for real: the probe container fetches the page."""
-    res = run(cluster, "05_access_app", probe_from="container")
-    assert ipaddress.ip_address(res["ip"]) in state["pool"]
+    res = run(cluster, era, "05_access_app", probe_from="container")
+    assert ipaddress.ip_address(res["ip"]) in era["state"]["pool"]
     assert (res["status"], res["title"], res["probe_from"]) == (200, "Welcome to nginx!", "container")
     assert "pods_hit" not in res
 
 
-def test_06_cleanup_leaves_nothing_and_runs_twice(cluster):
-    res = run(cluster, "06_cleanup")
+def test_06_cleanup_leaves_nothing_and_runs_twice(cluster, era):
+    res = run(cluster, era, "06_cleanup")
     assert res["cluster_deleted"] is False
     assert res["left"] == {"services": [], "deployments": [], "metallb_installed": False}
     assert "metallb-system" not in kubectl(cluster, "get", "namespaces", "-o", "name")
     assert "metallb.io" not in kubectl(cluster, "get", "crd", "-o", "name")
+    assert "metallb-system" not in kubectl(cluster, "get", "clusterroles", "-o", "name")
     deadline = time.monotonic() + 60
-    while kubectl(cluster, "get", "pods", "-l", "app.kubernetes.io/name=nginx", "-o", "name").strip():
+    while kubectl(cluster, "get", "pods", "-l", "app=nginx", "-o", "name").strip():
         assert time.monotonic() < deadline, "nginx pods still there a minute after cleanup"
-        time.sleep(2)
-    again = run(cluster, "06_cleanup")
+        time.sleep(1)
+    again = run(cluster, era, "06_cleanup")
     assert again["left"] == res["left"]
+
+
+def test_the_shown_install_commands_install_the_same_metallb(cluster, era):
+    """The install and wait lines of notebook 2, literally, on a cluster without MetalLB; then uninstall."""
+    if era["state"].get("failed"):
+        pytest.skip("an earlier notebook failed")
+    k = kh.connect(cluster["name"])
+    assert kh.metallb.installed_version(k) is None
+    source = era["params"].get("metallb_source")
+    if source and os.path.isdir(source):
+        sources = [os.path.join(source, "namespace.yaml"), os.path.join(source, "metallb.yaml")]
+    else:
+        sources = [source] if source else kh.manifests.manifest_url(era["version"])
+    psp = not kh.kube.served(k, "policy/v1beta1", "PodSecurityPolicy")
+    steps = hood.install_steps(cluster["name"], era["version"], sources, drop_psp=psp and not era["crds"],
+                               memberlist=kh.parse_version(era["version"]) < (0, 12, 0))
+    try:
+        done = bash(steps.script())
+        assert done.returncode == 0, done.stderr
+        waited = bash(hood.wait_metallb_steps(cluster["name"], 300).script(), timeout=400)
+        assert waited.returncode == 0, waited.stderr
+        assert kh.metallb.installed_version(k) == era["version"]
+        assert kh.metallb.readiness(k)[0] is True
+    finally:
+        kh.metallb.uninstall(k, progress=False)
+    assert kh.metallb.installed_version(k) is None
