@@ -22,9 +22,10 @@ from typing import Any, Callable, Mapping
 
 from .errors import BadInput, BadParameters
 
-__all__ = ["check", "KNOWN", "dns1123_label", "dns1123_subdomain", "kind_cluster_name", "image_ref"]
+__all__ = ["check", "KNOWN", "dns1123_label", "service_name", "dns1123_subdomain", "kind_cluster_name", "image_ref"]
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_SERVICE = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 # registry[:port]/path[:tag][@digest], as the distribution reference grammar allows (loosely)
 _IMAGE = re.compile(
@@ -45,6 +46,20 @@ def dns1123_label(value: object, what: str = "name") -> str:
         raise BadInput(
             f"{what} {value!r} is not a valid Kubernetes name: use at most 63 lowercase letters, digits and '-', "
             "starting and ending with a letter or digit (e.g. 'nginx')"
+        )
+    return value
+
+
+def service_name(value: object, what: str = "Service name") -> str:
+    """``value`` if it can name a Service (a DNS-1035 label: it starts with a letter), else BadInput.
+
+    >>> service_name("lb-demo")
+    'lb-demo'
+    """
+    if not isinstance(value, str) or not _SERVICE.fullmatch(value) or len(value) > 63:
+        raise BadInput(
+            f"{what} {value!r} is not a valid Service name: use at most 63 lowercase letters, digits and '-', "
+            "starting with a letter and ending with a letter or digit (e.g. 'nginx')"
         )
     return value
 
@@ -208,9 +223,10 @@ KNOWN: dict[str, Callable[[object], str | None]] = {
     "pool": _pool,
     "pool_size": _optional(_number(1, 1 << 20, whole=True, unit=" addresses")),
     "pool_name": _via(lambda v: dns1123_subdomain(v, "pool name")),
-    "metallb_version": _version,
+    "metallb_version": _optional(_version),
     "metallb_source": _path_or_none,
-    "app_name": _via(lambda v: dns1123_label(v, "app name")),
+    "app_name": _via(lambda v: service_name(v, "app name")),
+    "demo_service": _via(lambda v: service_name(v, "demo Service name")),
     "namespace": _via(lambda v: dns1123_label(v, "namespace")),
     "image": _via(image_ref),
     "probe_image": _via(image_ref),
