@@ -69,12 +69,9 @@ def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3"
         break
     page = None
     if html and out.exists():
-        import nbformat
-        from nbconvert import HTMLExporter
+        from .export import write_html
 
-        body, _ = HTMLExporter().from_notebook_node(nbformat.read(out, as_version=4))
-        page = out.with_suffix(".html")
-        page.write_text(body, encoding="utf-8")
+        page = write_html(out)  # self-contained: renders with no outside host
     return Result(path.stem, error is None, time.monotonic() - start, out, page, error)
 
 

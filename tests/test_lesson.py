@@ -116,3 +116,16 @@ def test_hood_html_is_collapsible_and_escaped():
     h = hood.apply_steps("kindlb", [{"kind": "ConfigMap", "metadata": {"name": "<x>"}}], "a.yaml", "t")
     page = h._repr_html_()
     assert "<details" in page and hood.HOOD_CLASS in page and "&lt;x&gt;" in page
+
+
+def test_exported_page_renders_offline(tmp_path):
+    """`kindlb run` exports HTML that loads no script, style or image from another host."""
+    from kindlb_helpers.export import remote_references
+    from kindlb_helpers.runner import run_one
+
+    res = run_one(ROOT / "notebooks" / "03_address_pool.ipynb", tmp_path,
+                  {"subnet": "172.19.0.1/16", "apply": False, "interactive": False})
+    assert res.ok, res.error
+    page = res.html.read_text()
+    assert remote_references(page) == []
+    assert "<svg" in page or "data:image/png;base64" in page, "the subnet picture is inline"
