@@ -13,11 +13,24 @@ import importlib
 
 from . import params
 from .errors import (
-    BadInput, BadParameters, BadVersion, ClusterNotFound, ClusterUnreachable, DockerError, DockerUnavailable,
-    KindlbError, KindNetworkNotFound, KubeAPIError, LabError, MetalLBError, PoolError, WaitTimeout, WrongContext,
+    BadInput,
+    BadParameters,
+    BadVersion,
+    ClusterNotFound,
+    ClusterUnreachable,
+    DockerError,
+    DockerUnavailable,
+    KindlbError,
+    KindNetworkNotFound,
+    KubeAPIError,
+    LabError,
+    MetalLBError,
+    PoolError,
+    WaitTimeout,
+    WrongContext,
 )
-from .params import check as check_parameters
 from .manifests import ARTICLE_VERSION, DEFAULT_VERSION, metallb_manifests, parse_version, to_yaml, uses_crds
+from .params import check as check_parameters
 from .pool import PoolRange, Reserved, default_size, plan_pool, validate_pool
 from .sipcalc import format_sipcalc, sipcalc_table
 
@@ -34,11 +47,15 @@ _LAZY = {
     "clusters_on": "network", "taken_from_text": "network", "wait_nodes_ready": "kube",
     "check_environment": "doctor", "run_series": "runner", "show": "hood", "nginx_objects": "objects",
 }
-_SUBMODULES = {"app", "metallb", "hood", "objects", "containers", "eras", "diagrams", "kube", "dockernet", "tables", "waits", "widgets", "network", "doctor", "runner", "lab"}
+_SUBMODULES = {
+    "app", "metallb", "hood", "objects", "containers", "eras", "diagrams", "kube", "dockernet", "tables", "waits",
+    "widgets", "network", "doctor", "runner", "lab",
+}
 
 __all__ = [
     "BadInput", "BadParameters", "BadVersion", "ClusterUnreachable", "DockerError", "KubeAPIError",
-    "check_parameters", "params", "ClusterNotFound", "DockerUnavailable", "KindlbError", "KindNetworkNotFound", "LabError", "MetalLBError",
+    "check_parameters", "params", "ClusterNotFound", "DockerUnavailable", "KindlbError", "KindNetworkNotFound",
+    "LabError", "MetalLBError",
     "PoolError", "WaitTimeout", "WrongContext", "ARTICLE_VERSION", "DEFAULT_VERSION", "metallb_manifests",
     "parse_version", "to_yaml", "uses_crds", "PoolRange", "Reserved", "default_size", "plan_pool",
     "validate_pool", "format_sipcalc", "sipcalc_table", *_LAZY, *sorted(_SUBMODULES),

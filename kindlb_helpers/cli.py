@@ -103,7 +103,8 @@ def _run(args) -> int:
     results = run_series(args.cluster, params, args.output, args.notebooks or None)
     failed = [r for r in results if not r.ok]
     if failed:
-        print(f"FAILED: {failed[0].notebook}: {failed[0].error}\nexecuted notebook: {failed[0].output}", file=sys.stderr)
+        print(f"FAILED: {failed[0].notebook}: {failed[0].error}\nexecuted notebook: {failed[0].output}",
+              file=sys.stderr)
         return 1
     print(f"all {len(results)} notebooks ran; executed copies and HTML in {args.output}")
     return 0
@@ -113,7 +114,8 @@ def _run(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``kindlb`` argument parser (``lab`` is dispatched before it)."""
-    p = argparse.ArgumentParser(prog="kindlb", description="MetalLB on kind: subnet tables, pools, checks, the notebook series")
+    p = argparse.ArgumentParser(prog="kindlb",
+                                description="MetalLB on kind: subnet tables, pools, checks, the notebook series")
     p.add_argument("--debug", action="store_true", help="show the full traceback when something fails")
     debug = argparse.ArgumentParser(add_help=False)  # also accepted after the command
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -125,11 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cluster", default="kindlb", help="the cluster the pool is for (its own pool is not avoided)")
     s.add_argument("--size", type=int, default=None, help="addresses in the pool (default: 250, less on small subnets)")
     s.add_argument("--family", type=int, choices=(4, 6), default=4)
-    s.add_argument("--network", default=None, help="docker network (default: $KIND_EXPERIMENTAL_DOCKER_NETWORK or kind)")
+    s.add_argument("--network", default=None,
+                   help="docker network (default: $KIND_EXPERIMENTAL_DOCKER_NETWORK or kind)")
     s.add_argument("--ignore-other-clusters", action="store_true", help="do not read other kind clusters' pools")
     s.add_argument("-v", "--verbose", action="store_true", help="list what was avoided (on stderr)")
     s.set_defaults(func=_pool)
-    s = sub.add_parser("doctor", parents=[debug], help="check docker, kind, kubectl, the cluster, its context and MetalLB")
+    s = sub.add_parser("doctor", parents=[debug],
+                       help="check docker, kind, kubectl, the cluster, its context and MetalLB")
     s.add_argument("--cluster", default="kindlb")
     s.set_defaults(func=_doctor)
     s = sub.add_parser("run", parents=[debug], help="run the notebook series headless with papermill")
@@ -141,13 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--delete-cluster", action="store_true", help="let the cleanup notebook delete the cluster")
     s.add_argument("notebooks", nargs="*", help="run only these (e.g. 03_address_pool)")
     s.set_defaults(func=_run)
-    s = sub.add_parser("lab", help="the offline lab: build kind, Kubernetes, MetalLB and nginx here (see `kindlb lab -h`)",
+    s = sub.add_parser("lab",
+                       help="the offline lab: build kind, Kubernetes, MetalLB and nginx here (see `kindlb lab -h`)",
                        add_help=False)
     s.set_defaults(func=None)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``kindlb``; the exit status (0 ok, 1 failure, 2 bad input)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["lab"]:
         lab = _lab()

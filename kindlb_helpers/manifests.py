@@ -20,6 +20,7 @@ NAMESPACE = "metallb-system"
 CRD_SINCE = (0, 13, 0)
 #: The release the notebooks install by default, and the article's.
 from .versions import METALLB_VERSION as DEFAULT_VERSION  # noqa: E402  (the pin lives in versions.env)
+
 ARTICLE_VERSION = "v0.9.4"
 API_VERSION = "metallb.io/v1beta1"
 

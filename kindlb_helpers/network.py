@@ -88,9 +88,10 @@ def subnet_figure(subnet, taken: list[Reserved], pool: PoolRange | None = None):
         ax.set_xticks([t / span for t in ticks], [str(ipaddress.ip_address(lo + t)) for t in ticks], fontsize=8)
     from matplotlib.patches import Patch
 
-    axes[-1, 0].legend(handles=[Patch(color="#cf222e", label="gateway / nodes"), Patch(color="#bf8700", label="containers / other pools"),
-                            Patch(color="#1a7f37", alpha=0.55, label=f"pool {pool}" if pool else "pool")],
-                   loc="upper left", fontsize=8, ncol=3, bbox_to_anchor=(0, -0.4))
+    handles = [Patch(color="#cf222e", label="gateway / nodes"),
+               Patch(color="#bf8700", label="containers / other pools"),
+               Patch(color="#1a7f37", alpha=0.55, label=f"pool {pool}" if pool else "pool")]
+    axes[-1, 0].legend(handles=handles, loc="upper left", fontsize=8, ncol=3, bbox_to_anchor=(0, -0.4))
     plt.close(fig)
     return fig
 

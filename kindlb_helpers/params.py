@@ -8,11 +8,11 @@ checked as the API server checks them (DNS-1123 label / subdomain, their lengths
 Pure logic: standard library only.
 
 >>> check(cluster="kindlb", family=4, subnet="172.19.0.1/16", apply=False)
->>> check(cluster="Kind_LB", apply="maybe")
+>>> check(cluster="Kind_LB", apply="maybe")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
 kindlb_helpers.errors.BadParameters: 2 parameters to fix before anything runs:
-- cluster: 'Kind_LB' is not a valid kind cluster name: use lowercase letters, digits and '-', starting with a letter or digit, at most 50 characters (e.g. 'kindlb')
+- cluster: 'Kind_LB' is not a valid kind cluster name: use lowercase letters, digits and '-', ...
 - apply: must be True or False, not 'maybe' (a str)
 """
 from __future__ import annotations

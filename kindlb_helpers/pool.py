@@ -114,7 +114,9 @@ class PoolRange:
             )
         text = spec.strip()
         if not text:
-            raise PoolError("the pool is empty: give a range like 172.19.255.1-172.19.255.250 or a CIDR like 172.19.255.0/24")
+            raise PoolError(
+                "the pool is empty: give a range like 172.19.255.1-172.19.255.250 or a CIDR like 172.19.255.0/24"
+            )
         if "%" in text:
             raise PoolError(f"{text!r}: {_SCOPED}")
         if "/" in text:
@@ -254,10 +256,10 @@ def as_subnet(subnet: str | IPNetwork | IPInterface) -> IPNetwork:
 
     >>> as_subnet("172.19.0.1/16")
     IPv4Network('172.19.0.0/16')
-    >>> as_subnet("172.19.0.1")
+    >>> as_subnet("172.19.0.1")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    kindlb_helpers.errors.PoolError: '172.19.0.1' has no prefix length, so its size is unknown: write it as ip a shows it, e.g. 172.19.0.1/16 (or fc00:f853:ccd:e793::1/64)
+    kindlb_helpers.errors.PoolError: '172.19.0.1' has no prefix length, ...: write it as ip a shows it, e.g. ...
     """
     if isinstance(subnet, _INTERFACES):
         subnet = subnet.network

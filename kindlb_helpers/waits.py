@@ -56,7 +56,8 @@ def wait_until(
                         why = explain()
                     except Exception as exc:  # explaining must not hide the timeout
                         why = f"(could not find out why: {exc})"
-                raise WaitTimeout(f"{desc}: still not done after {timeout:.0f}s; last seen: {status}" + (f"\n{why}" if why else ""))
+                raise WaitTimeout(f"{desc}: still not done after {timeout:.0f}s; last seen: {status}"
+                                  + (f"\n{why}" if why else ""))
             time.sleep(min(interval, max(0.0, timeout - elapsed)))
     finally:
         if bar is not None:

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from kindlb_helpers.errors import PoolError
 from kindlb_helpers.pool import PoolRange, Reserved, default_size, plan_pool, usable_range, validate_pool
 
-
 # ---------- PoolRange ----------
 
 def test_range_text_and_cidr_forms():

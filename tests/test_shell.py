@@ -9,12 +9,11 @@ import uuid
 
 import pytest
 import yaml
+from kindlb_lab.probe import probe_image
+from test_dockernet import IMAGE, docker, ensure_engine, ensure_image  # the engine/image helpers
 
 import kindlb_helpers as kh
 from kindlb_helpers.errors import ClusterNotFound, WrongContext
-from kindlb_lab.probe import probe_image
-
-from test_dockernet import IMAGE, docker, ensure_engine, ensure_image  # the engine/image helpers
 
 
 def kubeconfig(tmp_path, *names: str) -> str:

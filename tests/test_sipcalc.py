@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sipcalc_reference import Block, require_sipcalc, run_sipcalc
 
 from kindlb_helpers.sipcalc import format_sipcalc, sipcalc_table
-from sipcalc_reference import Block, require_sipcalc, run_sipcalc
 
 RNG = random.Random(20240601)
 
