@@ -11,17 +11,22 @@ import pandas as pd
 
 from .errors import BadInput, BadParameters, KindlbError
 
-SERIES = (
-    "00_prerequisites", "01_cluster_nodes", "02_install_metallb", "03_address_pool",
-    "04_deploy_nginx", "05_access_app", "06_cleanup",
-)
+def series(folder: Path | None = None) -> list[str]:
+    """The series, from the file names: ``NN_name.ipynb`` in name order, the cleanup notebook last.
+
+    Adding a notebook to the series means adding its file, nothing else.
+    """
+    folder = folder or notebooks_dir()
+    names = sorted(p.stem for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    cleanup = [n for n in names if n.endswith("_cleanup")]
+    return [n for n in names if n not in cleanup] + cleanup
 
 
 def notebooks_dir() -> Path:
     """The notebooks folder: $KINDLB_NOTEBOOKS, else ``notebooks/`` beside the package."""
     env = os.environ.get("KINDLB_NOTEBOOKS")
     path = Path(env) if env else Path(__file__).resolve().parent.parent / "notebooks"
-    if not (path / f"{SERIES[0]}.ipynb").is_file():
+    if not any(path.glob("00_*.ipynb")):
         raise KindlbError(f"no notebooks in {path}: run from a clone of kindlb, or set KINDLB_NOTEBOOKS")
     return path
 
@@ -108,10 +113,10 @@ def check_run_parameters(parameters: dict, notebooks: list[str] | None = None) -
     from .params import check
 
     folder = notebooks_dir()
-    names = notebooks or list(SERIES)
+    names = notebooks or series(folder)
     missing = [n for n in names if not (folder / f"{n}.ipynb").is_file()]
     if missing:
-        raise BadInput(f"no such notebook(s): {', '.join(missing)}; the series is {', '.join(SERIES)}")
+        raise BadInput(f"no such notebook(s): {', '.join(missing)}; the series is {', '.join(series(folder))}")
     declared: set[str] = set()
     for name in names:
         declared |= set(declared_parameters(folder / f"{name}.ipynb"))
@@ -132,10 +137,10 @@ def run_series(cluster: str = "kindlb", parameters: dict | None = None, output_d
     """Run the series in order; stop at the first failure. ``parameters`` go to every notebook declaring them."""
     params = {"cluster": cluster, "interactive": False, **(parameters or {})}
     folder = notebooks_dir()
-    names = notebooks or list(SERIES)
+    names = notebooks or series(folder)
     unknown = [n for n in names if not (folder / f"{n}.ipynb").is_file()]
     if unknown:
-        raise BadInput(f"no such notebook(s): {', '.join(unknown)}; the series is {', '.join(SERIES)}")
+        raise BadInput(f"no such notebook(s): {', '.join(unknown)}; the series is {', '.join(series(folder))}")
     make_output_dir(output_dir)
     results = []
     for name in names:

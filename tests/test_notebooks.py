@@ -12,7 +12,7 @@ import papermill as pm
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers.runner import SERIES
+from kindlb_helpers.runner import series
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -32,8 +32,14 @@ def outputs_of(nb, text: str) -> list[dict]:
     return [o for c in nb.cells if c.cell_type == "code" and text in c.source for o in c.outputs]
 
 
-def test_series_is_complete_and_numbered():
-    assert [p.stem for p in NOTEBOOKS] == list(SERIES)
+def test_series_is_the_files_with_cleanup_last(tmp_path):
+    names = series(ROOT / "notebooks")
+    assert sorted(names) == [p.stem for p in NOTEBOOKS] and names[-1].endswith("_cleanup")
+    assert [int(n[:2]) for n in names[:-1]] == sorted(int(n[:2]) for n in names[:-1])
+    # adding a notebook is adding a file: it joins the series in its place, cleanup stays last
+    for name in names + ["07_extra"]:
+        (tmp_path / f"{name}.ipynb").write_text("{}")
+    assert series(tmp_path) == [n for n in names if not n.endswith("_cleanup")] + ["07_extra", names[-1]]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
