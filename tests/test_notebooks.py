@@ -76,7 +76,8 @@ def test_notebook_uses_only_the_helper_library(path):
             elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
                   and isinstance(node.value.value, ast.Name) and node.value.value.id == "kh"):
                 assert hasattr(getattr(kh, node.value.attr), node.attr), f"{path.name}: kh.{node.value.attr}.{node.attr}"
-        assert len(cell.source.strip().splitlines()) <= 12, f"{path.name}: a cell of more than 12 lines"
+        if "parameters" not in cell.metadata.get("tags", []):  # that one holds every value a run may change
+            assert len(cell.source.strip().splitlines()) <= 12, f"{path.name}: a cell of more than 12 lines"
 
 
 def run_pool_notebook(tmp_path, **params) -> nbformat.NotebookNode:
