@@ -19,7 +19,9 @@ from typing import Any, Iterable, Iterator
 
 import yaml
 
+from . import hood as _hood
 from .errors import ClusterNotFound, ClusterUnreachable, KindlbError, KubeAPIError, WrongContext
+from .objects import kind_config  # noqa: F401  (pure data, re-exported)
 
 FIELD_MANAGER = "kindlb"
 DEFAULT_CLUSTER = "kindlb"
@@ -364,18 +366,7 @@ def kind_clusters() -> list[str]:
     return [line.strip() for line in out.stdout.splitlines() if line.strip()]
 
 
-def kind_config(workers: int = 2) -> str:
-    """kind's cluster config: one control-plane and ``workers`` workers (the article's shape).
 
-    >>> print(kind_config(1), end="")
-    kind: Cluster
-    apiVersion: kind.x-k8s.io/v1alpha4
-    nodes:
-    - role: control-plane
-    - role: worker
-    """
-    nodes = [{"role": "control-plane"}] + [{"role": "worker"} for _ in range(workers)]
-    return yaml.safe_dump({"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "nodes": nodes}, sort_keys=False)
 
 
 # ---------- the user's kubeconfig, left as found ----------
@@ -444,14 +435,24 @@ def write_context(cluster: str, path: str | Path | None = None) -> Path:
 
 
 class Ensured(tuple):
-    """``(created, message)`` from :func:`ensure_cluster`, plus ``context_changed`` and ``previous_context``."""
+    """``(created, message)`` from :func:`ensure_cluster`, plus ``context_changed``, ``previous_context``
+    and ``hood`` (the ``kind`` command and config file, or the checks a reuse amounts to)."""
 
     def __new__(cls, created: bool, message: str, context_changed: bool = False,
-                previous_context: str | None = None) -> "Ensured":
+                previous_context: str | None = None, hood=None) -> "Ensured":
         self = super().__new__(cls, (created, message))
         self.created, self.message = created, message
         self.context_changed, self.previous_context = context_changed, previous_context
+        self.hood = hood
         return self
+
+    def _repr_html_(self) -> str:
+        import html
+
+        lines = self.message.strip().splitlines()
+        shown = "\n".join(lines[-6:])
+        return (f"<div><b>{'created' if self.created else 'reused'}</b><pre>{html.escape(shown)}</pre></div>"
+                + (self.hood._repr_html_() if self.hood else ""))
 
 
 def ensure_cluster(
@@ -474,7 +475,8 @@ def ensure_cluster(
         if not has_context(cluster):
             write_context(cluster)
             note = f"; wrote its context kind-{cluster} (your current context is unchanged)"
-        return Ensured(False, f"kind cluster {cluster!r} exists: reusing it{note}", False, before)
+        return Ensured(False, f"kind cluster {cluster!r} exists: reusing it{note}", False, before,
+                       _hood.reuse_cluster_steps(cluster))
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
         fh.write(kind_config(workers))
     args = ["create", "cluster", "--name", cluster, "--config", fh.name, "--wait", wait]
@@ -493,7 +495,7 @@ def ensure_cluster(
         text += (f"\nkind made {after!r} your current kube context (it was {before!r}); "
                  f"`kubectl config use-context {before}` switches back" if before else
                  f"\nkind made {after!r} your current kube context")
-    return Ensured(True, text, changed, before)
+    return Ensured(True, text, changed, before, _hood.create_cluster_steps(cluster, kind_config(workers), image, wait))
 
 
 def delete_cluster(cluster: str) -> bool:

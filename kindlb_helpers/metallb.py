@@ -8,9 +8,18 @@ from pathlib import Path
 
 import yaml
 
+from . import hood as _hood
 from .errors import KindlbError, MetalLBError
 from .kube import PROBE_TIMEOUT, Kind, apply, connect, get_or_none, served
-from .manifests import ARTICLE_VERSION, DEFAULT_VERSION, NAMESPACE, manifest_url, metallb_manifests, parse_version, uses_crds
+from .manifests import (
+    ARTICLE_VERSION,
+    DEFAULT_VERSION,
+    NAMESPACE,
+    manifest_url,
+    metallb_manifests,
+    parse_version,
+    uses_crds,
+)
 from .pool import PoolRange, Reserved
 from .waits import wait_until
 
