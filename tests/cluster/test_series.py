@@ -207,8 +207,8 @@ def test_05_from_a_container_on_the_kind_network(cluster, era):
     assert "pods_hit" not in res
 
 
-def test_06_cleanup_leaves_nothing_and_runs_twice(cluster, era):
-    res = run(cluster, era, "06_cleanup")
+def test_09_cleanup_leaves_nothing_and_runs_twice(cluster, era):
+    res = run(cluster, era, "09_cleanup")
     assert res["cluster_deleted"] is False
     assert res["left"] == {"services": [], "deployments": [], "metallb_installed": False}
     assert "metallb-system" not in kubectl(cluster, "get", "namespaces", "-o", "name")
@@ -218,7 +218,7 @@ def test_06_cleanup_leaves_nothing_and_runs_twice(cluster, era):
     while kubectl(cluster, "get", "pods", "-l", "app=nginx", "-o", "name").strip():
         assert time.monotonic() < deadline, "nginx pods still there a minute after cleanup"
         time.sleep(1)
-    again = run(cluster, era, "06_cleanup")
+    again = run(cluster, era, "09_cleanup")
     assert again["left"] == res["left"]
 
 
