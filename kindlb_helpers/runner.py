@@ -11,6 +11,7 @@ import pandas as pd
 
 from .errors import BadInput, BadParameters, KindlbError
 
+
 def series(folder: Path | None = None) -> list[str]:
     """The series, from the file names: ``NN_name.ipynb`` in name order, the cleanup notebook last.
 
