@@ -5,8 +5,11 @@ reach; a container on that network reaches the LoadBalancer IP just as a Linux h
 """
 from __future__ import annotations
 
+import html
 import re
+import socket
 import time
+from dataclasses import dataclass
 
 from . import hood as _hood
 from .errors import KindlbError, WaitTimeout
@@ -69,3 +72,57 @@ def fetch_in_network(ip, port: int = 80, path: str = "/", network: str | None = 
     return Page(url, int(status.group(1)) if status else 200, title.group(1).strip() if title else None,
                 server.group(1).strip() if server else None, int(tries.group(1)) if tries else 1,
                 time.monotonic() - start, body, _hood.fetch_steps(url, net, image))
+
+
+# ---------- which way the page is fetched: from the host, or from a container on the kind network ----------
+
+@dataclass(frozen=True)
+class Route:
+    """How notebook 5 reaches the LoadBalancer IP, and why that way."""
+
+    via: str  # "host" or "container"
+    why: str
+    asked: str = "auto"
+
+    def _repr_html_(self) -> str:
+        return (f"<div>Route: <b>{html.escape(self.via)}</b> "
+                f"({'chosen automatically' if self.asked == 'auto' else 'as asked'}): {html.escape(self.why)}</div>")
+
+
+def _local_address(ip: str) -> bool:
+    """True when ``ip`` is an address of this machine (binding to it succeeds); sends nothing."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind((ip, 0))
+            return True
+        except OSError:
+            return False
+
+
+def choose_route(asked: str = "auto", network: str | None = None) -> Route:
+    """``"host"`` where this machine sits on the kind bridge, ``"container"`` where it cannot
+    (Docker Desktop on macOS/Windows keeps the bridge inside a VM). Decides in well under a second.
+
+    ``asked="host"`` where the host cannot reach the bridge fails at once with the fix, instead of
+    letting requests time out.
+    """
+    from .dockernet import docker_client, kind_network
+
+    if asked not in ("auto", "host", "container"):
+        raise KindlbError(f"probe_from must be 'auto', 'host' or 'container' (got {asked!r})")
+    if asked == "container":
+        return Route("container", "a throwaway container on the kind network fetches the page", asked)
+    info = docker_client().info()
+    desktop = "docker desktop" in str(info.get("OperatingSystem", "")).lower()
+    net = kind_network(network)
+    gateway = str(net.gateway(4) if 4 in net.gateways else net.gateway(6))
+    if desktop or not _local_address(gateway):
+        why = ("Docker Desktop keeps the kind network inside its VM" if desktop else
+               f"the kind bridge's gateway {gateway} is not an address of this machine")
+        if asked == "host":
+            raise KindlbError(f"the host cannot reach the kind network ({why}): set probe_from = \"auto\" or "
+                              "\"container\" and run the notebook again")
+        return Route("container", why + ": a container on the kind network fetches the page instead", asked)
+    return Route("host", f"this machine is the kind bridge's gateway ({gateway}): it reaches the pool's "
+                         "addresses directly, by ARP on the bridge", asked)

@@ -129,3 +129,26 @@ def test_exported_page_renders_offline(tmp_path):
     page = res.html.read_text()
     assert remote_references(page) == []
     assert "<svg" in page or "data:image/png;base64" in page, "the subnet picture is inline"
+
+
+@pytest.mark.docker
+def test_route_is_chosen_in_a_moment_and_explained():
+    """probe_from="auto": the host route where this machine is the bridge's gateway, else a container."""
+    import time
+
+    from kindlb_helpers.containers import _local_address, choose_route
+    from kindlb_helpers.dockernet import kind_network
+    from kindlb_helpers.errors import KindlbError
+
+    try:
+        net = kind_network()
+    except KindlbError:
+        pytest.skip("no kind network on this machine")
+    start = time.monotonic()
+    route = choose_route("auto")
+    assert time.monotonic() - start < 3
+    local = _local_address(str(net.gateway(4)))
+    assert route.via == ("host" if local else "container") and route.why
+    assert choose_route("container").via == "container"
+    with pytest.raises(KindlbError, match="probe_from"):
+        choose_route("sideways")
