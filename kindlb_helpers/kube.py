@@ -299,7 +299,7 @@ def connect(
     'kind-kindlb'
     """
     from kubernetes import config
-    from kubernetes.client import Configuration
+    from kubernetes.client import ApiClient, Configuration
 
     expected = kind_context(cluster)
     wanted = context or expected
@@ -328,8 +328,10 @@ def connect(
     if retries is not None:
         cfg.retries = retries
     with translate(f"load kube context {wanted}", cluster):
-        api = config.new_client_from_config(config_file=kubeconfig, context=wanted, client_configuration=cfg,
-                                            persist_config=False)
+        # load into our Configuration (retries already set), then build the client: works on kubernetes>=28
+        config.load_kube_config(config_file=kubeconfig, context=wanted, client_configuration=cfg,
+                                persist_config=False)
+        api = ApiClient(configuration=cfg)
     if retries is not None:
         api.configuration.retries = retries
     _with_default_timeout(api, timeout)
