@@ -68,3 +68,26 @@ def __getattr__(name: str):
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'kindlb_helpers' has no attribute {name!r}")
+
+
+def _short_errors_in_notebooks() -> None:
+    """In IPython/Jupyter, show this package's errors as their message only, not a traceback:
+    they are meant for the learner ("what to do next"), and the stack says nothing to them.
+    The cell still fails (papermill stops there). Other exceptions keep their full traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or KindlbError in getattr(shell, "custom_exceptions", ()):
+        return
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        stb = [f"\x1b[31m{etype.__name__}\x1b[0m: {value}"]
+        shell._showtraceback(etype, value, stb)  # the kernel sends it as the cell's error output
+        return stb
+
+    shell.set_custom_exc((KindlbError,), handler)
+
+
+_short_errors_in_notebooks()

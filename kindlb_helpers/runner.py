@@ -102,7 +102,8 @@ def failing_cell(exc) -> str:
     code = next((line.strip() for line in (getattr(exc, "source", "") or "").splitlines() if line.strip()), "")
     count = getattr(exc, "exec_count", None)
     where = f"cell [{count}]" if count is not None else f"cell #{exc.cell_index + 1} (not numbered)"
-    value = (str(exc.evalue).strip().splitlines() or [""])[0]
+    lines = str(exc.evalue).strip().splitlines() or [""]
+    value = "\n".join(lines[:6]) + ("\n..." if len(lines) > 6 else "")  # a list of fixes reads whole
     return f"{where} `{code[:100]}` raised {exc.ename}: {value}"
 
 

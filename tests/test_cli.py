@@ -55,4 +55,4 @@ def test_runner_names_the_failing_cell_as_jupyterlab_does():
         source = "\n# comment-free first line below\nnet, reserved = kh.taken_from_text(subnet, taken)\n"
 
     assert failing_cell(Exc()) == ("cell [7] `# comment-free first line below` raised PoolError: "
-                                   "pool 1-2 overlaps node x")
+                                   "pool 1-2 overlaps node x\nmore")  # a list of fixes is kept whole

@@ -152,3 +152,17 @@ def test_route_is_chosen_in_a_moment_and_explained():
     assert choose_route("container").via == "container"
     with pytest.raises(KindlbError, match="probe_from"):
         choose_route("sideways")
+
+
+def test_bad_parameter_in_a_notebook_is_a_message_not_a_traceback(tmp_path):
+    """A learner's bad value stops the first code cell with what to fix, and no stack."""
+    from kindlb_helpers.runner import run_one
+
+    res = run_one(ROOT / "notebooks" / "03_address_pool.ipynb", tmp_path,
+                  {"subnet": "172.19.0.1/16", "apply": "maybe", "interactive": False}, html=False)
+    assert not res.ok and "apply" in res.error
+    nb = nbformat.read(res.output, as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert len(errors) == 1 and errors[0].ename == "BadParameters"
+    text = "\n".join(errors[0].traceback)
+    assert "must be True or False" in text and "Traceback" not in text and 'File "' not in text
