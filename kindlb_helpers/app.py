@@ -90,7 +90,8 @@ class ExternalIP:
         src = f"pool <code>{html.escape(self.pool)}</code>" if self.pool else "an unknown pool"
         rng = f" (range <code>{self.in_range}</code>)" if self.in_range else ""
         took = f", seen after {self.seconds:.1f} s" if self.seconds is not None else ""
-        body = f"<div>Service <b>{html.escape(self.service)}</b> got <b><code>{self.ip}</code></b> from {src}{rng}{took}</div>"
+        body = (f"<div>Service <b>{html.escape(self.service)}</b> got <b><code>{self.ip}</code></b> "
+                f"from {src}{rng}{took}</div>")
         return body + (self.hood._repr_html_() if self.hood else "")
 
 

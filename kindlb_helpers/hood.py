@@ -168,7 +168,9 @@ def reuse_cluster_steps(cluster: str) -> Hood:
 
 
 def delete_cluster_steps(cluster: str) -> Hood:
-    return Hood(f"delete kind cluster {cluster!r}", [Step(shlex.join(["kind", "delete", "cluster", "--name", cluster]))])
+    """``kind delete cluster``: the node containers go, and with them everything in the cluster."""
+    return Hood(f"delete kind cluster {cluster!r}",
+                [Step(shlex.join(["kind", "delete", "cluster", "--name", cluster]))])
 
 
 def apply_steps(cluster: str, objects: list[dict], filename: str, title: str, why: str = "") -> Hood:
@@ -195,6 +197,7 @@ def install_steps(cluster: str, version: str, sources: list[str], *, drop_psp: b
 
 
 def wait_metallb_steps(cluster: str, timeout: float) -> Hood:
+    """``kubectl wait`` for the controller and ``rollout status`` for the speakers."""
     t = f"--timeout={int(timeout)}s"
     return Hood("wait for MetalLB", [
         Step(kubectl(cluster, "wait", "deployment/controller", "--for=condition=Available", t, namespace=NAMESPACE),
@@ -230,7 +233,8 @@ def deploy_steps(cluster: str, objects: list[dict]) -> Hood:
                           "the helper's extra: " + ", ".join(extras)))
     if svc["metadata"].get("annotations") or svc["spec"].get("externalTrafficPolicy"):
         # expose cannot set annotations or the traffic policy at creation: write the Service down
-        extra = [k for k in ("externalTrafficPolicy",) if k in svc["spec"]] + list(svc["metadata"].get("annotations") or {})
+        extra = ([k for k in ("externalTrafficPolicy",) if k in svc["spec"]]
+                 + list(svc["metadata"].get("annotations") or {}))
         steps.append(Step(kubectl(cluster, "apply", "-f", f"{name}-service.yaml", namespace=ns),
                           "what `kubectl expose` makes, plus " + ", ".join(extra),
                           files=((f"{name}-service.yaml", [svc]),)))
@@ -238,12 +242,14 @@ def deploy_steps(cluster: str, objects: list[dict]) -> Hood:
         expose = ["expose", "deployment", name, f"--port={port['port']}", "--type=LoadBalancer"]
         if port.get("targetPort") not in (None, port["port"]):
             expose.append(f"--target-port={port['targetPort']}")
-        steps.append(Step(kubectl(cluster, *expose, namespace=ns), "a Service with the Deployment's labels as selector"))
+        steps.append(Step(kubectl(cluster, *expose, namespace=ns),
+                          "a Service with the Deployment's labels as selector"))
     steps.append(Step(kubectl(cluster, "get", "deployment,service", name, namespace=ns)))
     return Hood(f"deploy {name} ({dep['spec']['replicas']} replicas) behind a LoadBalancer Service", steps)
 
 
 def rollout_steps(cluster: str, name: str, namespace: str, timeout: float) -> Hood:
+    """``kubectl rollout status`` and the pods it waited for."""
     return Hood(f"wait for deployment {name}", [
         Step(kubectl(cluster, "rollout", "status", f"deployment/{name}", f"--timeout={int(timeout)}s",
                      namespace=namespace)),
@@ -252,6 +258,7 @@ def rollout_steps(cluster: str, name: str, namespace: str, timeout: float) -> Ho
 
 
 def wait_ip_steps(cluster: str, name: str, namespace: str, timeout: float) -> Hood:
+    """``kubectl wait`` until the Service has an address, then ``get`` and ``describe`` it."""
     return Hood(f"wait for the external IP of {name}", [
         Step(kubectl(cluster, "wait", f"service/{name}", "--for=jsonpath={.status.loadBalancer.ingress}",
                      f"--timeout={int(timeout)}s", namespace=namespace),
@@ -272,6 +279,7 @@ def fetch_steps(url: str, network: str | None = None, image: str | None = None) 
 
 
 def spread_steps(cluster: str, base_url: str, token: str, requests: int, name: str, namespace: str) -> Hood:
+    """A ``curl`` loop with tagged requests, then ``kubectl logs`` counting them per pod."""
     url = f"{base_url}?kindlb={token}-$i"
     loop = f'for i in $(seq 1 {requests}); do curl -s -o /dev/null "{url}"; done'
     count = (kubectl(cluster, "logs", "-l", f"app={name}", "--prefix", "--tail=-1", namespace=namespace)
@@ -283,6 +291,7 @@ def spread_steps(cluster: str, base_url: str, token: str, requests: int, name: s
 
 
 def remove_steps(cluster: str, name: str, namespace: str) -> Hood:
+    """``kubectl delete`` of the Service, then the Deployment."""
     return Hood(f"remove {name}", [
         Step(kubectl(cluster, "delete", "service", name, "--ignore-not-found", namespace=namespace),
              "MetalLB takes the address back into the pool"),

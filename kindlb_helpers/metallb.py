@@ -68,11 +68,13 @@ def _read_source(version: str, source: str | Path | None) -> tuple[list[dict], l
                           path / "namespace.yaml", path / "metallb.yaml"]
             files = [p for p in candidates if p.is_file()]
             if not files:
-                raise MetalLBError(f"{path} holds no metallb-native.yaml (or namespace.yaml + metallb.yaml) for MetalLB {version}")
+                raise MetalLBError(f"{path} holds no metallb-native.yaml (or namespace.yaml + metallb.yaml) "
+                                   f"for MetalLB {version}")
         elif path.is_file():
             files = [path]
         else:
-            raise MetalLBError(f"MetalLB manifest source {path} does not exist: give a file or a folder, or None to download")
+            raise MetalLBError(f"MetalLB manifest source {path} does not exist: give a file or a folder, "
+                               "or None to download")
         texts = [p.read_text() for p in files]
         where = [str(p) for p in files]
     objects = [o for t in texts for o in yaml.safe_load_all(t) if o]
@@ -146,7 +148,8 @@ def ensure_memberlist_secret(kind: Kind) -> str:
         if exc.status != 404:
             raise
     key = base64.b64encode(secrets.token_bytes(128)).decode()
-    body = client.V1Secret(metadata=client.V1ObjectMeta(name="memberlist", namespace=NAMESPACE), string_data={"secretkey": key})
+    body = client.V1Secret(metadata=client.V1ObjectMeta(name="memberlist", namespace=NAMESPACE),
+                           string_data={"secretkey": key})
     kind.core.create_namespaced_secret(NAMESPACE, body)
     return "secret/memberlist created"
 
@@ -209,6 +212,7 @@ def pools(kind: Kind) -> list[tuple[str, PoolRange]]:
 
 
 def l2_advertisements(kind: Kind) -> list[dict]:
+    """MetalLB's L2Advertisement objects (v0.13+), as dicts; empty when there are none."""
     listed = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
                          "l2advertisements")
     return listed["items"] if listed else []
@@ -229,7 +233,8 @@ def configure(kind: Kind, pool, name: str = "default", timeout: float = 120, aut
 
 
 def other_clusters_pools(this_cluster: str, clusters: list[str], kubeconfig: str | None = None, *,
-                         skipped: list[str] | None = None, timeout: tuple[float, float] = PROBE_TIMEOUT) -> list[Reserved]:
+                         skipped: list[str] | None = None,
+                         timeout: tuple[float, float] = PROBE_TIMEOUT) -> list[Reserved]:
     """Pools that other kind clusters on the same Docker network already use (read-only look).
 
     Only contexts named ``kind-<cluster>`` for clusters whose node containers sit on the kind
@@ -277,7 +282,8 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
             msg = ev["message"]
             if ev["reason"] == "AllocationFailed" or "no available IPs" in msg:
                 size = sum(r.size for _, r in configured)
-                reasons.insert(0, f"the pool is exhausted ({size} address{'es' if size != 1 else ''}, all in use): {msg}; "
+                plural = "es" if size != 1 else ""
+                reasons.insert(0, f"the pool is exhausted ({size} address{plural}, all in use): {msg}; "
                                   "make the pool bigger or delete a LoadBalancer Service")
             elif ev["type"] == "Warning":
                 reasons.append(f"{ev['reason']}: {msg}")
@@ -323,9 +329,9 @@ def remove_cluster_scoped(kind: Kind) -> dict[str, list[str]]:
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
-    ext = client.ApiextensionsV1Api(kind.api)
-    rbac = client.RbacAuthorizationV1Api(kind.api)
-    adm = client.AdmissionregistrationV1Api(kind.api)
+    ext = kind.typed(client.ApiextensionsV1Api)
+    rbac = kind.typed(client.RbacAuthorizationV1Api)
+    adm = kind.typed(client.AdmissionregistrationV1Api)
     targets = {
         "customresourcedefinition": (ext.delete_custom_resource_definition,
                                      [c.metadata.name for c in ext.list_custom_resource_definition().items

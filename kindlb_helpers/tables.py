@@ -62,7 +62,8 @@ def node_row(node, now: dt.datetime | None = None) -> dict:
     status = {"True": "Ready", "False": "NotReady"}.get(ready, "Unknown")
     if node.spec.unschedulable:
         status += ",SchedulingDisabled"
-    roles = sorted({k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/") and k.split("/", 1)[1]}
+    roles = sorted({k.split("/", 1)[1] for k in labels
+                    if k.startswith("node-role.kubernetes.io/") and k.split("/", 1)[1]}
                    | ({labels["kubernetes.io/role"]} if labels.get("kubernetes.io/role") else set()))
     addrs = node.status.addresses or []
     first = lambda t: next((a.address for a in addrs if a.type == t), "<none>")  # noqa: E731
@@ -80,7 +81,8 @@ def nodes_frame(kind: Kind) -> pd.DataFrame:
     """The nodes as ``kubectl get nodes -o wide`` shows them."""
     nodes = sorted(kind.core.list_node().items, key=lambda n: n.metadata.name)
     frame = pd.DataFrame([node_row(n) for n in nodes], columns=NODE_COLUMNS)
-    frame.attrs["hood"] = _hood.Hood("the nodes", [_hood.Step(_hood.kubectl(kind.cluster, "get", "nodes", "-o", "wide"))])
+    frame.attrs["hood"] = _hood.Hood("the nodes",
+                                     [_hood.Step(_hood.kubectl(kind.cluster, "get", "nodes", "-o", "wide"))])
     return frame
 
 

@@ -41,7 +41,8 @@ class PoolPicker:
         lo, hi = self._window(start) if start else (0, width - 1)
         self.slider = w.IntRangeSlider(value=(lo, hi), min=0, max=width - 1, step=1, continuous_update=False,
                                        description="window", readout=False, layout=w.Layout(width="520px"))
-        self.first = w.Text(value=str(start.first) if start else "", description="first", layout=w.Layout(width="300px"))
+        self.first = w.Text(value=str(start.first) if start else "", description="first",
+                            layout=w.Layout(width="300px"))
         self.size = w.BoundedIntText(value=start.size if start else 1, min=1, max=2**31 - 1, description="size",
                                      layout=w.Layout(width="200px"))
         self.status = w.HTML()
