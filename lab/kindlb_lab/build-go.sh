@@ -48,11 +48,13 @@ build_metallb() {
     log "metallb $version: go install controller speaker"
     go_install "$dest" "$ld" "go.universe.tf/metallb/controller@$version" "go.universe.tf/metallb/speaker@$version"
   else
-    local work=$CACHE/src/metallb-$version
+    local work
     log "metallb $version: go build controller speaker (its go.mod has replace directives)"
-    rm -rf "$work"; mkdir -p "$CACHE/src" "$dest"
-    cp -r "$src" "$work"; chmod -R u+w "$work"
-    (cd "$work" && go build -p "$GOMAXPROCS" -trimpath -ldflags "-s -w $ld" -o "$dest/" ./controller ./speaker)
+    mkdir -p "$CACHE/src" "$dest"
+    work=$(mktemp -d "$CACHE/src/metallb-$version.XXXX")   # its own copy: two builds may run at once
+    cp -r "$src/." "$work"; chmod -R u+w "$work"
+    (cd "$work" && go build -p "$GOMAXPROCS" -trimpath -ldflags "-s -w $ld" -o "$dest/" ./controller ./speaker) \
+      || { rm -rf "$work"; exit 1; }
     rm -rf "$work"
   fi
   [ -x "$dest/controller" ] && [ -x "$dest/speaker" ] || { log "metallb $version: binaries missing in $dest"; exit 1; }
