@@ -49,7 +49,7 @@ _LAZY = {
 }
 _SUBMODULES = {
     "app", "metallb", "hood", "objects", "containers", "eras", "diagrams", "kube", "dockernet", "tables", "waits",
-    "widgets", "network", "doctor", "runner", "lab",
+    "widgets", "network", "doctor", "runner", "lab", "l2", "exercises", "trouble",
 }
 
 __all__ = [

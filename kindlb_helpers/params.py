@@ -233,6 +233,8 @@ KNOWN: dict[str, Callable[[object], str | None]] = {
     "replicas": _number(1, 50, whole=True, unit=" pods"),
     "requests": _number(1, 1000, whole=True, unit=" requests"),
     "probe_from": _choice("auto", "host", "container"),
+    "failover_timeout": _number(1, 90, unit=" seconds (MetalLB fails over within seconds; 90 is the bound)"),
+    "solutions": _bool,
 }
 
 

@@ -1,0 +1,616 @@
+"""Layer 2 under the hood: who announces a LoadBalancer IP, which MAC answers ARP for it, failover,
+and the client address the pods see.
+
+Every helper here reads the cluster, Docker or the neighbour table and returns a DataFrame (its
+``attrs["hood"]`` holds the ``kubectl`` / ``docker`` / ``ip`` / ``arping`` lines a person would
+type, shown with ``kh.show(frame)``) or an object with ``_repr_html_`` that includes its hood.
+
+Traffic goes only to the LoadBalancer IP, and only when it lies inside the kind docker network.
+Where the host has no route to the kind network (Docker Desktop on macOS and Windows), pass
+``via="container"``: the ARP part then runs in a throwaway busybox container on that network.
+"""
+from __future__ import annotations
+
+import html
+import ipaddress
+import re
+import secrets
+import shlex
+import shutil
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from . import hood as _hood
+from .containers import PROBE_IMAGE, run_on_kind_network
+from .errors import KindlbError, WaitTimeout
+from .kube import Kind, events_for
+from .manifests import NAMESPACE
+from .objects import APP_LABEL, http_url
+
+#: MetalLB's documented behaviour on failover, in our words (shown beside the measured time).
+DOCUMENTED = ("Speakers watch each other with memberlist. When the announcing node (or its speaker) goes away, "
+              "the remaining speakers agree on a new owner for the IP; that speaker sends gratuitous ARP so "
+              "that clients update their ARP caches. MetalLB's docs say this usually takes a few seconds; a "
+              "client that ignores gratuitous ARP keeps the old MAC until its cache entry expires.")
+SPEAKER_LABEL = "component=speaker"
+#: The upper bound any failover measurement may take (seconds).
+FAILOVER_LIMIT = 90
+_MAC = re.compile(r"(?:[0-9a-f]{2}:){5}[0-9a-f]{2}", re.I)
+
+
+# ---------- pure parsing (no cluster, no Docker) ----------
+
+def parse_node_assigned(message: str) -> str | None:
+    """The node named in a ``nodeAssigned`` event.
+
+    >>> parse_node_assigned('announcing from node "kindlb-worker2" with protocol "layer2"')
+    'kindlb-worker2'
+    """
+    m = re.search(r'node "([^"]+)"', message or "")
+    return m.group(1) if m else None
+
+
+def parse_neigh(text: str) -> list[dict]:
+    """Rows of ``ip neigh show`` output: ip, dev, mac, state.
+
+    >>> parse_neigh("172.18.255.200 dev br-1 lladdr 02:42:ac:12:00:03 REACHABLE")
+    [{'ip': '172.18.255.200', 'dev': 'br-1', 'mac': '02:42:ac:12:00:03', 'state': 'REACHABLE'}]
+    """
+    rows = []
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        dev = parts[parts.index("dev") + 1] if "dev" in parts[:-1] else None
+        mac = parts[parts.index("lladdr") + 1].lower() if "lladdr" in parts[:-1] else None
+        state = parts[-1] if parts[-1].isupper() else None
+        rows.append({"ip": parts[0], "dev": dev, "mac": mac, "state": state})
+    return rows
+
+
+def parse_arping(text: str) -> list[str]:
+    """The MACs in ``arping`` replies (iputils' and busybox's formats), in order.
+
+    >>> parse_arping("Unicast reply from 172.18.255.200 [02:42:AC:12:00:03]  0.071ms")
+    ['02:42:ac:12:00:03']
+    """
+    return [m.lower() for line in text.splitlines() if "reply" in line.lower() for m in _MAC.findall(line)]
+
+
+def parse_access_log(log: str, token: str) -> list[str]:
+    """The client address of each access-log line that carries ``kindlb=TOKEN-``.
+
+    >>> parse_access_log('10.244.1.1 - - [x] "GET /?kindlb=ab-1 HTTP/1.1" 200', "ab")
+    ['10.244.1.1']
+    """
+    return [line.split()[0] for line in log.splitlines() if f"kindlb={token}-" in line and line.split()]
+
+
+def _checked_ip(ip, subnet=None) -> str:
+    """``ip`` as text when it lies in the kind network (only there may the helpers send traffic)."""
+    from .dockernet import kind_network
+
+    try:
+        addr = ipaddress.ip_address(str(ip))
+    except ValueError:
+        raise KindlbError(f"{ip!r} is not an IP address: pass the Service's external IP (lb.ip)") from None
+    net = ipaddress.ip_network(str(subnet)) if subnet else kind_network().subnet(addr.version)
+    if addr not in net:
+        raise KindlbError(f"{addr} is not on the kind network {net}: pass the LoadBalancer IP of a Service "
+                          "in this cluster (kindlb sends traffic nowhere else)")
+    return str(addr)
+
+
+def _via(via: str) -> str:
+    if via not in ("host", "container"):
+        raise KindlbError(f"via must be 'host' or 'container' (where the host cannot reach the kind network), "
+                          f"not {via!r}")
+    return via
+
+
+# ---------- who announces ----------
+
+def _speakers(kind: Kind) -> list:
+    pods = kind.core.list_namespaced_pod(NAMESPACE, label_selector=SPEAKER_LABEL).items
+    return sorted((p for p in pods if not p.metadata.deletion_timestamp), key=lambda p: p.spec.node_name or "")
+
+
+def _speaker_says(kind: Kind, pod, service: str) -> str:
+    """The last thing this speaker's log says about ``service`` (namespace/name): announced or withdrawn."""
+    try:
+        log = kind.core.read_namespaced_pod_log(pod.metadata.name, NAMESPACE, container="speaker", since_seconds=3600)
+    except Exception:  # a speaker that is starting has no log yet
+        return "no log yet"
+    said = "nothing"
+    for line in log.splitlines():
+        if service not in line:
+            continue
+        m = re.search(r'"event":"(\w+)"', line)
+        if m and m.group(1) in ("serviceAnnounced", "serviceWithdrawn"):
+            said = m.group(1)
+    return said
+
+
+def announcements(kind: Kind, name: str = "nginx", namespace: str = "default") -> list[tuple[object, str]]:
+    """(time, node) of the Service's ``nodeAssigned`` events, oldest first."""
+    out = []
+    for e in events_for(kind, name, namespace):
+        node = parse_node_assigned(e["message"]) if e["reason"] == "nodeAssigned" else None
+        if node:
+            out.append((e["time"], node))
+    return out
+
+
+def current_announcer(kind: Kind, name: str = "nginx", namespace: str = "default") -> str | None:
+    """The node of the newest ``nodeAssigned`` event, or None."""
+    got = announcements(kind, name, namespace)
+    return got[-1][1] if got else None
+
+
+def announcer_steps(cluster: str, name: str, namespace: str) -> _hood.Hood:
+    """The describe / get pods / speaker-log lines that show who announces a Service."""
+    svc = f"{namespace}/{name}"
+    return _hood.Hood(f"who announces {svc}", [
+        _hood.Step(_hood.kubectl(cluster, "describe", "service", name, namespace=namespace),
+                   "Events: nodeAssigned names the node whose speaker answers ARP for the IP"),
+        _hood.Step(_hood.kubectl(cluster, "get", "pods", "-l", SPEAKER_LABEL, "-o", "wide", namespace=NAMESPACE)),
+        _hood.Step(_hood.kubectl(cluster, "logs", "-l", SPEAKER_LABEL, "-c", "speaker", "--prefix", "--tail=-1",
+                                 namespace=NAMESPACE) + f" | grep -F {shlex.quote(svc)} | grep -E "
+                   "'serviceAnnounced|serviceWithdrawn'", "each speaker logs whether it announces the Service"),
+    ])
+
+
+def announcer(kind: Kind, name: str = "nginx", namespace: str = "default") -> pd.DataFrame:
+    """One row per speaker: its node, its pod, what its log last says about the Service, and whether the
+    Service's newest ``nodeAssigned`` event names that node. ``attrs``: ``node`` (the announcer), ``hood``."""
+    node = current_announcer(kind, name, namespace)
+    svc = f"{namespace}/{name}"
+    pods = _app_pods_by_node(kind, name, namespace)
+    rows = [{"node": p.spec.node_name, f"{name} pods": pods.get(p.spec.node_name, 0), "speaker": p.metadata.name,
+             "ready": all(c.ready for c in (p.status.container_statuses or [])) and bool(p.status.container_statuses),
+             "speaker log says": _speaker_says(kind, p, svc),
+             "nodeAssigned": p.spec.node_name == node} for p in _speakers(kind)]
+    frame = pd.DataFrame(rows, columns=["node", f"{name} pods", "speaker", "ready", "speaker log says",
+                                        "nodeAssigned"])
+    frame.attrs.update(node=node, service=svc, hood=announcer_steps(kind.cluster, name, namespace))
+    return frame
+
+
+def _app_pods_by_node(kind: Kind, name: str, namespace: str) -> dict[str, int]:
+    """node -> number of ready pods of the app on it."""
+    out: dict[str, int] = {}
+    for p in kind.core.list_namespaced_pod(namespace, label_selector=f"{APP_LABEL}={name}").items:
+        ready = any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
+        if ready and not p.metadata.deletion_timestamp:
+            out[p.spec.node_name] = out.get(p.spec.node_name, 0) + 1
+    return out
+
+
+def wait_local_announcer(kind: Kind, name: str = "nginx", namespace: str = "default", timeout: float = 60) -> str:
+    """Under ``externalTrafficPolicy: Local``: wait until the announcing node runs a ready pod of the app."""
+    seen: list[str] = []
+
+    def check() -> tuple[bool, str]:
+        now, pods = current_announcer(kind, name, namespace), _app_pods_by_node(kind, name, namespace)
+        if now and pods.get(now):
+            seen[:] = [now]
+            return True, f"{now} announces and runs {pods[now]} pod(s)"
+        return False, f"announcer {now}, pods on {sorted(pods)}"
+
+    _wait(check, timeout, f"a node with a {name} pod announces")
+    return seen[0]
+
+
+def wait_announcer(kind: Kind, name: str = "nginx", namespace: str = "default", *, exclude: str | None = None,
+                   node: str | None = None, timeout: float = 60, progress: bool = False) -> str:
+    """Wait until a ``nodeAssigned`` event names a node (not ``exclude``; ``node`` when given); return it."""
+    seen: list[str] = []
+
+    def check() -> tuple[bool, str]:
+        now = current_announcer(kind, name, namespace)
+        ok = now is not None and now != exclude and (node is None or now == node)
+        if ok:
+            seen[:] = [now]
+        return ok, f"announcer {now or 'none yet'}"
+
+    _wait(check, timeout, f"announcer of {name}", progress)
+    return seen[0]
+
+
+def _wait(check, timeout: float, desc: str, progress: bool = False, interval: float = 0.5) -> str:
+    from .waits import wait_until
+
+    return wait_until(check, timeout=timeout, desc=desc, progress=progress, interval=interval)
+
+
+# ---------- node MACs (Docker API) ----------
+
+def node_macs(cluster: str, network: str | None = None) -> pd.DataFrame:
+    """The kind node containers' IPv4 and MAC addresses on the kind network, from the Docker API."""
+    from .dockernet import docker_client, kind_network_name, translate
+
+    net = network or kind_network_name()
+    client = docker_client()
+    with translate(client, "list the kind node containers"):
+        found = client.api.containers(filters={"label": f"io.x-k8s.kind.cluster={cluster}"})
+    rows = []
+    for c in found:
+        on = ((c.get("NetworkSettings") or {}).get("Networks") or {}).get(net) or {}
+        rows.append({"node": (c.get("Names") or ["?"])[0].lstrip("/"), "ip": on.get("IPAddress") or None,
+                     "mac": (on.get("MacAddress") or "").lower() or None})
+    if not rows:
+        raise KindlbError(f"no running node containers of kind cluster {cluster!r}: `kind get clusters` lists them")
+    frame = pd.DataFrame(sorted(rows, key=lambda r: r["node"]), columns=["node", "ip", "mac"])
+    fmt = "{{.Name}} {{(index .NetworkSettings.Networks \"" + net + "\").IPAddress}} " \
+          "{{(index .NetworkSettings.Networks \"" + net + "\").MacAddress}}"
+    frame.attrs["hood"] = _hood.Hood(f"the node containers' MACs on network {net}", [
+        _hood.Step(f"docker inspect -f {shlex.quote(fmt)} $(kind get nodes --name {shlex.quote(cluster)})",
+                   "each node container's interface on the kind bridge has its own MAC")])
+    return frame
+
+
+# ---------- the neighbour table, seen from the host or from a container ----------
+
+def _arping_cmd() -> list[str] | None:
+    if shutil.which("arping"):
+        return ["arping"]
+    if shutil.which("busybox"):
+        return ["busybox", "arping"]
+    return None
+
+
+def _knock(ip: str, port: int = 80) -> None:
+    """One HTTP request to the IP, so that the kernel resolves it with ARP (failure is fine)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(http_url(ip, port), timeout=2) as resp:
+            resp.read()
+    except OSError:
+        pass
+
+
+def neighbours(ip, via: str = "host", image: str = PROBE_IMAGE, port: int = 80, arping: bool = True) -> pd.DataFrame:
+    """The neighbour-table entry for ``ip`` after one request to it, and the MACs that answer ``arping``.
+
+    ``via="host"`` reads this machine's table (``ip neigh show IP``); ``via="container"`` does the same
+    inside a busybox container on the kind network (for hosts without a route to it). One row per
+    source: ``ip neigh`` and ``arping`` (when an arping is installed). ``attrs``: ``mac``, ``hood``.
+    """
+    ip, via = _checked_ip(ip), _via(via)
+    url = http_url(ip, port)
+    rows: list[dict] = []
+    if via == "host":
+        _knock(ip, port)
+        out = subprocess.run(["ip", "neigh", "show", ip], capture_output=True, text=True, timeout=10).stdout
+        found = parse_neigh(out)
+        dev = found[0]["dev"] if found else None
+        rows += [{"source": "ip neigh", "ip": r["ip"], "mac": r["mac"], "state": r["state"], "dev": r["dev"]}
+                 for r in found]
+        steps = [_hood.Step(shlex.join(["curl", "-s", "-o", "/dev/null", url]), "one request: the kernel asks ARP"),
+                 _hood.Step(f"ip neigh show {ip}", "the neighbour table: the MAC this host sends the IP's packets to")]
+        tool = _arping_cmd()
+        if arping and tool and dev:
+            cmd = [*tool, "-c", "2", "-I", dev, ip]
+            got = subprocess.run(cmd, capture_output=True, text=True, timeout=15)
+            rows += [{"source": "arping", "ip": ip, "mac": m, "state": "reply", "dev": dev}
+                     for m in dict.fromkeys(parse_arping(got.stdout))]
+            steps.append(_hood.Step(shlex.join(cmd), "ask who has the IP; the announcing speaker replies"))
+        hood = _hood.Hood(f"the neighbour entry for {ip} on this host", steps)
+    else:
+        script = (f"wget -q -O /dev/null {url} 2>/dev/null; echo '--neigh'; busybox ip neigh show {ip}; "
+                  f"echo '--arping'; busybox arping -c 2 -I eth0 {ip}; true")
+        code, out, err = run_on_kind_network(script, image, timeout=60)
+        neigh, _, arp = out.partition("--arping")
+        for r in parse_neigh(neigh.replace("--neigh", "")):
+            rows.append({"source": "ip neigh (container)", "ip": r["ip"], "mac": r["mac"], "state": r["state"],
+                         "dev": r["dev"]})
+        if arping:
+            rows += [{"source": "arping (container)", "ip": ip, "mac": m, "state": "reply", "dev": "eth0"}
+                     for m in dict.fromkeys(parse_arping(arp))]
+        if code != 0 and not rows:
+            raise KindlbError(f"the probe container could not look at the neighbour table: {err.strip()[-300:]}")
+        hood = _hood.Hood(f"the neighbour entry for {ip}, seen from a container on the kind network", [
+            _hood.Step(shlex.join(["docker", "run", "--rm", "--network", _network(), image, "sh", "-c", script]),
+                       "busybox's wget, ip and arping, next to the nodes on the kind bridge")])
+    frame = pd.DataFrame(rows, columns=["source", "ip", "mac", "state", "dev"])
+    macs = [m for m in frame["mac"] if m]
+    frame.attrs.update(mac=macs[0] if macs else None, via=via, hood=hood)
+    return frame
+
+
+def _network() -> str:
+    from .dockernet import kind_network_name
+
+    return kind_network_name()
+
+
+# ---------- where does the IP live? ----------
+
+@dataclass
+class Location:
+    """The IP, the MAC that answers for it, the node with that MAC, and the announcer from the events."""
+
+    ip: str
+    mac: str | None
+    node: str | None
+    announcer: str | None
+    neighbours: pd.DataFrame = field(repr=False)
+    nodes: pd.DataFrame = field(repr=False)
+    hood: _hood.Hood = field(repr=False)
+
+    @property
+    def match(self) -> bool:
+        return self.node is not None and self.node == self.announcer
+
+    def _repr_html_(self) -> str:
+        verdict = (f"<b style='color:#1a7f37'>this IP lives on {html.escape(self.node)}</b>: the MAC in the "
+                   f"neighbour table is that node's, and MetalLB's event names the same node" if self.match else
+                   f"<b style='color:#cf222e'>no match</b>: MAC {html.escape(str(self.mac))} belongs to "
+                   f"{html.escape(str(self.node))}, the event names {html.escape(str(self.announcer))}")
+        marked = self.nodes.assign(**{"answers ARP": self.nodes["mac"] == self.mac})
+        mac = html.escape(str(self.mac))
+        return (f"<div><code>{self.ip}</code> &rarr; MAC <code>{mac}</code> &rarr; {verdict}</div>"
+                + self.neighbours.to_html(index=False) + marked.to_html(index=False) + self.hood._repr_html_())
+
+
+def where_is(kind: Kind, ip, name: str = "nginx", namespace: str = "default", via: str = "host",
+             image: str = PROBE_IMAGE) -> Location:
+    """Match the neighbour entry's MAC for ``ip`` to a node container's MAC, and compare with ``nodeAssigned``."""
+    neigh = neighbours(ip, via, image)
+    nodes = node_macs(kind.cluster)
+    owner = nodes.loc[nodes["mac"] == neigh.attrs["mac"], "node"]
+    hood = _hood.Hood(f"which node answers for {ip}", [
+        *neigh.attrs["hood"].steps, *nodes.attrs["hood"].steps,
+        *announcer_steps(kind.cluster, name, namespace).steps[:1]])
+    return Location(str(ip), neigh.attrs["mac"], owner.iloc[0] if len(owner) else None,
+                    current_announcer(kind, name, namespace), neigh, nodes, hood)
+
+
+# ---------- failover ----------
+
+@dataclass
+class Failover:
+    """What happened after the announcing speaker was deleted, measured."""
+
+    ip: str
+    before: str
+    after: str
+    mac_before: str | None
+    mac_after: str | None
+    announced_after: float
+    answered_after: float
+    failed_requests: int
+    healthy_after: float
+    back_to: str | None
+    timeline: pd.DataFrame = field(repr=False)
+    hood: _hood.Hood = field(repr=False)
+
+    def summary(self) -> pd.DataFrame:
+        """The measurement beside MetalLB's documented behaviour."""
+        return pd.DataFrame([
+            ("announcing node", self.before, self.after),
+            ("MAC for the IP", self.mac_before, self.mac_after),
+            ("new nodeAssigned event after", "", f"{self.announced_after:.1f} s"),
+            ("IP answered again after", "", f"{self.answered_after:.1f} s"),
+            ("requests that failed meanwhile", "", str(self.failed_requests)),
+            ("speakers all ready again after", "", f"{self.healthy_after:.1f} s"),
+            ("announcer once the speaker is back", "", str(self.back_to)),
+        ], columns=["", "before", "after"])
+
+    def _repr_html_(self) -> str:
+        return (f"<div>Deleted the speaker on <b>{html.escape(self.before)}</b>; <b>{html.escape(self.after)}</b> "
+                f"took over <code>{self.ip}</code>, which answered again after <b>{self.answered_after:.1f} s</b> "
+                f"(bound {FAILOVER_LIMIT} s).</div>" + self.summary().to_html(index=False)
+                + f"<p><i>MetalLB's documented behaviour:</i> {html.escape(DOCUMENTED)}</p>" + self.hood._repr_html_())
+
+
+def _get(ip: str, port: int, timeout: float = 1.0, path: str = "/") -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(http_url(ip, port, path), timeout=timeout) as resp:
+            resp.read()
+            return True
+    except OSError:
+        return False
+
+
+def _host_mac(ip: str) -> str | None:
+    out = subprocess.run(["ip", "neigh", "show", ip], capture_output=True, text=True, timeout=10).stdout
+    rows = parse_neigh(out)
+    return rows[0]["mac"] if rows else None
+
+
+def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", timeout: float = FAILOVER_LIMIT,
+             via: str = "host", image: str = PROBE_IMAGE, port: int = 80) -> Failover:
+    """Delete the speaker pod of the announcing node and measure, every 0.5 s (at most ``timeout`` ≤ 90 s),
+    until another node announces the IP and the IP answers HTTP again; then wait until every speaker is
+    ready again (the DaemonSet recreates the pod) and note who announces then."""
+    from .metallb import readiness
+
+    ip, via = _checked_ip(ip), _via(via)
+    if not 1 <= timeout <= FAILOVER_LIMIT:
+        raise KindlbError(f"timeout must be between 1 and {FAILOVER_LIMIT} seconds (got {timeout})")
+    before = current_announcer(kind, name, namespace)
+    if before is None:
+        raise KindlbError(f"no speaker announces {namespace}/{name} yet (no nodeAssigned event): wait for the "
+                          "external IP first (kh.app.wait_external_ip), and check that an L2Advertisement exists")
+    mac_before = neighbours(ip, via, image, port, arping=False).attrs["mac"]
+    pods = [p for p in _speakers(kind) if p.spec.node_name == before]
+    if not pods:
+        raise KindlbError(f"no speaker pod runs on {before}: `kubectl -n {NAMESPACE} get pods -o wide` shows them")
+    victim = pods[0].metadata.name
+    macs = node_macs(kind.cluster)
+    mac_of = dict(zip(macs["mac"], macs["node"]))
+    kind.core.delete_namespaced_pod(victim, NAMESPACE)
+    t0 = time.monotonic()
+    rows, announced, answered, failed, after = [], None, None, 0, None
+    while time.monotonic() - t0 < timeout:
+        t = time.monotonic() - t0
+        now = current_announcer(kind, name, namespace)
+        if announced is None and now and now != before:
+            announced, after = t, now
+        ok = _get(ip, port) if via == "host" else None
+        mac = _host_mac(ip) if via == "host" else None
+        failed += ok is False
+        rows.append({"seconds": round(t, 1), "nodeAssigned": now, "MAC in neighbour table": mac,
+                     "node with that MAC": mac_of.get(mac), "HTTP answered": ok})
+        if announced is not None and via == "container":
+            from .containers import fetch_in_network
+
+            fetch_in_network(ip, port, attempts=max(1, int(timeout - t)))
+            answered = time.monotonic() - t0
+            break
+        if announced is not None and ok:
+            answered = t
+            break
+        time.sleep(0.5)
+    if announced is None or answered is None:
+        raise WaitTimeout(f"{ip}: no other node announced it and answered within {timeout:.0f} s after deleting "
+                          f"{victim}: look at the speaker logs (`kubectl -n {NAMESPACE} logs -l {SPEAKER_LABEL}`)")
+    mac_after = neighbours(ip, via, image, port, arping=False).attrs["mac"]
+    _wait(lambda: readiness(kind), 120, "speakers ready again")
+    healthy = time.monotonic() - t0
+    back = current_announcer(kind, name, namespace)
+    hood = _hood.Hood(f"delete the speaker that announces {ip}, watch another take over", [
+        _hood.Step(_hood.kubectl(kind.cluster, "delete", "pod", victim, "--wait=false", namespace=NAMESPACE),
+                   f"the speaker on {before}; its DaemonSet starts a new one"),
+        _hood.Step(f"while ! curl -s -o /dev/null --max-time 1 {http_url(ip, port)}; do sleep 0.5; done; "
+                   f"ip neigh show {ip}", "until the IP answers; then the MAC the host now uses"),
+        _hood.Step(_hood.kubectl(kind.cluster, "get", "events", "--field-selector",
+                                 f"involvedObject.name={name},reason=nodeAssigned", namespace=namespace),
+                   "the new nodeAssigned event"),
+        _hood.Step(_hood.kubectl(kind.cluster, "rollout", "status", "daemonset/speaker", namespace=NAMESPACE),
+                   "every speaker ready again"),
+    ])
+    return Failover(ip, before, after, mac_before, mac_after, round(announced, 1), round(answered, 1), failed,
+                    round(healthy, 1), back, pd.DataFrame(rows), hood)
+
+
+# ---------- who the pods think the client is ----------
+
+def set_traffic_policy(kind: Kind, policy: str, name: str = "nginx", namespace: str = "default") -> _hood.Done:
+    """Set the Service's ``spec.externalTrafficPolicy`` (``Cluster`` or ``Local``)."""
+    if policy not in ("Cluster", "Local"):
+        raise KindlbError(f"policy must be 'Cluster' or 'Local', not {policy!r}")
+    patch = {"spec": {"externalTrafficPolicy": policy}}
+    kind.core.patch_namespaced_service(name, namespace, patch)
+    import json
+
+    return _hood.Done(f"service/{name}: externalTrafficPolicy {policy}", _hood.Hood(
+        f"externalTrafficPolicy: {policy}", [_hood.Step(_hood.kubectl(
+            kind.cluster, "patch", "service", name, "-p", json.dumps(patch, separators=(",", ":")),
+            namespace=namespace), "Local: only nodes with a ready pod take traffic, and the client address is kept")]))
+
+
+def scale(kind: Kind, replicas: int, name: str = "nginx", namespace: str = "default",
+          timeout: float = 180) -> _hood.Done:
+    """Scale the Deployment and wait until the pods are ready."""
+    from .app import wait_rollout
+
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 50:
+        raise KindlbError(f"replicas must be a whole number from 1 to 50 (got {replicas!r})")
+    kind.apps.patch_namespaced_deployment_scale(name, namespace, {"spec": {"replicas": replicas}})
+    done = wait_rollout(kind, name, namespace, timeout=timeout, progress=False)
+    return _hood.Done(f"deployment/{name} scaled to {replicas}: {done.headline.split(': ', 1)[-1]}", _hood.Hood(
+        f"scale {name} to {replicas}", [_hood.Step(_hood.kubectl(kind.cluster, "scale", "deployment", name,
+                                                                 f"--replicas={replicas}", namespace=namespace)),
+                                        *done.hood.steps]))
+
+
+def _address_owner(kind: Kind) -> dict:
+    """node name -> (InternalIP, pod CIDR network), to say whose address a client address is."""
+    out = {}
+    for n in kind.core.list_node().items:
+        ip = next((a.address for a in n.status.addresses or [] if a.type == "InternalIP"), None)
+        cidr = ipaddress.ip_network(n.spec.pod_cidr) if n.spec.pod_cidr else None
+        out[n.metadata.name] = (ip, cidr)
+    return out
+
+
+def _whose(addr: str, owners: dict, host: str | None) -> str:
+    if host and addr == host:
+        return "this host (the real client)"
+    a = ipaddress.ip_address(addr)
+    for node, (ip, cidr) in owners.items():
+        if addr == ip or (cidr is not None and a in cidr):
+            return f"node {node}"
+    return "unknown"
+
+
+def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", namespace: str = "default",
+                     port: int = 80) -> pd.DataFrame:
+    """Send tagged requests from the host, then read each pod's access log: the client address nginx saw.
+
+    One row per (pod, client address): its node, how many requests, and whose address that is (this
+    host, or a node). ``attrs``: ``policy``, ``host`` (the host's address on the kind network: the
+    real client), ``announcer``, ``sent``, ``failed``, ``hood``.
+    """
+    from .dockernet import kind_network
+
+    ip = _checked_ip(ip)
+    if isinstance(requests, bool) or not isinstance(requests, int) or not 1 <= requests <= 1000:
+        raise KindlbError(f"requests must be a whole number from 1 to 1000 (got {requests!r})")
+    svc = kind.core.read_namespaced_service(name, namespace)
+    policy = svc.spec.external_traffic_policy or "Cluster"
+    host = str(kind_network().gateway(4))
+    token = secrets.token_hex(4)
+    failed = sum(not _get(ip, port, 3, f"/?kindlb={token}-{i}") for i in range(1, requests + 1))
+    time.sleep(1)
+    owners = _address_owner(kind)
+    rows = []
+    for pod in kind.core.list_namespaced_pod(namespace, label_selector=f"{APP_LABEL}={name}").items:
+        if pod.metadata.deletion_timestamp or pod.status.phase != "Running":
+            continue
+        log = kind.core.read_namespaced_pod_log(pod.metadata.name, namespace, since_seconds=600)
+        seen = parse_access_log(log, token)
+        for addr in sorted(set(seen)) or [None]:
+            rows.append({"pod": pod.metadata.name, "node": pod.spec.node_name,
+                         "client address": addr, "requests": seen.count(addr) if addr else 0,
+                         "whose address": _whose(addr, owners, host) if addr else ""})
+    frame = pd.DataFrame(sorted(rows, key=lambda r: (r["node"], r["pod"])),
+                         columns=["pod", "node", "client address", "requests", "whose address"])
+    frame.attrs.update(policy=policy, host=host, announcer=current_announcer(kind, name, namespace),
+                       sent=requests, failed=failed, token=token,
+                       hood=_clients_steps(kind.cluster, ip, port, token, requests, policy, name, namespace))
+    return frame
+
+
+def _clients_steps(cluster: str, ip: str, port: int, token: str, requests: int, policy: str, name: str,
+                   namespace: str) -> _hood.Hood:
+    loop = f'for i in $(seq 1 {requests}); do curl -s -o /dev/null "{http_url(ip, port)}?kindlb={token}-$i"; done'
+    logs = _hood.kubectl(cluster, "logs", "-l", f"{APP_LABEL}={name}", "--prefix", "--tail=-1", namespace=namespace)
+    cols = "custom-columns=NODE:.metadata.name,IP:.status.addresses[0].address,PODCIDR:.spec.podCIDR"
+    return _hood.Hood(f"{requests} requests under externalTrafficPolicy {policy}: who nginx saw as the client", [
+        _hood.Step(loop, "each request carries a unique query string"),
+        _hood.Step(logs + f" | grep -F kindlb={token}- | awk '{{print $1, $2}}' | sort | uniq -c",
+                   "the first field of nginx's access log is the client address"),
+        _hood.Step(_hood.kubectl(cluster, "get", "nodes", "-o", cols), "whose address it is: a node's, or yours"),
+    ])
+
+
+def compare_policies(*frames: pd.DataFrame) -> pd.DataFrame:
+    """One row per :func:`client_addresses` run: what each traffic policy showed."""
+    rows = [policy_summary(f) for f in frames if f is not None]
+    return pd.DataFrame([{k: (", ".join(v) if isinstance(v, list) else v) for k, v in r.items()} for r in rows])
+
+
+def restore(kind: Kind, name: str = "nginx", namespace: str = "default", replicas: int = 3) -> _hood.Done:
+    """Back to the series' state: ``externalTrafficPolicy: Cluster`` and ``replicas`` pods."""
+    policy = set_traffic_policy(kind, "Cluster", name, namespace)
+    scaled = scale(kind, replicas, name, namespace)
+    return _hood.Done(f"{policy.headline}; {scaled.headline}", _hood.Hood(
+        f"put {name} back as it was", policy.hood.steps + scaled.hood.steps))
+
+
+def policy_summary(frame: pd.DataFrame) -> dict:
+    """What one :func:`client_addresses` run shows, as plain values (for the comparison table and ``result``)."""
+    hit = frame[frame["requests"] > 0]
+    return {"policy": frame.attrs["policy"], "announcer": frame.attrs["announcer"],
+            "requests counted": int(hit["requests"].sum()), "pods hit": int(hit["pod"].nunique()),
+            "nodes with pods hit": sorted(set(hit["node"])),
+            "client addresses": sorted(set(hit["client address"])),
+            "source IP kept": bool(len(hit)) and set(hit["client address"]) == {frame.attrs["host"]}}
