@@ -84,20 +84,17 @@ def _lab():
 
 
 def _run(args) -> int:
+    import os
+
+    from .notebooks import notebooks_dir
     from .runner import check_run_parameters, run_series
 
+    if args.notebooks_dir:  # the runner reads the folder from here: one place, like KINDLB_NOTEBOOKS
+        os.environ["KINDLB_NOTEBOOKS"] = str(notebooks_dir(args.notebooks_dir))
     params = _parse_params(args.param)
     check_run_parameters(params, args.notebooks or None)  # what the user typed; nothing has run yet
     if args.offline:
-        lab = _lab()
-        if lab is None:
-            raise KindlbError(f"--offline needs the offline lab, which is not installed: {LAB_HINT}")
-        version = lab.metallb_version(params.get("metallb_version"))  # a version the lab cannot build stops here
-        params["metallb_version"] = version
-        params.setdefault("metallb_source", str(lab.manifest_source(version)))
-        params.setdefault("image", lab.NGINX_IMAGE)
-        if params.get("probe_from") == "container":
-            params.setdefault("probe_image", lab.probe_image())
+        _offline_params(params)
     if args.delete_cluster:
         params["delete_cluster"] = True
     results = run_series(args.cluster, params, args.output, args.notebooks or None)
@@ -110,6 +107,64 @@ def _run(args) -> int:
     return 0
 
 
+
+
+def _offline_params(params: dict) -> None:
+    """--offline: a loaded bundle's manifest and images, else the offline lab's; what the user set wins."""
+    from .bundle import loaded_bundle
+
+    bundle = loaded_bundle(params.get("metallb_version"))
+    if bundle is not None:
+        params["metallb_version"] = bundle.metallb_version
+        params.setdefault("metallb_source", str(bundle.manifest_source))
+        params.setdefault("image", bundle.image("nginx"))
+        params.setdefault("probe_image", bundle.image("probe"))
+        params.setdefault("node_image", bundle.image("node"))
+        return
+    lab = _lab()
+    if lab is None:
+        raise KindlbError("--offline needs a loaded image bundle (`kindlb bundle load FILE`) or the offline lab, "
+                          f"and neither is here: {LAB_HINT}")
+    version = lab.metallb_version(params.get("metallb_version"))  # a version the lab cannot build stops here
+    params["metallb_version"] = version
+    params.setdefault("metallb_source", str(lab.manifest_source(version)))
+    params.setdefault("image", lab.NGINX_IMAGE)
+    if params.get("probe_from", "auto") != "host":
+        params.setdefault("probe_image", lab.probe_image())
+
+
+def _notebooks(args) -> int:
+    from .notebooks import copy_series
+
+    report = copy_series(args.dir, force=args.force)
+    for line in report.lines():
+        print(line)
+    print(f"the series is in {report.folder}: `jupyter lab {report.folder}`, or "
+          f"`kindlb run --notebooks {report.folder}`")
+    return 0
+
+
+def _bundle(args) -> int:
+    from . import bundle
+
+    if args.action == "save":
+        info = bundle.save(args.file, metallb_version=args.metallb, from_lab=args.from_lab,
+                           node_image=args.node_image, nginx_image=args.nginx_image, probe_image=args.probe_image,
+                           manifest=args.manifest, log=lambda m: print(m, file=sys.stderr))
+        print(f"wrote {info['file']}: MetalLB {info['metallb_version']}, {len(info['images'])} images, "
+              f"{info['size'] / 2**20:.0f} MiB in {info['seconds']:.0f} s")
+    elif args.action == "load":
+        info = bundle.load(args.file, metallb_version=args.metallb, cluster=args.cluster,
+                           docker_only=args.docker_only, log=lambda m: print(m, file=sys.stderr))
+        where = f" and into the nodes of {', '.join(info['clusters'])}" if info["clusters"] else ""
+        print(f"loaded {len(info['images'])} images into Docker{where} in {info['seconds']:.0f} s; "
+              f"MetalLB {info['metallb_version']} manifest in {info['manifest_dir']}; "
+              f"now: kindlb run --offline --cluster NAME")
+    else:
+        info = bundle.verify(args.file, metallb_version=args.metallb)
+        print(f"{args.file}: a complete kindlb bundle for MetalLB {info['metallb_version']}: "
+              + ", ".join(i["ref"] for i in info["images"]))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,10 +196,38 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", default="runs/latest", help="folder for the executed notebooks and their HTML")
     s.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a parameter for every notebook that declares it (YAML value), repeatable")
-    s.add_argument("--offline", action="store_true", help="use the offline lab's MetalLB manifest and nginx image")
+    s.add_argument("--offline", action="store_true",
+                   help="use a loaded bundle's (else the offline lab's) MetalLB manifest and images")
+    s.add_argument("--notebooks", dest="notebooks_dir", metavar="DIR", default=None,
+                   help="run the notebooks in DIR (default: $KINDLB_NOTEBOOKS, else the installed series)")
     s.add_argument("--delete-cluster", action="store_true", help="let the cleanup notebook delete the cluster")
     s.add_argument("notebooks", nargs="*", help="run only these (e.g. 03_address_pool)")
     s.set_defaults(func=_run)
+    s = sub.add_parser("notebooks", parents=[debug], help="copy the notebook series into a folder to work in")
+    s.add_argument("dir", nargs="?", default="kindlb-notebooks", help="the folder (default: ./kindlb-notebooks)")
+    s.add_argument("--force", action="store_true", help="also replace notebooks you changed")
+    s.set_defaults(func=_notebooks)
+    s = sub.add_parser("bundle", parents=[debug], help="save/load one archive with every image the series needs")
+    bsub = s.add_subparsers(dest="action", required=True)
+    b = bsub.add_parser("save", parents=[debug], help="write the bundle (images from the local Docker engine)")
+    b.add_argument("file")
+    b.add_argument("--metallb", metavar="VERSION", default=None, help="MetalLB release (default: the pinned one)")
+    b.add_argument("--from-lab", action="store_true", help="the offline lab's images and manifest")
+    b.add_argument("--node-image", default=None, help="kind node image (default: kind's, or the lab's)")
+    b.add_argument("--nginx-image", default=None)
+    b.add_argument("--probe-image", default=None)
+    b.add_argument("--manifest", default=None,
+                   help="MetalLB manifest file or folder (default: downloaded, or the lab's)")
+    b = bsub.add_parser("load", parents=[debug], help="verify the bundle, then load it into Docker and the cluster")
+    b.add_argument("file")
+    b.add_argument("--metallb", metavar="VERSION", default=None, help="refuse a bundle for another release")
+    b.add_argument("--cluster", default=None,
+                   help="also load into this kind cluster's nodes (default: kindlb's, when it exists)")
+    b.add_argument("--docker-only", action="store_true", help="load into Docker only, into no cluster")
+    b = bsub.add_parser("verify", parents=[debug], help="check the bundle without loading anything")
+    b.add_argument("file")
+    b.add_argument("--metallb", metavar="VERSION", default=None)
+    s.set_defaults(func=_bundle)
     s = sub.add_parser("lab",
                        help="the offline lab: build kind, Kubernetes, MetalLB and nginx here (see `kindlb lab -h`)",
                        add_help=False)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +22,11 @@ def series(folder: Path | None = None) -> list[str]:
     return [n for n in names if n not in cleanup] + cleanup
 
 
-def notebooks_dir() -> Path:
-    """The notebooks folder: $KINDLB_NOTEBOOKS, else ``notebooks/`` beside the package."""
-    env = os.environ.get("KINDLB_NOTEBOOKS")
-    path = Path(env) if env else Path(__file__).resolve().parent.parent / "notebooks"
-    if not any(path.glob("00_*.ipynb")):
-        raise KindlbError(f"no notebooks in {path}: run from a clone of kindlb, or set KINDLB_NOTEBOOKS")
-    return path
+def notebooks_dir(folder: str | Path | None = None) -> Path:
+    """The notebooks folder: FOLDER, else $KINDLB_NOTEBOOKS, else the installed series (a clone's ``notebooks/``)."""
+    from .notebooks import notebooks_dir as find
+
+    return find(folder)
 
 
 @dataclass

@@ -22,6 +22,7 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
         shutil.copy2(ROOT / name, src / name)
     shutil.copytree(ROOT / "kindlb_helpers", src / "kindlb_helpers",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(ROOT / "notebooks", src / "notebooks")  # mapped into the package (kindlb_helpers/_notebooks)
     out = tmp_path_factory.mktemp("wheel")
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check",
                         "-w", str(out), str(src)], capture_output=True, text=True, timeout=300, check=False)
