@@ -8,11 +8,11 @@ from __future__ import annotations
 import ipaddress
 import time
 
-from kindlb_helpers import app, metallb
+from kindlb_helpers import app, l2, metallb
 from kindlb_helpers import versions as v
 from kindlb_helpers.dockernet import kind_network
 from kindlb_helpers.errors import LabError, WaitTimeout
-from kindlb_helpers.kube import Kind, connect, delete, events_for
+from kindlb_helpers.kube import Kind, connect, delete
 from kindlb_helpers.manifests import NAMESPACE, metallb_manifests, uses_crds
 from kindlb_helpers.network import clusters_on, plan_for
 from kindlb_helpers.pool import Reserved
@@ -94,13 +94,8 @@ def http_get(ip: str, timeout: float = 60, subnet: str | None = None) -> str:
 
 
 def announcing_nodes(name: str, namespace: str, svc: str) -> list[tuple[str, str]]:
-    """(time, node) of the Service's ``nodeAssigned`` events, oldest first."""
-    out = []
-    for e in events_for(_kind(name), svc, namespace):
-        # 'announcing from node "kindlb-worker" with protocol "layer2"'
-        if e["reason"] == "nodeAssigned" and 'node "' in e["message"]:
-            out.append((str(e["time"] or ""), e["message"].split('node "', 1)[1].split('"', 1)[0]))
-    return out
+    """(time, node) of the Service's ``nodeAssigned`` events, oldest first (``kindlb_helpers.l2``)."""
+    return [(str(t or ""), node) for t, node in l2.announcements(_kind(name), svc, namespace)]
 
 
 def remove_demo(name: str, namespace: str, pool: str, version: str | None = None) -> None:

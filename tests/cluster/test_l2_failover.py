@@ -1,14 +1,16 @@
 """L2 failover: delete the speaker that announces a LoadBalancer IP; another node takes over and
-the IP keeps answering HTTP. The test owns its namespace and pool and removes them afterwards."""
+the IP keeps answering HTTP. Uses the library's helpers (``kindlb_helpers.l2``), the same the
+notebook 06 calls. The test owns its namespace and pool and removes them afterwards."""
 from __future__ import annotations
 
 import ipaddress
 import os
-import time
 import uuid
 
 import pytest
 
+import kindlb_helpers as kh
+from kindlb_helpers import l2
 from kindlb_helpers.kube import connect
 
 lab = pytest.importorskip("kindlb_lab", reason="the offline lab is not installed: pip install -e lab/")
@@ -21,7 +23,7 @@ pytestmark = [
                        reason="offline-lab test; KINDLB_CLUSTER selects another cluster"),
 ]
 
-FAILOVER_TIMEOUT = 90  # seconds for another node to announce and the IP to answer
+FAILOVER_TIMEOUT = l2.FAILOVER_LIMIT  # seconds for another node to announce and the IP to answer
 
 
 @pytest.fixture
@@ -40,31 +42,21 @@ def l2_service(lab_cluster):
         demo.remove_demo(name, ns, pool)
 
 
-def _wait_announcer(name: str, ns: str, exclude: str | None, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        nodes = [n for _, n in demo.announcing_nodes(name, ns, "nginx") if n != exclude]
-        if nodes:
-            return nodes[-1]
-        time.sleep(2)
-    raise AssertionError(f"no nodeAssigned event (other than {exclude}) within {timeout} s")
-
-
 def test_ip_survives_speaker_loss(l2_service):
     name, ns, ip = l2_service["name"], l2_service["namespace"], l2_service["ip"]
     assert ipaddress.ip_address(ip) in ipaddress.ip_network(l2_service["subnet"])
     assert "<title>Welcome to nginx!</title>" in demo.http_get(ip, subnet=l2_service["subnet"])
+    k = connect(name)
+    first = l2.wait_announcer(k, "nginx", ns, timeout=60)
+    where = l2.where_is(k, ip, "nginx", ns)
+    assert where.match and where.node == first, (where.mac, where.node, first)
 
-    first = _wait_announcer(name, ns, None, 60)
-    speakers = connect(name).kubectl("-n", "metallb-system", "get", "pods", "-l", "component=speaker",
-                           "--field-selector", f"spec.nodeName={first}", "-o", "name").split()
-    assert len(speakers) == 1, speakers
-    connect(name).kubectl("-n", "metallb-system", "delete", speakers[0], "--wait=false")
-
-    # Another node announces the IP, and the IP answers again, within the bound.
-    t0 = time.monotonic()
-    second = _wait_announcer(name, ns, first, FAILOVER_TIMEOUT)
-    assert second != first
-    page = demo.http_get(ip, timeout=FAILOVER_TIMEOUT, subnet=l2_service["subnet"])
-    assert "<title>Welcome to nginx!</title>" in page
-    print(f"{ip}: {first} -> {second}, answering again after {time.monotonic() - t0:.1f} s")
+    moved = l2.failover(k, ip, "nginx", ns, timeout=FAILOVER_TIMEOUT)
+    assert moved.before == first and moved.after != first
+    assert moved.answered_after <= FAILOVER_TIMEOUT
+    macs = dict(zip(kh.l2.node_macs(name)["node"], kh.l2.node_macs(name)["mac"]))
+    assert moved.mac_after in (macs[moved.after], macs.get(moved.back_to)), (moved.mac_after, macs)
+    assert kh.metallb.readiness(k)[0] is True
+    assert "<title>Welcome to nginx!</title>" in demo.http_get(ip, timeout=30, subnet=l2_service["subnet"])
+    print(f"{ip}: {first} -> {moved.after} (announced after {moved.announced_after} s, answering after "
+          f"{moved.answered_after} s, {moved.failed_requests} failed requests); back to {moved.back_to}")

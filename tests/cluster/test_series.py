@@ -207,6 +207,57 @@ def test_05_from_a_container_on_the_kind_network(cluster, era):
     assert "pods_hit" not in res
 
 
+
+def test_06_layer2_announcer_arp_failover_and_traffic_policy(cluster, era):
+    res = run(cluster, era, "06_layer2")
+    assert ipaddress.ip_address(res["ip"]) in era["state"]["pool"]
+    # the MAC in the host's neighbour table is the announcing node container's MAC
+    assert res["match"] is True and res["mac_node"] == res["announcer"], res
+    # v0.12.1's speakers run on the workers only
+    assert res["speakers"] == (3 if era["crds"] else 2)
+    assert res["failover_to"] != res["failover_from"]
+    assert res["failover_seconds"] <= 90, f"failover took {res['failover_seconds']} s"
+    era["state"]["failover_seconds"] = res["failover_seconds"]
+    print(f"{era['version']}: failover {res['failover_from']} -> {res['failover_to']} answered after "
+          f"{res['failover_seconds']} s (nodeAssigned after {res['failover_announced_seconds']} s)")
+    cl, lo = res["policies"]["Cluster"], res["policies"]["Local"]
+    assert lo["source IP kept"] is True and res["host_address"] in lo["client addresses"]
+    assert cl["source IP kept"] is False and res["host_address"] not in cl["client addresses"]
+    assert lo["nodes with pods hit"] == [lo["announcer"]], "under Local only pods on the announcing node serve"
+    assert res["lone_announcer"] == res["lone_pod_node"], "a node without a pod does not announce under Local"
+    assert len(kubectl(cluster, "get", "pods", "-l", "app=nginx", "-o", "name").split()) == 3  # restored
+
+
+def test_06_rerun_from_a_container_on_the_kind_network(cluster, era):
+    """The macOS/Windows route for real: the neighbour table and arping from the probe container."""
+    res = run(cluster, era, "06_layer2", probe_from="container")
+    assert res["via"] == "container" and res["match"] is True, res
+    assert res["failover_to"] != res["failover_from"] and res["failover_seconds"] <= 90
+    assert "policies" not in res
+
+
+def test_07_every_exercise_check_passes_twice(cluster, era):
+    for _ in range(2):
+        res = run(cluster, era, "07_exercises", solutions=True)
+        assert res["checks"] == {1: True, 2: True, 3: True}, res["why"]
+        assert res["crds"] is era["crds"] and res["left"] == []
+
+
+def test_07_without_solutions_every_check_says_what_to_do(cluster, era):
+    res = run(cluster, era, "07_exercises", solutions=False)
+    assert res["checks"] == {1: False, 2: False, 3: False}
+    assert all("kh.exercises" in why for why in res["why"]), res["why"]
+
+
+def test_08_every_diagnosis_names_the_cause_and_the_cluster_heals(cluster, era):
+    for _ in range(2):
+        res = run(cluster, era, "08_troubleshooting")
+        expected = {"no pool", "pool exhausted", "speakers not ready"} | ({"no L2Advertisement"} if era["crds"] else set())
+        assert set(res["right"]) == expected
+        assert all(res["right"].values()), res["diagnosed"]
+        assert res["ready"] is True and ipaddress.ip_address(res["nginx_ip"]) in era["state"]["pool"]
+    assert "ts-" not in kubectl(cluster, "get", "services", "-o", "name")
+
 def test_09_cleanup_leaves_nothing_and_runs_twice(cluster, era):
     res = run(cluster, era, "09_cleanup")
     assert res["cluster_deleted"] is False

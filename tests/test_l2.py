@@ -1,0 +1,84 @@
+"""kindlb_helpers.l2 without a cluster: the parsers, the commands shown, and bad input stopped with a message."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import kindlb_helpers as kh
+from kindlb_helpers import l2
+
+
+def test_node_assigned_event_names_the_node():
+    assert l2.parse_node_assigned('announcing from node "kindlb-worker2" with protocol "layer2"') == "kindlb-worker2"
+    assert l2.parse_node_assigned("IP allocated") is None
+
+
+@pytest.mark.parametrize("text, mac, state", [
+    ("172.18.255.200 dev br-9c1 lladdr 02:42:AC:12:00:03 REACHABLE", "02:42:ac:12:00:03", "REACHABLE"),
+    ("172.18.255.200 dev eth0 lladdr 02:42:ac:12:00:04 ref 1 used 0/0/0 probes 1 STALE", "02:42:ac:12:00:04", "STALE"),
+    ("172.18.255.200 dev br-9c1 FAILED", None, "FAILED"),
+])
+def test_neighbour_lines_of_iproute2_and_busybox(text, mac, state):
+    (row,) = l2.parse_neigh(text)
+    assert (row["mac"], row["state"], row["ip"]) == (mac, state, "172.18.255.200")
+
+
+def test_arping_replies_of_iputils_and_busybox():
+    iputils = "ARPING 172.18.255.200 from 172.18.0.1 br-9c1\nUnicast reply from 172.18.255.200 [02:42:AC:12:00:03]  0.6ms"
+    busybox = "ARPING 172.18.255.200 from 172.18.0.5 eth0\nUnicast reply from 172.18.255.200 [02:42:ac:12:00:03] 0.05ms"
+    assert l2.parse_arping(iputils) == l2.parse_arping(busybox) == ["02:42:ac:12:00:03"]
+    assert l2.parse_arping("Sent 2 probe(s) (2 broadcast(s))\nReceived 0 response(s)") == []
+
+
+def test_access_log_client_addresses_only_for_our_token():
+    log = ('10.244.1.1 - - [27/Nov/2026] "GET /?kindlb=ab12-1 HTTP/1.1" 200 615 "-" "Python-urllib/3.11"\n'
+           '172.18.0.1 - - [27/Nov/2026] "GET /?kindlb=ab12-2 HTTP/1.1" 200 615\n'
+           '10.0.0.9 - - [27/Nov/2026] "GET /?kindlb=other-1 HTTP/1.1" 200 615\n')
+    assert l2.parse_access_log(log, "ab12") == ["10.244.1.1", "172.18.0.1"]
+
+
+def test_policy_summary_says_whether_the_source_ip_was_kept():
+    frame = pd.DataFrame([{"pod": "a", "node": "w1", "client address": "172.18.0.1", "requests": 5,
+                           "whose address": "this host"},
+                          {"pod": "b", "node": "w2", "client address": None, "requests": 0, "whose address": ""}])
+    frame.attrs.update(policy="Local", announcer="w1", host="172.18.0.1")
+    s = l2.policy_summary(frame)
+    assert s["source IP kept"] is True and s["pods hit"] == 1 and s["nodes with pods hit"] == ["w1"]
+    frame.loc[0, "client address"] = "10.244.1.1"
+    assert l2.policy_summary(frame)["source IP kept"] is False
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: l2.neighbours("not-an-ip"), "is not an IP address"),
+    (lambda: l2.neighbours("8.8.8.8", via="host"), "is not on the kind network"),
+    (lambda: l2.neighbours("172.18.255.1", via="docker"), "via must be 'host' or 'container'"),
+])
+def test_bad_input_stops_before_any_traffic(call, words, monkeypatch):
+    import ipaddress
+
+    class Net:
+        def subnet(self, family=4):
+            return ipaddress.ip_network("172.18.0.0/16")
+
+    monkeypatch.setattr("kindlb_helpers.dockernet.kind_network", lambda *a, **k: Net())
+    with pytest.raises(kh.KindlbError, match=words):
+        call()
+
+
+def test_bad_traffic_policy_and_replicas_are_refused_before_the_cluster():
+    with pytest.raises(kh.KindlbError, match="'Cluster' or 'Local'"):
+        l2.set_traffic_policy(None, "Balanced")
+    with pytest.raises(kh.KindlbError, match="whole number from 1 to 50"):
+        l2.scale(None, 0)
+
+
+def test_announcer_commands_name_the_context_and_the_event():
+    text = l2.announcer_steps("kindlb", "nginx", "default").text()
+    assert "kubectl --context kind-kindlb describe service nginx" in text
+    assert "nodeAssigned" in text and "serviceAnnounced" in text
+
+
+def test_documented_behaviour_is_in_our_words():
+    for word in ("memberlist", "gratuitous ARP", "cache"):
+        assert word in l2.DOCUMENTED
+    assert l2.FAILOVER_LIMIT == 90
