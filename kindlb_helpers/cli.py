@@ -90,7 +90,7 @@ def _run(args) -> int:
     from .runner import check_run_parameters, run_series
 
     if args.notebooks_dir:  # the runner reads the folder from here: one place, like KINDLB_NOTEBOOKS
-        os.environ["KINDLB_NOTEBOOKS"] = str(notebooks_dir(args.notebooks_dir))
+        os.environ["KINDLB_NOTEBOOKS"] = str(notebooks_dir(args.notebooks_dir).resolve())
     params = _parse_params(args.param)
     check_run_parameters(params, args.notebooks or None)  # what the user typed; nothing has run yet
     if args.offline:
