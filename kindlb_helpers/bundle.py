@@ -294,6 +294,7 @@ def _scan(file: str | Path, metallb_version: str | None, extract_to: Path | None
         raise BadInput(f"no bundle at {path}: give the file `kindlb bundle save` wrote")
     name = str(path)
     seen: dict[str, str] = {}
+    meta: dict | None = None
     try:
         with tarfile.open(path, "r|") as tar:
             meta = _read_manifest(tar, name)
@@ -328,6 +329,9 @@ def _scan(file: str | Path, metallb_version: str | None, extract_to: Path | None
                                       "different sha256): the file is truncated or corrupt; copy it again")
                 seen[rel] = h.hexdigest()
     except tarfile.TarError as exc:
+        if meta is not None:  # it began as a bundle: the rest is missing or broken
+            raise BundleError(f"{name} is truncated ({exc}, {len(seen)} of {len(meta.get('files') or {})} files "
+                              "whole): copy the bundle again") from None
         raise BundleError(f"{name} is truncated or not a tar archive ({exc}): copy the bundle again, or make it "
                           "with `kindlb bundle save FILE`") from None
     except EOFError:
