@@ -45,11 +45,15 @@ def _doctor(args) -> int:
     from .params import check
 
     check(cluster=args.cluster)
+    from .doctor import laptop_checks
+
     frame = check_environment(args.cluster)
-    width = max(len(c) for c in frame["check"])
-    for row in frame.itertuples():
-        mark = {True: "ok ", False: "FIX", None: " - "}[row.ok]
-        print(f"[{mark}] {row.check:<{width}}  {row.found}" + (f"\n        -> {row.fix}" if row.fix else ""))
+    laptop = laptop_checks()  # warnings: Docker, routes and /proc only, no kube context
+    width = max(len(c) for c in [*frame["check"], *laptop["check"]])
+    for rows, bad in ((frame, "FIX"), (laptop, "WARN")):
+        for row in rows.itertuples():
+            mark = {True: "ok", False: bad, None: "-"}[row.ok]
+            print(f"[{mark:^4}] {row.check:<{width}}  {row.found}" + (f"\n         -> {row.fix}" if row.fix else ""))
     return 0 if frame["ok"].eq(True).all() else 1
 
 
