@@ -427,3 +427,26 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
         shutil.rmtree(staging, ignore_errors=True)
     return {"file": str(file), "metallb_version": version, "images": [i["ref"] for i in meta["images"]],
             "clusters": clusters, "manifest_dir": str(final / "metallb"), "seconds": round(time.monotonic() - t0, 1)}
+
+
+def into_cluster(cluster: str, loaded: Loaded, log: Callable[[str], None] = lambda m: None) -> list[str]:
+    """Load a loaded bundle's MetalLB and nginx images from Docker into CLUSTER's nodes (when it exists).
+
+    ``kind load docker-image`` skips the nodes that have an image already, so this is cheap to repeat.
+    Returns the images loaded; [] when the cluster does not exist (yet).
+    """
+    if cluster not in _clusters():
+        return []
+    exe = _kind_exe()
+    os.environ.setdefault("KINDLB_KIND", exe)
+    refs = [i["ref"] for i in loaded.manifest["images"] if i["role"] in NODE_ROLES]
+    missing = [r for r in refs if image_id(r) is None]
+    if missing:
+        raise BundleError(f"{', '.join(missing)} left Docker since the bundle was loaded: "
+                          "run `kindlb bundle load FILE` again")
+    log(f"kind load docker-image {' '.join(refs)} into {cluster} ...")
+    r = subprocess.run([exe, "load", "docker-image", "--name", cluster, *refs], capture_output=True, text=True,
+                       timeout=1800, check=False)
+    if r.returncode != 0:
+        raise BundleError(f"kind load docker-image into {cluster} failed: {r.stderr.strip()[-600:]}")
+    return refs

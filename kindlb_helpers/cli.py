@@ -97,11 +97,22 @@ def _run(args) -> int:
         os.environ["KINDLB_NOTEBOOKS"] = str(notebooks_dir(args.notebooks_dir).resolve())
     params = _parse_params(args.param)
     check_run_parameters(params, args.notebooks or None)  # what the user typed; nothing has run yet
-    if args.offline:
-        _offline_params(params)
+    loaded = _offline_params(params) if args.offline else None
     if args.delete_cluster:
         params["delete_cluster"] = True
-    results = run_series(args.cluster, params, args.output, args.notebooks or None)
+    if loaded is None:
+        results = run_series(args.cluster, params, args.output, args.notebooks or None)
+    else:  # a bundle: 00 may create the cluster from its node image; its other images go into the nodes then
+        from .bundle import into_cluster
+        from .runner import series
+
+        names = args.notebooks or series()
+        first = [n for n in names if n.startswith("00_")]
+        results = run_series(args.cluster, params, args.output, first) if first else []
+        rest = [n for n in names if n not in first]
+        if rest and all(r.ok for r in results):
+            into_cluster(args.cluster, loaded, log=print)
+            results += run_series(args.cluster, params, args.output, rest)
     failed = [r for r in results if not r.ok]
     if failed:
         print(f"FAILED: {failed[0].notebook}: {failed[0].error}\nexecuted notebook: {failed[0].output}",
@@ -113,8 +124,9 @@ def _run(args) -> int:
 
 
 
-def _offline_params(params: dict) -> None:
-    """--offline: a loaded bundle's manifest and images, else the offline lab's; what the user set wins."""
+def _offline_params(params: dict):
+    """--offline: a loaded bundle's manifest and images (returned), else the offline lab's (None returned);
+    what the user set wins."""
     from .bundle import loaded_bundle
 
     bundle = loaded_bundle(params.get("metallb_version"))
@@ -124,7 +136,7 @@ def _offline_params(params: dict) -> None:
         params.setdefault("image", bundle.image("nginx"))
         params.setdefault("probe_image", bundle.image("probe"))
         params.setdefault("node_image", bundle.image("node"))
-        return
+        return bundle
     lab = _lab()
     if lab is None:
         raise KindlbError("--offline needs a loaded image bundle (`kindlb bundle load FILE`) or the offline lab, "
@@ -135,6 +147,7 @@ def _offline_params(params: dict) -> None:
     params.setdefault("image", lab.NGINX_IMAGE)
     if params.get("probe_from", "auto") != "host":
         params.setdefault("probe_image", lab.probe_image())
+    return None
 
 
 def _notebooks(args) -> int:
