@@ -245,6 +245,9 @@ def create_lb_service(kind: Kind, name: str = "lb-demo", namespace: str = "defau
     return _hood.Done(f"applied {', '.join(done)}", hood, value=obj)
 
 
+NOT_INSTALLED = "MetalLB is not installed: nothing in this cluster hands out LoadBalancer addresses"
+
+
 @dataclass
 class ServiceState:
     """What ``kubectl get service`` and ``kubectl describe service`` (Events) say about one Service."""
@@ -261,8 +264,9 @@ class ServiceState:
         return self.external_ip == "<pending>"
 
     def _repr_html_(self) -> str:
+        nobody = " — no controller has even looked at this Service." if self.metallb[:1] == [NOT_INSTALLED] else ""
         ev = (self.events.to_html(index=False, border=0) if len(self.events)
-              else "<p><i>Events: &lt;none&gt;</i> — no controller has even looked at this Service.</p>")
+              else f"<p><i>Events: &lt;none&gt;</i>{nobody}</p>")
         ml = "".join(f"<li>{html.escape(m)}</li>" for m in self.metallb)
         return (f"<div>Service <b>{html.escape(self.name)}</b>: EXTERNAL-IP <b><code>{html.escape(self.external_ip)}"
                 f"</code></b></div>{ev}" + (f"<div>MetalLB's state:<ul>{ml}</ul></div>" if ml else "")
@@ -275,8 +279,7 @@ def service_state(kind: Kind, name: str = "lb-demo", namespace: str = "default")
 
     got = external_ip(kind, name, namespace)
     events = pd.DataFrame(events_for(kind, name, namespace), columns=["type", "reason", "from", "count", "message"])
-    state = (["MetalLB is not installed: nothing in this cluster hands out LoadBalancer addresses"]
-             if installed_version(kind) is None else diagnose(kind, name, namespace))
+    state = [NOT_INSTALLED] if installed_version(kind) is None else diagnose(kind, name, namespace)
     hood = _hood.Hood(f"look at Service {name}", [
         _hood.Step(_hood.kubectl(kind.cluster, "get", "service", name, namespace=namespace)),
         _hood.Step(_hood.kubectl(kind.cluster, "describe", "service", name, namespace=namespace),

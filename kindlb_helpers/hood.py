@@ -22,6 +22,7 @@ import yaml
 from .manifests import NAMESPACE
 
 HOOD_CLASS = "kindlb-hood"
+PRE = "margin:0.3em 0;font-family:monospace;white-space:pre-wrap;font-size:0.9em"
 
 
 def context_of(cluster: str) -> str:
@@ -99,13 +100,13 @@ class Hood:
         cmds = html.escape(self.text())
         files = "".join(
             f"<details><summary><code>{html.escape(name)}</code> "
-            f"({_count(content)})</summary><pre style='margin:0.2em 0 0.4em 1em'>"
+            f"({_count(content)})</summary><pre style='{PRE};margin-left:1em'>"
             f"{html.escape(to_yaml(content))}</pre></details>"
             for s in self.steps for name, content in s.files
         )
         return (f"<details class='{HOOD_CLASS}' open style='border-left:3px solid #0969da;padding-left:0.6em;"
                 f"margin:0.3em 0'><summary><b>Under the hood</b>: {html.escape(self.title)}</summary>"
-                f"<pre style='margin:0.3em 0'>{cmds}</pre>{files}</details>")
+                f"<pre style='{PRE}'>{cmds}</pre>{files}</details>")
 
 
 def _count(content) -> str:
@@ -132,8 +133,10 @@ class Done:
 
     def _repr_html_(self) -> str:
         items = "".join(f"<li><code>{html.escape(d)}</code></li>" for d in self.details)
-        return (f"<div><b>{html.escape(self.headline)}</b>"
-                f"{f'<ul style=margin:0.2em>{items}</ul>' if items else ''}</div>{self.hood._repr_html_()}")
+        listed = f"<ul style='margin:0.2em'>{items}</ul>" if items else ""
+        if len(self.details) > 5:  # a long list (an install's 26 objects) stays folded
+            listed = f"<details><summary>{len(self.details)} lines</summary>{listed}</details>"
+        return f"<div><b>{html.escape(self.headline)}</b>{listed}</div>{self.hood._repr_html_()}"
 
 
 def attach(obj, hood: Hood):
