@@ -253,6 +253,11 @@ def node_macs(cluster: str, network: str | None = None) -> pd.DataFrame:
     return frame
 
 
+def _mac_to_node(cluster: str) -> dict[str, str]:
+    frame = node_macs(cluster)
+    return dict(zip(frame["mac"], frame["node"]))
+
+
 # ---------- the neighbour table, seen from the host or from a container ----------
 
 def _arping_cmd() -> list[str] | None:
@@ -370,6 +375,26 @@ def where_is(kind: Kind, ip, name: str = "nginx", namespace: str = "default", vi
                     current_announcer(kind, name, namespace), neigh, nodes, hood)
 
 
+def settle(kind: Kind, ip, name: str = "nginx", namespace: str = "default", timeout: float = 30) -> str | None:
+    """Wait (bounded) until the host's neighbour entry for ``ip`` is the MAC of the node the newest
+    ``nodeAssigned`` event names, twice in a row a second apart; return that node (None if it never agrees).
+
+    Speakers may hand an IP back and forth for a moment after a change (a speaker that restarts rejoins
+    memberlist and takes its IPs back); measuring before they agree would mix two entry nodes.
+    """
+    ip = _checked_ip(ip)
+    mac_of = _mac_to_node(kind.cluster)
+    deadline, agreed = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline:
+        _knock(ip)
+        owner, now = mac_of.get(_host_mac(ip)), current_announcer(kind, name, namespace)
+        agreed = agreed + 1 if owner and owner == now else 0
+        if agreed >= 2:
+            return owner
+        time.sleep(1)
+    return None
+
+
 # ---------- failover ----------
 
 @dataclass
@@ -443,8 +468,7 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
     if not pods:
         raise KindlbError(f"no speaker pod runs on {before}: `kubectl -n {NAMESPACE} get pods -o wide` shows them")
     victim = pods[0].metadata.name
-    macs = node_macs(kind.cluster)
-    mac_of = dict(zip(macs["mac"], macs["node"]))
+    mac_of = _mac_to_node(kind.cluster)
     kind.core.delete_namespaced_pod(victim, NAMESPACE)
     t0 = time.monotonic()
     rows, announced, answered, failed, after = [], None, None, 0, None
@@ -461,7 +485,7 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
         if announced is not None and via == "container":
             from .containers import fetch_in_network
 
-            fetch_in_network(ip, port, attempts=max(1, int(timeout - t)))
+            fetch_in_network(ip, port, attempts=max(1, int(timeout - t)), image=image)
             answered = time.monotonic() - t0
             break
         if announced is not None and ok:
@@ -474,7 +498,8 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
     mac_after = neighbours(ip, via, image, port, arping=False).attrs["mac"]
     _wait(lambda: readiness(kind), 120, "speakers ready again")
     healthy = time.monotonic() - t0
-    back = current_announcer(kind, name, namespace)
+    time.sleep(2)  # the new speaker joins memberlist just after it is ready, and may take the IP back
+    back = settle(kind, ip, name, namespace) if via == "host" else current_announcer(kind, name, namespace)
     hood = _hood.Hood(f"delete the speaker that announces {ip}, watch another take over", [
         _hood.Step(_hood.kubectl(kind.cluster, "delete", "pod", victim, "--wait=false", namespace=NAMESPACE),
                    f"the speaker on {before}; its DaemonSet starts a new one"),
@@ -546,8 +571,10 @@ def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", na
     """Send tagged requests from the host, then read each pod's access log: the client address nginx saw.
 
     One row per (pod, client address): its node, how many requests, and whose address that is (this
-    host, or a node). ``attrs``: ``policy``, ``host`` (the host's address on the kind network: the
-    real client), ``announcer``, ``sent``, ``failed``, ``hood``.
+    host, or a node). First waits (bounded) until the neighbour entry and the events agree on one node.
+    ``attrs``: ``policy``, ``host`` (the host's address on the kind network: the real client),
+    ``announcer`` (events), ``entry`` / ``entry_before`` (the node whose MAC the host used after / before
+    the requests), ``sent``, ``failed``, ``hood``.
     """
     from .dockernet import kind_network
 
@@ -557,6 +584,7 @@ def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", na
     svc = kind.core.read_namespaced_service(name, namespace)
     policy = svc.spec.external_traffic_policy or "Cluster"
     host = str(kind_network().gateway(4))
+    entry = settle(kind, ip, name, namespace)  # the node the requests will enter, once speakers agree
     token = secrets.token_hex(4)
     failed = sum(not _get(ip, port, 3, f"/?kindlb={token}-{i}") for i in range(1, requests + 1))
     time.sleep(1)
@@ -573,7 +601,9 @@ def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", na
                          "whose address": _whose(addr, owners, host) if addr else ""})
     frame = pd.DataFrame(sorted(rows, key=lambda r: (r["node"], r["pod"])),
                          columns=["pod", "node", "client address", "requests", "whose address"])
+    mac_of = _mac_to_node(kind.cluster)
     frame.attrs.update(policy=policy, host=host, announcer=current_announcer(kind, name, namespace),
+                       entry_before=entry, entry=mac_of.get(_host_mac(ip)),
                        sent=requests, failed=failed, token=token,
                        hood=_clients_steps(kind.cluster, ip, port, token, requests, policy, name, namespace))
     return frame
@@ -610,7 +640,8 @@ def policy_summary(frame: pd.DataFrame) -> dict:
     """What one :func:`client_addresses` run shows, as plain values (for the comparison table and ``result``)."""
     hit = frame[frame["requests"] > 0]
     return {"policy": frame.attrs["policy"], "announcer": frame.attrs["announcer"],
+            "entry node": frame.attrs.get("entry"), "entry node before": frame.attrs.get("entry_before"),
             "requests counted": int(hit["requests"].sum()), "pods hit": int(hit["pod"].nunique()),
             "nodes with pods hit": sorted(set(hit["node"])),
-            "client addresses": sorted(set(hit["client address"])),
+            "client addresses": sorted(set(hit["client address"])), "whose": sorted(set(hit["whose address"])),
             "source IP kept": bool(len(hit)) and set(hit["client address"]) == {frame.attrs["host"]}}

@@ -223,7 +223,11 @@ def test_06_layer2_announcer_arp_failover_and_traffic_policy(cluster, era):
     cl, lo = res["policies"]["Cluster"], res["policies"]["Local"]
     assert lo["source IP kept"] is True and res["host_address"] in lo["client addresses"]
     assert cl["source IP kept"] is False and res["host_address"] not in cl["client addresses"]
-    assert lo["nodes with pods hit"] == [lo["announcer"]], "under Local only pods on the announcing node serve"
+    # layer 2 is failover: every request entered the one node that announces (its MAC in the neighbour table)
+    for p in (cl, lo):
+        assert p["entry node"] == p["entry node before"] == p["announcer"], p
+    assert cl["whose"] == [f"node {cl['entry node']}"], "under Cluster nginx sees an address of the entry node"
+    assert lo["nodes with pods hit"] == [lo["entry node"]], "under Local only pods on the announcing node serve"
     assert res["lone_announcer"] == res["lone_pod_node"], "a node without a pod does not announce under Local"
     assert len(kubectl(cluster, "get", "pods", "-l", "app=nginx", "-o", "name").split()) == 3  # restored
 
