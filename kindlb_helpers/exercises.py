@@ -185,12 +185,10 @@ def cleanup(kind: Kind, prefix: str = PREFIX, namespace: str = "default") -> _ho
     for s in svcs:
         delete(kind, "v1", "Service", s, namespace)
     pools = [p for p in pool_config(kind) if p.startswith(prefix)] if _installed(kind) else []
-    for p in pools:
-        remove_pool(kind, p)
     steps = [_hood.Step(_hood.kubectl(kind.cluster, "delete", "service", *svcs, "--ignore-not-found",
                                       namespace=namespace))] if svcs else []
-    steps += [_hood.Step(_hood.kubectl(kind.cluster, "delete", "l2advertisement,ipaddresspool", p,
-                                       "--ignore-not-found", namespace=NAMESPACE)) for p in pools]
+    for p in pools:
+        steps += remove_pool(kind, p).hood.steps
     return _hood.Done(f"removed {len(svcs)} Service(s) and {len(pools)} pool(s) named {prefix}*",
                       _hood.Hood(f"clean up {prefix}*", steps or [_hood.Step("true", "nothing to remove")]),
                       [*(f"service/{s}" for s in svcs), *(f"pool {p}" for p in pools)])

@@ -306,8 +306,8 @@ def neighbours(ip, via: str = "host", image: str = PROBE_IMAGE, port: int = 80, 
             steps.append(_hood.Step(shlex.join(cmd), "ask who has the IP; the announcing speaker replies"))
         hood = _hood.Hood(f"the neighbour entry for {ip} on this host", steps)
     else:
-        script = (f"wget -q -O /dev/null {url} 2>/dev/null; echo '--neigh'; busybox ip neigh show {ip}; "
-                  f"echo '--arping'; busybox arping -c 2 -I eth0 {ip}; true")
+        script = (f"wget -q -O /dev/null {url} 2>/dev/null; echo --neigh; busybox ip neigh show {ip}; "
+                  f"echo --arping; busybox arping -c 2 -I eth0 {ip}; true")
         code, out, err = run_on_kind_network(script, image, timeout=60)
         neigh, _, arp = out.partition("--arping")
         for r in parse_neigh(neigh.replace("--neigh", "")):

@@ -30,6 +30,9 @@ CAUSES = {
     "speakers not ready": "MetalLB is not ready",
 }
 PREFIX = "ts-"
+#: One Service per failure: events outlive a deleted Service, so a reused name would show old events.
+SERVICES = {"no pool": "ts-no-pool", "no L2Advertisement": "ts-no-l2", "pool exhausted": "ts-exhausted",
+            "speakers not ready": "ts-no-speakers"}
 #: A label no node carries: a DaemonSet that must run on nodes with it runs nowhere.
 NOWHERE = {"kindlb.example/nowhere": "true"}
 
@@ -101,7 +104,7 @@ class Look:
                 + block("speaker logs (last lines)", self.speakers) + self.hood._repr_html_())
 
 
-def look(kind: Kind, service: str = "ts-demo", namespace: str = "default", lines: int = 12) -> Look:
+def look(kind: Kind, service: str, namespace: str = "default", lines: int = 12) -> Look:
     """The diagnosis of ``service`` beside what a person would read: describe, events, logs."""
     return Look(kind, service, namespace, lines)
 
@@ -129,12 +132,12 @@ def _settle(done, why: str, timeout: float = 60) -> None:
         time.sleep(0.5)
 
 
-def cause(kind: Kind, what: str, pool: str, service: str = "ts-demo") -> _hood.Done:
+def cause(kind: Kind, what: str, pool: str, service: str | None = None) -> _hood.Done:
     """Break one thing (``what`` is a key of :data:`CAUSES`) and create the Service that shows it.
 
     ``pool`` is the default pool's range, so that :func:`repair` can put it back.
     """
-    _check_cause(what)
+    service = service or SERVICES[_check_cause(what)]
     version = installed_version(kind)
     if version is None:
         raise KindlbError("MetalLB is not installed: run notebooks 02 and 03 first")
@@ -178,11 +181,11 @@ def cause(kind: Kind, what: str, pool: str, service: str = "ts-demo") -> _hood.D
     return _hood.Done(f"caused: {what}; created {service}", _hood.Hood(f"cause: {what}", steps + done.hood.steps))
 
 
-def repair(kind: Kind, what: str, pool: str, service: str = "ts-demo", timeout: float = 180) -> _hood.Done:
+def repair(kind: Kind, what: str, pool: str, service: str | None = None, timeout: float = 180) -> _hood.Done:
     """Mend what :func:`cause` broke, wait until ``service`` has an address again, and remove it."""
     from .app import wait_external_ip
 
-    _check_cause(what)
+    service = service or SERVICES[_check_cause(what)]
     steps: list[_hood.Step] = []
     if what in ("no pool", "no L2Advertisement"):
         if uses_crds(installed_version(kind)) or "default" not in pool_config(kind):
