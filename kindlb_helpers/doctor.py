@@ -171,7 +171,9 @@ def styled(frame: pd.DataFrame):
 
 #: An idle 3-node cluster takes about 1.1 GiB (measured); with MetalLB, nginx and headroom, 4 GiB.
 MIN_DOCKER_MEMORY = 4 * 2**30
-LAPTOP_CHECKS = ("kind network", "routes", "docker memory", "other load balancer")
+LAPTOP_CHECKS = ("kind network", "routes", "docker memory", "other load balancer", "inotify")
+#: kind's advice for several clusters on one Linux host ("too many open files": new nodes exit at once).
+INOTIFY_MIN = {"max_user_instances": 512, "max_user_watches": 524288}
 _CLOUD_PROVIDER_KIND = "cloud-provider-kind"
 
 
@@ -345,6 +347,27 @@ def other_load_balancers() -> list[str]:
     return found
 
 
+def inotify_warning(limits: dict[str, int] | None) -> tuple[bool | None, str, str]:
+    """(ok, found, fix) for Linux's inotify limits; None when they cannot be read (macOS, Docker Desktop's VM)."""
+    if not limits:
+        return None, "skipped (no /proc/sys/fs/inotify here; Docker Desktop's VM has its own)", ""
+    low = {k: v for k, v in limits.items() if v < INOTIFY_MIN[k]}
+    found = ", ".join(f"{k}={v}" for k, v in limits.items())
+    if not low:
+        return True, found, ""
+    return False, f"{found}: low for several kind clusters (new nodes exit with 'too many open files')", \
+        "sudo sysctl -w " + " ".join(f"fs.inotify.{k}={INOTIFY_MIN[k]}" for k in low) + \
+        " (and in /etc/sysctl.d/ to keep it)"
+
+
+def _inotify_limits() -> dict[str, int] | None:
+    base = Path("/proc/sys/fs/inotify")
+    try:
+        return {k: int((base / k).read_text()) for k in INOTIFY_MIN}
+    except (OSError, ValueError):
+        return None
+
+
 def laptop_checks(network: str | None = None) -> pd.DataFrame:
     """Warnings for a learner's laptop, each with its fix: the kind network, VPN routes, Docker's memory,
     another LoadBalancer implementation. Reads Docker, the routing table and /proc; no kube context."""
@@ -377,4 +400,6 @@ def laptop_checks(network: str | None = None) -> pd.DataFrame:
                  "found": "; ".join(others) if others else "no cloud-provider-kind running",
                  "fix": ("stop it (`docker rm -f NAME` / `kill PID`): it hands out LoadBalancer IPs too and races "
                          "MetalLB for every Service") if others else ""})
+    ok, found, fix = inotify_warning(_inotify_limits())
+    rows.append({"check": "inotify", "ok": ok, "found": found, "fix": fix})
     return pd.DataFrame(rows, columns=["check", "ok", "found", "fix"])

@@ -215,7 +215,7 @@ def test_live_cloud_provider_kind_container_and_process(engine, tmp_path):
         assert f"container {container}" in found
         assert any(f.startswith(f"process {proc.pid} ") for f in found), found
         row = doctor.laptop_checks().set_index("check").loc["other load balancer"]
-        assert row["ok"] is False and "races MetalLB" in row["fix"]
+        assert not row["ok"] and "races MetalLB" in row["fix"]
     finally:
         proc.kill()
         proc.wait()
@@ -235,3 +235,14 @@ def test_a_network_without_ipv4_from_captured_inspect_output(monkeypatch):
     ok, found, fix, _ = doctor._kind_network_check("kind")
     assert ok is False and "has no IPv4 subnet (has: fc00:f853:ccd:e793::/64)" in found
     assert "docker network rm kind" in fix
+
+
+def test_inotify_limits():
+    ok, found, fix = doctor.inotify_warning({"max_user_instances": 128, "max_user_watches": 524288})
+    assert ok is False and "too many open files" in found
+    assert fix.startswith("sudo sysctl -w fs.inotify.max_user_instances=512 (")
+    assert doctor.inotify_warning(None)[0] is None
+    live = doctor._inotify_limits()
+    if live is not None:
+        row = doctor.laptop_checks().set_index("check").loc["inotify"]
+        assert f"max_user_instances={live['max_user_instances']}" in row["found"]
