@@ -310,14 +310,9 @@ def connect(
             f"refusing context {wanted!r}: this tutorial only talks to kind cluster {cluster!r} "
             f"(context {expected!r}). Pass allow_other_context=True only if you really mean to use {wanted!r}."
         )
-    try:
-        contexts, _ = config.list_kube_config_contexts(config_file=kubeconfig)
-    except Exception as exc:  # no kubeconfig at all, or one that is not YAML
-        contexts = []
-        reason = f" ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
-    else:
-        reason = ""
-    names = [c["name"] for c in contexts or []]
+    # read the context names ourselves: the client's lister insists on a current-context, which a
+    # kubeconfig lacks after `kind delete cluster` removed the current one (kubectl copes, so must we)
+    names, reason = context_names(kubeconfig)
     if wanted not in names:
         raise ClusterNotFound(
             f"kube context {wanted!r} not found{reason}: create the cluster with "
@@ -378,6 +373,22 @@ def kubeconfig_path() -> Path:
     env = os.environ.get("KUBECONFIG", "")
     first = next((p for p in env.split(os.pathsep) if p), None)
     return Path(first).expanduser() if first else Path.home() / ".kube" / "config"
+
+
+def context_names(kubeconfig: str) -> tuple[list[str], str]:
+    """The context names in ``kubeconfig`` (a path, or several joined by os.pathsep, as $KUBECONFIG),
+    and why there are none when a file cannot be read. Nothing is contacted."""
+    names: list[str] = []
+    reasons = []
+    for part in (p for p in str(kubeconfig).split(os.pathsep) if p):
+        try:
+            data = yaml.safe_load(Path(part).expanduser().read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            reasons.append(f"{part}: {type(exc).__name__}")
+            continue
+        if isinstance(data, dict):
+            names += [c["name"] for c in data.get("contexts") or [] if isinstance(c, dict) and c.get("name")]
+    return names, (f" ({'; '.join(reasons)})" if reasons and not names else "")
 
 
 def current_context(path: str | Path | None = None) -> str | None:
