@@ -82,6 +82,13 @@ def add_pool(kind: Kind, name: str, addresses, auto_assign: bool = True) -> _hoo
     except (ValueError, TypeError) as exc:
         raise KindlbError(f"addresses {addresses!r} cannot be read ({exc}): write '172.18.255.200-172.18.255.203', "
                           "'172.18.255.200/32' or one address") from None
+    from .dockernet import kind_network
+
+    subnet = kind_network().subnet(4)
+    for r in ranges:
+        if r.version != 4 or r.first not in subnet or r.last not in subnet:
+            raise KindlbError(f"{r} is not inside the kind network {subnet}: MetalLB would hand out addresses "
+                              "nobody can reach; pick free ones inside it (the exercise shows some)")
     for other, cfg in pool_config(kind).items():
         for spec in cfg["addresses"]:
             if other != name and any(r.overlaps(PoolRange.parse(spec)) for r in ranges):
