@@ -37,9 +37,9 @@ def test_series_is_the_files_with_cleanup_last(tmp_path):
     assert sorted(names) == [p.stem for p in NOTEBOOKS] and names[-1].endswith("_cleanup")
     assert [int(n[:2]) for n in names[:-1]] == sorted(int(n[:2]) for n in names[:-1])
     # adding a notebook is adding a file: it joins the series in its place, cleanup stays last
-    for name in names + ["07_extra"]:
+    for name in names + ["10_extra"]:
         (tmp_path / f"{name}.ipynb").write_text("{}")
-    assert series(tmp_path) == [n for n in names if not n.endswith("_cleanup")] + ["07_extra", names[-1]]
+    assert series(tmp_path) == [n for n in names if not n.endswith("_cleanup")] + ["10_extra", names[-1]]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
