@@ -278,7 +278,9 @@ def service_state(kind: Kind, name: str = "lb-demo", namespace: str = "default")
     from .metallb import installed_version
 
     got = external_ip(kind, name, namespace)
-    events = pd.DataFrame(events_for(kind, name, namespace), columns=["type", "reason", "from", "count", "message"])
+    uid = kind.core.read_namespaced_service(name, namespace).metadata.uid
+    events = pd.DataFrame(events_for(kind, name, namespace, uid=uid),
+                          columns=["type", "reason", "from", "count", "message"])
     state = [NOT_INSTALLED] if installed_version(kind) is None else diagnose(kind, name, namespace)
     hood = _hood.Hood(f"look at Service {name}", [
         _hood.Step(_hood.kubectl(kind.cluster, "get", "service", name, namespace=namespace)),

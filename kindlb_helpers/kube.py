@@ -575,9 +575,15 @@ def served(kind: Kind, api_version: str, kind_name: str) -> bool:
         raise
 
 
-def events_for(kind: Kind, name: str, namespace: str, kinds: tuple[str, ...] = ("Service",)) -> list[dict]:
-    """Events about object ``name``, oldest first, as small dicts."""
-    evs = kind.core.list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}").items
+def events_for(kind: Kind, name: str, namespace: str, kinds: tuple[str, ...] = ("Service",),
+               uid: str | None = None) -> list[dict]:
+    """Events about object ``name``, oldest first, as small dicts.
+
+    With ``uid``, only that incarnation's (as ``kubectl describe`` shows them): events outlive a
+    deleted object by an hour, and a new object of the same name must not inherit them.
+    """
+    selector = f"involvedObject.name={name}" + (f",involvedObject.uid={uid}" if uid else "")
+    evs = kind.core.list_namespaced_event(namespace, field_selector=selector).items
     out = [
         {
             "type": e.type, "reason": e.reason, "message": (e.message or "").strip(),

@@ -278,7 +278,8 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
         reasons.append("there is no L2Advertisement: MetalLB assigns IPs but nobody answers ARP for them "
                        "(notebook 03_address_pool creates one with the pool)")
     if service:
-        for ev in events_for(kind, service, namespace):
+        svc = get_or_none(kind.core.read_namespaced_service, service, namespace)
+        for ev in events_for(kind, service, namespace, uid=svc.metadata.uid if svc else None):
             msg = ev["message"]
             if ev["reason"] == "AllocationFailed" or "no available IPs" in msg:
                 size = sum(r.size for _, r in configured)
