@@ -43,8 +43,11 @@ def era(request, cluster) -> dict:
     else:
         params.pop("metallb_source", None)
     k = kh.connect(cluster["name"])
+    # the series starts where a learner starts: no app, no demo Service, no MetalLB
+    kh.app.remove(k)
+    kh.app.delete_service(k, "lb-demo")
     if kh.metallb.installed_version(k) is not None:
-        kh.metallb.uninstall(k, progress=False)  # the series starts where a learner starts: no MetalLB
+        kh.metallb.uninstall(k, progress=False)
     return {"version": version, "params": params, "crds": kh.uses_crds(version), "state": {}}
 
 
