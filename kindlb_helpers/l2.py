@@ -636,6 +636,31 @@ def restore(kind: Kind, name: str = "nginx", namespace: str = "default", replica
         f"put {name} back as it was", policy.hood.steps + scaled.hood.steps))
 
 
+def policy_figure(*frames: pd.DataFrame):
+    """Requests per pod, one panel per :func:`client_addresses` run; the entry node's pods in green."""
+    import matplotlib.pyplot as plt
+
+    frames = tuple(f for f in frames if f is not None)
+    if not frames:
+        raise KindlbError("no measurement to draw: run kh.l2.client_addresses first (it needs the host route)")
+    fig, axes = plt.subplots(1, len(frames), figsize=(5.2 * len(frames), 3.4), sharey=True, squeeze=False)
+    for ax, f in zip(axes[0], frames):
+        per_pod = f.groupby(["pod", "node"], as_index=False)["requests"].sum()
+        colours = ["#1a7f37" if n == f.attrs.get("entry") else "#8c959f" for n in per_pod["node"]]
+        ax.bar([f"{p[-5:]}\n{n}" for p, n in zip(per_pod["pod"], per_pod["node"])], per_pod["requests"],
+               color=colours)
+        whose = ", ".join(sorted(set(f.loc[f["requests"] > 0, "whose address"]))) or "nobody"
+        ax.set_title(f"externalTrafficPolicy: {f.attrs['policy']}\nnginx saw: {whose}", fontsize=9)
+        ax.set_xlabel(f"pod (last 5 characters) and node; green: {f.attrs.get('entry')}, where traffic enters",
+                      fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+    axes[0][0].set_ylabel("requests in the pod's access log")
+    fig.suptitle("Cluster spreads over every pod; Local keeps to the pods of the announcing node", fontsize=10)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
 def policy_summary(frame: pd.DataFrame) -> dict:
     """What one :func:`client_addresses` run shows, as plain values (for the comparison table and ``result``)."""
     hit = frame[frame["requests"] > 0]
