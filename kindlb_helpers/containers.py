@@ -25,11 +25,19 @@ def run_on_kind_network(script: str, image: str = PROBE_IMAGE, network: str | No
 
     The container is removed whatever happens; a run longer than ``timeout`` counts as exit 124.
     """
-    from .dockernet import docker_client, kind_network_name
+    from .dockernet import docker_client, kind_network_name, translate
 
     client = docker_client()
-    box = client.containers.run(image, ["sh", "-c", script], network=network or kind_network_name(),
-                                detach=True, labels=MANAGED_BY)
+    if not client.images.list(name=image):
+        try:
+            client.images.pull(image)
+        except Exception as exc:  # no registry, no internet, no such image
+            raise KindlbError(f"image {image} is not in Docker and could not be pulled ({type(exc).__name__}): "
+                              "without internet load the offline lab's or a bundle's probe image "
+                              "(kindlb bundle load FILE) and pass it as probe_image") from exc
+    with translate(client, f"start a {image} container on the kind network"):
+        box = client.containers.run(image, ["sh", "-c", script], network=network or kind_network_name(),
+                                    detach=True, labels=MANAGED_BY)
     try:
         try:
             code = box.wait(timeout=timeout).get("StatusCode", 1)

@@ -281,7 +281,9 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
         svc = get_or_none(kind.core.read_namespaced_service, service, namespace)
         for ev in events_for(kind, service, namespace, uid=svc.metadata.uid if svc else None):
             msg = ev["message"]
-            if ev["reason"] == "AllocationFailed" or "no available IPs" in msg:
+            if (ev["reason"] == "AllocationFailed" or "no available IPs" in msg) and not configured:
+                reasons.append(f"the controller tried and said: {msg}")  # no pool at all, said above
+            elif ev["reason"] == "AllocationFailed" or "no available IPs" in msg:
                 size = sum(r.size for _, r in configured)
                 plural = "es" if size != 1 else ""
                 reasons.insert(0, f"the pool is exhausted ({size} address{plural}, all in use): {msg}; "
