@@ -36,18 +36,21 @@ _IMAGE = re.compile(
 METALLB_RANGE = ((0, 9, 0), (0, 16, 99))
 
 
+def _kube_name(value: object, pattern: re.Pattern, limit: int, what: str, kind: str, rule: str, example: str) -> str:
+    """``value`` when it matches ``pattern`` within ``limit`` characters, else BadInput naming the rule."""
+    if not isinstance(value, str) or not pattern.fullmatch(value) or len(value) > limit:
+        raise BadInput(f"{what} {value!r} is not a valid {kind}: use at most {limit} {rule} (e.g. {example!r})")
+    return value
+
+
 def dns1123_label(value: object, what: str = "name") -> str:
     """``value`` if it is a DNS-1123 label (namespaces, Service/Deployment names), else BadInput.
 
     >>> dns1123_label("nginx")
     'nginx'
     """
-    if not isinstance(value, str) or not _LABEL.fullmatch(value) or len(value) > 63:
-        raise BadInput(
-            f"{what} {value!r} is not a valid Kubernetes name: use at most 63 lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit (e.g. 'nginx')"
-        )
-    return value
+    return _kube_name(value, _LABEL, 63, what, "Kubernetes name", "lowercase letters, digits and '-', "
+                      "starting and ending with a letter or digit", "nginx")
 
 
 def service_name(value: object, what: str = "Service name") -> str:
@@ -56,12 +59,8 @@ def service_name(value: object, what: str = "Service name") -> str:
     >>> service_name("lb-demo")
     'lb-demo'
     """
-    if not isinstance(value, str) or not _SERVICE.fullmatch(value) or len(value) > 63:
-        raise BadInput(
-            f"{what} {value!r} is not a valid Service name: use at most 63 lowercase letters, digits and '-', "
-            "starting with a letter and ending with a letter or digit (e.g. 'nginx')"
-        )
-    return value
+    return _kube_name(value, _SERVICE, 63, what, "Service name", "lowercase letters, digits and '-', "
+                      "starting with a letter and ending with a letter or digit", "nginx")
 
 
 def dns1123_subdomain(value: object, what: str = "name") -> str:
@@ -70,12 +69,8 @@ def dns1123_subdomain(value: object, what: str = "name") -> str:
     >>> dns1123_subdomain("pool-1.example")
     'pool-1.example'
     """
-    if not isinstance(value, str) or not _SUBDOMAIN.fullmatch(value) or len(value) > 253:
-        raise BadInput(
-            f"{what} {value!r} is not a valid Kubernetes name: use at most 253 lowercase letters, digits, '-' "
-            "and '.', starting and ending with a letter or digit (e.g. 'default')"
-        )
-    return value
+    return _kube_name(value, _SUBDOMAIN, 253, what, "Kubernetes name", "lowercase letters, digits, '-' "
+                      "and '.', starting and ending with a letter or digit", "default")
 
 
 def kind_cluster_name(value: object) -> str:
