@@ -589,7 +589,10 @@ def events_for(kind: Kind, name: str, namespace: str, kinds: tuple[str, ...] = (
             "type": e.type, "reason": e.reason, "message": (e.message or "").strip(),
             "from": (e.source.component if e.source else None) or e.reporting_component,
             "count": e.count or 1, "kind": e.involved_object.kind,
-            "time": e.last_timestamp or e.event_time or e.metadata.creation_timestamp,
+            # an event seen again is counted, not repeated: its latest sighting is the series' (events API)
+            # or last_timestamp (core API); event_time is the FIRST sighting, so it comes last
+            "time": ((e.series.last_observed_time if e.series else None) or e.last_timestamp or e.event_time
+                     or e.metadata.creation_timestamp),
         }
         for e in evs
         if e.involved_object.kind in kinds

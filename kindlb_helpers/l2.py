@@ -145,8 +145,30 @@ def announcements(kind: Kind, name: str = "nginx", namespace: str = "default") -
     return out
 
 
+def l2_status_nodes(kind: Kind, name: str = "nginx", namespace: str = "default") -> list[str] | None:
+    """The nodes MetalLB's ``ServiceL2Status`` objects name for the Service (v0.14+: each announcing
+    speaker keeps one, and deletes it when it stops), newest first; None where MetalLB has no such kind."""
+    from .kube import get_or_none
+
+    listed = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
+                         "servicel2statuses")
+    if listed is None:
+        return None
+    mine = [i for i in listed.get("items", []) if (i.get("status") or {}).get("serviceName") == name
+            and (i.get("status") or {}).get("serviceNamespace") == namespace and (i.get("status") or {}).get("node")]
+    mine.sort(key=lambda i: i["metadata"].get("creationTimestamp") or "", reverse=True)
+    return [i["status"]["node"] for i in mine]
+
+
 def current_announcer(kind: Kind, name: str = "nginx", namespace: str = "default") -> str | None:
-    """The node of the newest ``nodeAssigned`` event, or None."""
+    """The announcing node: from MetalLB's ServiceL2Status where it keeps one (v0.14+), else the node
+    of the newest ``nodeAssigned`` event (the ConfigMap era), or None."""
+    try:
+        nodes = l2_status_nodes(kind, name, namespace)
+    except KindlbError:  # no such resource in this MetalLB, or not readable
+        nodes = None
+    if nodes:
+        return nodes[0]
     got = announcements(kind, name, namespace)
     return got[-1][1] if got else None
 
