@@ -213,14 +213,32 @@ def _app_pods_by_node(kind: Kind, name: str, namespace: str) -> dict[str, int]:
 
 
 def wait_local_announcer(kind: Kind, name: str = "nginx", namespace: str = "default", timeout: float = 60) -> str:
-    """Under ``externalTrafficPolicy: Local``: wait until the announcing node runs a ready pod of the app."""
+    """Under ``externalTrafficPolicy: Local``: wait until the announcing node runs a ready pod of the app.
+
+    Where MetalLB keeps no ServiceL2Status (the ConfigMap era), a speaker's events can be dropped by the
+    event recorder's rate limit after many changes; then the host's own ARP answer decides: the node
+    whose MAC answers for the Service's IP (a request to it, then ``ip neigh``).
+    """
+    from .app import external_ip
+
     seen: list[str] = []
+    got = external_ip(kind, name, namespace)
+    ip = str(got.ip) if got else None
+    use_arp = ip is not None and l2_status_nodes(kind, name, namespace) is None and shutil.which("ip") is not None
+    macs = _mac_to_node(kind.cluster) if use_arp else {}
 
     def check() -> tuple[bool, str]:
         now, pods = current_announcer(kind, name, namespace), _app_pods_by_node(kind, name, namespace)
         if now and pods.get(now):
             seen[:] = [now]
             return True, f"{now} announces and runs {pods[now]} pod(s)"
+        if use_arp:
+            _knock(ip)
+            owner = macs.get(_host_mac(ip) or "")
+            if owner and pods.get(owner):
+                seen[:] = [owner]
+                return True, f"{owner} answers ARP for {ip} and runs {pods[owner]} pod(s)"
+            return False, f"announcer {now} (events), {owner} (ARP), pods on {sorted(pods)}"
         return False, f"announcer {now}, pods on {sorted(pods)}"
 
     _wait(check, timeout, f"a node with a {name} pod announces")
