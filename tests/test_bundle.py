@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from kindlb_helpers import bundle
-from kindlb_helpers.bundle import BundleError
+from kindlb_helpers.bundle import BundleError, image_id
 
 RUN = uuid.uuid4().hex[:8]
 VERSION = f"v9.9.9-t{RUN}"
@@ -62,9 +62,6 @@ def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return r
 
 
-def image_id(ref: str) -> str | None:
-    r = docker("image", "inspect", "-f", "{{.Id}}", ref, check=False)
-    return r.stdout.strip() if r.returncode == 0 else None
 
 
 def remove_images() -> None:

@@ -29,6 +29,8 @@ import pytest
 
 from conftest import ARTIFACTS
 
+from kindlb_helpers.bundle import image_id
+
 RUN = uuid.uuid4().hex[:6]
 NAME = os.environ.get("KINDLB_BUNDLE_CLUSTER", "bundledev")
 
@@ -40,9 +42,6 @@ def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return r
 
 
-def image_id(ref: str) -> str | None:
-    r = docker("image", "inspect", "-f", "{{.Id}}", ref, check=False)
-    return r.stdout.strip() if r.returncode == 0 else None
 
 
 @pytest.fixture(scope="module")
