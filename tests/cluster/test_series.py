@@ -178,9 +178,9 @@ def test_04_the_shown_commands_make_the_same_objects_and_outcome(cluster, era):
         got = kh.app.external_ip(k, "nginx", ns)
         assert got is not None and got.ip in era["state"]["pool"]
         url = kh.objects.http_url(got.ip)
-        for _ in range(30):  # the shown curl line, until ARP settles
+        for _ in range(30):  # the shown curl line, until ARP settles and nginx's page comes back
             page = bash(hood.fetch_steps(url).script(), timeout=30)
-            if page.returncode == 0:
+            if page.returncode == 0 and "Welcome to nginx!" in page.stdout:
                 break
             time.sleep(1)
         assert page.returncode == 0 and "Welcome to nginx!" in page.stdout, page.stderr
