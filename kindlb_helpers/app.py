@@ -23,7 +23,7 @@ from .errors import KindlbError, WaitTimeout
 from .kube import Kind, apply, events_for
 from .metallb import POOL_ANNOTATION, diagnose, pools
 from .objects import APP_LABEL, DEFAULT_IMAGE, POOL_REQUEST, http_url, lb_service, nginx_objects  # noqa: F401
-from .waits import wait_until
+from .waits import Watch, wait_until
 
 #: How often the waits here look again (seconds): an assigned IP is noticed within this time.
 POLL = 0.2
@@ -70,7 +70,8 @@ def wait_rollout(kind: Kind, name: str = "nginx", namespace: str = "default", ti
                     "(kind load docker-image IMAGE --name CLUSTER) and use its exact tag")
         return "pods:\n" + pods.to_string(index=False) + hint
 
-    text = wait_until(lambda: rollout_status(kind, name, namespace), timeout=timeout,
+    follow = [Watch(kind.apps.list_namespaced_deployment, namespace, field_selector=f"metadata.name={name}")]
+    text = wait_until(lambda: rollout_status(kind, name, namespace), timeout=timeout, watches=follow,
                       desc=f"deployment {name}", progress=progress, interval=POLL, explain=explain)
     return _hood.Done(f"deployment {name}: {text}", _hood.rollout_steps(kind.cluster, name, namespace, timeout))
 
@@ -97,42 +98,56 @@ class ExternalIP:
 
 def external_ip(kind: Kind, name: str = "nginx", namespace: str = "default") -> ExternalIP | None:
     """The Service's external IP and the pool it came from, or None while it is ``<pending>``."""
-    svc = kind.core.read_namespaced_service(name, namespace)
+    return _resolve(kind, kind.core.read_namespaced_service(name, namespace))
+
+
+def _ingress_ip(svc) -> str | None:
     ingress = (svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None) or []
-    ips = [i.ip for i in ingress if i.ip]
-    if not ips:
+    return next((i.ip for i in ingress if i.ip), None)
+
+
+def _resolve(kind: Kind, svc) -> ExternalIP | None:
+    """The Service's address with the MetalLB pool (and range) it lies in."""
+    text = _ingress_ip(svc)
+    if text is None:
         return None
-    ip = ipaddress.ip_address(ips[0])
+    ip = ipaddress.ip_address(text)
     pool_name = (svc.metadata.annotations or {}).get(POOL_ANNOTATION)
     owner = next(((n, r) for n, r in pools(kind) if ip in r), None)
-    return ExternalIP(name, ip, pool_name or (owner[0] if owner else None), str(owner[1]) if owner else None)
+    return ExternalIP(svc.metadata.name, ip, pool_name or (owner[0] if owner else None),
+                      str(owner[1]) if owner else None)
 
 
 def wait_external_ip(kind: Kind, name: str = "nginx", namespace: str = "default", timeout: float = 120,
                      progress: bool = True, expect_pool: str | None = None) -> ExternalIP:
     """Wait for the Service's external IP; check it came from a MetalLB pool (``expect_pool`` if given).
 
-    Looks every 0.2 s. On timeout the error explains why from the Service events and MetalLB's state.
+    Follows the API's watch on the Service (``kubectl wait`` does the same), so the address is seen
+    the moment MetalLB writes it. On timeout the error explains why from the Service events and
+    MetalLB's state.
     """
-    seen: list[ExternalIP] = []
+    seen: list = []
     start = time.monotonic()
 
     def check() -> tuple[bool, str]:
-        got = external_ip(kind, name, namespace)
-        if got is None:
+        svc = kind.core.read_namespaced_service(name, namespace)
+        ip = _ingress_ip(svc)
+        if ip is None:
             return False, "EXTERNAL-IP <pending>"
-        seen[:] = [got]
-        return True, f"EXTERNAL-IP {got.ip}"
+        seen[:] = [svc, time.monotonic() - start]
+        return True, f"EXTERNAL-IP {ip}"
 
-    wait_until(check, timeout=timeout, desc=f"external IP of {name}", progress=progress, interval=POLL,
+    follow = [Watch(kind.core.list_namespaced_service, namespace, field_selector=f"metadata.name={name}")]
+    wait_until(check, timeout=timeout, desc=f"external IP of {name}", progress=progress, interval=POLL, watches=follow,
                explain=lambda: "possible reasons:\n- " + "\n- ".join(diagnose(kind, name, namespace)))
-    got = seen[0]
+    svc, seconds = seen
+    got = _resolve(kind, svc)
     if got.in_range is None:
         raise KindlbError(f"{name} got {got.ip}, which is in none of MetalLB's pools: another load balancer "
                           "(cloud-provider-kind?) may be answering; remove it, or check `kubectl get svc -o yaml`")
     if expect_pool and got.pool != expect_pool:
         raise KindlbError(f"{name} got {got.ip} from pool {got.pool!r}, not from {expect_pool!r}")
-    return ExternalIP(got.service, got.ip, got.pool, got.in_range, round(time.monotonic() - start, 1),
+    return ExternalIP(got.service, got.ip, got.pool, got.in_range, round(seconds, 1),
                       _hood.wait_ip_steps(kind.cluster, name, namespace, timeout))
 
 
@@ -199,15 +214,27 @@ def spread(kind: Kind, ip, requests: int = 60, name: str = "nginx", namespace: s
                 resp.read()
         except OSError:
             failed += 1
-    time.sleep(1)  # let the container runtime flush the log lines
-    rows = []
-    pods = kind.core.list_namespaced_pod(namespace, label_selector=f"{APP_LABEL}={name}").items
-    for pod in sorted(pods, key=lambda p: p.metadata.name):
-        if pod.metadata.deletion_timestamp or pod.status.phase != "Running":
-            continue
-        log = kind.core.read_namespaced_pod_log(pod.metadata.name, namespace, since_seconds=600)
-        count = len(set(re.findall(rf"kindlb={token}-(\d+)", log)))
-        rows.append({"pod": pod.metadata.name, "node": pod.spec.node_name, "requests": count})
+    answered = requests - failed
+
+    def count() -> tuple[bool, str]:
+        rows[:] = []
+        pods = kind.core.list_namespaced_pod(namespace, label_selector=f"{APP_LABEL}={name}").items
+        for pod in sorted(pods, key=lambda p: p.metadata.name):
+            if pod.metadata.deletion_timestamp or pod.status.phase != "Running":
+                continue
+            log = kind.core.read_namespaced_pod_log(pod.metadata.name, namespace, since_seconds=600)
+            hits = len(set(re.findall(rf"kindlb={token}-(\d+)", log)))
+            rows.append({"pod": pod.metadata.name, "node": pod.spec.node_name, "requests": hits})
+        counted = sum(r["requests"] for r in rows)
+        return counted >= answered, f"{counted} of {answered} answered requests in the logs"
+
+    # the container runtime writes the access log lines a moment after nginx answers: count until
+    # every answered request is there (a few seconds at most; a lost line shows as a shortfall)
+    rows: list[dict] = []
+    try:
+        wait_until(count, timeout=5, desc="count requests in the logs", progress=False)
+    except WaitTimeout:
+        pass
     frame = pd.DataFrame(rows, columns=["pod", "node", "requests"])
     frame.attrs.update(sent=requests, failed=failed, token=token,
                        hood=_hood.spread_steps(kind.cluster, http_url(ip, port), token, requests, name, namespace))

@@ -120,6 +120,19 @@ def _metallb(cluster: str) -> tuple[bool, str, str]:
     return ready, f"{version}: {text}", "" if ready else "kubectl -n metallb-system get pods; wait or reinstall"
 
 
+def _import_for(checks) -> None:
+    """Import, in this thread, what the checks will import, so that the threads only run them."""
+    if "docker" in checks or "cluster" in checks:
+        from . import dockernet  # noqa: F401
+    if {"context", "metallb"} & set(checks):
+        from kubernetes import client
+
+        from . import kube, metallb  # noqa: F401
+
+        for api in ("VersionApi", "CoreV1Api", "AppsV1Api", "V1Deployment", "V1DaemonSet"):
+            getattr(client, api)
+
+
 def check_environment(cluster: str = "kindlb", checks: tuple[str, ...] = CHECKS) -> pd.DataFrame:
     """One row per check: what, ok, what was found, what to do about it.
 
@@ -136,13 +149,20 @@ def check_environment(cluster: str = "kindlb", checks: tuple[str, ...] = CHECKS)
     unknown = [c for c in checks if c not in funcs]
     if unknown:
         raise BadInput(f"unknown check(s) {', '.join(map(repr, unknown))}: choose from {', '.join(CHECKS)}")
+    # the checks wait on processes and sockets, not on each other: run them side by side (a check
+    # whose prerequisite failed is still reported as skipped, as if it had never run)
+    from concurrent.futures import ThreadPoolExecutor
+
+    _import_for(checks)  # imports are not thread-safe to start in parallel (requests, kubernetes' lazy models)
+    with ThreadPoolExecutor(max_workers=len(checks) or 1, thread_name_prefix="kindlb-check") as pool:
+        futures = {name: pool.submit(funcs[name]) for name in dict.fromkeys(checks)}
     rows, ok = [], {}
     for name in checks:
         if any(ok.get(n) is False for n in needs.get(name, ())):
             rows.append({"check": name, "ok": None, "found": "skipped", "fix": "fix the checks above first"})
             ok[name] = False
             continue
-        good, found, fix = funcs[name]()
+        good, found, fix = futures[name].result()
         ok[name] = good
         rows.append({"check": name, "ok": good, "found": found, "fix": fix})
     return pd.DataFrame(rows, columns=["check", "ok", "found", "fix"])

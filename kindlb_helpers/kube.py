@@ -627,11 +627,11 @@ def nodes_ready(kind: Kind, expected: int | None = None) -> tuple[bool, str]:
 
 def wait_nodes_ready(kind: Kind, expected: int | None = None, timeout: float = 180, progress: bool = True,
                      interval: float = 0.2) -> str:
-    """Wait until the cluster has ``expected`` nodes and all are Ready (polled at most every 0.2 s)."""
-    from .waits import wait_until
+    """Wait until the cluster has ``expected`` nodes and all are Ready (following the watch on nodes)."""
+    from .waits import Watch, wait_until
 
     return wait_until(lambda: nodes_ready(kind, expected), timeout=timeout, desc="nodes Ready",
-                      progress=progress, interval=min(interval, 0.2))
+                      progress=progress, interval=interval, watches=[Watch(kind.core.list_node)])
 
 
 def get_or_none(call, *args, **kwargs):

@@ -261,7 +261,7 @@ def wait_announcer(kind: Kind, name: str = "nginx", namespace: str = "default", 
     return seen[0]
 
 
-def _wait(check, timeout: float, desc: str, progress: bool = False, interval: float = 0.5) -> str:
+def _wait(check, timeout: float, desc: str, progress: bool = False, interval: float = 0.2) -> str:
     from .waits import wait_until
 
     return wait_until(check, timeout=timeout, desc=desc, progress=progress, interval=interval)

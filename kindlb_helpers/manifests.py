@@ -19,9 +19,9 @@ NAMESPACE = "metallb-system"
 #: First MetalLB release configured by custom resources instead of the ConfigMap.
 CRD_SINCE = (0, 13, 0)
 #: The release the notebooks install by default, and the article's.
-from .versions import METALLB_VERSION as DEFAULT_VERSION  # noqa: E402  (the pin lives in versions.env)
+from .versions import METALLB_ARTICLE_VERSION as ARTICLE_VERSION  # noqa: E402, F401  (pins: versions.env)
+from .versions import METALLB_VERSION as DEFAULT_VERSION  # noqa: E402
 
-ARTICLE_VERSION = "v0.9.4"
 API_VERSION = "metallb.io/v1beta1"
 
 

@@ -12,7 +12,6 @@ from . import hood as _hood
 from .errors import KindlbError, MetalLBError
 from .kube import PROBE_TIMEOUT, Kind, apply, connect, get_or_none, served
 from .manifests import (
-    ARTICLE_VERSION,
     DEFAULT_VERSION,
     NAMESPACE,
     manifest_url,
@@ -21,13 +20,14 @@ from .manifests import (
     uses_crds,
 )
 from .pool import PoolRange, Reserved
-from .waits import wait_until
+from .versions import METALLB_CHOICES, METALLB_CONFIGMAP_VERSION, METALLB_KNOWN
+from .waits import Watch, wait_until
 
 POOL_ANNOTATION = "metallb.io/ip-allocated-from-pool"
 #: The last release configured by the ConfigMap, like the article (built by the offline lab too).
-CONFIGMAP_VERSION = "v0.12.1"
+CONFIGMAP_VERSION = METALLB_CONFIGMAP_VERSION
 #: The releases the notebooks know: the current pin, the last ConfigMap release, the article's.
-KNOWN_VERSIONS = (DEFAULT_VERSION, CONFIGMAP_VERSION, ARTICLE_VERSION)
+KNOWN_VERSIONS = METALLB_KNOWN
 
 
 def check_known_version(version: str) -> str:
@@ -40,11 +40,7 @@ def check_known_version(version: str) -> str:
     for known in KNOWN_VERSIONS:
         if parse_version(known) == parsed:
             return known
-    raise MetalLBError(
-        f"MetalLB {version} is not one the notebooks know: use {DEFAULT_VERSION} (current, IPAddressPool), "
-        f"{CONFIGMAP_VERSION} (the last ConfigMap release, configured like the article) or {ARTICLE_VERSION} "
-        "(the article's, online only)"
-    )
+    raise MetalLBError(f"MetalLB {version} is not one the notebooks know: {METALLB_CHOICES}")
 
 
 def _read_source(version: str, source: str | Path | None) -> tuple[list[dict], list[str]]:
@@ -167,9 +163,14 @@ def readiness(kind: Kind) -> tuple[bool, str]:
 
 
 def wait_ready(kind: Kind, timeout: float = 300, progress: bool = True) -> _hood.Done:
-    """Wait until MetalLB's controller is Available and its speakers are Ready (looks every 0.2 s)."""
+    """Wait until MetalLB's controller is Available and its speakers are Ready.
+
+    Follows the watch on the controller Deployment and the speaker DaemonSet, as ``kubectl wait`` does.
+    """
+    follow = [Watch(kind.apps.list_namespaced_deployment, NAMESPACE, field_selector="metadata.name=controller"),
+              Watch(kind.apps.list_namespaced_daemon_set, NAMESPACE, field_selector="metadata.name=speaker")]
     text = wait_until(lambda: readiness(kind), timeout=timeout, desc="MetalLB ready", progress=progress,
-                      interval=0.2, explain=lambda: "\n".join(diagnose(kind)))
+                      watches=follow, explain=lambda: "\n".join(diagnose(kind)))
     return _hood.Done(f"MetalLB ready: {text}", _hood.wait_metallb_steps(kind.cluster, timeout))
 
 
@@ -191,7 +192,7 @@ def apply_pool(kind: Kind, objects: list[dict], timeout: float = 120, progress: 
                 raise MetalLBError(f"MetalLB rejected the pool: {body}") from exc
             raise
 
-    wait_until(attempt, timeout=timeout, desc="apply pool", progress=progress, interval=0.5)
+    wait_until(attempt, timeout=timeout, desc="apply pool", progress=progress)  # no watch says "serving"
     return result
 
 

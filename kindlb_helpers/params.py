@@ -32,8 +32,6 @@ _IMAGE = re.compile(
     r"(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
 )
-#: MetalLB versions the notebooks know how to install and configure (the article's, and the CRD era).
-METALLB_RANGE = ((0, 9, 0), (0, 16, 99))
 
 
 def _kube_name(value: object, pattern: re.Pattern, limit: int, what: str, kind: str, rule: str, example: str) -> str:
@@ -168,17 +166,16 @@ def _pool(value: object) -> str | None:
 
 def _version(value: object) -> str | None:
     from .manifests import parse_version
+    from .versions import METALLB_CHOICES, METALLB_KNOWN
 
     if not isinstance(value, str):
-        return f"must be text like 'v0.16.1' or 'v0.9.4', not {value!r}"
+        return f"must be text like {METALLB_KNOWN[0]!r}, not {value!r}"
     try:
         parts = parse_version(value)
     except BadInput as exc:
         return str(exc)
-    lo, hi = METALLB_RANGE
-    if not lo <= parts <= hi:
-        return (f"{value} is not a MetalLB release the notebooks know (v{lo[0]}.{lo[1]} to v{hi[0]}.{hi[1]}.x): "
-                "use v0.16.1 (current) or v0.9.4 (the article's)")
+    if parts not in [parse_version(v) for v in METALLB_KNOWN]:
+        return f"{value} is not a MetalLB release the notebooks know: {METALLB_CHOICES}"
     return None
 
 

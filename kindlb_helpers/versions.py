@@ -64,6 +64,12 @@ METALLB_VERSION: str = _PINS["METALLB_VERSION"]
 METALLB_CONFIGMAP_VERSION: str = _PINS["METALLB_CONFIGMAP_VERSION"]
 #: The release the Habr article installs (online only: its images come from Docker Hub).
 METALLB_ARTICLE_VERSION: str = _PINS["METALLB_ARTICLE_VERSION"]
+#: The MetalLB releases the notebooks know, newest first: what every version check accepts.
+METALLB_KNOWN: tuple[str, ...] = (METALLB_VERSION, METALLB_CONFIGMAP_VERSION, METALLB_ARTICLE_VERSION)
+#: How every refusal of another release says what to use instead.
+METALLB_CHOICES: str = (f"use {METALLB_VERSION} (current, IPAddressPool), {METALLB_CONFIGMAP_VERSION} (the last "
+                        f"ConfigMap release, configured like the article) or {METALLB_ARTICLE_VERSION} "
+                        "(the article's, online only)")
 NODE_IMAGE: str = _PINS["NODE_IMAGE"]
 NGINX_IMAGE: str = _PINS["NGINX_IMAGE"]
 PODNET_IMAGE: str = _PINS["PODNET_IMAGE"]
@@ -72,6 +78,7 @@ ACTIONLINT_VERSION: str = _PINS["ACTIONLINT_VERSION"]
 
 __all__ = [
     "ACTIONLINT_VERSION", "COREDNS_VERSION", "CRICTL_VERSION", "DEBIAN_SUITE", "ENV_FILE", "ETCD_VERSION",
-    "K8S_VERSION", "KIND_VERSION", "METALLB_ARTICLE_VERSION", "METALLB_CONFIGMAP_VERSION", "METALLB_VERSION",
+    "K8S_VERSION", "KIND_VERSION", "METALLB_ARTICLE_VERSION", "METALLB_CHOICES",
+    "METALLB_KNOWN", "METALLB_CONFIGMAP_VERSION", "METALLB_VERSION",
     "NGINX_IMAGE", "NODE_IMAGE", "PAUSE_VERSION", "PODNET_IMAGE", "PROBE_IMAGE", "parse", "pins",
 ]

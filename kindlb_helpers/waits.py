@@ -1,13 +1,90 @@
-"""Waiting for the cluster, with a progress bar in notebooks (tqdm.auto) or silently."""
+"""Waiting for the cluster, with a progress bar in notebooks (tqdm.auto) or silently.
+
+Two ways to wait, both reacting within 0.2 s:
+
+- :func:`wait_until` looks every ``interval`` seconds (0.2 by default), for states that no
+  Kubernetes watch reports (a webhook that starts serving, an ARP answer, a namespace going away);
+- :func:`watch_until` follows the API's watch on the objects that decide (``kubectl wait`` and
+  ``kubectl rollout status`` do the same): the check runs again as soon as one of them changes.
+"""
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from .errors import WaitTimeout
 
 #: A check returns (done, what it saw). What it saw is shown beside the bar and in the error.
 Check = Callable[[], "tuple[bool, str]"]
+
+#: The longest a wait looks away: without a working watch it looks this often.
+POLL = 0.2
+#: Seconds a watch request stays open on the server before it is renewed (quietly).
+WATCH_WINDOW = 30
+
+
+class Watch:
+    """A list call to follow, e.g. ``Watch(k.core.list_namespaced_service, "default",
+    field_selector="metadata.name=nginx")``: what ``kubectl get -w`` follows."""
+
+    def __init__(self, list_call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self.list_call, self.args, self.kwargs = list_call, args, kwargs
+
+    def __repr__(self) -> str:
+        return f"Watch({getattr(self.list_call, '__name__', self.list_call)}, {self.args}, {self.kwargs})"
+
+
+class _Follower:
+    """Threads that follow the watches and put a tick on a queue for every change they see."""
+
+    def __init__(self, watches: list[Watch]) -> None:
+        self.changes: queue.Queue = queue.Queue()
+        self.stopped = threading.Event()
+        self.healthy = [False] * len(watches)
+        self.threads = [threading.Thread(target=self._follow, args=(i, w), daemon=True, name="kindlb-watch")
+                        for i, w in enumerate(watches)]
+        for t in self.threads:
+            t.start()
+
+    def _follow(self, index: int, w: Watch) -> None:
+        from kubernetes import watch
+
+        while not self.stopped.is_set():
+            stream = watch.Watch()
+            try:
+                self.healthy[index] = True
+                # without a resourceVersion the server first sends the objects as they are: a change
+                # between the caller's first check and this request is never lost
+                for _event in stream.stream(w.list_call, *w.args, timeout_seconds=WATCH_WINDOW,
+                                            _request_timeout=(5, WATCH_WINDOW + 5), **w.kwargs):
+                    self.changes.put(index)
+                    if self.stopped.is_set():
+                        break
+            except Exception:  # the API went away or the watch expired: look every POLL until it is back
+                self.healthy[index] = False
+                self.changes.put(index)
+                self.stopped.wait(1.0)
+            finally:
+                stream.stop()
+
+    def wait(self, seconds: float) -> bool:
+        """True when something changed (or a watch is down) within ``seconds``."""
+        if not all(self.healthy):
+            seconds = min(seconds, POLL)
+        try:
+            self.changes.get(timeout=max(0.0, seconds))
+        except queue.Empty:
+            return not all(self.healthy)
+        while True:  # several events at once: one check covers them all
+            try:
+                self.changes.get_nowait()
+            except queue.Empty:
+                return True
+
+    def stop(self) -> None:
+        self.stopped.set()
 
 
 def wait_until(
@@ -15,19 +92,25 @@ def wait_until(
     *,
     timeout: float,
     desc: str,
-    interval: float = 0.2,
+    interval: float = POLL,
     progress: bool = True,
     explain: Callable[[], str] | None = None,
+    watches: list[Watch] | None = None,
 ) -> str:
-    """Poll ``check`` every ``interval`` seconds (default 0.2) until it reports done or ``timeout`` passes.
+    """Run ``check`` until it reports done or ``timeout`` passes; return its last status text.
 
-    Returns the last status text. On timeout raises WaitTimeout with that status and, when
-    given, what ``explain()`` finds out about why. Exceptions from ``check`` count as "not yet"
-    until the deadline, then surface in the message.
+    Without ``watches`` it looks every ``interval`` seconds (at most 0.2). With ``watches`` it looks
+    again whenever one of the watched objects changes, and every second for the progress bar; a
+    watch that fails falls back to looking every 0.2 s until it is back.
+
+    On timeout raises WaitTimeout with that status and, when given, what ``explain()`` finds out
+    about why. Exceptions from ``check`` count as "not yet" until the deadline, then surface in the
+    message.
 
     >>> wait_until(lambda: (True, "ok"), timeout=1, desc="demo", progress=False)
     'ok'
     """
+    interval = min(interval, POLL)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -35,6 +118,7 @@ def wait_until(
         bar = tqdm(total=round(timeout), desc=desc, unit="s", bar_format="{desc}: {bar} {n:.0f}/{total:.0f}s {postfix}")
     start = time.monotonic()
     status = "not checked yet"
+    follower = None
     try:
         while True:
             try:
@@ -47,7 +131,7 @@ def wait_until(
                 bar.set_postfix_str(status[:80], refresh=True)
             if done:
                 if bar is not None:
-                    bar.set_description(f"{desc} (done in {elapsed:.0f}s)")
+                    bar.set_description(f"{desc} (done in {elapsed:.1f}s)")
                 return status
             if elapsed >= timeout:
                 why = ""
@@ -58,7 +142,19 @@ def wait_until(
                         why = f"(could not find out why: {exc})"
                 raise WaitTimeout(f"{desc}: still not done after {timeout:.0f}s; last seen: {status}"
                                   + (f"\n{why}" if why else ""))
-            time.sleep(min(interval, max(0.0, timeout - elapsed)))
+            left = max(0.0, timeout - elapsed)
+            if watches:
+                follower = follower or _Follower(watches)
+                follower.wait(min(1.0, left))
+            else:
+                time.sleep(min(interval, left))
     finally:
+        if follower is not None:
+            follower.stop()
         if bar is not None:
             bar.close()
+
+
+def watch_until(check: Check, watches: list[Watch], **kwargs: Any) -> str:
+    """:func:`wait_until` following ``watches``: ``check`` runs again the moment one of them changes."""
+    return wait_until(check, watches=watches, **kwargs)

@@ -120,7 +120,7 @@ BAD = {
     "replicas": [0, 51, 2.5, "3"],
     "requests": [0, 1001],
     "pool_name": ["default\n", "UPPER"],
-    "metallb_version": ["v0.x", "v2.0.0", "v0.8.0", 16],
+    "metallb_version": ["v0.x", "v2.0.0", "v0.8.0", 16, "v0.13.5", "v0.16.2"],
     "probe_from": ["somewhere", None],
     "namespace": ["Default", "a.b"],
     "app_name": ["nginx_1", "1nginx"],

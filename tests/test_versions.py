@@ -106,9 +106,30 @@ def test_the_cli_stops_before_anything_runs(tmp_path):
     pytest.importorskip("kindlb_lab", reason="the offline lab is not installed: pip install -e lab/")
     for argv in (["lab", "load-metallb", "v0.13.5", "--name", "kindlb-no-such-cluster"],
                  ["lab", "build", "--metallb", "v0.9.4"],
-                 ["run", "--offline", "--output", str(tmp_path), "-p", "metallb_version=v0.13.5", "03_address_pool"]):
+                 ["run", "--offline", "--output", str(tmp_path), "-p", "metallb_version=v0.9.4", "03_address_pool"]):
         out = subprocess.run(["kindlb", *argv], capture_output=True, text=True, timeout=60, check=False)
         assert out.returncode in (1, 2), (argv, out.stderr)
         assert f"{versions.METALLB_VERSION} (current, CRDs) and {versions.METALLB_CONFIGMAP_VERSION}" in out.stderr
         assert "Traceback" not in out.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_a_release_the_notebooks_do_not_know_is_refused_with_the_same_choices_everywhere(tmp_path):
+    """The parameter check and the install refuse the same releases, naming the same three pins."""
+    from kindlb_helpers import metallb, params
+    from kindlb_helpers.errors import BadParameters, MetalLBError
+
+    for bad in ("v0.13.5", "v0.16.2", "v0.16.0"):
+        with pytest.raises(BadParameters) as by_params:
+            params.check({"metallb_version": bad})
+        with pytest.raises(MetalLBError) as by_install:
+            metallb.check_known_version(bad)
+        for err in (by_params, by_install):
+            assert versions.METALLB_CHOICES in str(err.value)
+    for good in versions.METALLB_KNOWN:
+        params.check({"metallb_version": good})
+        assert metallb.check_known_version(good) == good
+    out = subprocess.run(["kindlb", "run", "--output", str(tmp_path), "-p", "metallb_version=v0.13.5",
+                          "03_address_pool"], capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 2 and versions.METALLB_CHOICES.split(" (")[0] in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and not list(tmp_path.iterdir())
