@@ -4,6 +4,7 @@
 # $LAB_METALLB_VERSIONS). Tools land in $BIN_DIR, image payloads in $OUT.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
+lab_lock
 
 # origin_hash MODULE VERSION: the git commit the proxy recorded for a tagged version.
 origin_hash() {

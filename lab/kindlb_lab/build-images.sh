@@ -6,6 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 . "$here/rootfs-sets.sh"
+lab_lock
 export DOCKER_BUILDKIT=0   # the classic builder: no buildx plugin needed, works with dockerd 20.10
 
 : "${PAUSE_IMAGE:=registry.k8s.io/pause:$PAUSE_VERSION}"   # containerd's sandbox_image in kind

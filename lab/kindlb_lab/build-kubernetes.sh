@@ -5,6 +5,7 @@
 # published k8s.io/<name> v0.<minor>.<patch>.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
+lab_lock
 
 dest=$OUT/kubernetes/$K8S_VERSION
 cmds="kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy"

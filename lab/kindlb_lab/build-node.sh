@@ -110,7 +110,7 @@ build_node() {
 }
 
 case ${1:-all} in
-  base) as_root "$0" "$@"; build_base ;;
-  node) build_node ;;
-  all) build_base; build_node ;;
+  base) as_root "$0" "$@"; lab_lock; build_base ;;
+  node) lab_lock; build_node ;;
+  all) lab_lock; build_base; build_node ;;
 esac

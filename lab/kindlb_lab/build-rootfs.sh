@@ -5,6 +5,7 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 as_root "$0" "$@"
+lab_lock
 
 name=$1 include=$2
 tarball=$CACHE/rootfs/$name.tar

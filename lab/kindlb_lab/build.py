@@ -6,12 +6,15 @@ caches its own results (stamp files, image labels), so a second ``build()`` only
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kindlb_helpers import versions as v
@@ -32,6 +35,87 @@ def cache_dir() -> Path:
 def bin_dir() -> Path:
     """Where the built ``kind``, ``kubectl`` and ``crictl`` land; put it first on PATH."""
     return cache_dir() / "bin"
+
+
+#: Set in the build scripts' environment while build() holds the cache lock (its value: the lock's
+#: path), so that the scripts, which take the lock themselves when run by hand, do not wait on it.
+LOCK_HELD_ENV = "KINDLB_LAB_LOCK_HELD"
+#: Seconds a build waits for another one's lock before it gives up; unset or empty: no limit.
+LOCK_TIMEOUT_ENV = "KINDLB_LAB_LOCK_TIMEOUT"
+
+_lock_depth = threading.local()  # per thread: lock path -> how many cache_lock() blocks hold it
+
+
+def lock_path() -> Path:
+    """The file whose exclusive ``flock`` every writer of the cache holds: ``<cache>/.lock``."""
+    return cache_dir() / ".lock"
+
+
+def _lock_timeout(timeout: float | None) -> float | None:
+    if timeout is not None:
+        return timeout
+    env = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not env:
+        return None
+    try:
+        return float(env)
+    except ValueError:
+        raise LabError(f"{LOCK_TIMEOUT_ENV}={env!r} is not a number of seconds") from None
+
+
+@contextmanager
+def cache_lock(timeout: float | None = None) -> Iterator[Path]:
+    """Hold the cache's exclusive lock (``flock`` on :func:`lock_path`) for the block.
+
+    A second holder (another process, or another thread here) waits, saying once on stderr who
+    holds it; after TIMEOUT seconds (default ``$KINDLB_LAB_LOCK_TIMEOUT``, else no limit) it
+    raises LabError. Re-entrant in one thread: ``up()`` and ``load_metallb()`` call ``build()``.
+    The lock file holds the holder's pid, for that message.
+    """
+    path = lock_path()
+    depth = getattr(_lock_depth, "held", None)
+    if depth is None:
+        depth = _lock_depth.held = {}
+    if depth.get(path, 0):
+        depth[path] += 1
+        try:
+            yield path
+        finally:
+            depth[path] -= 1
+        return
+    wait = _lock_timeout(timeout)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:  # closing it releases the lock
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = path.read_text().strip() or "?"
+            limit = "" if wait is None else f" (at most {wait:g} s)"
+            print(f"{time.strftime('%H:%M:%S', time.gmtime())} [lab] another lab build holds {path} "
+                  f"(pid {holder}); waiting{limit}...", file=sys.stderr, flush=True)
+            if wait is None:
+                fcntl.flock(f, fcntl.LOCK_EX)
+            else:
+                deadline = time.monotonic() + wait
+                while True:
+                    try:
+                        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() >= deadline:
+                            raise LabError(f"another lab build still holds {path} (pid {holder}) after {wait:g} s; "
+                                           f"wait for it, or raise {LOCK_TIMEOUT_ENV}") from None
+                        time.sleep(0.1)
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        depth[path] = 1
+        try:
+            yield path
+        finally:
+            depth[path] = 0
+            f.truncate(0)
 
 
 def metallb_version(version: str | None = None) -> str:
@@ -186,19 +270,28 @@ def _copy_manifests(version: str, times: dict[str, float]) -> Path:
     return manifest_source(version)
 
 
-def build(force: bool = False, metallb: list[str] | tuple[str, ...] | None = None) -> dict:
+def build(force: bool = False, metallb: list[str] | tuple[str, ...] | None = None,
+          lock_timeout: float | None = None) -> dict:
     """Build everything the lab needs; cached steps only check. Returns per-step seconds.
 
     ``metallb`` picks the MetalLB releases (default: both the current one and the ConfigMap era's).
+    The whole build holds the cache lock (:func:`cache_lock`): a second build waits for the first,
+    at most LOCK_TIMEOUT seconds (default ``$KINDLB_LAB_LOCK_TIMEOUT``, else no limit).
 
     >>> build()["node_image"]          # doctest: +SKIP
     'kindlb.local/node:v1.34.12'
     """
     releases = tuple(dict.fromkeys(metallb_version(m) for m in metallb)) if metallb else METALLB_VERSIONS
     ensure_docker()
-    env = tool_env(releases)
-    if force:
-        env["KINDLB_LAB_FORCE"] = "1"
+    with cache_lock(lock_timeout) as lock:
+        env = tool_env(releases)
+        env[LOCK_HELD_ENV] = str(lock)
+        if force:
+            env["KINDLB_LAB_FORCE"] = "1"
+        return _build(releases, env)
+
+
+def _build(releases: tuple[str, ...], env: dict[str, str]) -> dict:
     times: dict[str, float] = {}
     t0 = time.monotonic()
     _log(f"build: cache {cache_dir()}, Kubernetes {v.K8S_VERSION}, kind {v.KIND_VERSION}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 
@@ -10,6 +11,8 @@ from kindlb_helpers.errors import KindlbError
 from kindlb_helpers.versions import METALLB_CONFIGMAP_VERSION, METALLB_VERSION
 
 _VERSIONS = f"{METALLB_VERSION} or {METALLB_CONFIGMAP_VERSION}"
+_LOCK_HELP = ("give up after this many seconds when another build holds the cache's lock "
+              "(default $KINDLB_LAB_LOCK_TIMEOUT, else wait as long as it takes)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="rebuild everything")
     b.add_argument("--metallb", action="append", metavar="VERSION",
                    help=f"only this MetalLB release ({_VERSIONS}; repeatable; default both)")
+    b.add_argument("--lock-timeout", type=float, metavar="SECONDS", help=_LOCK_HELP)
     for cmd, text in (("up", "build, then create or reuse the cluster and load the images"),
                       ("down", "delete the cluster"),
                       ("status", "show the cluster and the built artefacts"),
@@ -28,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
         if cmd == "load-metallb":
             s.add_argument("version", metavar="VERSION", help=_VERSIONS)
         s.add_argument("--name", default="kindlb")
+        if cmd in ("up", "load-metallb"):  # they build what is missing
+            s.add_argument("--lock-timeout", type=float, metavar="SECONDS", help=_LOCK_HELP)
         if cmd == "up":
             s.add_argument("--workers", type=int, default=2)
             s.add_argument("--metallb", metavar="VERSION",
@@ -52,9 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         status,
         up,
     )
+    from .build import LOCK_TIMEOUT_ENV
     from .demo import smoke
 
     args = _parser().parse_args(argv)
+    saved = os.environ.get(LOCK_TIMEOUT_ENV)
+    if getattr(args, "lock_timeout", None) is not None:  # build() reads it, also when up() calls it
+        os.environ[LOCK_TIMEOUT_ENV] = str(args.lock_timeout)
     try:
         if args.cmd == "build":
             result = build(force=args.force, metallb=args.metallb)
@@ -77,5 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     except KindlbError as e:
         print(f"kindlb lab {args.cmd}: {e}", file=sys.stderr)
         return 1
+    finally:
+        if saved is None:
+            os.environ.pop(LOCK_TIMEOUT_ENV, None)
+        else:
+            os.environ[LOCK_TIMEOUT_ENV] = saved
     print(json.dumps(result, indent=2, default=str))
     return 0

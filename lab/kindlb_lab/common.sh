@@ -30,6 +30,34 @@ export GOMAXPROCS=${GOMAXPROCS:-2}
 
 log() { printf '%s [lab] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
+# lab_lock: hold the cache's exclusive lock, flock on $LAB_LOCK, until this script ends, so that two
+# builds never write the cache at once; a second one says who holds it and waits (at most
+# $KINDLB_LAB_LOCK_TIMEOUT seconds when set). Every script that writes the cache calls it, after
+# as_root (sudo closes the descriptor). kindlb_lab's build() holds the same lock for the whole build
+# and names it in KINDLB_LAB_LOCK_HELD; a script run under it then does not wait for its parent.
+LAB_LOCK=$CACHE/.lock
+lab_lock() {
+  local holder
+  if [ "${KINDLB_LAB_LOCK_HELD:-}" = "$LAB_LOCK" ]; then
+    # trusted while someone does hold the lock; a variable left over from a finished build is not
+    flock -n "$LAB_LOCK" true || return 0
+  fi
+  exec {LAB_LOCK_FD}>>"$LAB_LOCK"
+  if ! flock -n "$LAB_LOCK_FD"; then
+    holder=$(cat "$LAB_LOCK" 2>/dev/null) || true
+    if [ -n "${KINDLB_LAB_LOCK_TIMEOUT:-}" ]; then
+      log "another lab build holds $LAB_LOCK (pid ${holder:-?}); waiting (at most $KINDLB_LAB_LOCK_TIMEOUT s)..."
+      flock -w "$KINDLB_LAB_LOCK_TIMEOUT" "$LAB_LOCK_FD" || {
+        log "another lab build still holds $LAB_LOCK (pid ${holder:-?}) after $KINDLB_LAB_LOCK_TIMEOUT s"; exit 1; }
+    else
+      log "another lab build holds $LAB_LOCK (pid ${holder:-?}); waiting..."
+      flock "$LAB_LOCK_FD"
+    fi
+  fi
+  printf '%s\n' "$$" >"$LAB_LOCK"
+  export KINDLB_LAB_LOCK_HELD=$LAB_LOCK
+}
+
 # stamp_ok NAME VALUE: true when the stamp file NAME holds VALUE (the inputs did not change).
 # KINDLB_LAB_FORCE=1 makes every stamp and image label look stale, so everything is rebuilt.
 stamp_ok() { [ "${KINDLB_LAB_FORCE:-}" != 1 ] && [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
