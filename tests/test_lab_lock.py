@@ -1,12 +1,17 @@
-"""The offline lab's cache lock, without Docker: every test points ``KINDLB_LAB_CACHE`` at a temp dir.
+"""The offline lab's build scripts without Docker: the cache lock, and their EXIT traps.
 
-A first holder (a subprocess) takes the lock; a second one, Python's ``cache_lock()`` or a build
-script's ``lab_lock`` (common.sh), must say who holds it and wait until the first lets go, or give up
-after its timeout. ``build()`` must take it before any build step; read-only commands must not.
+Lock: every test points ``KINDLB_LAB_CACHE`` at a temp dir. A first holder (a subprocess) takes the
+lock; a second one, Python's ``cache_lock()`` or a build script's ``lab_lock`` (common.sh), must say
+who holds it and wait until the first lets go, or give up after its timeout. ``build()`` must take it
+before any build step; read-only commands must not.
+
+Traps: bash drops a function's ``local`` variables before the EXIT trap runs, so a trap that names
+one fails under ``set -u`` ("unbound variable") and leaves behind what it was to remove.
 """
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -93,7 +98,7 @@ def test_a_second_holder_waits_for_the_first(env, tmp_path, first_sh, second_sh)
     assert err.read_text().count("another lab build holds") == 1
 
 
-def test_the_timeout_gives_up_with_the_holder_named(env, monkeypatch):
+def test_the_timeout_gives_up_with_the_holder_named(env):
     first = hold(env, shell=True)
     try:
         t0 = time.monotonic()
@@ -158,3 +163,73 @@ def test_read_only_commands_do_not_wait(env):
         assert "another lab build" not in r.stderr
     finally:
         release(first)
+
+
+# --- EXIT traps ---------------------------------------------------------------------------------
+
+FUNC = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\(\) *\{\n(.*?)^\}", re.S | re.M)
+NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+
+
+def trap_runtime_names(line: str) -> set[str]:
+    """Variables a ``trap`` line leaves for the trap to expand when it runs: those in single quotes,
+    and escaped ones (``\\$x``) outside them; a double-quoted ``"$x"`` is expanded when it is set."""
+    parts = re.split(r"'", line.split("trap", 1)[1])
+    quoted = " ".join(parts[1::2])
+    unquoted = " ".join(parts[0::2])
+    return ({m.group(1) or m.group(2) for m in re.finditer(rf"\$(?:\{{({NAME})|({NAME}))", quoted)}
+            | set(re.findall(rf"\\\$\{{?({NAME})", unquoted)))
+
+
+def locals_of(body: str) -> set[str]:
+    names = set()
+    for decl in re.findall(r"^\s*local\s+([^;\n]*)", body, re.M):
+        names |= set(re.findall(rf"(?:^|\s)({NAME})(?==|\s|$)", decl))
+    return names
+
+
+def test_the_checker_sees_a_trap_on_a_local():
+    bad = "f() {\n  local a root=1\n  trap 'rm -rf \"$root\"' EXIT\n}\n"
+    (name, body), = FUNC.findall(bad)
+    assert locals_of(body) == {"a", "root"}
+    assert trap_runtime_names(body.splitlines()[1]) == {"root"}
+    assert trap_runtime_names("trap 'docker rm -f '\"$c\"' >/dev/null' EXIT") == set()
+
+
+def test_no_trap_in_a_lab_script_names_a_local():
+    scripts = sorted(LAB.glob("*.sh")) + sorted((LAB / "files").glob("*.sh"))
+    assert any(s.name == "build-node.sh" for s in scripts)
+    found = []
+    for script in scripts:
+        text = script.read_text()
+        all_locals = set()
+        for _, body in FUNC.findall(text):
+            all_locals |= locals_of(body)
+        for n, line in enumerate(text.splitlines(), 1):
+            if re.match(r"\s*trap\s", line):
+                for name in trap_runtime_names(line) & all_locals:
+                    found.append(f"{script.name}:{n}: the trap expands ${name}, a local of a function: {line.strip()}")
+    assert not found, "\n".join(found)
+
+
+def test_build_base_cleans_up_when_it_fails(tmp_path):
+    """build-node.sh's build_base, run alone with a failing tar: its scratch folder must go, quietly."""
+    text = (LAB / "build-node.sh").read_text()
+    func = next(m.group(0) for m in FUNC.finditer(text) if m.group(1) == "build_base")
+    (tmp_path / "rootfs").mkdir()
+    (tmp_path / "rootfs" / "node.tar").write_text("")
+    (tmp_path / "crictl").write_text("")
+    harness = f"""set -euo pipefail
+shopt -s inherit_errexit
+CACHE={tmp_path}; BIN_DIR={tmp_path}; KIND_VERSION=v0; BASE_IMAGE=base
+log() {{ :; }}
+moddir() {{ echo {tmp_path}/kind; }}
+label_of() {{ :; }}
+tar() {{ echo "tar: stub failure" >&2; return 1; }}
+{func}
+build_base
+"""
+    r = subprocess.run(["bash", "-c", harness, str(tmp_path / "crictl")], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "stub failure" in r.stderr, r.stderr
+    assert "unbound variable" not in r.stderr, r.stderr
+    assert list((tmp_path / "rootfs").glob("base.*")) == [], "build_base left its scratch folder behind"

@@ -17,8 +17,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 BASE_IMAGE=kindlb.local/kind-base:$KIND_VERSION-$DEBIAN_SUITE
 kbin=$OUT/kubernetes/$K8S_VERSION
 
+# build_base's scratch folder: a global, because bash drops a function's locals before the EXIT
+# trap runs, so a failure would leave the trap an unbound name (set -u) and the folder behind.
+root=
 build_base() {
-  local kind_dir tar=$CACHE/rootfs/node.tar key root
+  local kind_dir tar=$CACHE/rootfs/node.tar key
   kind_dir=$(moddir sigs.k8s.io/kind "$KIND_VERSION")
   key=$( { echo "$KIND_VERSION"; stat -c '%s-%Y' "$tar"; cat "$BIN_DIR/crictl" "$0"; } | sha256sum | cut -c1-16)
   [ "$(label_of "$BASE_IMAGE")" = "$key" ] && { log "image $BASE_IMAGE: cached"; return; }
