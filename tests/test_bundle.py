@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from _docker import docker
 
 from kindlb_helpers import bundle
 from kindlb_helpers.bundle import BundleError, image_id
@@ -53,15 +54,6 @@ spec:
       - name: speaker
         image: {ROLES['speaker']}
 """
-
-
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120, check=False)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)} failed: {r.stderr.strip()}")
-    return r
-
-
 
 
 def remove_images() -> None:

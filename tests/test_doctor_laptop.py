@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from _docker import docker
 
 from kindlb_helpers import doctor
 from kindlb_helpers.doctor import Route
@@ -104,13 +105,6 @@ def test_memory():
 
 
 # --- live --------------------------------------------------------------------------------------
-
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120, check=False)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)} failed: {r.stderr.strip()}")
-    return r
-
 
 @pytest.fixture(scope="module")
 def engine():

@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 import uuid
+from functools import partial
+from pathlib import Path
 
 import pytest
 
@@ -31,17 +33,14 @@ from conftest import ARTIFACTS
 
 from kindlb_helpers.bundle import image_id
 
+TESTS = Path(__file__).resolve().parents[1]  # the helpers both tiers share live in tests/
+if str(TESTS) not in sys.path:  # `pytest tests/cluster` puts only tests/cluster there
+    sys.path.insert(0, str(TESTS))
+import _docker  # noqa: E402
+
 RUN = uuid.uuid4().hex[:6]
 NAME = os.environ.get("KINDLB_BUNDLE_CLUSTER", "bundledev")
-
-
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=600, check=False)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)} failed: {r.stderr.strip()}")
-    return r
-
-
+docker = partial(_docker.docker, timeout=600)  # a shared engine, busy with lab builds and clusters
 
 
 @pytest.fixture(scope="module")
