@@ -10,7 +10,7 @@ PYTEST ?= $(PYTHON) -m pytest
 LAB = $(PYTHON) -m kindlb_lab
 LAB_ENV = eval "$$($(LAB) env)"
 
-.PHONY: setup tutorial test test-fast test-cluster lab lab-down kind lint-workflow
+.PHONY: setup tutorial test test-fast test-cluster test-floors lab lab-down kind lint-workflow
 
 setup:
 	bash scripts/setup.sh
@@ -39,6 +39,19 @@ test-fast:
 test-cluster:
 	$(LAB) build
 	$(LAB_ENV); $(PYTEST) -q -m cluster tests/cluster
+
+# The fast tier at the dependency floors (tests/floors.txt) in a fresh venv of its own, with its own
+# python3 kernel for papermill. Not part of `make test`: the venv alone takes a few minutes.
+FLOORS_VENV ?= /tmp/kindlb-floors
+
+test-floors:
+	rm -rf $(FLOORS_VENV)
+	$(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/pip install -q -r tests/floors.txt
+	$(FLOORS_VENV)/bin/pip install -q --no-deps -e . -e lab
+	$(FLOORS_VENV)/bin/python -m ipykernel install --prefix $(FLOORS_VENV) --name python3
+	JUPYTER_PATH=$(FLOORS_VENV)/share/jupyter PATH=$(FLOORS_VENV)/bin:$$PATH \
+		$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not cluster" --ignore=tests/cluster tests
 
 lab:
 	$(LAB) up --name $(CLUSTER)
