@@ -1,8 +1,11 @@
 """Run the notebook series headless with papermill (``kindlb run``)."""
 from __future__ import annotations
 
+import atexit
 import difflib
+import functools
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,8 +52,12 @@ def declared_parameters(path: Path) -> dict:
 
 
 def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3",
-            html: bool = True, timeout: int = 900) -> Result:
-    """Execute one notebook with the parameters it declares; export HTML; say which cell failed."""
+            html: bool = True, timeout: int = 900, kernels: KernelPool | None = None) -> Result:
+    """Execute one notebook with the parameters it declares; export HTML; say which cell failed.
+
+    With ``kernels`` the notebook gets a fresh kernel from that pool, already started (the next one
+    starts meanwhile); it is shut down when the notebook ends. Without, papermill starts its own.
+    """
     import papermill as pm
 
     make_output_dir(out_dir)
@@ -60,15 +67,22 @@ def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3"
     start = time.monotonic()
     for attempt in (1, 2):
         error = None
+        km = None
         try:
+            extra = {}
+            if kernels is not None:
+                km = extra["km"] = kernels.take(kernel, path.parent)
             pm.execute_notebook(str(path), str(out), parameters=params, kernel_name=kernel, cwd=str(path.parent),
-                                progress_bar=False, execution_timeout=timeout, start_timeout=120)
+                                progress_bar=False, execution_timeout=timeout, start_timeout=120, **extra)
         except pm.PapermillExecutionError as exc:
             error = failing_cell(exc)
         except RuntimeError as exc:  # the kernel did not start (no cell ran): one more try, then report
             error = f"the {kernel!r} kernel did not start: {exc}"
             if attempt == 1 and "kernel" in str(exc).lower():
-                continue
+                continue  # with a pool: its next kernel, a fresh one too
+        finally:
+            if km is not None:  # papermill shuts down only the kernels it started
+                _shutdown(km)
         break
     page = None
     if html and out.exists():
@@ -76,6 +90,143 @@ def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3"
 
         page = write_html(out)  # self-contained: renders with no outside host
     return Result(path.stem, error is None, time.monotonic() - start, out, page, error)
+
+
+class KernelPool:
+    """Fresh kernels for a series, each started while the notebook before it runs.
+
+    ``take(name, cwd)`` returns a started, ready kernel (a jupyter_client KernelManager) of its own and
+    at once starts the next one, for the same name and folder, in the background. Nothing runs in a
+    kernel before its notebook: a learner's first cell is still ``[1]`` and its timing honest. Every
+    kernel is used once; the taker shuts it down. ``close()`` (also at the end of a ``with`` block and
+    at exit) shuts down the spare. ``limit`` caps how many kernels are started ahead in all, e.g. the
+    series' length, so none starts after the last notebook. A spare starts in the environment of the
+    moment it is started, i.e. while the notebook before runs.
+    """
+
+    def __init__(self, limit: int | None = None, startup_timeout: float = 120):
+        self.limit = limit
+        self.startup_timeout = startup_timeout
+        self.taken = 0
+        self._spare: tuple[tuple[str, str], Future] | None = None
+        self._starter: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> KernelPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def take(self, kernel_name: str, cwd: str | Path):
+        """A fresh kernel NAME started in CWD and ready; the next one starts in the background."""
+        key = (kernel_name, str(Path(cwd).resolve()))
+        km = None
+        if self._spare is not None:
+            spare_key, started = self._spare
+            self._spare = None
+            try:
+                spare = started.result()
+            except Exception:  # it failed to start: a fresh one below says why, if it fails again
+                spare = None
+            if spare is not None and spare_key == key and _alive(spare):
+                km = spare
+            elif spare is not None:
+                _shutdown(spare, now=True)  # another name or folder, or it died: a fresh one
+        if km is None:
+            km = self._start(*key).result()
+        self.taken += 1
+        if self.limit is None or self.taken < self.limit:
+            self._spare = (key, self._start(*key))
+        return km
+
+    def close(self) -> None:
+        """Shut down the spare kernel, if any; the pool can still be used (it starts afresh)."""
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            try:
+                km = spare[1].result()
+            except Exception:  # never started: nothing to shut down
+                km = None
+            if km is not None:
+                _shutdown(km, now=True)
+        if self._starter is not None:
+            self._starter.shutdown(wait=True)
+            self._starter = None
+        atexit.unregister(self.close)
+
+    def _start(self, kernel_name: str, cwd: str) -> Future:
+        if self._starter is None:
+            self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kindlb-kernel")
+            atexit.register(self.close)
+        return self._starter.submit(_start_kernel, kernel_name, cwd, self.startup_timeout)
+
+
+def _start_kernel(kernel_name: str, cwd: str, timeout: float):
+    """Start a kernel as nbclient starts one for papermill (same manager class and arguments); wait for it."""
+    import asyncio
+
+    async def start():
+        km = _manager_class()(kernel_name=kernel_name)
+        args = ["--HistoryManager.hist_file=:memory:"] if km.ipykernel else []  # as nbclient does
+        await km.start_kernel(cwd=cwd, extra_arguments=args)
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=timeout)  # a kernel_info request: runs no code
+        except BaseException:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+            raise
+        kc.stop_channels()
+        return km
+
+    return asyncio.run(start())
+
+
+@functools.cache
+def _manager_class():
+    """nbclient's AsyncKernelManager, remembering its clients (papermill leaves its own open on a given kernel)."""
+    from jupyter_client import AsyncKernelManager
+
+    class PoolKernelManager(AsyncKernelManager):
+        def client(self, **kwargs):
+            kc = super().client(**kwargs)
+            self.__dict__.setdefault("clients", []).append(kc)
+            return kc
+
+    return PoolKernelManager
+
+
+def _alive(km) -> bool:
+    from jupyter_core.utils import run_sync
+
+    try:
+        return bool(run_sync(km.is_alive)())
+    except Exception:
+        return False
+
+
+def _shutdown(km, now: bool = False) -> None:
+    """Shut a kernel down (politely unless NOW), as nbclient does its own; never raises."""
+    from jupyter_core.utils import run_sync
+
+    pid = getattr(getattr(km, "provisioner", None), "pid", None)
+    try:
+        run_sync(km.shutdown_kernel)(now=now)
+    except Exception:  # already gone: kill whatever is left
+        if pid:
+            import os
+            import signal
+
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    for kc in km.__dict__.pop("clients", []):  # then the clients' channels, as nbclient does after its own
+        try:
+            kc.stop_channels()
+        except Exception:
+            pass
 
 
 def make_output_dir(path: str | Path) -> Path:
@@ -142,14 +293,16 @@ def run_series(cluster: str = "kindlb", parameters: dict | None = None, output_d
         raise BadInput(f"no such notebook(s): {', '.join(unknown)}; the series is {', '.join(series(folder))}")
     make_output_dir(output_dir)
     results = []
-    for name in names:
-        log(f"running {name} ...")
-        res = run_one(folder / f"{name}.ipynb", Path(output_dir), params, kernel=kernel, html=html)
-        results.append(res)
-        log(f"  {'ok' if res.ok else 'FAILED'} in {res.seconds:.0f}s -> {res.output}")
-        if not res.ok:
-            log(f"  {name}: {res.error}")
-            break
+    with KernelPool(limit=len(names)) as kernels:  # the next notebook's kernel starts while one runs
+        for name in names:
+            log(f"running {name} ...")
+            res = run_one(folder / f"{name}.ipynb", Path(output_dir), params, kernel=kernel, html=html,
+                          kernels=kernels)
+            results.append(res)
+            log(f"  {'ok' if res.ok else 'FAILED'} in {res.seconds:.0f}s -> {res.output}")
+            if not res.ok:
+                log(f"  {name}: {res.error}")
+                break
     return results
 
 

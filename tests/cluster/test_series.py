@@ -18,11 +18,21 @@ import pytest
 import kindlb_helpers as kh
 from kindlb_helpers import hood
 from kindlb_helpers.objects import nginx_objects
-from kindlb_helpers.runner import notebooks_dir, run_one
+from kindlb_helpers.runner import KernelPool, notebooks_dir, run_one
 
 from conftest import ARTIFACTS
 
 CONFIGMAP_ERA = "v0.12.1"
+
+#: Each notebook's fresh kernel starts while the one before runs, as under ``kindlb run``.
+KERNELS = KernelPool()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _kernels():
+    """Shut down the spare kernel when the module is done."""
+    yield KERNELS
+    KERNELS.close()
 
 
 def _eras() -> list[str]:
@@ -59,7 +69,8 @@ def run(cluster: dict, era: dict, name: str, **extra) -> dict:
     params = {"cluster": cluster["name"], "interactive": False, **era["params"], **extra}
     known = set(kh.runner.declared_parameters(notebooks_dir() / f"{name}.ipynb"))
     out = ARTIFACTS / "notebooks" / era["version"]
-    res = run_one(notebooks_dir() / f"{name}.ipynb", out, {k: v for k, v in params.items() if k in known})
+    res = run_one(notebooks_dir() / f"{name}.ipynb", out, {k: v for k, v in params.items() if k in known},
+                  kernels=KERNELS)
     if not res.ok:
         state["failed"] = name
         pytest.fail(f"{name} failed: {res.error} (executed notebook: {res.output})")
