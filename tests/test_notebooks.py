@@ -96,7 +96,8 @@ def run_pool_notebook(tmp_path, **params) -> nbformat.NotebookNode:
     [
         ("172.19.0.1/16", [], "v0.16.1", "172.19.255.1-172.19.255.250"),
         ("172.18.0.1/24", ["172.18.0.2-172.18.0.4"], "v0.9.4", "172.18.0.193-172.18.0.254"),
-        ("fc00:f853:ccd:e793::1/64", [], "v0.13.5", None),
+        ("172.20.0.1/16", [], "v0.12.1", "172.20.255.1-172.20.255.250"),
+        ("fc00:f853:ccd:e793::1/64", [], "v0.16.1", None),
     ],
 )
 def test_pool_notebook_without_a_cluster(tmp_path, subnet, taken, version, pool):
