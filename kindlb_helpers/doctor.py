@@ -153,9 +153,14 @@ def check_environment(cluster: str = "kindlb", checks: tuple[str, ...] = CHECKS)
     # whose prerequisite failed is still reported as skipped, as if it had never run)
     from concurrent.futures import ThreadPoolExecutor
 
-    _import_for(checks)  # imports are not thread-safe to start in parallel (requests, kubernetes' lazy models)
+    # two threads must not start the same import (requests, kubernetes' lazy models): each group's
+    # imports happen here first; the API client's, the slowest, while the processes of the first group run
+    first = [c for c in dict.fromkeys(checks) if c not in ("context", "metallb")]
     with ThreadPoolExecutor(max_workers=len(checks) or 1, thread_name_prefix="kindlb-check") as pool:
-        futures = {name: pool.submit(funcs[name]) for name in dict.fromkeys(checks)}
+        _import_for([c for c in first if c in ("docker", "cluster")])
+        futures = {name: pool.submit(funcs[name]) for name in first}
+        _import_for([c for c in checks if c in ("context", "metallb")])
+        futures.update({name: pool.submit(funcs[name]) for name in checks if name not in futures})
     rows, ok = [], {}
     for name in checks:
         if any(ok.get(n) is False for n in needs.get(name, ())):

@@ -3,11 +3,16 @@
 Both run on the same kind cluster with the same images and manifest. The bare script is built
 from the notebooks' own "under the hood" commands (install, wait, pool, deploy, rollout, wait for
 the IP, curl), so it does exactly the article's steps and nothing more. The notebooks run headless
-without HTML export and with one request instead of 60 (the spread is an extra, timed apart).
+without HTML export, as ``kindlb run`` runs them (each next kernel starting while one runs).
+
+Two figures: from MetalLB to page (02's install cell starting to 05's page arriving, read from
+papermill's cell times: the bare script's span), and the whole run of 02..05 (kernels, environment
+checks and 05's extras included), with the extras (60 requests spread over the pods, the chart)
+timed apart.
 
     python3 scripts/measure_vs_bare.py --cluster kindlb [--offline] [--rounds 2]
 
-Prints one line per round and the ratio of the medians.
+Prints one line per round and the ratios of the medians.
 """
 from __future__ import annotations
 
@@ -69,10 +74,37 @@ def bare(cluster: str, version: str, source: str | None, image: str, pool: str) 
         return time.monotonic() - start
 
 
-def notebooks(cluster: str, params: dict, out: Path) -> tuple[float, dict[str, float]]:
-    """Notebooks 02..05 headless (no HTML, one request), each next kernel starting while one runs as under
-    ``kindlb run``: total seconds and per notebook."""
-    per = {}
+#: Where "from MetalLB to page" begins and ends in the notebooks: 02's install cell, 05's page cell.
+FIRST_CELL = ("02_install_metallb", "kh.metallb.install(")
+LAST_CELL = ("05_access_app", "page = kh.app.fetch")
+#: The extras (not among the article's steps), timed apart: the spread of requests and its chart.
+EXTRAS = ("kh.app.spread(", "spread.plot.bar(")
+
+
+def _cells(path: Path) -> list[tuple[str, float, float]]:
+    """(source, start, end) of each executed code cell, in epoch seconds (papermill's metadata)."""
+    from datetime import datetime
+
+    import nbformat
+
+    out = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        meta = cell.get("metadata", {}).get("papermill", {})
+        if cell.cell_type == "code" and meta.get("start_time") and meta.get("end_time"):
+            start, end = (datetime.fromisoformat(meta[k].replace("Z", "+00:00")).timestamp()
+                          for k in ("start_time", "end_time"))
+            out.append((cell.source, start, end))
+    return out
+
+
+def notebooks(cluster: str, params: dict, out: Path) -> dict:
+    """Notebooks 02..05 headless (no HTML), each next kernel starting while one runs as under ``kindlb run``.
+
+    Returns the seconds from MetalLB to page (02's install cell starts .. 05's page cell ends), the
+    whole run (kernels, checks and extras included), the extras alone, and each notebook's time.
+    """
+    per, cells = {}, {}
+    t0 = time.time()
     with KernelPool(limit=len(NOTEBOOKS)) as kernels:
         for name in NOTEBOOKS:
             res = run_one(notebooks_dir() / f"{name}.ipynb", out, {**params, "cluster": cluster}, html=False,
@@ -80,7 +112,12 @@ def notebooks(cluster: str, params: dict, out: Path) -> tuple[float, dict[str, f
             if not res.ok:
                 raise SystemExit(f"{name} failed: {res.error}")
             per[name] = round(res.seconds, 1)
-    return sum(per.values()), per
+            cells[name] = _cells(res.output)
+    whole = time.time() - t0
+    start = next(s for src, s, _ in cells[FIRST_CELL[0]] if FIRST_CELL[1] in src)
+    end = next(e for src, _, e in cells[LAST_CELL[0]] if LAST_CELL[1] in src)
+    extras = sum(e - s for name in NOTEBOOKS for src, s, e in cells[name] if any(x in src for x in EXTRAS))
+    return {"to_page": end - start, "whole": whole, "extras": extras, "per": per}
 
 
 def main() -> None:
@@ -99,18 +136,22 @@ def main() -> None:
     net = kh.kind_network()
     pool = str(kh.plan_pool(net.subnet(4), kh.taken_on(net, 4)))
     params = {"interactive": False, "metallb_version": version, "metallb_source": source, "image": image,
-              "requests": 1, "pool": pool, "probe_from": "host"}
-    bare_times, nb_times = [], []
+              "requests": 60, "pool": pool, "probe_from": "host"}
+    bare_times, runs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             reset(k)
             bare_times.append(bare(args.cluster, version, source, image, pool))
             reset(k)
-            total, per = notebooks(args.cluster, {key: v for key, v in params.items() if v is not None}, Path(tmp))
-            nb_times.append(total)
-            print(f"round {r + 1}: bare script {bare_times[-1]:.1f} s, notebooks 02-05 {total:.1f} s {per}")
-    b, n = statistics.median(bare_times), statistics.median(nb_times)
-    print(f"median: bare {b:.1f} s, notebooks {n:.1f} s, ratio {n / b:.2f}")
+            runs.append(notebooks(args.cluster, {key: v for key, v in params.items() if v is not None}, Path(tmp)))
+            n = runs[-1]
+            print(f"round {r + 1}: bare script {bare_times[-1]:.1f} s; notebooks from MetalLB to page "
+                  f"{n['to_page']:.1f} s, whole run {n['whole']:.1f} s (extras {n['extras']:.1f} s) {n['per']}")
+    b = statistics.median(bare_times)
+    page, whole, extras = (statistics.median(n[key] for n in runs) for key in ("to_page", "whole", "extras"))
+    print(f"median: bare {b:.1f} s; notebooks from MetalLB to page {page:.1f} s, ratio {page / b:.2f}; "
+          f"whole run {whole:.1f} s, of which extras {extras:.1f} s; whole run without extras {whole - extras:.1f} s, "
+          f"ratio {(whole - extras) / b:.2f}")
 
 
 if __name__ == "__main__":
