@@ -536,7 +536,20 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
         raise WaitTimeout(f"{ip}: no other node announced it and answered within {timeout:.0f} s after deleting "
                           f"{victim}: look at the speaker logs (`kubectl -n {NAMESPACE} logs -l {SPEAKER_LABEL}`)")
     mac_after = neighbours(ip, via, image, port, arping=False).attrs["mac"]
-    _wait(lambda: readiness(kind), 120, "speakers ready again")
+
+    def speakers_back() -> tuple[bool, str]:
+        # the DaemonSet's status still counts the old pod while it terminates: wait for it to be gone
+        # and for its replacement on the same node to be Ready, not just for the status to say so
+        pods = kind.core.list_namespaced_pod(NAMESPACE, label_selector=SPEAKER_LABEL).items
+        old = any(p.metadata.name == victim for p in pods)
+        fresh = any(p.spec.node_name == before and p.metadata.name != victim and not p.metadata.deletion_timestamp
+                    and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+                    for p in pods)
+        ready, text = readiness(kind)
+        state = "still terminating" if old else ("its replacement Ready" if fresh else "its replacement not Ready yet")
+        return ready and fresh and not old, f"{text}; {victim} on {before}: {state}"
+
+    _wait(speakers_back, 120, "speakers ready again")
     healthy = time.monotonic() - t0
     time.sleep(2)  # the new speaker joins memberlist just after it is ready, and may take the IP back
     back = settle(kind, ip, name, namespace) if via == "host" else current_announcer(kind, name, namespace)
