@@ -109,7 +109,8 @@ def test_each_notebook_has_its_own_fresh_kernel_in_its_folder_started_while_the_
         assert nbformat.read(r.output, as_version=4).cells[0].execution_count == 1
     # the kernel of each next notebook was already running while the one before ran
     assert pids[1] in seen[0]["siblings"] and pids[2] in seen[1]["siblings"]
-    assert not seen[2]["siblings"], "a kernel was started after the last notebook"
+    # the kernels before it may still be shutting down in the background; no new one may appear
+    assert set(seen[2]["siblings"]) <= set(pids[:2]), "a kernel was started after the last notebook"
     assert gone(pids) and not kernels_alive()
 
 
