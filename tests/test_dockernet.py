@@ -20,6 +20,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_address, ip_netw
 from pathlib import Path
 
 import pytest
+from _docker import docker
 
 from kindlb_helpers import dockernet as dn
 from kindlb_helpers.errors import ClusterNotFound, DockerUnavailable, KindNetworkNotFound
@@ -31,13 +32,6 @@ RUN_LABEL = f"kindlb.test.run={RUN}"
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120, check=False)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)} failed: {r.stderr.strip()}")
-    return r
-
 
 def engine_ready() -> subprocess.CompletedProcess | None:
     """Run ensure-docker.sh (idempotent; dockerd may have been restarted by someone else).

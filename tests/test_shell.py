@@ -9,8 +9,9 @@ import uuid
 
 import pytest
 import yaml
+from _docker import docker
 from kindlb_lab.probe import probe_image
-from test_dockernet import IMAGE, docker, ensure_engine, ensure_image  # the engine/image helpers
+from test_dockernet import IMAGE, ensure_engine, ensure_image  # the engine/image helpers
 
 import kindlb_helpers as kh
 from kindlb_helpers.errors import ClusterNotFound, WrongContext
