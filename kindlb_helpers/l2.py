@@ -640,18 +640,29 @@ def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", na
     entry = settle(kind, ip, name, namespace)  # the node the requests will enter, once speakers agree
     token = secrets.token_hex(4)
     failed = sum(not _get(ip, port, 3, f"/?kindlb={token}-{i}") for i in range(1, requests + 1))
-    time.sleep(1)
     owners = _address_owner(kind)
-    rows = []
-    for pod in kind.core.list_namespaced_pod(namespace, label_selector=f"{APP_LABEL}={name}").items:
-        if pod.metadata.deletion_timestamp or pod.status.phase != "Running":
-            continue
-        log = kind.core.read_namespaced_pod_log(pod.metadata.name, namespace, since_seconds=600)
-        seen = parse_access_log(log, token)
-        for addr in sorted(set(seen)) or [None]:
-            rows.append({"pod": pod.metadata.name, "node": pod.spec.node_name,
-                         "client address": addr, "requests": seen.count(addr) if addr else 0,
-                         "whose address": _whose(addr, owners, host) if addr else ""})
+    rows: list[dict] = []
+    answered = requests - failed
+
+    def count() -> tuple[bool, str]:
+        rows[:] = []
+        for pod in kind.core.list_namespaced_pod(namespace, label_selector=f"{APP_LABEL}={name}").items:
+            if pod.metadata.deletion_timestamp or pod.status.phase != "Running":
+                continue
+            log = kind.core.read_namespaced_pod_log(pod.metadata.name, namespace, since_seconds=600)
+            seen = parse_access_log(log, token)
+            for addr in sorted(set(seen)) or [None]:
+                rows.append({"pod": pod.metadata.name, "node": pod.spec.node_name,
+                             "client address": addr, "requests": seen.count(addr) if addr else 0,
+                             "whose address": _whose(addr, owners, host) if addr else ""})
+        counted = sum(r["requests"] for r in rows)
+        return counted >= answered, f"{counted} of {answered} answered requests in the logs"
+
+    # the runtime writes the access log lines a moment after nginx answers: read until all are there
+    try:
+        _wait(count, 5, "count requests in the logs")
+    except WaitTimeout:
+        pass  # a lost line shows as a shortfall against `sent`
     frame = pd.DataFrame(sorted(rows, key=lambda r: (r["node"], r["pod"])),
                          columns=["pod", "node", "client address", "requests", "whose address"])
     mac_of = _mac_to_node(kind.cluster)
