@@ -156,19 +156,43 @@ def readiness(kind: Kind) -> tuple[bool, str]:
     ds = get_or_none(kind.apps.read_namespaced_daemon_set, "speaker", NAMESPACE)
     if dep is None or ds is None:
         return False, "MetalLB is not installed (no controller/speaker in metallb-system)"
-    available = any(c.type == "Available" and c.status == "True" for c in dep.status.conditions or [])
-    want, ready = ds.status.desired_number_scheduled or 0, ds.status.number_ready or 0
+    # as `kubectl wait --for=condition=Available` and `kubectl rollout status daemonset` decide: the
+    # status must describe the current spec (observedGeneration), and every speaker must run the current
+    # template (updatedNumberScheduled) and be available; a terminating old speaker still counts as
+    # ready in numberReady, so that alone says "ready" right after a change
+    dep_current = (dep.status.observed_generation or 0) >= (dep.metadata.generation or 0)
+    available = dep_current and any(c.type == "Available" and c.status == "True" for c in dep.status.conditions or [])
+    st = ds.status
+    want, ready = st.desired_number_scheduled or 0, st.number_ready or 0
+    updated, avail = st.updated_number_scheduled or 0, st.number_available or 0
+    ds_current = (st.observed_generation or 0) >= (ds.metadata.generation or 0)
     text = f"controller {'Available' if available else 'not available'}, speakers ready {ready}/{want}"
-    return available and want > 0 and ready == want, text
+    if ds_current and updated < want:
+        text += f" ({updated}/{want} updated)"
+    elif not ds_current:
+        text += " (the speakers' change not observed yet)"
+    if not (available and ds_current and want > 0 and updated == want and avail == want and ready == want):
+        return False, text
+    # right after a change the DaemonSet's counts include old speakers that are terminating (and, when
+    # the template is back to what it was, count them as updated): count the live, Ready pods themselves
+    selector = ",".join(f"{k}={v}" for k, v in sorted((ds.spec.selector.match_labels or {}).items()))
+    pods = kind.core.list_namespaced_pod(NAMESPACE, label_selector=selector).items
+    live = [p for p in pods if not p.metadata.deletion_timestamp]
+    live_ready = sum(any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or []) for p in live)
+    if live_ready < want:
+        return False, (f"controller Available, speakers ready {live_ready}/{want} "
+                       f"({len(pods) - len(live)} terminating)")
+    return True, text
 
 
 def wait_ready(kind: Kind, timeout: float = 300, progress: bool = True) -> _hood.Done:
     """Wait until MetalLB's controller is Available and its speakers are Ready.
 
-    Follows the watch on the controller Deployment and the speaker DaemonSet, as ``kubectl wait`` does.
+    Follows the watch on the controller Deployment, the speaker DaemonSet and MetalLB's pods.
     """
     follow = [Watch(kind.apps.list_namespaced_deployment, NAMESPACE, field_selector="metadata.name=controller"),
-              Watch(kind.apps.list_namespaced_daemon_set, NAMESPACE, field_selector="metadata.name=speaker")]
+              Watch(kind.apps.list_namespaced_daemon_set, NAMESPACE, field_selector="metadata.name=speaker"),
+              Watch(kind.core.list_namespaced_pod, NAMESPACE)]
     text = wait_until(lambda: readiness(kind), timeout=timeout, desc="MetalLB ready", progress=progress,
                       watches=follow, explain=lambda: "\n".join(diagnose(kind)))
     return _hood.Done(f"MetalLB ready: {text}", _hood.wait_metallb_steps(kind.cluster, timeout))
