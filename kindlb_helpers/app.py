@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -214,31 +215,42 @@ def spread(kind: Kind, ip, requests: int = 60, name: str = "nginx", namespace: s
                 resp.read()
         except OSError:
             failed += 1
-    answered = requests - failed
 
-    def count() -> tuple[bool, str]:
-        rows[:] = []
-        pods = kind.core.list_namespaced_pod(namespace, label_selector=f"{APP_LABEL}={name}").items
-        for pod in sorted(pods, key=lambda p: p.metadata.name):
-            if pod.metadata.deletion_timestamp or pod.status.phase != "Running":
-                continue
-            log = kind.core.read_namespaced_pod_log(pod.metadata.name, namespace, since_seconds=600)
-            hits = len(set(re.findall(rf"kindlb={token}-(\d+)", log)))
-            rows.append({"pod": pod.metadata.name, "node": pod.spec.node_name, "requests": hits})
-        counted = sum(r["requests"] for r in rows)
-        return counted >= answered, f"{counted} of {answered} answered requests in the logs"
+    def hits(log: str) -> int:  # this run's requests in one pod's log, each once
+        return len(set(re.findall(rf"kindlb={token}-(\d+)", log)))
 
-    # the container runtime writes the access log lines a moment after nginx answers: count until
-    # every answered request is there (a few seconds at most; a lost line shows as a shortfall)
-    rows: list[dict] = []
-    try:
-        wait_until(count, timeout=5, desc="count requests in the logs", progress=False)
-    except WaitTimeout:
-        pass
+    rows = [{"pod": pod.metadata.name, "node": pod.spec.node_name, "requests": hits(log)}
+            for pod, log in app_logs(kind, name, namespace, hits, requests - failed)]
     frame = pd.DataFrame(rows, columns=["pod", "node", "requests"])
     frame.attrs.update(sent=requests, failed=failed, token=token,
                        hood=_hood.spread_steps(kind.cluster, http_url(ip, port), token, requests, name, namespace))
     return frame
+
+
+def app_logs(kind: Kind, name: str, namespace: str, count: Callable[[str], int], expected: int,
+             timeout: float = 5) -> list[tuple[Any, str]]:
+    """(pod, its access log) for each running pod of the app, by pod name.
+
+    Read again until ``count`` finds ``expected`` requests in the logs together: the container runtime
+    writes a line a moment after nginx answers. After ``timeout`` seconds, what is there (a lost line
+    shows as a shortfall).
+    """
+    logs: list[tuple[Any, str]] = []
+
+    def check() -> tuple[bool, str]:
+        logs[:] = []
+        pods = kind.core.list_namespaced_pod(namespace, label_selector=f"{APP_LABEL}={name}").items
+        for pod in sorted(pods, key=lambda p: p.metadata.name):
+            if not pod.metadata.deletion_timestamp and pod.status.phase == "Running":
+                logs.append((pod, kind.core.read_namespaced_pod_log(pod.metadata.name, namespace, since_seconds=600)))
+        counted = sum(count(log) for _, log in logs)
+        return counted >= expected, f"{counted} of {expected} answered requests in the logs"
+
+    try:
+        wait_until(check, timeout=timeout, desc="count requests in the logs", progress=False)
+    except WaitTimeout:
+        pass
+    return logs
 
 
 def remove(kind: Kind, name: str = "nginx", namespace: str = "default") -> _hood.Done:

@@ -616,11 +616,15 @@ def wait_api_ready(kind: Kind, timeout: float = 60, interval: float = 0.2) -> No
             time.sleep(interval)
 
 
+def is_ready(obj: Any) -> bool:
+    """Whether a pod or node has the condition ``Ready=True``."""
+    return any(c.type == "Ready" and c.status == "True" for c in (obj.status.conditions or []))
+
+
 def nodes_ready(kind: Kind, expected: int | None = None) -> tuple[bool, str]:
     """(all ready, text): every node Ready, and at least ``expected`` of them when given."""
     nodes = kind.core.list_node().items
-    ready = [n.metadata.name for n in nodes
-             if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])]
+    ready = [n.metadata.name for n in nodes if is_ready(n)]
     want = max(expected or 0, len(nodes))
     return len(nodes) > 0 and len(ready) == want, f"{len(ready)}/{want} nodes Ready"
 

@@ -27,7 +27,7 @@ import pandas as pd
 from . import hood as _hood
 from .containers import PROBE_IMAGE, run_on_kind_network
 from .errors import KindlbError, WaitTimeout
-from .kube import Kind, events_for
+from .kube import Kind, events_for, is_ready
 from .manifests import NAMESPACE
 from .objects import APP_LABEL, http_url
 
@@ -206,8 +206,7 @@ def _app_pods_by_node(kind: Kind, name: str, namespace: str) -> dict[str, int]:
     """node -> number of ready pods of the app on it."""
     out: dict[str, int] = {}
     for p in kind.core.list_namespaced_pod(namespace, label_selector=f"{APP_LABEL}={name}").items:
-        ready = any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
-        if ready and not p.metadata.deletion_timestamp:
+        if is_ready(p) and not p.metadata.deletion_timestamp:
             out[p.spec.node_name] = out.get(p.spec.node_name, 0) + 1
     return out
 
@@ -536,20 +535,8 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
         raise WaitTimeout(f"{ip}: no other node announced it and answered within {timeout:.0f} s after deleting "
                           f"{victim}: look at the speaker logs (`kubectl -n {NAMESPACE} logs -l {SPEAKER_LABEL}`)")
     mac_after = neighbours(ip, via, image, port, arping=False).attrs["mac"]
-
-    def speakers_back() -> tuple[bool, str]:
-        # the DaemonSet's status still counts the old pod while it terminates: wait for it to be gone
-        # and for its replacement on the same node to be Ready, not just for the status to say so
-        pods = kind.core.list_namespaced_pod(NAMESPACE, label_selector=SPEAKER_LABEL).items
-        old = any(p.metadata.name == victim for p in pods)
-        fresh = any(p.spec.node_name == before and p.metadata.name != victim and not p.metadata.deletion_timestamp
-                    and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
-                    for p in pods)
-        ready, text = readiness(kind)
-        state = "still terminating" if old else ("its replacement Ready" if fresh else "its replacement not Ready yet")
-        return ready and fresh and not old, f"{text}; {victim} on {before}: {state}"
-
-    _wait(speakers_back, 120, "speakers ready again")
+    # readiness counts the live Ready speaker pods: the deleted one no longer, its replacement once Ready
+    _wait(lambda: readiness(kind), 120, "speakers ready again")
     healthy = time.monotonic() - t0
     time.sleep(2)  # the new speaker joins memberlist just after it is ready, and may take the IP back
     back = settle(kind, ip, name, namespace) if via == "host" else current_announcer(kind, name, namespace)
@@ -640,29 +627,16 @@ def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", na
     entry = settle(kind, ip, name, namespace)  # the node the requests will enter, once speakers agree
     token = secrets.token_hex(4)
     failed = sum(not _get(ip, port, 3, f"/?kindlb={token}-{i}") for i in range(1, requests + 1))
+    from .app import app_logs
+
     owners = _address_owner(kind)
-    rows: list[dict] = []
-    answered = requests - failed
-
-    def count() -> tuple[bool, str]:
-        rows[:] = []
-        for pod in kind.core.list_namespaced_pod(namespace, label_selector=f"{APP_LABEL}={name}").items:
-            if pod.metadata.deletion_timestamp or pod.status.phase != "Running":
-                continue
-            log = kind.core.read_namespaced_pod_log(pod.metadata.name, namespace, since_seconds=600)
-            seen = parse_access_log(log, token)
-            for addr in sorted(set(seen)) or [None]:
-                rows.append({"pod": pod.metadata.name, "node": pod.spec.node_name,
-                             "client address": addr, "requests": seen.count(addr) if addr else 0,
-                             "whose address": _whose(addr, owners, host) if addr else ""})
-        counted = sum(r["requests"] for r in rows)
-        return counted >= answered, f"{counted} of {answered} answered requests in the logs"
-
-    # the runtime writes the access log lines a moment after nginx answers: read until all are there
-    try:
-        _wait(count, 5, "count requests in the logs")
-    except WaitTimeout:
-        pass  # a lost line shows as a shortfall against `sent`
+    rows = []
+    for pod, log in app_logs(kind, name, namespace, lambda log: len(parse_access_log(log, token)), requests - failed):
+        seen = parse_access_log(log, token)
+        for addr in sorted(set(seen)) or [None]:
+            rows.append({"pod": pod.metadata.name, "node": pod.spec.node_name,
+                         "client address": addr, "requests": seen.count(addr) if addr else 0,
+                         "whose address": _whose(addr, owners, host) if addr else ""})
     frame = pd.DataFrame(sorted(rows, key=lambda r: (r["node"], r["pod"])),
                          columns=["pod", "node", "client address", "requests", "whose address"])
     mac_of = _mac_to_node(kind.cluster)

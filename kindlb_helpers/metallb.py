@@ -10,7 +10,7 @@ import yaml
 
 from . import hood as _hood
 from .errors import KindlbError, MetalLBError
-from .kube import PROBE_TIMEOUT, Kind, apply, connect, get_or_none, served
+from .kube import PROBE_TIMEOUT, Kind, apply, connect, get_or_none, is_ready, served
 from .manifests import (
     DEFAULT_VERSION,
     NAMESPACE,
@@ -178,7 +178,7 @@ def readiness(kind: Kind) -> tuple[bool, str]:
     selector = ",".join(f"{k}={v}" for k, v in sorted((ds.spec.selector.match_labels or {}).items()))
     pods = kind.core.list_namespaced_pod(NAMESPACE, label_selector=selector).items
     live = [p for p in pods if not p.metadata.deletion_timestamp]
-    live_ready = sum(any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or []) for p in live)
+    live_ready = sum(is_ready(p) for p in live)
     if live_ready < want:
         return False, (f"controller Available, speakers ready {live_ready}/{want} "
                        f"({len(pods) - len(live)} terminating)")

@@ -4,8 +4,8 @@ Two ways to wait, both reacting within 0.2 s:
 
 - :func:`wait_until` looks every ``interval`` seconds (0.2 by default), for states that no
   Kubernetes watch reports (a webhook that starts serving, an ARP answer, a namespace going away);
-- :func:`watch_until` follows the API's watch on the objects that decide (``kubectl wait`` and
-  ``kubectl rollout status`` do the same): the check runs again as soon as one of them changes.
+- :func:`wait_until` with ``watches`` follows the API's watch on the objects that decide (``kubectl
+  wait`` and ``kubectl rollout status`` do the same): the check runs again as soon as one of them changes.
 """
 from __future__ import annotations
 
@@ -154,7 +154,3 @@ def wait_until(
         if bar is not None:
             bar.close()
 
-
-def watch_until(check: Check, watches: list[Watch], **kwargs: Any) -> str:
-    """:func:`wait_until` following ``watches``: ``check`` runs again the moment one of them changes."""
-    return wait_until(check, watches=watches, **kwargs)
