@@ -3,6 +3,7 @@ folder, with nothing run before its first cell; the next one starts while a note
 from __future__ import annotations
 
 import ast
+import inspect
 import os
 import signal
 import subprocess
@@ -18,22 +19,33 @@ from kindlb_helpers.runner import KernelPool, run_one, run_series
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads kernel processes from /proc")
 
-#: The last cell of every test notebook: what its kernel saw, as a dict literal.
-RECORD = """\
-import os
-def _siblings():  # the other kernels of the runner's process, alive now
+
+def child_kernels(parent: int) -> list[int]:
+    """The live kernel processes whose parent is PARENT (zombies do not count), from /proc.
+
+    Self-contained (``os`` only): the RECORD cell runs its source inside the kernels too.
+    """
+    import os
+
     found = []
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
-            stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
-            cmd = open(f"/proc/{entry}/cmdline").read()
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline") as f:
+                cmd = f.read()
         except OSError:
             continue
-        if int(entry) != os.getpid() and int(stat[1]) == os.getppid() and stat[0] != "Z" and "ipykernel" in cmd:
+        if int(stat[1]) == parent and stat[0] != "Z" and "ipykernel" in cmd:
             found.append(int(entry))
     return found
+
+
+#: The last cell of every test notebook: what its kernel saw, as a dict literal; its "siblings" are
+#: the other kernels of the runner's process, alive now.
+RECORD = "import os\n" + inspect.getsource(child_kernels) + """\
 {"pid": os.getpid(), "cwd": os.getcwd(), "first_input": In[1], "leak": "LEAK" in globals(),
- "siblings": _siblings()}
+ "siblings": [p for p in child_kernels(os.getppid()) if p != os.getpid()]}
 """
 
 
@@ -60,17 +72,8 @@ EARLIER: set[int] = set()
 
 
 def kernels_alive() -> list[int]:
-    """Kernel processes this test process started during the test and that still run (zombies do not count)."""
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            cmd = Path(f"/proc/{entry}/cmdline").read_text()
-        except OSError:
-            continue
-        if int(stat[1]) == os.getpid() and stat[0] != "Z" and "ipykernel" in cmd and int(entry) not in EARLIER:
-            found.append(int(entry))
-    return found
+    """Kernel processes this test process started during the test and that still run."""
+    return [p for p in child_kernels(os.getpid()) if p not in EARLIER]
 
 
 def gone(pids, within: float = 10) -> bool:
