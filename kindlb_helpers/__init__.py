@@ -1,7 +1,17 @@
 """kindlb_helpers: the library behind the kindlb notebooks (MetalLB on kind).
 
-The pure core (subnet tables, pool planning, MetalLB manifests) loads at once and needs neither
-Docker nor a cluster. The shell that talks to Docker and Kubernetes loads on first use.
+The package is four layers, each a subpackage; a layer imports only the layers before it:
+
+- ``core``: pure logic and data (errors, version pins, names, pools, sipcalc, manifests, objects, params,
+  the hood). Loads at once and needs neither Docker nor a cluster.
+- ``cluster``: what talks to Docker, kind, Kubernetes and MetalLB (kube, dockernet, containers, metallb,
+  waits, network).
+- ``lesson``: what the notebooks show and do (app, l2, exercises, trouble, doctor, widgets, diagrams,
+  eras, tables).
+- ``tools``: the ``kindlb`` command and the series runner (cli, runner, bundle, export, notebooks).
+
+This module is the curated facade the notebooks use (``import kindlb_helpers as kh``): the names below,
+and every module by its short name (``kh.app``, ``kh.l2``, ...), loaded on first use.
 
 >>> import kindlb_helpers as kh
 >>> str(kh.plan_pool("172.19.0.1/16"))
@@ -12,8 +22,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-from . import params
-from .errors import (
+from .core import params
+from .core.errors import (
     BadInput,
     BadParameters,
     BadVersion,
@@ -30,10 +40,10 @@ from .errors import (
     WaitTimeout,
     WrongContext,
 )
-from .manifests import ARTICLE_VERSION, DEFAULT_VERSION, metallb_manifests, parse_version, to_yaml, uses_crds
-from .params import check as check_parameters
-from .pool import PoolRange, Reserved, default_size, plan_pool, validate_pool
-from .sipcalc import format_sipcalc, sipcalc_table
+from .core.manifests import ARTICLE_VERSION, DEFAULT_VERSION, metallb_manifests, parse_version, to_yaml, uses_crds
+from .core.params import check as check_parameters
+from .core.pool import PoolRange, Reserved, default_size, plan_pool, validate_pool
+from .core.sipcalc import format_sipcalc, sipcalc_table
 
 __version__ = "0.1.0"
 
@@ -48,10 +58,15 @@ _LAZY = {
     "clusters_on": "network", "taken_from_text": "network", "wait_nodes_ready": "kube",
     "check_environment": "doctor", "run_series": "runner", "show": "hood", "nginx_objects": "objects",
 }
-_SUBMODULES = {
-    "app", "metallb", "hood", "objects", "containers", "eras", "diagrams", "kube", "dockernet", "tables", "waits",
-    "widgets", "network", "doctor", "runner", "lab", "l2", "exercises", "trouble",
+# every module by its short name (kh.app, kh.l2, ...) -> its layer; loaded on first access
+_LAYERS = {
+    "core": ("errors", "versions", "names", "pool", "sipcalc", "manifests", "objects", "params", "hood", "page"),
+    "cluster": ("kube", "dockernet", "containers", "metallb", "waits", "network"),
+    "lesson": ("app", "l2", "exercises", "trouble", "doctor", "widgets", "diagrams", "eras", "tables"),
+    "tools": ("cli", "runner", "bundle", "export", "notebooks"),
 }
+_SUBMODULES = {name: f"{layer}.{name}" for layer, names in _LAYERS.items() for name in names}
+_LAZY = {name: _SUBMODULES[module] for name, module in _LAZY.items()}
 
 __all__ = [
     "BadInput", "BadParameters", "BadVersion", "ClusterUnreachable", "DockerError", "KubeAPIError",
@@ -59,7 +74,7 @@ __all__ = [
     "LabError", "MetalLBError",
     "PoolError", "WaitTimeout", "WrongContext", "ARTICLE_VERSION", "DEFAULT_VERSION", "metallb_manifests",
     "parse_version", "to_yaml", "uses_crds", "PoolRange", "Reserved", "default_size", "plan_pool",
-    "validate_pool", "format_sipcalc", "sipcalc_table", *_LAZY, *sorted(_SUBMODULES),
+    "validate_pool", "format_sipcalc", "sipcalc_table", *_LAZY, *sorted(_SUBMODULES), *_LAYERS,
 ]
 
 
@@ -67,6 +82,8 @@ def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     if name in _SUBMODULES:
+        return importlib.import_module(f".{_SUBMODULES[name]}", __name__)
+    if name in _LAYERS:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'kindlb_helpers' has no attribute {name!r}")
 

@@ -8,7 +8,7 @@
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
-. kindlb_helpers/versions.env   # the pins (ACTIONLINT_VERSION, ...)
+. kindlb_helpers/core/versions.env   # the pins (ACTIONLINT_VERSION, ...)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -31,7 +31,10 @@ fi
 PY=${PYTHON:-python3}
 # installed_from MODULE: the folder above the package MODULE as Python imports it (empty if absent)
 installed_from() { "$PY" -c "import $1, os; print(os.path.dirname(os.path.dirname($1.__file__)))" 2>/dev/null || true; }
-if ! "$PY" -c 'import kindlb_helpers, pytest, hypothesis' >/dev/null 2>&1 || [ "$(installed_from kindlb_helpers)" != "$PWD" ]; then
+# (the console script is checked too: it names a module path, which moves when the package is reorganised)
+kindlb_script_loads() { "$PY" -c 'import importlib.metadata as m; [e.load() for e in m.entry_points(group="console_scripts", name="kindlb")] or exit(1)' >/dev/null 2>&1; }
+if ! "$PY" -c 'import kindlb_helpers, pytest, hypothesis' >/dev/null 2>&1 || [ "$(installed_from kindlb_helpers)" != "$PWD" ] \
+    || ! kindlb_script_loads; then
   echo "setup: pip install -e '.[test]'" >&2
   "$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
 fi

@@ -8,8 +8,8 @@ import nbformat
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers import exercises as ex
-from kindlb_helpers import trouble
+from kindlb_helpers.lesson import exercises as ex
+from kindlb_helpers.lesson import trouble
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = {1: ex.ExhaustPool, 2: ex.PinAddress, 3: ex.ReservedPool}

@@ -1,11 +1,11 @@
-"""kindlb_helpers.l2 without a cluster: the parsers, the commands shown, and bad input stopped with a message."""
+"""kindlb_helpers.lesson.l2 without a cluster: the parsers, the commands shown, and bad input stopped with a message."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers import l2
+from kindlb_helpers.lesson import l2
 
 
 def test_node_assigned_event_names_the_node():
@@ -60,7 +60,7 @@ def test_bad_input_stops_before_any_traffic(call, words, monkeypatch):
         def subnet(self, family=4):
             return ipaddress.ip_network("172.18.0.0/16")
 
-    monkeypatch.setattr("kindlb_helpers.dockernet.kind_network", lambda *a, **k: Net())
+    monkeypatch.setattr("kindlb_helpers.cluster.dockernet.kind_network", lambda *a, **k: Net())
     with pytest.raises(kh.KindlbError, match=words):
         call()
 

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from kindlb_helpers.errors import WaitTimeout
-from kindlb_helpers.waits import POLL, Watch, wait_until
+from kindlb_helpers.cluster.waits import POLL, Watch, wait_until
+from kindlb_helpers.core.errors import WaitTimeout
 
 
 def counting(done_after: int):

@@ -54,5 +54,5 @@ def test_no_pytest_import(wheel):
 
 
 def test_the_pins_ship_with_the_library(wheel):
-    assert "kindlb_helpers/versions.env" in wheel.namelist()
-    assert wheel.read("kindlb_helpers/versions.env").decode() == (ROOT / "kindlb_helpers" / "versions.env").read_text()
+    assert "kindlb_helpers/core/versions.env" in wheel.namelist()
+    assert wheel.read("kindlb_helpers/core/versions.env").decode() == (ROOT / "kindlb_helpers" / "core" / "versions.env").read_text()

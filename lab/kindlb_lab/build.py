@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kindlb_helpers import versions as v
-from kindlb_helpers.errors import LabError
+from kindlb_helpers.core import versions as v
+from kindlb_helpers.core.errors import LabError
 
 HERE = Path(__file__).resolve().parent
 
@@ -162,7 +162,7 @@ def manifest_source(version: str | None = None) -> Path:
 
 def tool_env(metallb: tuple[str, ...] = METALLB_VERSIONS) -> dict[str, str]:
     """``os.environ`` with the lab's bin directory first on PATH and what the scripts read:
-    the pins file (kindlb_helpers/versions.env), the cache, the MetalLB releases to build."""
+    the pins file (kindlb_helpers/core/versions.env), the cache, the MetalLB releases to build."""
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir()}{os.pathsep}{env.get('PATH', '')}"
     env["KINDLB_LAB_CACHE"] = str(cache_dir())
@@ -313,11 +313,12 @@ def _build(releases: tuple[str, ...], env: dict[str, str]) -> dict:
     kbin = cache_dir() / "out" / "kubernetes" / v.K8S_VERSION
     shutil.copy2(kbin / "kubectl", bin_dir() / "kubectl")
     _run("images", ["bash", "build-images.sh"], env, times)
+    _run("frr-image", ["bash", "build-frr.sh"], env, times)  # the BGP router (notebook 07_bgp)
     _run("base-image", ["bash", "build-node.sh", "base"], env, times)
     _run("node-image", ["bash", "build-node.sh", "node"], env, times)
     total = round(time.monotonic() - t0, 1)
     _log(f"build: done in {total} s")
     return {"times": times, "total_seconds": total, "node_image": v.NODE_IMAGE,
-            "nginx_image": v.NGINX_IMAGE, "metallb_versions": list(releases),
+            "nginx_image": v.NGINX_IMAGE, "frr_image": v.pins()["FRR_IMAGE"], "metallb_versions": list(releases),
             "metallb_manifests": {m: str(manifest_source(m)) for m in releases},
             "bin_dir": str(bin_dir()), "cache_dir": str(cache_dir())}

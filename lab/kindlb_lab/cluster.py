@@ -7,10 +7,11 @@ import os
 import subprocess
 import time
 
-from kindlb_helpers import app, kube
-from kindlb_helpers import versions as v
-from kindlb_helpers.dockernet import kind_network, kind_nodes
-from kindlb_helpers.errors import ClusterNotFound, LabError, WaitTimeout
+from kindlb_helpers.cluster import kube
+from kindlb_helpers.cluster.dockernet import kind_network, kind_nodes
+from kindlb_helpers.core import versions as v
+from kindlb_helpers.core.errors import ClusterNotFound, LabError, WaitTimeout
+from kindlb_helpers.lesson import app
 
 from .build import (
     METALLB_VERSIONS,

@@ -8,14 +8,15 @@ from __future__ import annotations
 import ipaddress
 import time
 
-from kindlb_helpers import app, l2, metallb
-from kindlb_helpers import versions as v
-from kindlb_helpers.dockernet import kind_network
-from kindlb_helpers.errors import LabError, WaitTimeout
-from kindlb_helpers.kube import Kind, connect, delete
-from kindlb_helpers.manifests import NAMESPACE, metallb_manifests, uses_crds
-from kindlb_helpers.network import clusters_on, plan_for
-from kindlb_helpers.pool import Reserved
+from kindlb_helpers.cluster import metallb
+from kindlb_helpers.cluster.dockernet import kind_network
+from kindlb_helpers.cluster.kube import Kind, connect, delete
+from kindlb_helpers.cluster.network import clusters_on, plan_for
+from kindlb_helpers.core import versions as v
+from kindlb_helpers.core.errors import LabError, WaitTimeout
+from kindlb_helpers.core.manifests import NAMESPACE, metallb_manifests, uses_crds
+from kindlb_helpers.core.pool import Reserved
+from kindlb_helpers.lesson import app, l2
 
 from .build import manifest_source, metallb_version
 from .cluster import kind_subnet_v4, use_lab_tools
@@ -94,7 +95,7 @@ def http_get(ip: str, timeout: float = 60, subnet: str | None = None) -> str:
 
 
 def announcing_nodes(name: str, namespace: str, svc: str) -> list[tuple[str, str]]:
-    """(time, node) of the Service's ``nodeAssigned`` events, oldest first (``kindlb_helpers.l2``)."""
+    """(time, node) of the Service's ``nodeAssigned`` events, oldest first (``kindlb_helpers.lesson.l2``)."""
     return [(str(t or ""), node) for t, node in l2.announcements(_kind(name), svc, namespace)]
 
 

@@ -16,9 +16,9 @@ import nbformat
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers import hood
-from kindlb_helpers.objects import nginx_objects
-from kindlb_helpers.runner import KernelPool, notebooks_dir, run_one
+from kindlb_helpers.core import hood
+from kindlb_helpers.core.objects import nginx_objects
+from kindlb_helpers.tools.runner import KernelPool, notebooks_dir, run_one
 
 from conftest import ARTIFACTS
 

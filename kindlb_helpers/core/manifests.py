@@ -12,7 +12,7 @@ from typing import Iterable
 import yaml
 
 from .errors import BadInput, BadVersion, PoolError
-from .params import dns1123_subdomain
+from .names import dns1123_subdomain
 from .pool import PoolRange, PoolSpec
 
 NAMESPACE = "metallb-system"

@@ -11,9 +11,10 @@ import socket
 import time
 from dataclasses import dataclass
 
-from . import hood as _hood
-from .errors import KindlbError, WaitTimeout
-from .objects import http_url
+from ..core import hood as _hood
+from ..core.errors import KindlbError, WaitTimeout
+from ..core.objects import http_url
+from ..core.page import Page
 
 PROBE_IMAGE = "busybox:1.36"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kindlb"}
@@ -54,9 +55,8 @@ def fetch_in_network(ip, port: int = 80, path: str = "/", network: str | None = 
                      image: str = PROBE_IMAGE, attempts: int = 30, delay: int = 1):
     """GET the page from a throwaway container on the kind network (busybox ``wget``).
 
-    Returns an :class:`kindlb_helpers.app.Page` whose hood shows the ``docker run`` line.
+    Returns an :class:`kindlb_helpers.core.page.Page` whose hood shows the ``docker run`` line.
     """
-    from .app import Page
     from .dockernet import kind_network_name
 
     if not 1 <= attempts <= 300:

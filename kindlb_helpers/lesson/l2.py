@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import hood as _hood
-from .containers import PROBE_IMAGE, run_on_kind_network
-from .errors import KindlbError, WaitTimeout
-from .kube import Kind, events_for, is_ready
-from .manifests import NAMESPACE
-from .objects import APP_LABEL, http_url
+from ..cluster.containers import PROBE_IMAGE, run_on_kind_network
+from ..cluster.kube import Kind, events_for, is_ready
+from ..core import hood as _hood
+from ..core.errors import KindlbError, WaitTimeout
+from ..core.manifests import NAMESPACE
+from ..core.objects import APP_LABEL, http_url
 
 #: MetalLB's documented behaviour on failover, in our words (shown beside the measured time).
 DOCUMENTED = ("Speakers watch each other with memberlist. When the announcing node (or its speaker) goes away, "
@@ -92,7 +92,7 @@ def parse_access_log(log: str, token: str) -> list[str]:
 
 def _checked_ip(ip, subnet=None) -> str:
     """``ip`` as text when it lies in the kind network (only there may the helpers send traffic)."""
-    from .dockernet import kind_network
+    from ..cluster.dockernet import kind_network
 
     try:
         addr = ipaddress.ip_address(str(ip))
@@ -148,7 +148,7 @@ def announcements(kind: Kind, name: str = "nginx", namespace: str = "default") -
 def l2_status_nodes(kind: Kind, name: str = "nginx", namespace: str = "default") -> list[str] | None:
     """The nodes MetalLB's ``ServiceL2Status`` objects name for the Service (v0.14+: each announcing
     speaker keeps one, and deletes it when it stops), newest first; None where MetalLB has no such kind."""
-    from .kube import get_or_none
+    from ..cluster.kube import get_or_none
 
     listed = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
                          "servicel2statuses")
@@ -261,7 +261,7 @@ def wait_announcer(kind: Kind, name: str = "nginx", namespace: str = "default", 
 
 
 def _wait(check, timeout: float, desc: str, progress: bool = False, interval: float = 0.2) -> str:
-    from .waits import wait_until
+    from ..cluster.waits import wait_until
 
     return wait_until(check, timeout=timeout, desc=desc, progress=progress, interval=interval)
 
@@ -270,7 +270,7 @@ def _wait(check, timeout: float, desc: str, progress: bool = False, interval: fl
 
 def node_macs(cluster: str, network: str | None = None) -> pd.DataFrame:
     """The kind node containers' IPv4 and MAC addresses on the kind network, from the Docker API."""
-    from .dockernet import docker_client, kind_network_name, translate
+    from ..cluster.dockernet import docker_client, kind_network_name, translate
 
     net = network or kind_network_name()
     client = docker_client()
@@ -367,7 +367,7 @@ def neighbours(ip, via: str = "host", image: str = PROBE_IMAGE, port: int = 80, 
 
 
 def _network() -> str:
-    from .dockernet import kind_network_name
+    from ..cluster.dockernet import kind_network_name
 
     return kind_network_name()
 
@@ -493,7 +493,7 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
     """Delete the speaker pod of the announcing node and measure, every 0.5 s (at most ``timeout`` ≤ 90 s),
     until another node announces the IP and the IP answers HTTP again; then wait until every speaker is
     ready again (the DaemonSet recreates the pod) and note who announces then."""
-    from .metallb import readiness
+    from ..cluster.metallb import readiness
 
     ip, via = _checked_ip(ip), _via(via)
     if not 1 <= timeout <= FAILOVER_LIMIT:
@@ -522,7 +522,7 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
         rows.append({"seconds": round(t, 1), "nodeAssigned": now, "MAC in neighbour table": mac,
                      "node with that MAC": mac_of.get(mac), "HTTP answered": ok})
         if announced is not None and via == "container":
-            from .containers import fetch_in_network
+            from ..cluster.containers import fetch_in_network
 
             fetch_in_network(ip, port, attempts=max(1, int(timeout - t)), image=image)
             answered = time.monotonic() - t0
@@ -616,7 +616,7 @@ def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", na
     ``announcer`` (events), ``entry`` / ``entry_before`` (the node whose MAC the host used after / before
     the requests), ``sent``, ``failed``, ``hood``.
     """
-    from .dockernet import kind_network
+    from ..cluster.dockernet import kind_network
 
     ip = _checked_ip(ip)
     if isinstance(requests, bool) or not isinstance(requests, int) or not 1 <= requests <= 1000:

@@ -5,8 +5,8 @@ import ipaddress
 
 import pandas as pd
 
+from ..core.pool import PoolRange, Reserved, as_subnet, plan_pool
 from .dockernet import KindNetwork
-from .pool import PoolRange, Reserved, as_subnet, plan_pool
 
 
 def taken_on(net: KindNetwork, family: int = 4) -> list[Reserved]:
@@ -106,7 +106,7 @@ def taken_from_text(subnet: str, taken=()) -> tuple:
     >>> str(net), [str(e) for e in entries]
     ('172.19.0.0/16', ['gateway 172.19.0.1', 'taken 172.19.0.10'])
     """
-    from .pool import reserved
+    from ..core.pool import reserved
 
     net = as_subnet(subnet)  # refuses "172.19.0.1": write it as ip a shows it
     host = ipaddress.ip_interface(subnet.strip()).ip if isinstance(subnet, str) else None

@@ -19,9 +19,9 @@ from typing import Any, Iterable, Iterator
 
 import yaml
 
-from . import hood as _hood
-from .errors import ClusterNotFound, ClusterUnreachable, KindlbError, KubeAPIError, WrongContext
-from .objects import kind_config  # noqa: F401  (pure data, re-exported)
+from ..core import hood as _hood
+from ..core.errors import ClusterNotFound, ClusterUnreachable, KindlbError, KubeAPIError, WrongContext
+from ..core.objects import kind_config  # noqa: F401  (pure data, re-exported)
 
 FIELD_MANAGER = "kindlb"
 DEFAULT_CLUSTER = "kindlb"
@@ -125,7 +125,7 @@ def translate(what: str, cluster: str = DEFAULT_CLUSTER, host: str | None = None
 
     ``what`` names the action for the message ("read deployment metallb-system/controller").
 
-    >>> from kindlb_helpers.errors import KindlbError
+    >>> from kindlb_helpers.core.errors import KindlbError
     >>> with translate("demo"):
     ...     pass
     """

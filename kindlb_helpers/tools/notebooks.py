@@ -14,11 +14,11 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import KindlbError
+from ..core.errors import KindlbError
 
 #: The record of what ``copy_series`` wrote into a folder (file name -> sha256).
 RECORD = ".kindlb-notebooks.json"
-_HERE = Path(__file__).resolve().parent
+_HERE = Path(__file__).resolve().parent.parent  # the kindlb_helpers package
 
 
 def packaged_dir() -> Path | None:

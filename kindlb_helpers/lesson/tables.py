@@ -5,8 +5,8 @@ import datetime as dt
 
 import pandas as pd
 
-from . import hood as _hood
-from .kube import Kind
+from ..cluster.kube import Kind
+from ..core import hood as _hood
 
 NODE_COLUMNS = ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP",
                 "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]
@@ -154,7 +154,7 @@ def node_containers(cluster: str) -> pd.DataFrame:
     """kind cluster ``cluster``'s node containers with their addresses on the kind network (Docker API)."""
     import shlex
 
-    from .dockernet import CLUSTER_LABEL, kind_network_name, kind_nodes
+    from ..cluster.dockernet import CLUSTER_LABEL, kind_network_name, kind_nodes
 
     network = kind_network_name()
     rows = [{"CONTAINER": n.name, "ROLE": n.role or "", "IPV4": str(n.ipv4 or "<none>"),

@@ -1,7 +1,7 @@
 """The demo app: nginx with N replicas behind a LoadBalancer Service, and reaching it.
 
 Every helper here that reads or changes the cluster returns its result together with a
-:class:`~kindlb_helpers.hood.Hood`: the ``kubectl`` / ``curl`` lines a person would type for the
+:class:`~kindlb_helpers.core.hood.Hood`: the ``kubectl`` / ``curl`` lines a person would type for the
 same step, built from the same objects the helper sends.
 """
 from __future__ import annotations
@@ -18,13 +18,14 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from . import hood as _hood
-from .containers import PROBE_IMAGE, fetch_in_network  # noqa: F401  (re-exported: the container route)
-from .errors import KindlbError, WaitTimeout
-from .kube import Kind, apply, events_for
-from .metallb import POOL_ANNOTATION, diagnose, pools
-from .objects import APP_LABEL, DEFAULT_IMAGE, POOL_REQUEST, http_url, lb_service, nginx_objects  # noqa: F401
-from .waits import Watch, wait_until
+from ..cluster.containers import PROBE_IMAGE, fetch_in_network  # noqa: F401  (re-exported: the container route)
+from ..cluster.kube import Kind, apply, events_for
+from ..cluster.metallb import POOL_ANNOTATION, diagnose, pools
+from ..cluster.waits import Watch, wait_until
+from ..core import hood as _hood
+from ..core.errors import KindlbError, WaitTimeout
+from ..core.objects import APP_LABEL, DEFAULT_IMAGE, POOL_REQUEST, http_url, lb_service, nginx_objects  # noqa: F401
+from ..core.page import Page  # noqa: F401  (re-exported)
 
 #: How often the waits here look again (seconds): an assigned IP is noticed within this time.
 POLL = 0.2
@@ -35,7 +36,7 @@ def deploy(kind: Kind, name: str = "nginx", namespace: str = "default", image: s
            traffic_policy: str | None = None) -> _hood.Done:
     """Create or update the nginx Deployment and its LoadBalancer Service (server-side apply: idempotent).
 
-    The objects are :func:`~kindlb_helpers.objects.nginx_objects`; the result shows the
+    The objects are :func:`~kindlb_helpers.core.objects.nginx_objects`; the result shows the
     ``kubectl create deployment`` / ``expose`` lines that make the same objects.
     """
     objs = nginx_objects(name, namespace, image, replicas, port, pool, traffic_policy)
@@ -150,26 +151,6 @@ def wait_external_ip(kind: Kind, name: str = "nginx", namespace: str = "default"
         raise KindlbError(f"{name} got {got.ip} from pool {got.pool!r}, not from {expect_pool!r}")
     return ExternalIP(got.service, got.ip, got.pool, got.in_range, round(seconds, 1),
                       _hood.wait_ip_steps(kind.cluster, name, namespace, timeout))
-
-
-@dataclass(frozen=True)
-class Page:
-    """An HTTP answer: status, <title>, server header, and how many tries it took."""
-
-    url: str
-    status: int
-    title: str | None
-    server: str | None
-    attempts: int
-    seconds: float
-    body: str = field(repr=False)
-    hood: _hood.Hood | None = field(default=None, compare=False, repr=False)
-
-    def _repr_html_(self) -> str:
-        return (f"<div><code>GET {html.escape(self.url)}</code> &rarr; <b>{self.status}</b>, title "
-                f"<b>{html.escape(self.title or '')}</b>, server <code>{html.escape(self.server or '?')}</code> "
-                f"({self.attempts} {'try' if self.attempts == 1 else 'tries'}, {self.seconds:.2f}s)</div>"
-                + (self.hood._repr_html_() if self.hood else ""))
 
 
 def fetch(ip, port: int = 80, path: str = "/", attempts: int = 30, delay: float = 1.0,
@@ -314,7 +295,7 @@ class ServiceState:
 
 def service_state(kind: Kind, name: str = "lb-demo", namespace: str = "default") -> ServiceState:
     """EXTERNAL-IP (or ``<pending>``), the Service's events, and MetalLB's diagnosis."""
-    from .metallb import installed_version
+    from ..cluster.metallb import installed_version
 
     got = external_ip(kind, name, namespace)
     uid = kind.core.read_namespaced_service(name, namespace).metadata.uid

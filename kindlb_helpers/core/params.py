@@ -2,7 +2,7 @@
 
 Every notebook's first code cell calls :func:`check` with its parameters (``check(globals())``
 works: only the known names are looked at). Each bad value is listed with its fix in one
-:class:`~kindlb_helpers.errors.BadParameters`; nothing is contacted. Kubernetes names are
+:class:`~kindlb_helpers.core.errors.BadParameters`; nothing is contacted. Kubernetes names are
 checked as the API server checks them (DNS-1123 label / subdomain, their lengths).
 
 Pure logic: standard library only.
@@ -11,84 +11,21 @@ Pure logic: standard library only.
 >>> check(cluster="Kind_LB", apply="maybe")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-kindlb_helpers.errors.BadParameters: 2 parameters to fix before anything runs:
+kindlb_helpers.core.errors.BadParameters: 2 parameters to fix before anything runs:
 - cluster: 'Kind_LB' is not a valid kind cluster name: use lowercase letters, digits and '-', ...
 - apply: must be True or False, not 'maybe' (a str)
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Mapping
 
 from .errors import BadInput, BadParameters
+from .manifests import parse_version, pool_ranges
+from .names import dns1123_label, dns1123_subdomain, image_ref, kind_cluster_name, service_name
+from .pool import as_subnet, reserved
+from .versions import METALLB_CHOICES, METALLB_KNOWN
 
 __all__ = ["check", "KNOWN", "dns1123_label", "service_name", "dns1123_subdomain", "kind_cluster_name", "image_ref"]
-
-_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_SERVICE = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
-_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-# registry[:port]/path[:tag][@digest], as the distribution reference grammar allows (loosely)
-_IMAGE = re.compile(
-    r"(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
-    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
-)
-
-
-def _kube_name(value: object, pattern: re.Pattern, limit: int, what: str, kind: str, rule: str, example: str) -> str:
-    """``value`` when it matches ``pattern`` within ``limit`` characters, else BadInput naming the rule."""
-    if not isinstance(value, str) or not pattern.fullmatch(value) or len(value) > limit:
-        raise BadInput(f"{what} {value!r} is not a valid {kind}: use at most {limit} {rule} (e.g. {example!r})")
-    return value
-
-
-def dns1123_label(value: object, what: str = "name") -> str:
-    """``value`` if it is a DNS-1123 label (namespaces, Service/Deployment names), else BadInput.
-
-    >>> dns1123_label("nginx")
-    'nginx'
-    """
-    return _kube_name(value, _LABEL, 63, what, "Kubernetes name", "lowercase letters, digits and '-', "
-                      "starting and ending with a letter or digit", "nginx")
-
-
-def service_name(value: object, what: str = "Service name") -> str:
-    """``value`` if it can name a Service (a DNS-1035 label: it starts with a letter), else BadInput.
-
-    >>> service_name("lb-demo")
-    'lb-demo'
-    """
-    return _kube_name(value, _SERVICE, 63, what, "Service name", "lowercase letters, digits and '-', "
-                      "starting with a letter and ending with a letter or digit", "nginx")
-
-
-def dns1123_subdomain(value: object, what: str = "name") -> str:
-    """``value`` if it is a DNS-1123 subdomain (most object names, e.g. an IPAddressPool), else BadInput.
-
-    >>> dns1123_subdomain("pool-1.example")
-    'pool-1.example'
-    """
-    return _kube_name(value, _SUBDOMAIN, 253, what, "Kubernetes name", "lowercase letters, digits, '-' "
-                      "and '.', starting and ending with a letter or digit", "default")
-
-
-def kind_cluster_name(value: object) -> str:
-    """``value`` if kind accepts it as a cluster name (a DNS-1123 label short enough for its node names)."""
-    if not isinstance(value, str) or not _LABEL.fullmatch(value) or len(value) > 50:
-        raise BadInput(
-            f"{value!r} is not a valid kind cluster name: use lowercase letters, digits and '-', starting with a "
-            "letter or digit, at most 50 characters (e.g. 'kindlb')"
-        )
-    return value
-
-
-def image_ref(value: object) -> str:
-    """``value`` if it looks like a container image reference (``nginx:1.27``, ``kindlb.local/nginx:1.22.1``)."""
-    if not isinstance(value, str) or len(value) > 255 or not _IMAGE.fullmatch(value):
-        raise BadInput(
-            f"{value!r} is not a container image reference: write it like nginx:1.27 or registry.example/team/app:v1"
-        )
-    return value
-
 
 # ---------- one checker per kind of value: return an error text, or None when fine ----------
 
@@ -141,8 +78,6 @@ def _family(value: object) -> str | None:
 
 
 def _subnet(value: object) -> str | None:
-    from .pool import as_subnet
-
     if value is None:
         return None
     if not isinstance(value, str):
@@ -151,23 +86,16 @@ def _subnet(value: object) -> str | None:
 
 
 def _taken(value: object) -> str | None:
-    from .pool import reserved
-
     if not isinstance(value, (list, tuple)):
         return f"must be a list like ['172.19.0.10', '172.19.1.0/24'], not {value!r}"
     return _via(reserved)(value)
 
 
 def _pool(value: object) -> str | None:
-    from .manifests import pool_ranges
-
     return None if value is None else _via(pool_ranges)(value)
 
 
 def _version(value: object) -> str | None:
-    from .manifests import parse_version
-    from .versions import METALLB_CHOICES, METALLB_KNOWN
-
     if not isinstance(value, str):
         return f"must be text like {METALLB_KNOWN[0]!r}, not {value!r}"
     try:
@@ -235,14 +163,14 @@ def check(params: Mapping[str, Any] | None = None, /, **values: Any) -> None:
 
     Unknown names are ignored (a notebook's namespace holds more than its parameters). The
     family must agree with the subnet and the pool. Returns None when all is well; otherwise
-    raises :class:`~kindlb_helpers.errors.BadParameters`, whose ``problems`` maps each bad name
+    raises :class:`~kindlb_helpers.core.errors.BadParameters`, whose ``problems`` maps each bad name
     to its fix.
 
     >>> check({"replicas": 3, "requests": 60, "probe_from": "host", "__name__": "__main__"})
     >>> check(family=6, subnet="172.19.0.1/16")
     Traceback (most recent call last):
     ...
-    kindlb_helpers.errors.BadParameters: 1 parameter to fix before anything runs:
+    kindlb_helpers.core.errors.BadParameters: 1 parameter to fix before anything runs:
     - family: family=6 but subnet 172.19.0.1/16 is IPv4: set family=4, or give an IPv6 subnet
     """
     given = {k: v for k, v in {**(params or {}), **values}.items() if k in KNOWN}
@@ -271,9 +199,6 @@ def _show(value: object) -> str:
 
 
 def _version_of(name: str, value: object) -> int | None:
-    from .manifests import pool_ranges
-    from .pool import as_subnet
-
     try:
         if name == "subnet":
             return as_subnet(value).version

@@ -1,4 +1,4 @@
-"""Troubleshooting on purpose: cause one failure :func:`~kindlb_helpers.metallb.diagnose` can name, look at
+"""Troubleshooting on purpose: cause one failure :func:`~kindlb_helpers.cluster.metallb.diagnose` can name, look at
 it the way MetalLB's troubleshooting guide does, and repair it.
 
 :func:`look` puts the library's diagnosis beside what a person would read: ``kubectl describe svc``
@@ -14,13 +14,13 @@ import json
 
 import pandas as pd
 
-from . import hood as _hood
-from .errors import KindlbError
+from ..cluster.kube import Kind, delete, events_for
+from ..cluster.metallb import configure, diagnose, installed_version, readiness, wait_ready
+from ..core import hood as _hood
+from ..core.errors import KindlbError
+from ..core.manifests import NAMESPACE, uses_crds
 from .exercises import add_pool, free_addresses, lb_service, pool_config, remove_pool
 from .exercises import cleanup as _cleanup
-from .kube import Kind, delete, events_for
-from .manifests import NAMESPACE, uses_crds
-from .metallb import configure, diagnose, installed_version, readiness, wait_ready
 
 #: The failures this notebook causes, and a phrase the right diagnosis contains.
 CAUSES = {

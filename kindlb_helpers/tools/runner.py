@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import BadInput, BadParameters, KindlbError
+from ..core.errors import BadInput, BadParameters, KindlbError
 
 
 def series(folder: Path | None = None) -> list[str]:
@@ -272,7 +272,7 @@ def check_run_parameters(parameters: dict, notebooks: list[str] | None = None) -
 
     Nothing runs when this raises BadParameters.
     """
-    from .params import check
+    from ..core.params import check
 
     folder = notebooks_dir()
     names = notebooks or series(folder)

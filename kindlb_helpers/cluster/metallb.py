@@ -8,10 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from . import hood as _hood
-from .errors import KindlbError, MetalLBError
-from .kube import PROBE_TIMEOUT, Kind, apply, connect, get_or_none, is_ready, served
-from .manifests import (
+from ..core import hood as _hood
+from ..core.errors import KindlbError, MetalLBError
+from ..core.manifests import (
     DEFAULT_VERSION,
     NAMESPACE,
     manifest_url,
@@ -19,8 +18,9 @@ from .manifests import (
     parse_version,
     uses_crds,
 )
-from .pool import PoolRange, Reserved
-from .versions import METALLB_CHOICES, METALLB_CONFIGMAP_VERSION, METALLB_KNOWN
+from ..core.pool import PoolRange, Reserved
+from ..core.versions import METALLB_CHOICES, METALLB_CONFIGMAP_VERSION, METALLB_KNOWN
+from .kube import PROBE_TIMEOUT, Kind, apply, connect, get_or_none, is_ready, served
 from .waits import Watch, wait_until
 
 POOL_ANNOTATION = "metallb.io/ip-allocated-from-pool"

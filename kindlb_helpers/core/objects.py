@@ -2,7 +2,7 @@
 
 :func:`nginx_objects` returns what ``kubectl create deployment`` and ``kubectl expose`` create,
 field for field, plus the extras :data:`EXTRAS` names (a readiness probe). Nothing here talks to
-a cluster; :mod:`kindlb_helpers.app` applies these objects and :mod:`kindlb_helpers.hood` turns
+a cluster; :mod:`kindlb_helpers.lesson.app` applies these objects and :mod:`kindlb_helpers.core.hood` turns
 the very same data into the command lines a person would type.
 
 >>> dep, svc = nginx_objects(image="nginx:1.27")

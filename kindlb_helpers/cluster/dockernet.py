@@ -21,7 +21,7 @@ import docker
 import docker.errors
 import pandas as pd
 
-from kindlb_helpers.errors import ClusterNotFound, DockerError, DockerUnavailable, KindNetworkNotFound
+from kindlb_helpers.core.errors import ClusterNotFound, DockerError, DockerUnavailable, KindNetworkNotFound
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network

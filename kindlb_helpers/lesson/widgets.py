@@ -5,8 +5,8 @@ import html
 import ipaddress
 import traceback
 
-from .errors import PoolError
-from .pool import PoolRange, Reserved, as_subnet, reserved, validate_pool
+from ..core.errors import PoolError
+from ..core.pool import PoolRange, Reserved, as_subnet, reserved, validate_pool
 
 
 class PoolPicker:

@@ -5,7 +5,7 @@ Every cluster-changing helper builds its view here from the very objects and nam
 the commands cannot drift from what the helper does; the cluster tier runs :meth:`Hood.script`
 literally and compares the outcome with the helper's.
 
->>> from kindlb_helpers.objects import nginx_objects
+>>> from kindlb_helpers.core.objects import nginx_objects
 >>> print(deploy_steps("kindlb", nginx_objects(image="nginx:1.27")).steps[0].command)
 kubectl --context kind-kindlb create deployment nginx --image=nginx:1.27 --replicas=3
 """
@@ -214,7 +214,7 @@ def wait_metallb_steps(cluster: str, timeout: float) -> Hood:
 def deploy_steps(cluster: str, objects: list[dict]) -> Hood:
     """The article's ``kubectl create deployment`` + ``kubectl expose``, plus one command per extra.
 
-    Derived from the objects :func:`kindlb_helpers.objects.nginx_objects` returns, so running
+    Derived from the objects :func:`kindlb_helpers.core.objects.nginx_objects` returns, so running
     these lines gives the same Deployment and Service as the helper's server-side apply.
     """
     dep = next(o for o in objects if o["kind"] == "Deployment")

@@ -1,6 +1,6 @@
 """The article's ConfigMap beside today's IPAddressPool + L2Advertisement, field by field (pure core).
 
-Both columns are read out of :func:`~kindlb_helpers.manifests.metallb_manifests` for the same
+Both columns are read out of :func:`~kindlb_helpers.core.manifests.metallb_manifests` for the same
 pool, so the table shows what each release would really be given.
 
 >>> compare("172.19.255.1-172.19.255.250").iloc[1].tolist()[:2]
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import yaml
 
-from .manifests import DEFAULT_VERSION, metallb_manifests
+from ..core.manifests import DEFAULT_VERSION, metallb_manifests
 
 CONFIGMAP_ERA = "v0.12.1"
 

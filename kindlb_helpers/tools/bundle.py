@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import BadInput, KindlbError
-from .versions import METALLB_VERSION
+from ..core.errors import BadInput, KindlbError
+from ..core.versions import METALLB_VERSION
 
 FORMAT = "kindlb-bundle"
 FORMAT_VERSION = 1
@@ -160,7 +160,7 @@ def _collect_manifest(version: str, manifest: str | Path | None, dest: Path) -> 
     """Copy (or download) VERSION's install manifest into DEST."""
     dest.mkdir(parents=True)
     if manifest is None:
-        from .metallb import manifest_url
+        from ..cluster.metallb import manifest_url
 
         for url in manifest_url(version):
             try:
@@ -216,7 +216,7 @@ def save(file: str | Path, metallb_version: str | None = None, *, from_lab: bool
         nginx_image = nginx_image or lab["nginx"]
         probe_image = probe_image or lab["probe"]
         manifest = manifest or lab["manifest"]
-    from .containers import PROBE_IMAGE
+    from ..cluster.containers import PROBE_IMAGE
 
     node_image = node_image or _cluster_node_image()
     if not node_image:
@@ -350,7 +350,7 @@ def verify(file: str | Path, metallb_version: str | None = None) -> dict:
 
 
 def _kind_exe() -> str:
-    from .kube import kind_binary
+    from ..cluster.kube import kind_binary
 
     try:
         return kind_binary()
@@ -366,7 +366,7 @@ def _kind_exe() -> str:
 
 
 def _clusters() -> list[str]:
-    from .kube import kind_clusters
+    from ..cluster.kube import kind_clusters
 
     try:
         _kind_exe()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import BadInput, KindlbError
+from ..core.errors import BadInput, KindlbError
 
 CHECKS = ("python", "docker", "kind", "kubectl", "cluster", "context", "metallb")
 PACKAGES = ("kubernetes", "docker", "pandas", "ipywidgets", "papermill", "tqdm", "PyYAML")
@@ -40,7 +40,7 @@ def _python() -> tuple[bool, str, str]:
 
 
 def _docker() -> tuple[bool, str, str]:
-    from .dockernet import docker_client
+    from ..cluster.dockernet import docker_client
 
     try:
         client = docker_client()
@@ -50,7 +50,7 @@ def _docker() -> tuple[bool, str, str]:
 
 
 def _kind() -> tuple[bool, str, str]:
-    from .kube import kind_binary
+    from ..cluster.kube import kind_binary
 
     try:
         ok, text = _run([kind_binary(), "version"])
@@ -61,7 +61,7 @@ def _kind() -> tuple[bool, str, str]:
 
 def _kubectl(cluster: str) -> tuple[bool, str, str]:
     """kubectl's own version, with a kubeconfig that holds nothing: no context, no server to contact."""
-    from .kube import kind_context
+    from ..cluster.kube import kind_context
 
     exe = shutil.which("kubectl")
     if not exe:
@@ -79,7 +79,7 @@ def _kubectl(cluster: str) -> tuple[bool, str, str]:
 
 
 def _cluster(cluster: str) -> tuple[bool, str, str]:
-    from .kube import kind_clusters
+    from ..cluster.kube import kind_clusters
 
     try:
         names = kind_clusters()
@@ -92,7 +92,7 @@ def _cluster(cluster: str) -> tuple[bool, str, str]:
 
 
 def _context(cluster: str) -> tuple[bool, str, str]:
-    from .kube import PROBE_TIMEOUT, ClusterUnreachable, connect, wait_api_ready
+    from ..cluster.kube import PROBE_TIMEOUT, ClusterUnreachable, connect, wait_api_ready
 
     try:
         k = connect(cluster, timeout=PROBE_TIMEOUT, retries=0)
@@ -105,8 +105,8 @@ def _context(cluster: str) -> tuple[bool, str, str]:
 
 
 def _metallb(cluster: str) -> tuple[bool, str, str]:
-    from .kube import PROBE_TIMEOUT, connect
-    from .metallb import installed_version, readiness
+    from ..cluster.kube import PROBE_TIMEOUT, connect
+    from ..cluster.metallb import installed_version, readiness
 
     try:
         k = connect(cluster, timeout=PROBE_TIMEOUT, retries=0)
@@ -123,11 +123,11 @@ def _metallb(cluster: str) -> tuple[bool, str, str]:
 def _import_for(checks) -> None:
     """Import, in this thread, what the checks will import, so that the threads only run them."""
     if "docker" in checks or "cluster" in checks:
-        from . import dockernet  # noqa: F401
+        from ..cluster import dockernet  # noqa: F401
     if {"context", "metallb"} & set(checks):
         from kubernetes import client
 
-        from . import kube, metallb  # noqa: F401
+        from ..cluster import kube, metallb  # noqa: F401
 
         for api in ("VersionApi", "CoreV1Api", "AppsV1Api", "V1Deployment", "V1DaemonSet"):
             getattr(client, api)
@@ -327,8 +327,8 @@ def memory_warning(mem_total: int | None) -> tuple[bool, str, str]:
 
 
 def _kind_network_check(name: str | None) -> tuple[bool, str, str, object]:
-    from .dockernet import kind_network, kind_network_name
-    from .errors import KindNetworkNotFound
+    from ..cluster.dockernet import kind_network, kind_network_name
+    from ..core.errors import KindNetworkNotFound
 
     net_name = name or kind_network_name()
     try:
@@ -350,7 +350,7 @@ def other_load_balancers() -> list[str]:
     """cloud-provider-kind found running: containers (by name, image or label) and processes."""
     found = []
     try:
-        from .dockernet import docker_client
+        from ..cluster.dockernet import docker_client
 
         for c in docker_client().containers.list():
             image = (c.attrs.get("Config") or {}).get("Image", "")
@@ -402,7 +402,7 @@ def laptop_checks(network: str | None = None) -> pd.DataFrame:
     if net is not None and 4 in net.subnets:
         own = (f"br-{net.id[:12]}",)
         try:
-            from .dockernet import docker_client
+            from ..cluster.dockernet import docker_client
 
             opts = docker_client().api.inspect_network(net.id).get("Options") or {}
             own += (opts.get("com.docker.network.bridge.name", own[0]),)
@@ -413,7 +413,7 @@ def laptop_checks(network: str | None = None) -> pd.DataFrame:
         ok, found, fix = None, "skipped (no IPv4 kind network to compare with)", ""
     rows.append({"check": "routes", "ok": ok, "found": found, "fix": fix})
     try:
-        from .dockernet import docker_client
+        from ..cluster.dockernet import docker_client
 
         mem = docker_client().info().get("MemTotal")
         ok, found, fix = memory_warning(mem)

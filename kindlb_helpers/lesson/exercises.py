@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import hood as _hood
-from .errors import KindlbError
-from .kube import Kind, apply, delete, events_for, get_or_none
-from .manifests import NAMESPACE, metallb_manifests, uses_crds
-from .objects import APP_LABEL
-from .params import service_name
-from .pool import PoolRange
+from ..cluster.kube import Kind, apply, delete, events_for, get_or_none
+from ..core import hood as _hood
+from ..core.errors import KindlbError
+from ..core.manifests import NAMESPACE, metallb_manifests, uses_crds
+from ..core.objects import APP_LABEL
+from ..core.params import service_name
+from ..core.pool import PoolRange
 
 #: The annotation that asks for addresses (v0.13+); the ConfigMap era reads ``spec.loadBalancerIP``.
 IP_KEYS = ("metallb.io/loadBalancerIPs", "metallb.universe.tf/loadBalancerIPs")
@@ -34,7 +34,7 @@ SETTLE = 20
 
 
 def _era(kind: Kind) -> str:
-    from .metallb import installed_version
+    from ..cluster.metallb import installed_version
 
     version = installed_version(kind)
     if version is None:
@@ -71,8 +71,8 @@ def add_pool(kind: Kind, name: str, addresses, auto_assign: bool = True) -> _hoo
     v0.13+: an IPAddressPool and an L2Advertisement named ``name``. The ConfigMap era: one more entry
     in ``address-pools`` of the ConfigMap ``config`` (``auto-assign: false`` when asked).
     """
-    from .metallb import apply_pool
-    from .params import dns1123_subdomain
+    from ..cluster.metallb import apply_pool
+    from ..core.names import dns1123_subdomain
 
     dns1123_subdomain(name, "pool name")
     if not isinstance(auto_assign, bool):
@@ -82,7 +82,7 @@ def add_pool(kind: Kind, name: str, addresses, auto_assign: bool = True) -> _hoo
     except (ValueError, TypeError) as exc:
         raise KindlbError(f"addresses {addresses!r} cannot be read ({exc}): write '172.18.255.200-172.18.255.203', "
                           "'172.18.255.200/32' or one address") from None
-    from .dockernet import kind_network
+    from ..cluster.dockernet import kind_network
 
     subnet = kind_network().subnet(4)
     for r in ranges:
@@ -131,10 +131,10 @@ def remove_pool(kind: Kind, name: str) -> _hood.Done:
 
 def free_addresses(kind: Kind, size: int) -> PoolRange:
     """``size`` free addresses on the kind network: clear of nodes, containers and every cluster's pools."""
-    from .dockernet import kind_network
-    from .metallb import other_clusters_pools, pools
-    from .network import clusters_on, plan_for
-    from .pool import Reserved
+    from ..cluster.dockernet import kind_network
+    from ..cluster.metallb import other_clusters_pools, pools
+    from ..cluster.network import clusters_on, plan_for
+    from ..core.pool import Reserved
 
     net = kind_network()
     taken = other_clusters_pools(kind.cluster, clusters_on(net))
@@ -202,7 +202,7 @@ def cleanup(kind: Kind, prefix: str = PREFIX, namespace: str = "default") -> _ho
 
 
 def _installed(kind: Kind) -> bool:
-    from .metallb import installed_version
+    from ..cluster.metallb import installed_version
 
     return installed_version(kind) is not None
 

@@ -8,21 +8,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import BadInput, KindlbError
+from ..core.errors import BadInput, KindlbError
 
 
 def _sipcalc(args) -> int:
-    from .sipcalc import format_sipcalc
+    from ..core.sipcalc import format_sipcalc
 
     print(format_sipcalc(args.address))
     return 0
 
 
 def _pool(args) -> int:
-    from .dockernet import kind_network
-    from .metallb import other_clusters_pools
-    from .network import clusters_on, plan_for
-    from .params import check
+    from ..cluster.dockernet import kind_network
+    from ..cluster.metallb import other_clusters_pools
+    from ..cluster.network import clusters_on, plan_for
+    from ..core.params import check
 
     check(cluster=args.cluster, pool_size=args.size)
     net = kind_network(args.network)
@@ -41,11 +41,11 @@ def _pool(args) -> int:
 
 
 def _doctor(args) -> int:
-    from .doctor import check_environment
-    from .params import check
+    from ..core.params import check
+    from ..lesson.doctor import check_environment
 
     check(cluster=args.cluster)
-    from .doctor import laptop_checks
+    from ..lesson.doctor import laptop_checks
 
     frame = check_environment(args.cluster)
     laptop = laptop_checks()  # warnings: Docker, routes and /proc only, no kube context

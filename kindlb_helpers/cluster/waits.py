@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from .errors import WaitTimeout
+from ..core.errors import WaitTimeout
 
 #: A check returns (done, what it saw). What it saw is shown beside the bar and in the error.
 Check = Callable[[], "tuple[bool, str]"]
