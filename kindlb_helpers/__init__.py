@@ -60,9 +60,10 @@ _LAZY = {
 }
 # every module by its short name (kh.app, kh.l2, ...) -> its layer; loaded on first access
 _LAYERS = {
-    "core": ("errors", "versions", "names", "pool", "sipcalc", "manifests", "objects", "params", "hood", "page"),
-    "cluster": ("kube", "dockernet", "containers", "metallb", "waits", "network"),
-    "lesson": ("app", "l2", "exercises", "trouble", "doctor", "widgets", "diagrams", "eras", "tables"),
+    "core": ("errors", "versions", "names", "pool", "sipcalc", "manifests", "objects", "params", "hood", "page",
+             "bgp_config"),
+    "cluster": ("kube", "dockernet", "containers", "metallb", "waits", "network", "router"),
+    "lesson": ("app", "l2", "exercises", "trouble", "doctor", "widgets", "diagrams", "eras", "tables", "bgp"),
     "tools": ("cli", "runner", "bundle", "export", "notebooks"),
 }
 _SUBMODULES = {name: f"{layer}.{name}" for layer, names in _LAYERS.items() for name in names}

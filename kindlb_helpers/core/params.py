@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from .bgp_config import check_asn, check_hold_time, check_router_ip_text
 from .errors import BadInput, BadParameters
 from .manifests import parse_version, pool_ranges
 from .names import dns1123_label, dns1123_subdomain, image_ref, kind_cluster_name, service_name
@@ -155,6 +156,15 @@ KNOWN: dict[str, Callable[[object], str | None]] = {
     "probe_from": _choice("auto", "host", "container"),
     "failover_timeout": _number(1, 90, unit=" seconds (MetalLB fails over within seconds; 90 is the bound)"),
     "solutions": _bool,
+    # BGP (notebook 07_bgp); the plan re-checks them against the cluster before anything is applied
+    "router_asn": _via(lambda v: check_asn(v, "router_asn")),
+    "metallb_asn": _via(lambda v: check_asn(v, "metallb_asn")),
+    "bgp_pool": _via(lambda v: pool_ranges(v)),
+    "router_ip": _via(lambda v: v == "" or check_router_ip_text(v)),
+    "router_image": _via(lambda v: v == "auto" or image_ref(v)),
+    "hold_time": _via(check_hold_time),
+    "withdraw_timeout": _number(1, 300, unit=" seconds (bounded: the hold time plus a margin)"),
+    "keep_router": _bool,
 }
 
 

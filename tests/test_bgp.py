@@ -1,0 +1,299 @@
+"""BGP mode (issue 19), fast tier: the router's configuration, MetalLB's objects in both eras, the checks
+that refuse bad input before anything is applied, the parsers of what FRR says, and the network rule
+(the host never names a BGP address)."""
+from __future__ import annotations
+
+import ast
+import ipaddress
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from kindlb_helpers.core import bgp_config as b
+from kindlb_helpers.core import params
+from kindlb_helpers.core.errors import BadInput, BadParameters, PoolError
+from kindlb_helpers.core.pool import PoolRange
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = Path(__import__("os").environ.get("BGP_NB", ROOT / "notebooks" / "07_bgp.ipynb"))
+NODES = (("kindlb-control-plane", "172.18.0.2"), ("kindlb-worker", "172.18.0.3"), ("kindlb-worker2", "172.18.0.4"))
+POOL = PoolRange.parse("198.51.100.0/28")
+
+
+def _plan(**kw):
+    args = dict(router_asn=64501, metallb_asn=64500, neighbours=NODES, pool=POOL)
+    args.update(kw)
+    return b.plan(**args)
+
+
+def _metallb_module(version: str) -> Path:
+    import glob
+    import os
+
+    for base in (os.path.expanduser("~/go/pkg/mod"), os.path.expanduser("~/.cache/kindlb/lab/go/mod")):
+        hits = glob.glob(f"{base}/go.universe.tf/metallb@{version}")
+        if hits:
+            return Path(hits[0])
+    pytest.skip(f"go.universe.tf/metallb@{version} is not in a Go module cache")
+
+
+# ---------- the router's file ----------
+
+def test_frr_config_has_one_passive_neighbour_per_node_and_ecmp():
+    conf = b.frr_config(_plan())
+    assert "router bgp 64501" in conf
+    for node, ip in NODES:
+        assert f" neighbor {ip} remote-as 64500\n" in conf
+        assert f" neighbor {ip} passive\n" in conf
+        assert f" neighbor {ip} description {node}\n" in conf
+    assert conf.count("remote-as") == len(NODES)
+    assert "bgp bestpath as-path multipath-relax" in conf and f"maximum-paths {b.MAX_PATHS}" in conf
+    assert "no bgp ebgp-requires-policy" in conf and "maximum-paths ibgp" not in conf
+    assert "maximum-paths ibgp" in b.frr_config(_plan(metallb_asn=64501))  # iBGP needs its own multipath line
+    assert "bgpd=yes" in b.DAEMONS.splitlines()
+
+
+# ---------- MetalLB's objects, checked against each release's source ----------
+
+def test_crd_era_objects_match_metallb_v0_16_1_crds():
+    objs = b.metallb_objects(_plan(), "172.18.0.9", "v0.16.1")
+    peer, pool, adv = objs
+    assert (peer["apiVersion"], peer["kind"]) == ("metallb.io/v1beta2", "BGPPeer")
+    assert peer["spec"] == {"myASN": 64500, "peerASN": 64501, "peerAddress": "172.18.0.9", "holdTime": "9s"}
+    assert pool["spec"] == {"addresses": ["198.51.100.0/28"], "autoAssign": False}
+    assert adv["spec"] == {"ipAddressPools": ["bgp"]}
+    crds = {}
+    bases = _metallb_module("v0.16.1") / "config" / "crd" / "bases"
+    for path in bases.glob("*.yaml"):
+        doc = yaml.safe_load(path.read_text())
+        crds[doc["spec"]["names"]["kind"]] = doc
+    for obj in objs:
+        group, version = obj["apiVersion"].split("/")
+        crd = crds[obj["kind"]]
+        assert crd["spec"]["group"] == group
+        served = {v["name"]: v for v in crd["spec"]["versions"]}
+        assert served[version]["served"], f"{obj['kind']} {version} is not served by v0.16.1"
+        props = served[version]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+        assert set(obj["spec"]) <= set(props), f"{obj['kind']}: {set(obj['spec']) - set(props)} not in the CRD"
+
+
+def test_configmap_era_adds_peers_and_a_bgp_pool_and_restores_exactly():
+    before = {"address-pools": [{"name": "default", "protocol": "layer2", "addresses": ["172.18.255.1-172.18.255.250"]}]}
+    (cm,) = b.metallb_objects(_plan(), "172.18.0.9", "v0.12.1", before)
+    config = yaml.safe_load(cm["data"]["config"])
+    assert config["address-pools"][0] == before["address-pools"][0]  # the layer-2 pool stays as it was
+    assert config["address-pools"][1] == {"name": "bgp", "protocol": "bgp", "addresses": ["198.51.100.0/28"],
+                                          "auto-assign": False}
+    assert config["peers"] == [{"peer-address": "172.18.0.9", "peer-asn": 64501, "my-asn": 64500, "hold-time": "9s"}]
+    assert b.without_bgp(config) == before
+    # applying twice (a rerun) does not add a second peer or pool
+    (again,) = b.metallb_objects(_plan(), "172.18.0.9", "v0.12.1", config)
+    assert yaml.safe_load(again["data"]["config"]) == config
+    # every key we write is one v0.12.1's config parser reads
+    source = (_metallb_module("v0.12.1") / "internal" / "config" / "config.go").read_text()
+    tags = set(re.findall(r'yaml:"([a-z-]+)"', source))
+    tags |= {f.lower() for f in re.findall(r"^\t([A-Z]\w*)\s+[^`\n]+$", source, re.M)}  # untagged: yaml.v2 lowercases
+    keys = set(config) | set(config["peers"][0]) | set(config["address-pools"][1])
+    assert keys <= tags, keys - tags
+    assert '"bgp"' in source  # protocol: bgp
+
+
+def test_pool_annotation_per_era_and_hold_time_default_in_both_sources():
+    assert b.pool_annotation("v0.12.1") == "metallb.universe.tf/address-pool"
+    assert b.pool_annotation("v0.16.1") == "metallb.io/address-pool"
+    assert b.bgp_service("v0.16.1")["metadata"]["annotations"] == {"metallb.io/address-pool": "bgp"}
+    old = (_metallb_module("v0.12.1") / "internal" / "config" / "config.go").read_text()
+    assert re.search(r'if ht == "" \{\s*return 90 \* time.Second', old)
+    new = (_metallb_module("v0.16.1") / "internal" / "bgp" / "native" / "native.go").read_text()
+    assert "ht := 90 * time.Second" in new and b.DEFAULT_HOLD_TIME == 90
+    assert "bfd profiles not supported in native mode" in new  # what the notebook says about BFD
+
+
+# ---------- bad input: refused with the fix, before anything is applied ----------
+
+@pytest.mark.parametrize("asn", [0, -1, 4294967295, 2**32, True, "64500", 64500.0, None])
+def test_as_numbers_out_of_range_are_refused(asn):
+    with pytest.raises(BadInput, match="from 1 to 4294967294.*private"):
+        b.check_asn(asn, "router_asn")
+    with pytest.raises(BadParameters, match="router_asn"):
+        params.check(router_asn=asn)
+
+
+@pytest.mark.parametrize("asn", [1, 64500, 65534, 70000, 4200000000, 4294967294])
+def test_as_numbers_in_range_pass(asn):
+    assert b.check_asn(asn) == asn
+    params.check(router_asn=asn, metallb_asn=asn)
+
+
+@pytest.mark.parametrize("pool, others, reserved, words", [
+    ("172.18.255.0/28", [], [], "inside the kind subnet 172.18.0.0/16"),
+    ("172.17.255.250-172.18.0.5", [], [], "inside the kind subnet"),
+    ("198.51.100.0/28", [("default", PoolRange.parse("198.51.100.8-198.51.100.20"))], [], "overlaps pool 'default'"),
+    ("10.244.3.0/28", [], [("pod network", "10.244.0.0/16")], "overlaps the pod network"),
+    ("10.96.0.0/28", [], [("Service network", "10.96.0.0/16")], "overlaps the Service network"),
+    ("fc00::/120", [], [], "IPv6"),
+    ("10.0.0.0/8", [], [], "a /28"),
+])
+def test_bad_pools_are_refused_with_the_fix(pool, others, reserved, words):
+    with pytest.raises(PoolError) as err:
+        b.check_pool(pool, "172.18.0.0/16", others, reserved)
+    assert words in str(err.value)
+    assert "pick" in str(err.value) or "use" in str(err.value)
+
+
+def test_a_good_pool_passes_beside_the_layer2_pool():
+    rng = b.check_pool("198.51.100.0/28", "172.18.0.0/16", [("default", PoolRange.parse("172.18.255.1-172.18.255.250"))],
+                       [("pod network", "10.244.0.0/16"), ("Service network", "10.96.0.0/16")])
+    assert str(rng) == "198.51.100.0-198.51.100.15"
+
+
+@pytest.mark.parametrize("ip, words", [
+    ("172.18.0.3", "taken by node kindlb-worker"),
+    ("172.18.0.1", "taken by gateway"),
+    ("172.18.255.7", "in MetalLB pool 'default'"),
+    ("172.19.0.9", "not a usable address of the kind subnet"),
+    ("172.18.0.0", "not a usable address"),
+    ("172.18.255.255", "not a usable address"),
+    ("172.18.0", "not an IP address"),
+    ("fc00::1", "IPv6"),
+])
+def test_router_addresses_that_are_taken_or_wrong_are_refused(ip, words):
+    taken = [("gateway", "172.18.0.1"), ("node kindlb-worker", "172.18.0.3")]
+    pools = [("default", PoolRange.parse("172.18.255.1-172.18.255.250"))]
+    with pytest.raises(BadInput) as err:
+        b.check_router_ip(ip, "172.18.0.0/16", taken, pools)
+    assert words in str(err.value) and ("pick" in str(err.value) or "give" in str(err.value))
+    assert b.check_router_ip("172.18.0.200", "172.18.0.0/16", taken, pools) == "172.18.0.200"
+
+
+@pytest.mark.parametrize("hold", [1, 2, 65536, -3, 9.5, "9s", True])
+def test_bad_hold_times_are_refused(hold):
+    with pytest.raises(BadInput, match="3 to 65535"):
+        b.check_hold_time(hold)
+    assert b.check_hold_time(0) == 0 and b.check_hold_time(3) == 3
+
+
+def test_a_plan_needs_a_node():
+    with pytest.raises(BadInput, match="no node"):
+        _plan(neighbours=())
+
+
+# ---------- what FRR says ----------
+
+SUMMARY_84 = """{"ipv4Unicast":{"routerId":"172.18.0.5","as":64501,"peers":{
+ "172.18.0.4":{"remoteAs":64500,"msgRcvd":9,"peerUptime":"00:00:21","pfxRcd":1,"state":"Established"},
+ "172.18.0.2":{"remoteAs":64500,"msgRcvd":0,"peerUptime":"never","pfxRcd":0,"state":"Active","peerState":"Passive"},
+ "172.18.0.3":{"remoteAs":64500,"msgRcvd":9,"peerUptime":"00:00:21","pfxRcd":1,"state":"Established"}}}}"""
+
+
+def test_parse_summary_one_row_per_neighbour_in_address_order():
+    rows = b.parse_summary(SUMMARY_84, dict((ip, n) for n, ip in NODES))
+    assert [r["node"] for r in rows] == ["kindlb-control-plane", "kindlb-worker", "kindlb-worker2"]
+    assert [r["state"] for r in rows] == ["Active", "Established", "Established"]
+    assert [r["prefixes received"] for r in rows] == [0, 1, 1]
+    assert b.parse_summary("{}") == []
+
+
+def test_parse_kernel_routes_ecmp_and_single():
+    multi = ("198.51.100.0 nhid 21 proto bgp metric 20 \n\tnexthop via 172.18.0.4 dev eth0 weight 1 \n"
+             "\tnexthop via 172.18.0.3 dev eth0 weight 1 \n198.51.100.1 nhid 18 via 172.18.0.4 dev eth0 proto bgp "
+             "metric 20 \n")
+    assert b.parse_kernel_routes(multi) == {"198.51.100.0": ["172.18.0.3", "172.18.0.4"],
+                                            "198.51.100.1": ["172.18.0.4"]}
+    assert b.parse_kernel_routes("") == {}
+
+
+def test_parse_bgp_table_paths():
+    text = """{"routes":{"198.51.100.0/32":[
+      {"valid":true,"multipath":true,"path":"64500","nexthops":[{"ip":"172.18.0.4"}]},
+      {"valid":true,"bestpath":true,"multipath":true,"path":"64500","nexthops":[{"ip":"172.18.0.3"}]}]}}"""
+    rows = b.parse_bgp_table(text)
+    assert [(r["next hop"], r["best"], r["multipath"]) for r in rows] == [("172.18.0.3", True, True),
+                                                                          ("172.18.0.4", False, True)]
+
+
+# ---------- the network rule ----------
+
+SENDERS = {"urllib", "urllib.request", "socket", "requests", "http.client", "subprocess", "httpx"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+    return out
+
+
+def test_the_bgp_code_has_no_way_to_send_from_the_host():
+    """lesson/bgp.py and cluster/router.py reach BGP addresses only through `docker exec` (Docker's API)."""
+    for rel in ("kindlb_helpers/lesson/bgp.py", "kindlb_helpers/cluster/router.py", "kindlb_helpers/core/bgp_config.py"):
+        assert not (_imports(ROOT / rel) & SENDERS), f"{rel} imports {_imports(ROOT / rel) & SENDERS}"
+
+
+#: Notebook calls that may be given a BGP address: they only docker-exec into the router or the client.
+BGP_SAFE = {"kh.bgp.wait_next_hops", "kh.bgp.spread", "kh.bgp.withdraw_speaker", "kh.bgp.withdraw_node",
+            "kh.bgp.routes", "kh.bgp.spread_figure", "kh.bgp.report"}
+
+
+def host_uses_of_bgp_address(source: str, name: str = "svc") -> list[str]:
+    """Every call that is handed the BGP Service (``svc``, ``svc.ip``) and is not one of BGP_SAFE.
+    A bare ``svc`` in a cell only shows the object."""
+    tree = ast.parse(source)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+            up = parents.get(node)
+            while up is not None and not isinstance(up, ast.Call):
+                up = parents.get(up)
+            if up is not None and ast.unparse(up.func) not in BGP_SAFE:
+                bad.append(ast.unparse(up))
+    return bad
+
+
+def _notebook():
+    if not NOTEBOOK.exists():
+        pytest.skip("notebooks/07_bgp.ipynb is committed once it passes the cluster tier on both eras")
+    return nbformat.read(NOTEBOOK, as_version=4)
+
+
+def test_no_notebook_command_on_the_host_names_the_bgp_address():
+    nb = _notebook()
+    source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "svc = kh.bgp.expose(" in source
+    assert host_uses_of_bgp_address(source) == []
+    # the check can say no: a host-side fetch, curl or ping of the address is caught
+    for wrong in ("kh.app.fetch(svc.ip)", "kh.l2.where_is(k, svc.ip)", "kh.containers.fetch_in_network(svc.ip)",
+                  "print(str(svc.ip))"):
+        assert host_uses_of_bgp_address(source + "\n" + wrong), wrong
+    # and no shell line of the notebook's text names the pool's addresses outside the two containers
+    for cell in nb.cells:
+        for line in cell.source.splitlines():
+            if re.search(r"\b198\.51\.100\.\d+", line) and re.match(r"\s*(curl|wget|ping|arping|nc) ", line):
+                pytest.fail(f"a host command names the BGP pool: {line}")
+
+
+def test_bgp_parameters_are_checked_before_anything_runs():
+    nb = _notebook()
+    params_cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    names = {t.targets[0].id for t in ast.parse(params_cell.source).body if isinstance(t, ast.Assign)}
+    assert {"router_asn", "metallb_asn", "bgp_pool", "router_ip", "hold_time", "withdraw_timeout"} <= names
+    assert {"router_asn", "metallb_asn", "bgp_pool", "router_ip", "hold_time", "withdraw_timeout",
+            "router_image", "keep_router"} <= set(params.KNOWN)
+    with pytest.raises(BadParameters) as err:
+        params.check(router_asn=0, bgp_pool="198.51.100.0/33", router_ip="nope", hold_time=2, withdraw_timeout=900)
+    assert set(err.value.problems) == {"router_asn", "bgp_pool", "router_ip", "hold_time", "withdraw_timeout"}
+
+
+def test_documentation_pool_is_outside_private_and_kind_ranges():
+    net = ipaddress.ip_network(b.DEFAULT_POOL)
+    assert net.subnet_of(ipaddress.ip_network("198.51.100.0/24"))  # TEST-NET-2, RFC 5737
+    for kind_like in ("172.16.0.0/12", "10.0.0.0/8", "192.168.0.0/16"):
+        assert not net.overlaps(ipaddress.ip_network(kind_like))
