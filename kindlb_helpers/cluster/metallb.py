@@ -24,6 +24,9 @@ from .kube import PROBE_TIMEOUT, Kind, apply, connect, get_or_none, is_ready, se
 from .waits import Watch, wait_until
 
 POOL_ANNOTATION = "metallb.io/ip-allocated-from-pool"
+#: Where MetalLB records a Service's pool: ``metallb.universe.tf/`` from v0.13.9, ``metallb.io/`` from v0.14.9
+#: (release notes of both); v0.12.1 records none.
+POOL_ANNOTATIONS = (POOL_ANNOTATION, "metallb.universe.tf/ip-allocated-from-pool")
 #: The last release configured by the ConfigMap, like the article (built by the offline lab too).
 CONFIGMAP_VERSION = METALLB_CONFIGMAP_VERSION
 #: The releases the notebooks know: the current pin, the last ConfigMap release, the article's.
@@ -98,8 +101,8 @@ def installed_version(kind: Kind) -> str | None:
 
 
 #: Before this release the user creates the ``memberlist`` secret (the article's v0.9.4); from it
-#: on, the controller creates it itself (``METALLB_ML_SECRET_NAME``).
-CONTROLLER_MAKES_MEMBERLIST = (0, 12, 0)
+#: on, the controller creates it itself (``METALLB_ML_SECRET_NAME``; release notes of v0.10.0).
+CONTROLLER_MAKES_MEMBERLIST = (0, 10, 0)
 
 
 def install(kind: Kind, version: str = DEFAULT_VERSION, source: str | Path | None = None) -> _hood.Done:
@@ -304,6 +307,10 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
                        "(notebook 03_address_pool creates one with the pool)")
     if service:
         svc = get_or_none(kind.core.read_namespaced_service, service, namespace)
+        if svc is not None:
+            unannounced = not_announced_why(kind, svc)
+            if unannounced:
+                reasons.insert(0, unannounced)
         for ev in events_for(kind, service, namespace, uid=svc.metadata.uid if svc else None):
             msg = ev["message"]
             if (ev["reason"] == "AllocationFailed" or "no available IPs" in msg) and not configured:
@@ -316,6 +323,66 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
             elif ev["type"] == "Warning":
                 reasons.append(f"{ev['reason']}: {msg}")
     return reasons or ["MetalLB looks healthy; the Service may just need a few more seconds"]
+
+
+def l2_status_nodes(kind: Kind, name: str = "nginx", namespace: str = "default") -> list[str] | None:
+    """The nodes MetalLB's ``ServiceL2Status`` objects name for the Service (v0.14+: each announcing
+    speaker keeps one, and deletes it when it stops), newest first; None where MetalLB has no such kind."""
+    listed = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
+                         "servicel2statuses")
+    if listed is None:
+        return None
+    mine = [i for i in listed.get("items", []) if (i.get("status") or {}).get("serviceName") == name
+            and (i.get("status") or {}).get("serviceNamespace") == namespace and (i.get("status") or {}).get("node")]
+    mine.sort(key=lambda i: i["metadata"].get("creationTimestamp") or "", reverse=True)
+    return [i["status"]["node"] for i in mine]
+
+
+def controller_log(kind: Kind, grep: str, since_seconds: int = 1800, tail: int = 8) -> list[str]:
+    """The last ``tail`` lines of MetalLB's controller log that contain ``grep`` (as ``kubectl -n metallb-system
+    logs deploy/controller | grep -F GREP | tail`` shows them); empty when there is no controller pod."""
+    pods = kind.core.list_namespaced_pod(NAMESPACE, label_selector="component=controller").items
+    live = [p for p in pods if not p.metadata.deletion_timestamp and p.status.phase == "Running"]
+    if not live:
+        return []
+    try:
+        log = kind.core.read_namespaced_pod_log(live[0].metadata.name, NAMESPACE, container="controller",
+                                                since_seconds=since_seconds)
+    except KindlbError:  # a controller that is starting has no log yet
+        return []
+    return [line for line in log.splitlines() if grep in line][-tail:]
+
+
+def ready_endpoints(kind: Kind, name: str, namespace: str = "default") -> int:
+    """How many endpoints of the Service can serve (Ready), from its EndpointSlices (what the speakers read)."""
+    from kubernetes import client
+
+    slices = kind.typed(client.DiscoveryV1Api).list_namespaced_endpoint_slice(
+        namespace, label_selector=f"kubernetes.io/service-name={name}").items
+    return sum(1 for s in slices for e in (s.endpoints or [])
+               if e.conditions is not None and (e.conditions.ready or e.conditions.serving))
+
+
+def not_announced_why(kind: Kind, svc) -> str | None:
+    """Why a Service that HAS an external IP is announced by no speaker, when the reason is that it has no
+    ready endpoint (e.g. its selector matches no pod); None otherwise.
+
+    In both eras (v0.12.1 and v0.16.1, ``speaker/layer2_controller.go`` ``ShouldAnnounce``) a speaker
+    returns "notOwner" before any election when the Service has no ready endpoint: the controller
+    assigns the IP (event ``IPAllocated``), but no ``nodeAssigned`` event follows and nobody answers ARP.
+    """
+    ingress = (svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None) or []
+    ip = next((i.ip for i in ingress if i.ip), None)
+    if ip is None:
+        return None
+    name, namespace = svc.metadata.name, svc.metadata.namespace
+    if ready_endpoints(kind, name, namespace):
+        return None
+    selector = ",".join(f"{k}={v}" for k, v in sorted((svc.spec.selector or {}).items())) or "none"
+    return (f"{name} has the IP {ip} but no ready endpoint (its selector {selector} matches no ready pod): the "
+            "speakers announce only Services with at least one, so no node answers ARP for it and no "
+            f"nodeAssigned event follows; `kubectl get endpointslices -l kubernetes.io/service-name={name}` "
+            "shows none ready")
 
 
 def uninstall(kind: Kind, timeout: float = 180, progress: bool = True) -> _hood.Done:

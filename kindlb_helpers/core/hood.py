@@ -281,10 +281,12 @@ def fetch_steps(url: str, network: str | None = None, image: str | None = None) 
     return Hood(f"GET {url}", [Step(shlex.join(["curl", "-sS", "--max-time", "5", url]))])
 
 
-def spread_steps(cluster: str, base_url: str, token: str, requests: int, name: str, namespace: str) -> Hood:
-    """A ``curl`` loop with tagged requests, then ``kubectl logs`` counting them per pod."""
+def spread_steps(cluster: str, base_url: str, token: str, requests: int, name: str, namespace: str,
+                 loop: str | None = None) -> Hood:
+    """A request loop with tagged requests (``curl`` from the host unless ``loop`` says otherwise), then
+    ``kubectl logs`` counting them per pod."""
     url = f"{base_url}?kindlb={token}-$i"
-    loop = f'for i in $(seq 1 {requests}); do curl -s -o /dev/null "{url}"; done'
+    loop = loop or f'for i in $(seq 1 {requests}); do curl -s -o /dev/null "{url}"; done'
     count = (kubectl(cluster, "logs", "-l", f"app={name}", "--prefix", "--tail=-1", namespace=namespace)
              + f" | grep -F kindlb={token}- | cut -d' ' -f1 | sort | uniq -c")
     return Hood(f"{requests} requests, counted in each pod's access log", [

@@ -10,6 +10,7 @@ import html
 import ipaddress
 import re
 import secrets
+import shlex
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +21,7 @@ import pandas as pd
 
 from ..cluster.containers import PROBE_IMAGE, fetch_in_network  # noqa: F401  (re-exported: the container route)
 from ..cluster.kube import Kind, apply, events_for
-from ..cluster.metallb import POOL_ANNOTATION, diagnose, pools
+from ..cluster.metallb import POOL_ANNOTATION, POOL_ANNOTATIONS, diagnose, pools  # noqa: F401
 from ..cluster.waits import Watch, wait_until
 from ..core import hood as _hood
 from ..core.errors import KindlbError, WaitTimeout
@@ -114,7 +115,8 @@ def _resolve(kind: Kind, svc) -> ExternalIP | None:
     if text is None:
         return None
     ip = ipaddress.ip_address(text)
-    pool_name = (svc.metadata.annotations or {}).get(POOL_ANNOTATION)
+    ann = svc.metadata.annotations or {}
+    pool_name = next((ann[a] for a in POOL_ANNOTATIONS if ann.get(a)), None)
     owner = next(((n, r) for n, r in pools(kind) if ip in r), None)
     return ExternalIP(svc.metadata.name, ip, pool_name or (owner[0] if owner else None),
                       str(owner[1]) if owner else None)
@@ -178,33 +180,31 @@ def fetch(ip, port: int = 80, path: str = "/", attempts: int = 30, delay: float 
 
 
 def spread(kind: Kind, ip, requests: int = 60, name: str = "nginx", namespace: str = "default",
-           port: int = 80) -> pd.DataFrame:
+           port: int = 80, via: str = "host", image: str = PROBE_IMAGE) -> pd.DataFrame:
     """Send ``requests`` GETs, each tagged with a unique query string, then count them in each pod's access log.
 
-    The counts come from nginx's own logs, so they show where the requests really went. The
-    frame's ``attrs`` hold ``sent``, ``failed``, ``token`` and ``hood`` (the curl loop and the
-    ``kubectl logs`` line that count the same).
+    ``via="host"`` sends them from this machine; ``via="container"`` from one throwaway container on the
+    kind network (where the host cannot reach it: Docker Desktop). The counts come from nginx's own
+    logs, so they show where the requests really went. The frame's ``attrs`` hold ``sent``,
+    ``failed``, ``token``, ``via``, ``client`` (the container's address, None from the host) and
+    ``hood`` (the request loop and the ``kubectl logs`` line that count the same).
     """
+    from ..cluster.probe import get_many
+
     if not 1 <= requests <= 1000:
         raise KindlbError(f"requests must be between 1 and 1000 (got {requests})")
     token = secrets.token_hex(4)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    failed = 0
-    for i in range(requests):
-        try:
-            with opener.open(http_url(ip, port, f"/?kindlb={token}-{i}"), timeout=3) as resp:
-                resp.read()
-        except OSError:
-            failed += 1
+    sent = get_many(ip, requests, token, via=via, port=port, image=image)
 
     def hits(log: str) -> int:  # this run's requests in one pod's log, each once
         return len(set(re.findall(rf"kindlb={token}-(\d+)", log)))
 
     rows = [{"pod": pod.metadata.name, "node": pod.spec.node_name, "requests": hits(log)}
-            for pod, log in app_logs(kind, name, namespace, hits, requests - failed)]
+            for pod, log in app_logs(kind, name, namespace, hits, requests - sent.failed)]
     frame = pd.DataFrame(rows, columns=["pod", "node", "requests"])
-    frame.attrs.update(sent=requests, failed=failed, token=token,
-                       hood=_hood.spread_steps(kind.cluster, http_url(ip, port), token, requests, name, namespace))
+    frame.attrs.update(sent=requests, failed=sent.failed, token=token, via=via, client=sent.client,
+                       hood=_hood.spread_steps(kind.cluster, http_url(ip, port), token, requests, name, namespace,
+                                               loop=sent.loop))
     return frame
 
 
@@ -270,7 +270,12 @@ NOT_INSTALLED = "MetalLB is not installed: nothing in this cluster hands out Loa
 
 @dataclass
 class ServiceState:
-    """What ``kubectl get service`` and ``kubectl describe service`` (Events) say about one Service."""
+    """What the cluster says about one Service, then our reading of it.
+
+    The evidence, as ``kubectl get service``, ``kubectl describe service`` (Events of this Service's uid),
+    MetalLB's controller log (its lines naming the Service), its ready endpoints and MetalLB's
+    ServiceL2Status objects for it (v0.14+) show it; then ``metallb``: our diagnosis.
+    """
 
     name: str
     namespace: str
@@ -278,36 +283,71 @@ class ServiceState:
     events: pd.DataFrame
     metallb: list[str]
     hood: _hood.Hood
+    controller_log: list[str] = field(default_factory=list)
+    endpoints: int | None = None
+    l2status: list[str] | None = None
+    installed: bool = True
 
     @property
     def pending(self) -> bool:
         return self.external_ip == "<pending>"
 
     def _repr_html_(self) -> str:
-        nobody = " — no controller has even looked at this Service." if self.metallb[:1] == [NOT_INSTALLED] else ""
+        nobody = " — no controller has even looked at this Service." if not self.installed else ""
         ev = (self.events.to_html(index=False, border=0) if len(self.events)
               else f"<p><i>Events: &lt;none&gt;</i>{nobody}</p>")
+        parts = [f"<div><b>What the cluster says</b> (<code>kubectl get/describe service {html.escape(self.name)}"
+                 f"</code>): EXTERNAL-IP <b><code>{html.escape(self.external_ip)}</code></b>; ready endpoints: "
+                 f"<b>{'?' if self.endpoints is None else self.endpoints}</b></div>", ev]
+        if self.installed:
+            log = "\n".join(self.controller_log) or "(no line names this Service)"
+            parts.append(f"<div>MetalLB controller's log, lines naming <code>{html.escape(self.namespace)}/"
+                         f"{html.escape(self.name)}</code>:</div><pre style='font-size:11px;white-space:pre-wrap'>"
+                         f"{html.escape(log)}</pre>")
+            if self.l2status is not None:
+                nodes = ", ".join(self.l2status) or "none: no speaker announces it"
+                parts.append(f"<div>ServiceL2Status (v0.14+, one per announcing speaker): {html.escape(nodes)}</div>")
         ml = "".join(f"<li>{html.escape(m)}</li>" for m in self.metallb)
-        return (f"<div>Service <b>{html.escape(self.name)}</b>: EXTERNAL-IP <b><code>{html.escape(self.external_ip)}"
-                f"</code></b></div>{ev}" + (f"<div>MetalLB's state:<ul>{ml}</ul></div>" if ml else "")
-                + self.hood._repr_html_())
+        parts.append(f"<div><b>Our reading</b> (kindlb's diagnosis, from the above and MetalLB's configuration):"
+                     f"<ul>{ml}</ul></div>")
+        return "".join(parts) + self.hood._repr_html_()
 
 
 def service_state(kind: Kind, name: str = "lb-demo", namespace: str = "default") -> ServiceState:
-    """EXTERNAL-IP (or ``<pending>``), the Service's events, and MetalLB's diagnosis."""
-    from ..cluster.metallb import installed_version
+    """The Service as the cluster shows it (EXTERNAL-IP or ``<pending>``, its events by uid, its ready
+    endpoints, MetalLB's controller log lines and ServiceL2Status about it), then MetalLB's diagnosis."""
+    from ..cluster.metallb import NAMESPACE, controller_log, installed_version, l2_status_nodes, ready_endpoints
 
     got = external_ip(kind, name, namespace)
     uid = kind.core.read_namespaced_service(name, namespace).metadata.uid
     events = pd.DataFrame(events_for(kind, name, namespace, uid=uid),
                           columns=["type", "reason", "from", "count", "message"])
-    state = [NOT_INSTALLED] if installed_version(kind) is None else diagnose(kind, name, namespace)
-    hood = _hood.Hood(f"look at Service {name}", [
+    installed = installed_version(kind) is not None
+    state = [NOT_INSTALLED] if not installed else diagnose(kind, name, namespace)
+    log = controller_log(kind, f'{namespace}/{name}"') if installed else []
+    try:
+        l2s = l2_status_nodes(kind, name, namespace) if installed else None
+    except KindlbError:
+        l2s = None
+    steps = [
         _hood.Step(_hood.kubectl(kind.cluster, "get", "service", name, namespace=namespace)),
         _hood.Step(_hood.kubectl(kind.cluster, "describe", "service", name, namespace=namespace),
                    "the Events at the bottom say who did what"),
-    ])
-    return ServiceState(name, namespace, str(got.ip) if got else "<pending>", events, state, hood)
+        _hood.Step(_hood.kubectl(kind.cluster, "get", "endpointslices", "-l", f"kubernetes.io/service-name={name}",
+                                 namespace=namespace), "the Service's endpoints: which pods could serve it"),
+    ]
+    if installed:
+        steps.append(_hood.Step(_hood.kubectl(kind.cluster, "logs", "deploy/controller", namespace=NAMESPACE)
+                                + f" | grep -F {shlex.quote(f'{namespace}/{name}' + chr(34))} | tail -8",
+                                "what MetalLB's controller logged about the Service"))
+    if l2s is not None:
+        steps.append(_hood.Step(_hood.kubectl(
+            kind.cluster, "get", "servicel2statuses", "-l",
+            f"metallb.io/service-name={name},metallb.io/service-namespace={namespace}", namespace=NAMESPACE),
+            "v0.14+: which speaker announces it (none: nobody answers ARP for its IP)"))
+    return ServiceState(name, namespace, str(got.ip) if got else "<pending>", events, state,
+                        _hood.Hood(f"look at Service {name}", steps), log, ready_endpoints(kind, name, namespace),
+                        l2s, installed)
 
 
 def delete_service(kind: Kind, name: str = "lb-demo", namespace: str = "default") -> _hood.Done:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..cluster.containers import PROBE_IMAGE, run_on_kind_network
 from ..cluster.kube import Kind, events_for, is_ready
+from ..cluster.metallb import l2_status_nodes  # noqa: F401  (re-exported: kh.l2.l2_status_nodes)
 from ..core import hood as _hood
 from ..core.errors import KindlbError, WaitTimeout
 from ..core.manifests import NAMESPACE
@@ -119,15 +120,20 @@ def _speakers(kind: Kind) -> list:
     return sorted((p for p in pods if not p.metadata.deletion_timestamp), key=lambda p: p.spec.node_name or "")
 
 
-def _speaker_says(kind: Kind, pod, service: str) -> str:
-    """The last thing this speaker's log says about ``service`` (namespace/name): announced or withdrawn."""
+def _speaker_says(kind: Kind, pod, service: str, ip: str | None = None) -> str:
+    """The last thing this speaker's log says about the Service: announced or withdrawn.
+
+    A line is about the Service when it names it (v0.12.1 logs ``"service":"default/nginx"``) or its IP
+    (from v0.13 the ``serviceAnnounced`` line carries only ``"ips":["..."]``, ``serviceWithdrawn``
+    ``"ip":["..."]``).
+    """
     try:
         log = kind.core.read_namespaced_pod_log(pod.metadata.name, NAMESPACE, container="speaker", since_seconds=3600)
     except Exception:  # a speaker that is starting has no log yet
         return "no log yet"
     said = "nothing"
     for line in log.splitlines():
-        if service not in line:
+        if f'"service":"{service}"' not in line and not (ip and f'"{ip}"' in line):
             continue
         m = re.search(r'"event":"(\w+)"', line)
         if m and m.group(1) in ("serviceAnnounced", "serviceWithdrawn"):
@@ -145,21 +151,6 @@ def announcements(kind: Kind, name: str = "nginx", namespace: str = "default") -
     return out
 
 
-def l2_status_nodes(kind: Kind, name: str = "nginx", namespace: str = "default") -> list[str] | None:
-    """The nodes MetalLB's ``ServiceL2Status`` objects name for the Service (v0.14+: each announcing
-    speaker keeps one, and deletes it when it stops), newest first; None where MetalLB has no such kind."""
-    from ..cluster.kube import get_or_none
-
-    listed = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
-                         "servicel2statuses")
-    if listed is None:
-        return None
-    mine = [i for i in listed.get("items", []) if (i.get("status") or {}).get("serviceName") == name
-            and (i.get("status") or {}).get("serviceNamespace") == namespace and (i.get("status") or {}).get("node")]
-    mine.sort(key=lambda i: i["metadata"].get("creationTimestamp") or "", reverse=True)
-    return [i["status"]["node"] for i in mine]
-
-
 def current_announcer(kind: Kind, name: str = "nginx", namespace: str = "default") -> str | None:
     """The announcing node: from MetalLB's ServiceL2Status where it keeps one (v0.14+), else the node
     of the newest ``nodeAssigned`` event (the ConfigMap era), or None."""
@@ -173,32 +164,57 @@ def current_announcer(kind: Kind, name: str = "nginx", namespace: str = "default
     return got[-1][1] if got else None
 
 
-def announcer_steps(cluster: str, name: str, namespace: str) -> _hood.Hood:
-    """The describe / get pods / speaker-log lines that show who announces a Service."""
+def announcer_steps(cluster: str, name: str, namespace: str, ip=None, l2status: bool = False) -> _hood.Hood:
+    """The describe / ServiceL2Status / get pods / speaker-log lines that show who announces a Service."""
     svc = f"{namespace}/{name}"
-    return _hood.Hood(f"who announces {svc}", [
-        _hood.Step(_hood.kubectl(cluster, "describe", "service", name, namespace=namespace),
-                   "Events: nodeAssigned names the node whose speaker answers ARP for the IP"),
-        _hood.Step(_hood.kubectl(cluster, "get", "pods", "-l", SPEAKER_LABEL, "-o", "wide", namespace=NAMESPACE)),
-        _hood.Step(_hood.kubectl(cluster, "logs", "-l", SPEAKER_LABEL, "-c", "speaker", "--prefix", "--tail=-1",
-                                 namespace=NAMESPACE) + f" | grep -F {shlex.quote(svc)} | grep -E "
-                   "'serviceAnnounced|serviceWithdrawn'", "each speaker logs whether it announces the Service"),
-    ])
+    steps = [_hood.Step(_hood.kubectl(cluster, "describe", "service", name, namespace=namespace),
+                        "Events: nodeAssigned names the node whose speaker answers ARP for the IP")]
+    if l2status:
+        steps.append(_hood.Step(_hood.kubectl(
+            cluster, "get", "servicel2statuses", "-l",
+            f"metallb.io/service-name={name},metallb.io/service-namespace={namespace}", namespace=NAMESPACE),
+            "v0.14+: one ServiceL2Status per announcing speaker; ALLOCATED NODE is the announcer"))
+    steps.append(_hood.Step(_hood.kubectl(cluster, "get", "pods", "-l", SPEAKER_LABEL, "-o", "wide",
+                                          namespace=NAMESPACE)))
+    logs = _hood.kubectl(cluster, "logs", "-l", SPEAKER_LABEL, "-c", "speaker", "--prefix", "--tail=-1",
+                         namespace=NAMESPACE)
+    if ip is not None:
+        steps.append(_hood.Step(logs + f" | grep -F {shlex.quote(chr(34) + str(ip) + chr(34))} | grep -E "
+                                "'serviceAnnounced|serviceWithdrawn'",
+                                "each speaker logs whether it announces the IP (from v0.13 the line names the IP, "
+                                "not the Service)"))
+    else:
+        steps.append(_hood.Step(logs + f" | grep -F {shlex.quote(svc)} | grep -E 'serviceAnnounced|serviceWithdrawn'",
+                                "each speaker logs whether it announces the Service (v0.12.1 names it)"))
+    return _hood.Hood(f"who announces {svc}", steps)
 
 
 def announcer(kind: Kind, name: str = "nginx", namespace: str = "default") -> pd.DataFrame:
-    """One row per speaker: its node, its pod, what its log last says about the Service, and whether the
-    Service's newest ``nodeAssigned`` event names that node. ``attrs``: ``node`` (the announcer), ``hood``."""
+    """One row per speaker: its node, its pod, what its log last says about the Service (by name or IP),
+    whether MetalLB's ServiceL2Status names that node (v0.14+; None before), and whether the newest
+    ``nodeAssigned`` event does. ``attrs``: ``node`` (the announcer), ``ip``, ``l2status``, ``hood``."""
+    from .app import external_ip
+
     node = current_announcer(kind, name, namespace)
+    got = external_ip(kind, name, namespace)
+    ip = str(got.ip) if got else None
+    try:
+        l2s = l2_status_nodes(kind, name, namespace)
+    except KindlbError:
+        l2s = None
+    events = announcements(kind, name, namespace)
+    newest_event = events[-1][1] if events else None
     svc = f"{namespace}/{name}"
     pods = _app_pods_by_node(kind, name, namespace)
     rows = [{"node": p.spec.node_name, f"{name} pods": pods.get(p.spec.node_name, 0), "speaker": p.metadata.name,
              "ready": all(c.ready for c in (p.status.container_statuses or [])) and bool(p.status.container_statuses),
-             "speaker log says": _speaker_says(kind, p, svc),
-             "nodeAssigned": p.spec.node_name == node} for p in _speakers(kind)]
+             "speaker log says": _speaker_says(kind, p, svc, ip),
+             "ServiceL2Status": None if l2s is None else p.spec.node_name in l2s[:1],
+             "nodeAssigned": p.spec.node_name == newest_event} for p in _speakers(kind)]
     frame = pd.DataFrame(rows, columns=["node", f"{name} pods", "speaker", "ready", "speaker log says",
-                                        "nodeAssigned"])
-    frame.attrs.update(node=node, service=svc, hood=announcer_steps(kind.cluster, name, namespace))
+                                        "ServiceL2Status", "nodeAssigned"])
+    frame.attrs.update(node=node, ip=ip, service=svc, l2status=l2s,
+                       hood=announcer_steps(kind.cluster, name, namespace, ip, l2status=l2s is not None))
     return frame
 
 
@@ -211,20 +227,21 @@ def _app_pods_by_node(kind: Kind, name: str, namespace: str) -> dict[str, int]:
     return out
 
 
-def wait_local_announcer(kind: Kind, name: str = "nginx", namespace: str = "default", timeout: float = 60) -> str:
+def wait_local_announcer(kind: Kind, name: str = "nginx", namespace: str = "default", timeout: float = 60,
+                         via: str = "host", image: str = PROBE_IMAGE) -> str:
     """Under ``externalTrafficPolicy: Local``: wait until the announcing node runs a ready pod of the app.
 
     Where MetalLB keeps no ServiceL2Status (the ConfigMap era), a speaker's events can be dropped by the
-    event recorder's rate limit after many changes; then the host's own ARP answer decides: the node
-    whose MAC answers for the Service's IP (a request to it, then ``ip neigh``).
+    event recorder's rate limit after many changes; then the client's own ARP answer decides: the node
+    whose MAC answers for the Service's IP (from the host, or from a container on the kind network).
     """
     from .app import external_ip
 
     seen: list[str] = []
     got = external_ip(kind, name, namespace)
     ip = str(got.ip) if got else None
-    use_arp = ip is not None and l2_status_nodes(kind, name, namespace) is None and shutil.which("ip") is not None
-    macs = _mac_to_node(kind.cluster) if use_arp else {}
+    use_arp = ip is not None and l2_status_nodes(kind, name, namespace) is None and (
+        via == "container" or shutil.which("ip") is not None)
 
     def check() -> tuple[bool, str]:
         now, pods = current_announcer(kind, name, namespace), _app_pods_by_node(kind, name, namespace)
@@ -232,8 +249,7 @@ def wait_local_announcer(kind: Kind, name: str = "nginx", namespace: str = "defa
             seen[:] = [now]
             return True, f"{now} announces and runs {pods[now]} pod(s)"
         if use_arp:
-            _knock(ip)
-            owner = macs.get(_host_mac(ip) or "")
+            owner = entry_node(kind, ip, via, image)
             if owner and pods.get(owner):
                 seen[:] = [owner]
                 return True, f"{owner} answers ARP for {ip} and runs {pods[owner]} pod(s)"
@@ -414,19 +430,28 @@ def where_is(kind: Kind, ip, name: str = "nginx", namespace: str = "default", vi
                     current_announcer(kind, name, namespace), neigh, nodes, hood)
 
 
-def settle(kind: Kind, ip, name: str = "nginx", namespace: str = "default", timeout: float = 30) -> str | None:
-    """Wait (bounded) until the host's neighbour entry for ``ip`` is the MAC of the node the newest
-    ``nodeAssigned`` event names, twice in a row a second apart; return that node (None if it never agrees).
+def entry_node(kind: Kind, ip, via: str = "host", image: str = PROBE_IMAGE) -> str | None:
+    """The node whose MAC the client (the host, or a fresh container on the kind network) uses for ``ip``."""
+    if via == "host":
+        _knock(ip)
+        mac = _host_mac(ip)
+    else:
+        mac = neighbours(ip, "container", image, arping=False).attrs["mac"]
+    return _mac_to_node(kind.cluster).get(mac or "")
+
+
+def settle(kind: Kind, ip, name: str = "nginx", namespace: str = "default", timeout: float = 30,
+           via: str = "host", image: str = PROBE_IMAGE) -> str | None:
+    """Wait (bounded) until the client's neighbour entry for ``ip`` is the MAC of the node MetalLB names as the
+    announcer, twice in a row a second apart; return that node (None if it never agrees).
 
     Speakers may hand an IP back and forth for a moment after a change (a speaker that restarts rejoins
     memberlist and takes its IPs back); measuring before they agree would mix two entry nodes.
     """
-    ip = _checked_ip(ip)
-    mac_of = _mac_to_node(kind.cluster)
+    ip, via = _checked_ip(ip), _via(via)
     deadline, agreed = time.monotonic() + timeout, 0
     while time.monotonic() < deadline:
-        _knock(ip)
-        owner, now = mac_of.get(_host_mac(ip)), current_announcer(kind, name, namespace)
+        owner, now = entry_node(kind, ip, via, image), current_announcer(kind, name, namespace)
         agreed = agreed + 1 if owner and owner == now else 0
         if agreed >= 2:
             return owner
@@ -436,40 +461,105 @@ def settle(kind: Kind, ip, name: str = "nginx", namespace: str = "default", time
 
 # ---------- failover ----------
 
+#: The two ways 06 takes the announcer away, in a sentence each.
+FAILURES = {
+    "speaker": "the announcing node's speaker pod is deleted (kubectl delete pod): the node itself keeps running",
+    "node": "the announcing node's container is paused (docker pause): the whole node stops answering, as if it "
+            "had lost power; afterwards it is unpaused",
+}
+#: What MetalLB's documentation (concepts/layer2, v0.16.1) and source say about each, beside the measurement.
+EXPECTED = {
+    "speaker": ("A deleted pod gets SIGTERM and its speaker leaves memberlist on its way out (Leave, within the pod's "
+                "2 s grace period), so the other speakers elect a new owner at once. The old node keeps forwarding "
+                "traffic that still arrives for the IP, so clients see no gap: this is what MetalLB's docs call a "
+                "planned failover (\"keep the old leader node up for a couple of minutes\")."),
+    "node": ("A node that dies does not say goodbye: memberlist must notice that it stops answering probes "
+             "(one a second, then a suspicion timeout) before the others elect a new owner, which then sends "
+             "gratuitous ARP. MetalLB's docs: clients that handle gratuitous ARP fail over \"within a few "
+             "seconds\"; \"more than about 10s\" is worth a bug report; until then the IP is unreachable."),
+}
+
+
+def _node_containers(cluster: str) -> list[str]:
+    return node_macs(cluster)["node"].tolist()
+
+
+def _listener(cluster: str, avoid: set[str]) -> str | None:
+    """A node container to listen in for ARP: the control-plane (it announces nothing here), else any other."""
+    nodes = [n for n in _node_containers(cluster) if n not in avoid]
+    return next((n for n in nodes if "control-plane" in n), nodes[0] if nodes else None)
+
+
+def _docker_pause(container: str, pause: bool) -> None:
+    from ..cluster.dockernet import docker_client, translate
+
+    client = docker_client()
+    with translate(client, f"{'pause' if pause else 'unpause'} node container {container}"):
+        (client.api.pause if pause else client.api.unpause)(container)
+
+
+def _paused(container: str) -> bool:
+    from ..cluster.dockernet import docker_client
+
+    return bool(docker_client().api.inspect_container(container)["State"].get("Paused"))
+
+
+def _nodes_ready(kind: Kind) -> tuple[bool, str]:
+    nodes = kind.core.list_node().items
+    ready = [n.metadata.name for n in nodes if is_ready(n)]
+    return len(ready) == len(nodes), f"nodes Ready {len(ready)}/{len(nodes)}"
+
+
 @dataclass
 class Failover:
-    """What happened after the announcing speaker was deleted, measured."""
+    """What happened after the announcer was taken away (``mode``), measured; the requests and the ARP
+    packets seen meanwhile are in ``timeline`` and ``arp`` (seconds after the failure)."""
 
     ip: str
+    mode: str
     before: str
     after: str
     mac_before: str | None
     mac_after: str | None
     announced_after: float
+    garp_after: float | None
     answered_after: float
     failed_requests: int
+    unanswered_seconds: float
     healthy_after: float
     back_to: str | None
     timeline: pd.DataFrame = field(repr=False)
-    hood: _hood.Hood = field(repr=False)
+    arp: pd.DataFrame | None = field(repr=False)
+    capture: str = ""
+    hood: _hood.Hood | None = field(default=None, repr=False)
 
     def summary(self) -> pd.DataFrame:
-        """The measurement beside MetalLB's documented behaviour."""
+        """The measurement, row by row."""
+        garp = "not captured" if self.arp is None else (
+            "none seen" if self.garp_after is None else f"{self.garp_after:.1f} s")
+        n_garp = 0 if self.arp is None else int((self.arp["gratuitous"] & (self.arp["sender MAC"] == self.mac_after)
+                                                 & (self.arp["seconds"] >= 0)).sum())
         return pd.DataFrame([
             ("announcing node", self.before, self.after),
             ("MAC for the IP", self.mac_before, self.mac_after),
-            ("new nodeAssigned event after", "", f"{self.announced_after:.1f} s"),
-            ("IP answered again after", "", f"{self.answered_after:.1f} s"),
+            ("new announcer seen in the cluster after", "", f"{self.announced_after:.1f} s"),
+            ("first gratuitous ARP from the new MAC after", "", garp),
+            ("gratuitous ARP packets from the new MAC", "", str(n_garp) if self.arp is not None else "not captured"),
+            ("IP answered through the new node after", "", f"{self.answered_after:.1f} s"),
             ("requests that failed meanwhile", "", str(self.failed_requests)),
-            ("speakers all ready again after", "", f"{self.healthy_after:.1f} s"),
-            ("announcer once the speaker is back", "", str(self.back_to)),
+            ("longest time without an answer", "", f"{self.unanswered_seconds:.1f} s"),
+            ("all nodes and speakers Ready, IP answering, after", "", f"{self.healthy_after:.1f} s"),
+            ("announcer once everything is back", "", str(self.back_to)),
         ], columns=["", "before", "after"])
 
     def _repr_html_(self) -> str:
-        return (f"<div>Deleted the speaker on <b>{html.escape(self.before)}</b>; <b>{html.escape(self.after)}</b> "
-                f"took over <code>{self.ip}</code>, which answered again after <b>{self.answered_after:.1f} s</b> "
-                f"(bound {FAILOVER_LIMIT} s).</div>" + self.summary().to_html(index=False)
-                + f"<p><i>MetalLB's documented behaviour:</i> {html.escape(DOCUMENTED)}</p>" + self.hood._repr_html_())
+        how = html.escape(FAILURES[self.mode])
+        return (f"<div><b>Failover: {how}.</b> <b>{html.escape(self.before)}</b> &rarr; <b>{html.escape(self.after)}"
+                f"</b>; <code>{self.ip}</code> answered through the new node after <b>{self.answered_after:.1f} s"
+                f"</b> (bound {FAILOVER_LIMIT} s).</div>" + self.summary().to_html(index=False)
+                + (f"<p><i>ARP capture:</i> {html.escape(self.capture)}</p>" if self.capture else "")
+                + f"<p><i>What to expect:</i> {html.escape(EXPECTED[self.mode])}</p>"
+                + (self.hood._repr_html_() if self.hood else ""))
 
 
 def _get(ip: str, port: int, timeout: float = 1.0, path: str = "/") -> bool:
@@ -489,70 +579,187 @@ def _host_mac(ip: str) -> str | None:
 
 
 def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", timeout: float = FAILOVER_LIMIT,
-             via: str = "host", image: str = PROBE_IMAGE, port: int = 80) -> Failover:
-    """Delete the speaker pod of the announcing node and measure, every 0.5 s (at most ``timeout`` ≤ 90 s),
-    until another node announces the IP and the IP answers HTTP again; then wait until every speaker is
-    ready again (the DaemonSet recreates the pod) and note who announces then."""
+             via: str = "host", image: str = PROBE_IMAGE, port: int = 80, mode: str = "speaker",
+             capture: str = "auto") -> Failover:
+    """Take the announcer of ``ip`` away and measure until another node announces it and the IP answers
+    through that node (at most ``timeout`` ≤ 90 s); then bring everything back and wait until it is healthy.
+
+    ``mode="speaker"`` deletes the announcing node's speaker pod; ``mode="node"`` pauses the announcing
+    node's container (``docker pause``) and unpauses it once the IP answers elsewhere. Meanwhile a
+    request goes to the IP every 0.3 s (from the host, or with ``via="container"`` from a container on
+    the kind network) and, unless ``capture="off"``, the ARP packets from the IP are captured on the
+    kind bridge (:class:`~kindlb_helpers.cluster.capture.ArpCapture`: ``"auto"``, ``"host"`` or ``"node"``).
+    """
+    from ..cluster.capture import ArpCapture
     from ..cluster.metallb import readiness
+    from ..cluster.probe import Prober
 
     ip, via = _checked_ip(ip), _via(via)
+    if mode not in FAILURES:
+        raise KindlbError(f"mode must be 'speaker' or 'node' (got {mode!r})")
+    if capture not in ("auto", "host", "node", "off"):
+        raise KindlbError(f"capture must be 'auto', 'host', 'node' or 'off' (got {capture!r})")
     if not 1 <= timeout <= FAILOVER_LIMIT:
         raise KindlbError(f"timeout must be between 1 and {FAILOVER_LIMIT} seconds (got {timeout})")
     before = current_announcer(kind, name, namespace)
     if before is None:
-        raise KindlbError(f"no speaker announces {namespace}/{name} yet (no nodeAssigned event): wait for the "
-                          "external IP first (kh.app.wait_external_ip), and check that an L2Advertisement exists")
-    mac_before = neighbours(ip, via, image, port, arping=False).attrs["mac"]
-    pods = [p for p in _speakers(kind) if p.spec.node_name == before]
-    if not pods:
-        raise KindlbError(f"no speaker pod runs on {before}: `kubectl -n {NAMESPACE} get pods -o wide` shows them")
-    victim = pods[0].metadata.name
+        raise KindlbError(f"no speaker announces {namespace}/{name} yet: wait for the external IP first "
+                          "(kh.app.wait_external_ip), and check that the Service has ready pods and that an "
+                          "L2Advertisement exists")
     mac_of = _mac_to_node(kind.cluster)
-    kind.core.delete_namespaced_pod(victim, NAMESPACE)
+    mac_before = neighbours(ip, via, image, port, arping=False).attrs["mac"]
+    victim = before
+    if mode == "speaker":
+        pods = [p for p in _speakers(kind) if p.spec.node_name == before]
+        if not pods:
+            raise KindlbError(f"no speaker pod runs on {before}: `kubectl -n {NAMESPACE} get pods -o wide` shows them")
+        victim = pods[0].metadata.name
+    cap = ArpCapture(ip, via=capture, node=_listener(kind.cluster, {before})).start() if capture != "off" else None
+    prober = Prober(ip, via, port, image).start()
+    samples: list[tuple[float, str | None]] = []
+    announced = answered = after = mac_after = None
     t0 = time.monotonic()
-    rows, announced, answered, failed, after = [], None, None, 0, None
-    while time.monotonic() - t0 < timeout:
-        t = time.monotonic() - t0
-        now = current_announcer(kind, name, namespace)
-        if announced is None and now and now != before:
-            announced, after = t, now
-        ok = _get(ip, port) if via == "host" else None
-        mac = _host_mac(ip) if via == "host" else None
-        failed += ok is False
-        rows.append({"seconds": round(t, 1), "nodeAssigned": now, "MAC in neighbour table": mac,
-                     "node with that MAC": mac_of.get(mac), "HTTP answered": ok})
-        if announced is not None and via == "container":
-            from ..cluster.containers import fetch_in_network
-
-            fetch_in_network(ip, port, attempts=max(1, int(timeout - t)), image=image)
-            answered = time.monotonic() - t0
-            break
-        if announced is not None and ok:
-            answered = t
-            break
-        time.sleep(0.5)
+    paused = False
+    try:
+        time.sleep(1.0)  # a second of answers before the failure, for the timeline
+        t0 = time.monotonic()
+        if mode == "speaker":
+            kind.core.delete_namespaced_pod(victim, NAMESPACE)
+        else:
+            _docker_pause(victim, True)
+            paused = True
+        while time.monotonic() - t0 < timeout:
+            now = current_announcer(kind, name, namespace)
+            samples.append((time.monotonic(), now))
+            if announced is None and now and now != before:
+                announced, after = time.monotonic() - t0, now
+            if announced is not None:
+                new_mac = {n: m for m, n in mac_of.items()}.get(after)
+                hit = next((a for a in prober.since(t0) if a.ok and a.mac == new_mac), None)
+                if hit is not None:
+                    answered, mac_after = hit.t - t0, hit.mac
+                    break
+            time.sleep(0.2)
+    finally:
+        if paused:
+            _docker_pause(victim, False)
     if announced is None or answered is None:
-        raise WaitTimeout(f"{ip}: no other node announced it and answered within {timeout:.0f} s after deleting "
-                          f"{victim}: look at the speaker logs (`kubectl -n {NAMESPACE} logs -l {SPEAKER_LABEL}`)")
-    mac_after = neighbours(ip, via, image, port, arping=False).attrs["mac"]
-    # readiness counts the live Ready speaker pods: the deleted one no longer, its replacement once Ready
-    _wait(lambda: readiness(kind), 120, "speakers ready again")
-    healthy = time.monotonic() - t0
-    time.sleep(2)  # the new speaker joins memberlist just after it is ready, and may take the IP back
-    back = settle(kind, ip, name, namespace) if via == "host" else current_announcer(kind, name, namespace)
-    hood = _hood.Hood(f"delete the speaker that announces {ip}, watch another take over", [
-        _hood.Step(_hood.kubectl(kind.cluster, "delete", "pod", victim, "--wait=false", namespace=NAMESPACE),
-                   f"the speaker on {before}; its DaemonSet starts a new one"),
-        _hood.Step(f"while ! curl -s -o /dev/null --max-time 1 {http_url(ip, port)}; do sleep 0.5; done; "
+        prober.stop()
+        if cap:
+            cap.stop()
+        seen = f"{after} announces" if after else f"no other node announced it (still {before})"
+        raise WaitTimeout(f"{ip}: not answering through another node within {timeout:.0f} s after the failure "
+                          f"({FAILURES[mode]}): {seen}. Look at the speaker logs "
+                          f"(`kubectl -n {NAMESPACE} logs -l {SPEAKER_LABEL}`)")
+
+    def healthy() -> tuple[bool, str]:
+        nodes_ok, nodes_text = _nodes_ready(kind)
+        speakers_ok, speakers_text = readiness(kind)
+        answers = prober.since(time.monotonic() - 1.5)
+        ip_ok = bool(answers) and answers[-1].ok
+        return (nodes_ok and speakers_ok and ip_ok,
+                f"{nodes_text}; {speakers_text}; IP {'answers' if ip_ok else 'does not answer'}")
+
+    _wait(healthy, 180, "nodes, speakers and IP healthy again")
+    healthy_after = time.monotonic() - t0
+    time.sleep(2)  # a speaker that comes back rejoins memberlist and may take the IP back: let that show
+    back = settle(kind, ip, name, namespace, via=via, image=image)
+    answers = prober.stop()
+    arp = cap.stop(origin=t0) if cap else None
+    if arp is not None:
+        arp.insert(3, "node", arp["sender MAC"].map(mac_of))
+    rows = []
+    for a in answers:
+        who = [n for t, n in samples if t <= a.t]
+        rows.append({"seconds": round(a.t - t0, 2), "answered": a.ok, "MAC for the IP": a.mac,
+                     "node with that MAC": mac_of.get(a.mac or ""), "announcer (cluster)": who[-1] if who else before})
+    timeline = pd.DataFrame(rows, columns=["seconds", "answered", "MAC for the IP", "node with that MAC",
+                                           "announcer (cluster)"])
+    during = timeline[(timeline["seconds"] >= 0) & (timeline["seconds"] <= answered)]
+    failed = int((~during["answered"]).sum())
+    gaps, last_ok = [0.0], 0.0
+    for t, ok in zip(timeline["seconds"], timeline["answered"]):
+        if t < 0:
+            continue
+        if ok:
+            last_ok = t
+        else:
+            gaps.append(t - last_ok)
+    garp = None
+    if arp is not None:
+        new = arp[arp["gratuitous"] & (arp["sender MAC"] == mac_after) & (arp["seconds"] >= 0)]
+        garp = float(new["seconds"].iloc[0]) if len(new) else None
+    steps = ([_hood.Step(_hood.kubectl(kind.cluster, "delete", "pod", victim, "--wait=false", namespace=NAMESPACE),
+                         f"the speaker on {before}; its DaemonSet starts a new one")] if mode == "speaker" else
+             [_hood.Step(f"docker pause {shlex.quote(victim)}", "the whole node freezes: no speaker, no kubelet, "
+                                                                 "no ARP answers"),
+              _hood.Step(f"docker unpause {shlex.quote(victim)}", "once the IP answers through another node")])
+    steps += [
+        _hood.Step(f"while ! curl -s -o /dev/null --max-time 1 {http_url(ip, port)}; do sleep 0.3; done; "
                    f"ip neigh show {ip}", "until the IP answers; then the MAC the host now uses"),
         _hood.Step(_hood.kubectl(kind.cluster, "get", "events", "--field-selector",
                                  f"involvedObject.name={name},reason=nodeAssigned", namespace=namespace),
-                   "the new nodeAssigned event"),
+                   "the new announcer's nodeAssigned event"),
+        *(cap.steps().steps if cap else []),
+        _hood.Step(_hood.kubectl(kind.cluster, "get", "nodes"), "all Ready again"),
         _hood.Step(_hood.kubectl(kind.cluster, "rollout", "status", "daemonset/speaker", namespace=NAMESPACE),
                    "every speaker ready again"),
-    ])
-    return Failover(ip, before, after, mac_before, mac_after, round(announced, 1), round(answered, 1), failed,
-                    round(healthy, 1), back, pd.DataFrame(rows), hood)
+    ]
+    hood = _hood.Hood(f"fail over {ip}: {FAILURES[mode]}", steps)
+    capture_text = f"{arp.attrs['via']}: {arp.attrs['why']}" if arp is not None else ""
+    return Failover(ip, mode, before, after, mac_before, mac_after, round(announced, 1),
+                    None if garp is None else round(garp, 1), round(answered, 1), failed, round(max(gaps), 1),
+                    round(healthy_after, 1), back, timeline, arp, capture_text, hood)
+
+
+def failover_figure(moved: Failover):
+    """The failover on one time axis: each request (answered or not, and through which node) and each ARP
+    packet from the IP, seconds after the failure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    tl = moved.timeline
+    nodes = sorted(set(tl["node with that MAC"].dropna()) | ({*moved.arp["node"].dropna()} if moved.arp is not None
+                                                              else set()) | {moved.before, moved.after})
+    colour = {n: c for n, c in zip(nodes, ["#0969da", "#bf3989", "#1a7f37", "#9a6700", "#8250df"])}
+    ok, bad = tl[tl["answered"]], tl[~tl["answered"]]
+    ax.scatter(ok["seconds"], [1] * len(ok), c=[colour.get(n, "#57606a") for n in ok["node with that MAC"]],
+               marker="o", s=22, label="request answered (colour: node whose MAC the client used)")
+    ax.scatter(bad["seconds"], [1] * len(bad), c="#cf222e", marker="x", s=30, label="request not answered")
+    if moved.arp is not None and len(moved.arp):
+        g = moved.arp
+        ax.scatter(g["seconds"], [0] * len(g), c=[colour.get(n, "#57606a") for n in g["node"]], marker="|", s=300,
+                   label="ARP packet from the IP (colour: sender node)")
+    for x, text in ((0, "failure"), (moved.announced_after, "new announcer"), (moved.answered_after, "answers again")):
+        ax.axvline(x, color="#57606a", ls="--", lw=0.8)
+        ax.text(x, 1.35, text, rotation=90, fontsize=7, va="bottom", ha="right")
+    for n, c in colour.items():
+        ax.plot([], [], color=c, lw=6, label=n)
+    ax.set_yticks([0, 1], ["ARP on the bridge", "curl to the IP"])
+    ax.set_ylim(-0.6, 2.2)
+    ax.set_xlabel("seconds after the failure")
+    ax.set_title(f"{moved.ip}: {moved.before} → {moved.after} ({moved.mode} failure) — answers resume after "
+                 f"{moved.answered_after:.1f} s", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def compare_failovers(*runs: Failover) -> pd.DataFrame:
+    """One column per failure mode: the measured times beside what MetalLB's docs lead one to expect."""
+    rows = {}
+    for r in runs:
+        rows[r.mode] = {
+            "how": FAILURES[r.mode],
+            "new announcer after (s)": r.announced_after,
+            "first gratuitous ARP after (s)": r.garp_after,
+            "answered through the new node after (s)": r.answered_after,
+            "longest time without an answer (s)": r.unanswered_seconds,
+            "requests that failed": r.failed_requests,
+            "what MetalLB's docs and source say": EXPECTED[r.mode],
+        }
+    return pd.DataFrame(rows)
 
 
 # ---------- who the pods think the client is ----------
@@ -596,9 +803,9 @@ def _address_owner(kind: Kind) -> dict:
     return out
 
 
-def _whose(addr: str, owners: dict, host: str | None) -> str:
-    if host and addr == host:
-        return "this host (the real client)"
+def _whose(addr: str, owners: dict, client: str | None, client_is: str = "this host") -> str:
+    if client and addr == client:
+        return f"{client_is} (the real client)"
     a = ipaddress.ip_address(addr)
     for node, (ip, cidr) in owners.items():
         if addr == ip or (cidr is not None and a in cidr):
@@ -607,49 +814,56 @@ def _whose(addr: str, owners: dict, host: str | None) -> str:
 
 
 def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", namespace: str = "default",
-                     port: int = 80) -> pd.DataFrame:
-    """Send tagged requests from the host, then read each pod's access log: the client address nginx saw.
+                     port: int = 80, via: str = "host", image: str = PROBE_IMAGE) -> pd.DataFrame:
+    """Send tagged requests, then read each pod's access log: the client address nginx saw.
 
-    One row per (pod, client address): its node, how many requests, and whose address that is (this
-    host, or a node). First waits (bounded) until the neighbour entry and the events agree on one node.
-    ``attrs``: ``policy``, ``host`` (the host's address on the kind network: the real client),
-    ``announcer`` (events), ``entry`` / ``entry_before`` (the node whose MAC the host used after / before
-    the requests), ``sent``, ``failed``, ``hood``.
+    ``via="host"`` sends them from this machine (its address on the kind network is the bridge's
+    gateway); ``via="container"`` from one throwaway container on the kind network (its own address
+    there is then the real client). One row per (pod, client address): its node, how many requests, and
+    whose address that is (the real client, or a node). First waits (bounded) until the client's
+    neighbour entry and MetalLB agree on one node. ``attrs``: ``policy``, ``host`` (the real client's
+    address), ``via``, ``announcer``, ``entry`` / ``entry_before`` (the node whose MAC the client used
+    after / before the requests), ``sent``, ``failed``, ``hood``.
     """
     from ..cluster.dockernet import kind_network
+    from ..cluster.probe import get_many
 
-    ip = _checked_ip(ip)
+    ip, via = _checked_ip(ip), _via(via)
     if isinstance(requests, bool) or not isinstance(requests, int) or not 1 <= requests <= 1000:
         raise KindlbError(f"requests must be a whole number from 1 to 1000 (got {requests!r})")
     svc = kind.core.read_namespaced_service(name, namespace)
     policy = svc.spec.external_traffic_policy or "Cluster"
-    host = str(kind_network().gateway(4))
-    entry = settle(kind, ip, name, namespace)  # the node the requests will enter, once speakers agree
+    entry = settle(kind, ip, name, namespace, via=via, image=image)  # the node the requests will enter
     token = secrets.token_hex(4)
-    failed = sum(not _get(ip, port, 3, f"/?kindlb={token}-{i}") for i in range(1, requests + 1))
+    sent = get_many(ip, requests, token, via=via, port=port, image=image)
+    client = str(kind_network().gateway(4)) if via == "host" else sent.client
+    client_is = "this host" if via == "host" else "the probe container"
     from .app import app_logs
 
     owners = _address_owner(kind)
     rows = []
-    for pod, log in app_logs(kind, name, namespace, lambda log: len(parse_access_log(log, token)), requests - failed):
+    for pod, log in app_logs(kind, name, namespace, lambda log: len(parse_access_log(log, token)),
+                             requests - sent.failed):
         seen = parse_access_log(log, token)
         for addr in sorted(set(seen)) or [None]:
             rows.append({"pod": pod.metadata.name, "node": pod.spec.node_name,
                          "client address": addr, "requests": seen.count(addr) if addr else 0,
-                         "whose address": _whose(addr, owners, host) if addr else ""})
+                         "whose address": _whose(addr, owners, client, client_is) if addr else ""})
     frame = pd.DataFrame(sorted(rows, key=lambda r: (r["node"], r["pod"])),
                          columns=["pod", "node", "client address", "requests", "whose address"])
     mac_of = _mac_to_node(kind.cluster)
-    frame.attrs.update(policy=policy, host=host, announcer=current_announcer(kind, name, namespace),
-                       entry_before=entry, entry=mac_of.get(_host_mac(ip)),
-                       sent=requests, failed=failed, token=token,
-                       hood=_clients_steps(kind.cluster, ip, port, token, requests, policy, name, namespace))
+    frame.attrs.update(policy=policy, host=client, via=via, announcer=current_announcer(kind, name, namespace),
+                       entry_before=entry, entry=mac_of.get(sent.mac or ""),
+                       sent=requests, failed=sent.failed, token=token,
+                       hood=_clients_steps(kind.cluster, ip, port, token, requests, policy, name, namespace,
+                                           loop=sent.loop))
     return frame
 
 
 def _clients_steps(cluster: str, ip: str, port: int, token: str, requests: int, policy: str, name: str,
-                   namespace: str) -> _hood.Hood:
-    loop = f'for i in $(seq 1 {requests}); do curl -s -o /dev/null "{http_url(ip, port)}?kindlb={token}-$i"; done'
+                   namespace: str, loop: str | None = None) -> _hood.Hood:
+    url = f"{http_url(ip, port)}?kindlb={token}-$i"
+    loop = loop or f'for i in $(seq 1 {requests}); do curl -s -o /dev/null "{url}"; done'
     logs = _hood.kubectl(cluster, "logs", "-l", f"{APP_LABEL}={name}", "--prefix", "--tail=-1", namespace=namespace)
     cols = "custom-columns=NODE:.metadata.name,IP:.status.addresses[0].address,PODCIDR:.spec.podCIDR"
     return _hood.Hood(f"{requests} requests under externalTrafficPolicy {policy}: who nginx saw as the client", [
