@@ -131,6 +131,7 @@ class ArpCapture:
     _proc: object = field(default=None, init=False, repr=False)
     _bridge: str = field(default="", init=False, repr=False)
     _started: float = field(default=0.0, init=False, repr=False)
+    _frame: pd.DataFrame | None = field(default=None, init=False, repr=False)
 
     def start(self) -> "ArpCapture":
         if self.via not in ("auto", "host", "node"):
@@ -188,7 +189,9 @@ class ArpCapture:
 
     def stop(self, origin: float | None = None) -> pd.DataFrame:
         """Stop listening; the packets as a frame, ``seconds`` after ``origin`` (a ``time.monotonic()``;
-        default the start). ``attrs``: ``via``, ``why``, ``bridge``, ``hood``."""
+        default the start). ``attrs``: ``via``, ``why``, ``bridge``, ``hood``. A second call returns the first's."""
+        if self._frame is not None:
+            return self._frame
         self._stop.set()
         if self._proc is not None:
             self._proc.terminate()
@@ -203,6 +206,7 @@ class ArpCapture:
         rows = [{"seconds": round(p["t"] - zero, 3), **{k: v for k, v in p.items() if k != "t"}} for p in self.packets]
         frame = pd.DataFrame(rows, columns=COLUMNS)
         frame.attrs.update(via=self.used, why=self.why, bridge=self._bridge, hood=self.steps())
+        self._frame = frame
         return frame
 
     def steps(self) -> _hood.Hood:
