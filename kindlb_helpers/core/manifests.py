@@ -12,6 +12,7 @@ from typing import Iterable
 import yaml
 
 from .errors import BadInput, BadVersion, PoolError
+from .inputs import cut
 from .names import dns1123_subdomain
 from .pool import PoolRange, PoolSpec
 
@@ -35,11 +36,12 @@ def parse_version(version: str | tuple[int, ...]) -> tuple[int, int, int]:
     if isinstance(version, tuple) and 1 <= len(version) <= 3 and all(
             isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in version):
         return (tuple(version) + (0, 0, 0))[:3]  # type: ignore[return-value]
-    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+][0-9A-Za-z.-]+)?",
-                     version.strip() if isinstance(version, str) else "")
+    text = version.strip() if isinstance(version, str) and len(version) <= 100 else ""
+    m = re.fullmatch(r"v?([0-9]{1,6})\.([0-9]{1,6})(?:\.([0-9]{1,6}))?(?:[-+][0-9A-Za-z.-]+)?", text, re.ASCII)
     if not m:
         raise BadVersion(
-            f"{version!r} is not a MetalLB version: write it like v0.16.1 (current) or v0.9.4 (the article's)"
+            f"{cut(version)} is not a MetalLB version: write it like v0.16.1 (current) or v0.9.4 (the article's)"
+            + (" (ASCII digits 0-9)" if isinstance(version, str) and not version.isascii() else "")
         )
     return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
 
@@ -62,10 +64,10 @@ def pool_ranges(pool: PoolSpec | Iterable[PoolSpec]) -> list[PoolRange]:
     ranges = [PoolRange.parse(p) for p in items]
     if not ranges:
         raise PoolError("no address range given: pass at least one range like 172.19.255.1-172.19.255.250")
-    for i, a in enumerate(ranges):
-        for b in ranges[i + 1 :]:
-            if a.overlaps(b):
-                raise PoolError(f"ranges {a} and {b} overlap: give each address once")
+    ordered = sorted(ranges, key=lambda r: (r.version, int(r.first)))  # sorted once: neighbours are the only risk
+    for a, b in zip(ordered, ordered[1:]):
+        if a.overlaps(b):
+            raise PoolError(f"ranges {a} and {b} overlap: give each address once")
     return ranges
 
 

@@ -21,10 +21,11 @@ from typing import Any, Callable, Mapping
 
 from .bgp_config import check_asn, check_hold_time, check_router_ip_text
 from .errors import BadInput, BadParameters
-from .manifests import parse_version, pool_ranges
+from .inputs import cut, known_release
+from .manifests import pool_ranges
 from .names import dns1123_label, dns1123_subdomain, image_ref, kind_cluster_name, service_name
 from .pool import as_subnet, reserved
-from .versions import METALLB_CHOICES, METALLB_KNOWN
+from .versions import METALLB_KNOWN
 
 __all__ = ["check", "KNOWN", "dns1123_label", "service_name", "dns1123_subdomain", "kind_cluster_name", "image_ref"]
 
@@ -37,7 +38,7 @@ def _type_name(value: object) -> str:
 def _bool(value: object) -> str | None:
     if isinstance(value, bool):
         return None
-    return f"must be True or False, not {value!r} (a {_type_name(value)})"
+    return f"must be True or False, not {cut(value)} (a {_type_name(value)})"
 
 
 def _fmt(x: float) -> str:
@@ -49,9 +50,9 @@ def _number(lo: float, hi: float, whole: bool = False, unit: str = "") -> Callab
         ok_type = isinstance(value, int) if whole else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok_type or value != value:  # NaN is not a number here
             kind = "a whole number" if whole else "a number"
-            return f"must be {kind} from {_fmt(lo)} to {_fmt(hi)}{unit}, not {value!r} (a {_type_name(value)})"
+            return f"must be {kind} from {_fmt(lo)} to {_fmt(hi)}{unit}, not {cut(value)} (a {_type_name(value)})"
         if not lo <= value <= hi:
-            return f"{value!r} is out of range: use {_fmt(lo)} to {_fmt(hi)}{unit}"
+            return f"{cut(value)} is out of range: use {_fmt(lo)} to {_fmt(hi)}{unit}"
         return None
 
     return checker
@@ -73,8 +74,9 @@ def _via(func: Callable[[object], Any]) -> Callable[[object], str | None]:
 
 
 def _family(value: object) -> str | None:
-    if isinstance(value, bool) or value not in (4, 6):
-        return f"must be 4 or 6 (IPv4 or IPv6), not {value!r}"
+    if isinstance(value, bool) or not isinstance(value, int) or value not in (4, 6):
+        return f"must be 4 or 6 (IPv4 or IPv6), not {cut(value)}" + (f" (a {_type_name(value)})"
+                                                                     if not isinstance(value, int) else "")
     return None
 
 
@@ -88,7 +90,7 @@ def _subnet(value: object) -> str | None:
 
 def _taken(value: object) -> str | None:
     if not isinstance(value, (list, tuple)):
-        return f"must be a list like ['172.19.0.10', '172.19.1.0/24'], not {value!r}"
+        return f"must be a list like ['172.19.0.10', '172.19.1.0/24'], not {cut(value)}"
     return _via(reserved)(value)
 
 
@@ -98,13 +100,11 @@ def _pool(value: object) -> str | None:
 
 def _version(value: object) -> str | None:
     if not isinstance(value, str):
-        return f"must be text like {METALLB_KNOWN[0]!r}, not {value!r}"
+        return f"must be text like {METALLB_KNOWN[0]!r}, not {cut(value)}"
     try:
-        parts = parse_version(value)
+        known_release(value, "")
     except BadInput as exc:
-        return str(exc)
-    if parts not in [parse_version(v) for v in METALLB_KNOWN]:
-        return f"{value} is not a MetalLB release the notebooks know: {METALLB_CHOICES}"
+        return str(exc).lstrip()
     return None
 
 
@@ -112,7 +112,7 @@ def _choice(*options: str) -> Callable[[object], str | None]:
     def checker(value: object) -> str | None:
         if value in options and isinstance(value, str):
             return None
-        return f"must be one of {', '.join(map(repr, options))}, not {value!r}"
+        return f"must be one of {', '.join(map(repr, options))}, not {cut(value)}"
 
     return checker
 
@@ -122,7 +122,7 @@ def _path_or_none(value: object) -> str | None:
 
     if value is None or (isinstance(value, (str, os.PathLike)) and str(value).strip()):
         return None
-    return f"must be a file or folder path, or None to download, not {value!r}"
+    return f"must be a file or folder path, or None to download, not {cut(value)}"
 
 
 #: Every parameter any notebook declares, and its check.
@@ -183,6 +183,9 @@ def check(params: Mapping[str, Any] | None = None, /, **values: Any) -> None:
     kindlb_helpers.core.errors.BadParameters: 1 parameter to fix before anything runs:
     - family: family=6 but subnet 172.19.0.1/16 is IPv4: set family=4, or give an IPv6 subnet
     """
+    if params is not None and not isinstance(params, Mapping):
+        raise BadInput(f"check() takes a mapping of parameters (a dict such as globals()), not {cut(params)} "
+                       f"(a {_type_name(params)}): call check(cluster=..., ...) or check({{'cluster': ...}})")
     given = {k: v for k, v in {**(params or {}), **values}.items() if k in KNOWN}
     problems: dict[str, str] = {}
     for name, value in given.items():
@@ -205,7 +208,7 @@ def check(params: Mapping[str, Any] | None = None, /, **values: Any) -> None:
 
 
 def _show(value: object) -> str:
-    return value if isinstance(value, str) else repr(value)
+    return value if isinstance(value, str) and len(value) <= 60 else cut(value)
 
 
 def _version_of(name: str, value: object) -> int | None:

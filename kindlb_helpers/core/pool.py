@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Iterable, Union
 
 from .errors import PoolError
+from .inputs import cut
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -25,22 +26,43 @@ _SCOPED = ("a scoped address such as fe80::1%eth0 belongs to one interface and c
 def _unscoped(value):
     """``value``, or PoolError when it is a scoped IPv6 address/network (``fe80::1%eth0``)."""
     if getattr(value, "scope_id", None) or getattr(getattr(value, "network_address", None), "scope_id", None):
-        raise PoolError(f"{value}: {_SCOPED}")
+        raise PoolError(f"{cut(str(value))}: {_SCOPED}")
     return value
+
+
+def _plain(value):
+    """``value`` as a user gave it, or PoolError when it is scoped or IPv4-mapped IPv6 (``::ffff:1.2.3.4``:
+    IPv4 dressed as IPv6, which neither MetalLB nor Docker hands out as either family)."""
+    _unscoped(value)
+    for addr in (value, getattr(value, "network_address", None)):  # a network lies inside ::ffff:0:0/96 or not
+        mapped = getattr(addr, "ipv4_mapped", None)
+        if mapped is not None:
+            raise PoolError(f"{cut(str(value))} is an IPv4-mapped IPv6 address (::ffff:a.b.c.d): pools and subnets "
+                            f"take plain IPv4 or IPv6; write the IPv4 address itself, e.g. {mapped}")
+    return value
+
 
 #: The article's pool for its /16 network: 250 addresses at the top.
 DEFAULT_POOL_SIZE = 250
 
 
 def _address(text: str, what: str = "address") -> IPAddress:
-    if "%" in text:
-        raise PoolError(f"{text.strip()!r}: {_SCOPED}")
+    bare = text.strip()
+    if "%" in bare:
+        raise PoolError(f"{cut(bare)}: {_SCOPED}")
+    if bare.startswith("[") and bare.endswith("]") and bare.count("[") == 1 and bare.count("]") == 1:
+        bare = bare[1:-1]  # [fc00::1], as URLs write IPv6
     try:
-        return ipaddress.ip_address(text.strip().strip("[]"))
+        if "[" in bare or "]" in bare:
+            raise ValueError(bare)
+        addr = ipaddress.ip_address(bare)
     except ValueError:
         raise PoolError(
-            f"{text.strip()!r} is not an IP {what}: write it like 172.19.255.1 or fc00:f853:ccd:e793::1"
+            f"{cut(text.strip())} is not an IP {what}: write it like 172.19.255.1 or fc00:f853:ccd:e793::1"
+            + (" (brackets go around one IPv6 address, both of them: [fc00::1])" if "[" in text or "]" in text
+               else "")
         ) from None
+    return _plain(addr)
 
 
 def _one_address(value: object) -> IPAddress:
@@ -51,7 +73,7 @@ def _one_address(value: object) -> IPAddress:
         return _unscoped(value)
     if isinstance(value, str):
         return _address(value)
-    raise PoolError(f"{value!r} is not an IP address: write it like 172.19.255.1 or fc00:f853:ccd:e793::1")
+    raise PoolError(f"{cut(value)} is not an IP address: write it like 172.19.255.1 or fc00:f853:ccd:e793::1")
 
 
 @dataclass(frozen=True, init=False)
@@ -103,13 +125,13 @@ class PoolRange:
         if isinstance(spec, _INTERFACES):  # an interface names one taken address, not its whole network
             spec = spec.ip
         if isinstance(spec, _ADDRESSES):
-            return cls(_unscoped(spec), spec)
+            return cls(_plain(spec), spec)
         if isinstance(spec, _NETWORKS):  # a range by its ends: never enumerated
-            _unscoped(spec)
+            _plain(spec)
             return cls(spec.network_address, spec.broadcast_address)
         if not isinstance(spec, str):
             raise PoolError(
-                f"{spec!r} (a {type(spec).__name__}) is not a pool: give text like 172.19.255.1-172.19.255.250, "
+                f"{cut(spec)} (a {type(spec).__name__}) is not a pool: give text like 172.19.255.1-172.19.255.250, "
                 "172.19.255.0/24 or one address, an ipaddress address/network/interface, or a PoolRange"
             )
         text = spec.strip()
@@ -118,25 +140,30 @@ class PoolRange:
                 "the pool is empty: give a range like 172.19.255.1-172.19.255.250 or a CIDR like 172.19.255.0/24"
             )
         if "%" in text:
-            raise PoolError(f"{text!r}: {_SCOPED}")
+            raise PoolError(f"{cut(text)}: {_SCOPED}")
         if "/" in text:
+            try:
+                _plain(ipaddress.ip_network(text, strict=False))  # ::ffff:a.b.c.d/n: said before its host bits
+            except ValueError as exc:
+                if isinstance(exc, PoolError):
+                    raise
             try:
                 net = ipaddress.ip_network(text, strict=True)
             except ValueError as exc:
                 if "host bits set" in str(exc):
                     loose = ipaddress.ip_network(text, strict=False)
                     raise PoolError(
-                        f"{text} has host bits set, so it is not one CIDR block: did you mean {loose}, "
+                        f"{cut(text)} has host bits set, so it is not one CIDR block: did you mean {loose}, "
                         f"or a range like {loose.network_address}-{loose.broadcast_address}?"
                     ) from None
                 raise PoolError(
-                    f"{text!r} is not a CIDR block: write it like 172.19.255.0/24 or fc00:f853:ccd:e793::ff00/120"
+                    f"{cut(text)} is not a CIDR block: write it like 172.19.255.0/24 or fc00:f853:ccd:e793::ff00/120"
                 ) from None
             return cls(net.network_address, net.broadcast_address)
         if "-" in text:
             left, sep, right = text.partition("-")
             if "-" in right:
-                raise PoolError(f"{text!r} has more than one '-': write a range as first-last")
+                raise PoolError(f"{cut(text)} has more than one '-': write a range as first-last")
             return cls(_address(left), _address(right))
         addr = _address(text)
         return cls(addr, addr)
@@ -233,7 +260,7 @@ def reserved(taken: Iterable[TakenSpec] | TakenSpec | None) -> list[Reserved]:
             taken = [taken]
     elif not isinstance(taken, (list, tuple, set, frozenset)) and not hasattr(taken, "__next__"):
         raise PoolError(
-            f"taken must be a list of addresses or ranges like ['172.19.0.10', '172.19.1.0/24'], not {taken!r}"
+            f"taken must be a list of addresses or ranges like ['172.19.0.10', '172.19.1.0/24'], not {cut(taken)}"
         )
     out: list[Reserved] = []
     for item in taken:
@@ -264,24 +291,33 @@ def as_subnet(subnet: str | IPNetwork | IPInterface) -> IPNetwork:
     if isinstance(subnet, _INTERFACES):
         subnet = subnet.network
     if isinstance(subnet, _NETWORKS):
-        return _unscoped(subnet)
+        return _one_host_refused(_plain(subnet), str(subnet))
     if isinstance(subnet, _ADDRESSES):
         raise PoolError(f"{subnet} is an address, not a subnet: {_NO_PREFIX}")
     if not isinstance(subnet, str):
-        raise PoolError(f"{subnet!r} (a {type(subnet).__name__}) is not a subnet: {_NO_PREFIX}")
+        raise PoolError(f"{cut(subnet)} (a {type(subnet).__name__}) is not a subnet: {_NO_PREFIX}")
     text = subnet.strip()
     if "%" in text:
-        raise PoolError(f"{text!r} is a scoped address (one interface's), not a subnet: {_NO_PREFIX}")
+        raise PoolError(f"{cut(text)} is a scoped address (one interface's), not a subnet: {_NO_PREFIX}")
     if "/" not in text:
         try:
             ipaddress.ip_address(text)
         except ValueError:
-            raise PoolError(f"{text!r} is not a subnet: {_NO_PREFIX}") from None
-        raise PoolError(f"{text!r} has no prefix length, so its size is unknown: {_NO_PREFIX}")
+            raise PoolError(f"{cut(text)} is not a subnet: {_NO_PREFIX}") from None
+        raise PoolError(f"{cut(text)} has no prefix length, so its size is unknown: {_NO_PREFIX}")
     try:
-        return ipaddress.ip_network(text, strict=False)
+        net = ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise PoolError(f"{text!r} is not a subnet: {_NO_PREFIX}") from None
+        raise PoolError(f"{cut(text)} is not a subnet: {_NO_PREFIX}") from None
+    return _one_host_refused(_plain(net), text)
+
+
+def _one_host_refused(net: IPNetwork, text: str) -> IPNetwork:
+    """NET, unless it holds one address only (a /32 or /128): that is the bridge itself, with no room for a pool."""
+    if net.num_addresses == 1:
+        raise PoolError(f"{cut(text)} holds one address only (the bridge's own): give the bridge's subnet as "
+                        "ip a shows it, e.g. 172.19.0.1/16 (or fc00:f853:ccd:e793::1/64)")
+    return net
 
 
 def usable_range(subnet: IPNetwork) -> PoolRange:
@@ -308,7 +344,12 @@ def default_size(subnet: str | IPNetwork) -> int:
 
 
 def _merged(ranges: Iterable[PoolRange]) -> list[tuple[int, int]]:
-    spans = sorted((int(r.first), int(r.last)) for r in ranges)
+    return _merged_spans([(int(r.first), int(r.last)) for r in ranges])
+
+
+def _merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, overlapping and touching spans joined: one pass after one sort."""
+    spans = sorted(spans)
     merged: list[tuple[int, int]] = []
     for lo, hi in spans:
         if merged and lo <= merged[-1][1] + 1:
@@ -318,10 +359,16 @@ def _merged(ranges: Iterable[PoolRange]) -> list[tuple[int, int]]:
     return merged
 
 
+#: IPv4-mapped IPv6 (::ffff:0:0/96): inside an IPv6 subnet such as ::/80, never part of a pool.
+_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+
+
 def _free_gaps(space: PoolRange, taken: list[Reserved]) -> list[tuple[int, int]]:
-    """Free spans of ``space`` outside every taken range, highest first."""
+    """Free spans of ``space`` outside every taken range (and the IPv4-mapped block), highest first."""
     lo, hi = int(space.first), int(space.last)
     busy = _merged(t.range for t in taken if t.range.overlaps(space))
+    if space.version == 6 and lo <= int(_MAPPED.broadcast_address) and int(_MAPPED.network_address) <= hi:
+        busy = _merged_spans(busy + [(int(_MAPPED.network_address), int(_MAPPED.broadcast_address))])
     gaps: list[tuple[int, int]] = []
     cursor = hi
     for b_lo, b_hi in reversed(busy):
@@ -356,7 +403,7 @@ def plan_pool(
     net = as_subnet(subnet)
     want = default_size(net) if size is None else size
     if not isinstance(want, int) or isinstance(want, bool) or want < 1:
-        raise PoolError(f"pool size must be a whole number of addresses, at least 1 (got {size!r})")
+        raise PoolError(f"pool size must be a whole number of addresses, at least 1 (got {cut(size)})")
     space = usable_range(net)
     entries = [t for t in reserved(taken) if t.range.version == net.version]
     if want > space.size:

@@ -32,6 +32,7 @@ import re
 import pandas as pd
 
 from .errors import BadInput
+from .inputs import cut
 
 __all__ = ["sipcalc_table", "format_sipcalc"]
 
@@ -44,8 +45,9 @@ _MASK_FORM = re.compile(r"(?P<addr>[0-9.]+) (?P<mask>[0-9.]+|0[xX][0-9a-fA-F]{1,
 
 
 def _bad(addr: object, reason: str) -> BadInput:
+    reason = reason if len(reason) <= 120 else reason[:100] + "..."  # ipaddress's reasons echo the input too
     return BadInput(
-        f"{addr!r} is not an IPv4 or IPv6 address with an optional /prefix "
+        f"{cut(addr)} is not an IPv4 or IPv6 address with an optional /prefix "
         f"({reason}): {_EXAMPLES}"
     )
 

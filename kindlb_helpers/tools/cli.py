@@ -12,7 +12,11 @@ from ..core.errors import BadInput, KindlbError
 
 
 def _sipcalc(args) -> int:
+    from ..core.inputs import cut
     from ..core.sipcalc import format_sipcalc
+
+    if len(args.address) > 100:
+        raise BadInput(f"{cut(args.address)} is too long for an address: write it like 172.19.0.1/16")
 
     print(format_sipcalc(args.address))
     return 0
@@ -22,13 +26,18 @@ def _pool(args) -> int:
     from ..cluster.dockernet import kind_network
     from ..cluster.metallb import other_clusters_pools
     from ..cluster.network import clusters_on, plan_for
+    from ..core.inputs import whole_number
+    from ..core.names import docker_network_name
     from ..core.params import check
 
-    check(cluster=args.cluster, pool_size=args.size)
+    size = None if args.size is None else whole_number(args.size, "--size")
+    check(cluster=args.cluster, pool_size=size)
+    if args.network is not None:
+        docker_network_name(args.network)
     net = kind_network(args.network)
     skipped: list[str] = []
     extra = [] if args.ignore_other_clusters else other_clusters_pools(args.cluster, clusters_on(net), skipped=skipped)
-    pool, taken = plan_for(net, args.family, args.size, extra)
+    pool, taken = plan_for(net, args.family, size, extra)
     if args.verbose:
         print(f"network {net.name}: IPv{args.family} {net.subnet(args.family)}; avoided {len(taken)} taken entries:",
               file=sys.stderr)
@@ -58,21 +67,18 @@ def _doctor(args) -> int:
 
 
 def _parse_params(pairs: list[str]) -> dict:
-    """``-p name=value`` pairs; each value is read as YAML (``true``, ``3``, ``[a, b]``, ``null``)."""
-    import yaml
+    """``-p name=value`` pairs; each value is read as YAML (``true``, ``3``, ``[a, b]``, ``null``): a plain scalar
+    or a flat list of them, numbers in plain digits (``010`` is refused, not YAML 1.1's 8)."""
+    from ..core.inputs import cut, yaml_param
 
     params = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip()
-        if not sep or not key.isidentifier():
-            raise BadInput(f"-p {pair!r} must look like name=value, e.g. -p apply=false or -p subnet=172.19.0.1/16")
-        try:
-            params[key] = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            where = str(exc).splitlines()[0]
-            raise BadInput(f"-p {key}: {value!r} is not a YAML value ({where}): quote text, e.g. -p {key}='\"...\"'") \
-                from None
+        if not sep or not key.isidentifier() or not key.isascii():
+            raise BadInput(f"-p {cut(pair)} must look like name=value, e.g. -p apply=false or "
+                           "-p subnet=172.19.0.1/16")
+        params[key] = yaml_param(key, value)
     return params
 
 
@@ -90,9 +96,12 @@ def _lab():
 def _run(args) -> int:
     import os
 
+    from ..core.names import kind_cluster_name
     from .notebooks import notebooks_dir
     from .runner import check_run_parameters, run_series
 
+    kind_cluster_name(args.cluster)  # before anything starts: a kernel, a cluster, a folder
+    args.notebooks = [_notebook_arg(n) for n in args.notebooks]
     if args.notebooks_dir:  # the runner reads the folder from here: one place, like KINDLB_NOTEBOOKS
         os.environ["KINDLB_NOTEBOOKS"] = str(notebooks_dir(args.notebooks_dir).resolve())
     params = _parse_params(args.param)
@@ -124,6 +133,23 @@ def _run(args) -> int:
 
 
 
+def _notebook_arg(name: str) -> str:
+    """A series name (``03_address_pool``) as it is; a path (``../x.ipynb``, ``nb/03.ipynb``) taken from the
+    current folder, said out loud, and given to the runner as its absolute path without ``.ipynb``."""
+    from pathlib import Path
+
+    from ..core.inputs import cut
+
+    if "/" not in name and "\\" not in name and not name.endswith(".ipynb"):
+        return name
+    path = Path(name).expanduser().resolve()
+    if path.suffix != ".ipynb" or not path.is_file():
+        raise BadInput(f"no notebook file {cut(name)} ({path}): give a series name such as 03_address_pool, "
+                       "or the path of an .ipynb file")
+    print(f"running {path}: the notebook file you named")
+    return str(path.with_suffix(""))
+
+
 def _offline_params(params: dict):
     """--offline: a loaded bundle's manifest and images (returned), else the offline lab's (None returned);
     what the user set wins."""
@@ -153,6 +179,9 @@ def _offline_params(params: dict):
 def _notebooks(args) -> int:
     from .notebooks import copy_series
 
+    if not args.dir.strip():
+        raise BadInput("kindlb notebooks '': give the folder to copy the series into, e.g. kindlb notebooks "
+                       "kindlb-notebooks")
     report = copy_series(args.dir, force=args.force)
     for line in report.lines():
         print(line)
@@ -197,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_sipcalc)
     s = sub.add_parser("pool", parents=[debug], help="plan a MetalLB pool on the live kind network")
     s.add_argument("--cluster", default="kindlb", help="the cluster the pool is for (its own pool is not avoided)")
-    s.add_argument("--size", type=int, default=None, help="addresses in the pool (default: 250, less on small subnets)")
+    s.add_argument("--size", default=None, help="addresses in the pool (default: 250, less on small subnets)")
     s.add_argument("--family", type=int, choices=(4, 6), default=4)
     s.add_argument("--network", default=None,
                    help="docker network (default: $KIND_EXPERIMENTAL_DOCKER_NETWORK or kind)")

@@ -7,14 +7,16 @@ what was copied, and a notebook is replaced only when it is still exactly that (
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import shutil
+import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import KindlbError
+from ..core.errors import BadInput, KindlbError
 
 #: The record of what ``copy_series`` wrote into a folder (file name -> sha256).
 RECORD = ".kindlb-notebooks.json"
@@ -72,45 +74,115 @@ class CopyReport:
         return out
 
 
+#: The largest notebook (or record) read from DIR: the series' notebooks are well under 1 MiB.
+_MAX_READ = 64 << 20
+
+
+def _regular(path: Path, dest: Path, what: str) -> os.stat_result | None:
+    """The lstat of PATH when it is a regular file, None when it does not exist; BadInput for anything else
+    (a link, even to a file inside DIR, a folder, a FIFO, a device): nothing is followed or read there."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise BadInput(f"cannot look at {path} ({exc.strerror or exc}): pick a folder you can read and write") \
+            from None
+    if stat.S_ISLNK(st.st_mode):
+        raise BadInput(f"{path} is a link: kindlb notebooks writes only regular files inside {dest}; move the "
+                       f"link away (it is not followed), or pick another folder")
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO, socket or device)"
+        raise BadInput(f"{path} is {kind}, where {what} goes: move it away, or pick another folder")
+    if st.st_size > _MAX_READ:
+        raise BadInput(f"{path} holds {st.st_size:,} bytes, more than a notebook: move it away, or pick another "
+                       "folder")
+    return st
+
+
+def _read(path: Path) -> bytes:
+    """PATH's bytes, opened without following a link and without blocking on a FIFO swapped in meanwhile."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise BadInput(f"{path} is not a regular file: move it away, or pick another folder")
+        return f.read(_MAX_READ + 1)
+
+
+def _read_record(path: Path, dest: Path) -> dict[str, str]:
+    """DIR's record, or {} when it is missing or damaged (then nothing the learner changed is taken as ours)."""
+    if _regular(path, dest, "the record of copied notebooks") is None:
+        return {}
+    try:
+        data = json.loads(_read(path))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _write(target: Path, data: bytes) -> None:
+    """Write DATA as TARGET through a temporary file beside it and a rename: never through what TARGET was."""
+    fd, tmp = tempfile.mkstemp(prefix=".kindlb-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def copy_series(dest: str | Path, force: bool = False, source: Path | None = None) -> CopyReport:
     """Copy the packaged notebooks into DEST; keep the ones the learner changed unless FORCE.
 
     A notebook in DEST is replaced when it is missing, when it equals what an earlier copy wrote
-    (its hash is in DEST's record), or with FORCE; otherwise it is skipped and reported.
+    (its hash is in DEST's record), or with FORCE; otherwise it is skipped and reported. Only regular
+    files inside DEST are read or written: a link, folder, FIFO or device where a notebook or the record
+    goes stops the copy (BadInput) before anything is written.
     """
     src = source or packaged_dir()
     if src is None:
         raise KindlbError(f"no notebooks shipped with kindlb_helpers in {_HERE}: reinstall kindlb")
+    if isinstance(dest, str) and not dest.strip():
+        raise BadInput("the folder name is empty: give the folder to copy the series into, e.g. kindlb-notebooks")
     dest = Path(dest).expanduser()
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise KindlbError(f"cannot create {dest} ({exc.strerror or exc}): pick a folder you can write") from exc
+    if dest.exists() and not dest.is_dir():
+        raise BadInput(f"{dest} is not a folder: give a new or existing folder for the series")
     record_path = dest / RECORD
-    try:
-        record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    except ValueError:
-        record = {}
+    record = _read_record(record_path, dest) if dest.is_dir() else {}
     report = CopyReport(dest)
-    for nb in sorted(src.glob("[0-9][0-9]_*.ipynb")):
+    writes: list[tuple[Path, bytes]] = []
+    new_record = dict(record)
+    for nb in sorted(src.glob("[0-9][0-9]_*.ipynb")):  # everything is decided before anything is written
         target = dest / nb.name
-        new = sha256(nb)
-        if not target.exists():
-            shutil.copyfile(nb, target)
-            report.copied.append(nb.name)
-        else:
-            have = sha256(target)
+        data = nb.read_bytes()
+        new = hashlib.sha256(data).hexdigest()
+        if dest.is_dir() and _regular(target, dest, "a notebook") is not None:
+            have = hashlib.sha256(_read(target)).hexdigest()
             if have == new:
                 report.unchanged.append(nb.name)
             elif have == record.get(nb.name):
-                shutil.copyfile(nb, target)
+                writes.append((target, data))
                 report.updated.append(nb.name)
             elif force:
-                shutil.copyfile(nb, target)
+                writes.append((target, data))
                 report.overwritten.append(nb.name)
             else:
                 report.skipped.append(nb.name)
                 continue
-        record[nb.name] = new
-    record_path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+        else:
+            writes.append((target, data))
+            report.copied.append(nb.name)
+        new_record[nb.name] = new
+    writes.append((record_path, (json.dumps(new_record, indent=1, sort_keys=True) + "\n").encode()))
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        for target, data in writes:
+            _write(target, data)
+    except OSError as exc:
+        raise BadInput(f"cannot write in {dest} ({exc.strerror or exc}): pick a folder you can write") from None
     return report
