@@ -10,7 +10,7 @@ PYTEST ?= $(PYTHON) -m pytest
 LAB = $(PYTHON) -m kindlb_lab
 LAB_ENV = eval "$$($(LAB) env)"
 
-.PHONY: setup tutorial test test-fast test-cluster test-floors lab lab-down kind lint-workflow
+.PHONY: setup tutorial test test-fast test-cluster test-browser test-floors lab lab-down kind lint-workflow
 
 setup:
 	bash scripts/setup.sh
@@ -30,15 +30,21 @@ endif
 kind:
 	@command -v kind >/dev/null || GOBIN=/usr/local/bin go install sigs.k8s.io/kind@$(KIND_VERSION)
 
-# Every test: the fast tier, then the cluster tier on the offline lab cluster.
-test: setup test-fast test-cluster
+# Every test: the fast tier, then the cluster tier on the offline lab cluster, then the browser tier.
+test: setup test-fast test-cluster test-browser
 
 test-fast:
-	$(PYTEST) -q -m "not cluster" --ignore=tests/cluster tests
+	$(PYTEST) -q -m "not cluster" --ignore=tests/cluster --ignore=tests/browser tests
 
 test-cluster:
 	$(LAB) build
 	$(LAB_ENV); $(PYTEST) -q -m cluster tests/cluster
+
+# JupyterLab in headless Chromium (Debian's, via Playwright): 03, the hoods and diagrams with no cluster,
+# then 07's answer cells on the offline lab cluster (tests/browser/conftest.py).
+test-browser:
+	$(LAB) build
+	$(LAB_ENV); $(PYTEST) -q tests/browser
 
 # The fast tier at the dependency floors (tests/floors.txt) in a fresh venv of its own, with its own
 # python3 kernel for papermill. Not part of `make test`: the venv alone takes a few minutes.
@@ -51,7 +57,7 @@ test-floors:
 	$(FLOORS_VENV)/bin/pip install -q --no-deps -e . -e lab
 	$(FLOORS_VENV)/bin/python -m ipykernel install --prefix $(FLOORS_VENV) --name python3
 	JUPYTER_PATH=$(FLOORS_VENV)/share/jupyter PATH=$(FLOORS_VENV)/bin:$$PATH \
-		$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not cluster" --ignore=tests/cluster tests
+		$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not cluster" --ignore=tests/cluster --ignore=tests/browser tests
 
 lab:
 	$(LAB) up --name $(CLUSTER)

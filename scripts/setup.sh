@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what kindlb needs on a Debian/Ubuntu machine, idempotently: Debian packages (Docker engine,
-# sipcalc for the parity tests, busybox-static for the Docker tests, debootstrap for the offline lab),
+# sipcalc for the parity tests, busybox-static for the Docker tests, debootstrap for the offline lab,
+# chromium for the browser tier),
 # the Python package with its test extras, the offline lab (lab/, a distribution of its own), and a
 # running Docker engine.
 # Elsewhere (macOS, Windows, other distributions) install Docker, kind and kubectl yourself and run
@@ -20,6 +21,7 @@ if command -v apt-get >/dev/null 2>&1; then
   [ -x /bin/busybox ] || missing+=(busybox-static)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   command -v make >/dev/null 2>&1 || missing+=(make)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)   # the browser tier (tests/browser): JupyterLab in Playwright
   if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
@@ -33,7 +35,7 @@ PY=${PYTHON:-python3}
 installed_from() { "$PY" -c "import $1, os; print(os.path.dirname(os.path.dirname($1.__file__)))" 2>/dev/null || true; }
 # (the console script is checked too: it names a module path, which moves when the package is reorganised)
 kindlb_script_loads() { "$PY" -c 'import importlib.metadata as m; [e.load() for e in m.entry_points(group="console_scripts", name="kindlb")] or exit(1)' >/dev/null 2>&1; }
-if ! "$PY" -c 'import kindlb_helpers, pytest, hypothesis' >/dev/null 2>&1 || [ "$(installed_from kindlb_helpers)" != "$PWD" ] \
+if ! "$PY" -c 'import kindlb_helpers, pytest, hypothesis, playwright' >/dev/null 2>&1 || [ "$(installed_from kindlb_helpers)" != "$PWD" ] \
     || ! kindlb_script_loads; then
   echo "setup: pip install -e '.[test]'" >&2
   "$PY" -m pip install -q --disable-pip-version-check -e '.[test]'

@@ -14,7 +14,8 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parent.parent
 # PyPI name -> conda-forge name, where they differ
-CONDA_NAMES = {"kubernetes": "python-kubernetes", "docker": "docker-py", "pyyaml": "pyyaml"}
+CONDA_NAMES = {"kubernetes": "python-kubernetes", "docker": "docker-py", "pyyaml": "pyyaml",
+               "playwright": "playwright-python"}
 
 
 def _split(req: str) -> tuple[str, str]:
