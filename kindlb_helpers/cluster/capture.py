@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..core import hood as _hood
-from ..core.errors import KindlbError
+from ..core.errors import BadInput, KindlbError
 
 ETH_P_ARP = 0x0806
 BROADCAST = "ff:ff:ff:ff:ff:ff"
@@ -135,7 +135,7 @@ class ArpCapture:
 
     def start(self) -> "ArpCapture":
         if self.via not in ("auto", "host", "node"):
-            raise KindlbError(f"capture via must be 'auto', 'host' or 'node' (got {self.via!r})")
+            raise BadInput(f"capture via must be 'auto', 'host' or 'node' (got {self.via!r})")
         self._bridge = bridge_name(self.network)
         ok, why = host_can_capture(self._bridge)
         if self.via == "host" and not ok:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from ..core import hood as _hood
-from ..core.errors import KindlbError, WaitTimeout
+from ..core.errors import BadInput, DockerError, KindlbError, WaitTimeout
 from ..core.objects import http_url
 from ..core.page import Page
 
@@ -29,25 +29,30 @@ def run_on_kind_network(script: str, image: str = PROBE_IMAGE, network: str | No
     from .dockernet import docker_client, kind_network_name, translate
 
     client = docker_client()
-    if not client.images.list(name=image):
+    with translate(client, f"look for image {image}"):
+        present = bool(client.images.list(name=image))
+    if not present:
         try:
-            client.images.pull(image)
-        except Exception as exc:  # no registry, no internet, no such image
-            raise KindlbError(f"image {image} is not in Docker and could not be pulled ({type(exc).__name__}): "
+            with translate(client, f"pull {image}"):
+                client.images.pull(image)
+        except DockerError as exc:  # no registry, no internet, no such image
+            raise DockerError(f"image {image} is not in Docker and could not be pulled ({exc}): "
                               "without internet load the offline lab's or a bundle's probe image "
-                              "(kindlb bundle load FILE) and pass it as probe_image") from exc
+                              "(kindlb bundle load FILE) and pass it as probe_image", status=exc.status) from exc
     with translate(client, f"start a {image} container on the kind network"):
         box = client.containers.run(image, ["sh", "-c", script], network=network or kind_network_name(),
                                     detach=True, labels=MANAGED_BY)
     try:
-        try:
-            code = box.wait(timeout=timeout).get("StatusCode", 1)
-        except Exception:  # the bound ran out: something hangs
-            code = 124
-        out = box.logs(stdout=True, stderr=False).decode(errors="replace")
-        err = box.logs(stdout=False, stderr=True).decode(errors="replace")
+        with translate(client, f"run the {image} container"):
+            try:
+                code = box.wait(timeout=timeout).get("StatusCode", 1)
+            except OSError:  # the read timed out (requests raises an OSError): the bound ran out, something hangs
+                code = 124
+            out = box.logs(stdout=True, stderr=False).decode(errors="replace")
+            err = box.logs(stdout=False, stderr=True).decode(errors="replace")
     finally:
-        box.remove(force=True)
+        with translate(client, f"remove the {image} container"):
+            box.remove(force=True)
     return code, out, err
 
 
@@ -60,7 +65,7 @@ def fetch_in_network(ip, port: int = 80, path: str = "/", network: str | None = 
     from .dockernet import kind_network_name
 
     if not 1 <= attempts <= 300:
-        raise KindlbError(f"attempts must be between 1 and 300 (got {attempts})")
+        raise BadInput(f"attempts must be between 1 and 300 (got {attempts})")
     net = network or kind_network_name()
     url = http_url(ip, port, path)
     script = (f"i=0; while [ $i -lt {attempts} ]; do i=$((i+1)); "
@@ -115,13 +120,15 @@ def choose_route(asked: str = "auto", network: str | None = None) -> Route:
     ``asked="host"`` where the host cannot reach the bridge fails at once with the fix, instead of
     letting requests time out.
     """
-    from .dockernet import docker_client, kind_network
+    from .dockernet import docker_client, kind_network, translate
 
     if asked not in ("auto", "host", "container"):
-        raise KindlbError(f"probe_from must be 'auto', 'host' or 'container' (got {asked!r})")
+        raise BadInput(f"probe_from must be 'auto', 'host' or 'container' (got {asked!r})")
     if asked == "container":
         return Route("container", "a throwaway container on the kind network fetches the page", asked)
-    info = docker_client().info()
+    client = docker_client()
+    with translate(client, "ask Docker what it runs on"):
+        info = client.info()
     desktop = "docker desktop" in str(info.get("OperatingSystem", "")).lower()
     net = kind_network(network)
     gateway = str(net.gateway(4) if 4 in net.gateways else net.gateway(6))

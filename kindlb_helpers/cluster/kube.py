@@ -22,6 +22,7 @@ import yaml
 from ..core import hood as _hood
 from ..core.errors import ClusterNotFound, ClusterUnreachable, KindlbError, KubeAPIError, WrongContext
 from ..core.objects import kind_config  # noqa: F401  (pure data, re-exported)
+from .commands import run
 
 FIELD_MANAGER = "kindlb"
 DEFAULT_CLUSTER = "kindlb"
@@ -68,29 +69,6 @@ def _status_hint(status: int | None, cluster: str) -> str:
     if status is not None and status >= 500:
         return "the API server (or a webhook behind it) is not ready: wait a moment and re-run this cell"
     return "see the message above"
-
-
-def _api_error_class():
-    """KubeAPIError that is also the client's ApiException, so ``except ApiException`` keeps working."""
-    global _HYBRID
-    if _HYBRID is None:
-        from kubernetes.client.exceptions import ApiException
-
-        class KubeApiException(KubeAPIError, ApiException):
-            """An API error answer, as both kindlb's KubeAPIError and kubernetes' ApiException."""
-
-            def __init__(self, message: str, status=None, reason=None, body=None, headers=None):
-                KubeAPIError.__init__(self, message, status=status, reason=reason, body=body)
-                self.headers = headers
-                self.data = None
-
-            __str__ = KubeAPIError.__str__
-
-        _HYBRID = KubeApiException
-    return _HYBRID
-
-
-_HYBRID = None
 
 
 def _why(cause: BaseException) -> str:
@@ -147,10 +125,10 @@ def translate(what: str, cluster: str = DEFAULT_CLUSTER, host: str | None = None
         detail = _api_message(exc)
         if detail:
             msg += f" ({detail})"
-        raise _api_error_class()(f"{msg}: {_status_hint(status, cluster)}", status=status, reason=reason,
-                                 body=getattr(exc, "body", None), headers=getattr(exc, "headers", None)) from exc
+        raise KubeAPIError(f"{msg}: {_status_hint(status, cluster)}", status=status, reason=reason,
+                           body=getattr(exc, "body", None)) from exc
     except ResourceNotFoundError as exc:
-        raise _api_error_class()(
+        raise KubeAPIError(
             f"{what}: kind-{cluster} does not serve that kind of object ({exc}): install what defines it "
             "(e.g. MetalLB's CRDs, notebook 02_install_metallb) first", status=404, reason="Not Found") from exc
     except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
@@ -262,10 +240,8 @@ class Kind:
         cmd = [exe, "--context", self.context]
         if self.kubeconfig:
             cmd += ["--kubeconfig", self.kubeconfig]
-        out = subprocess.run(cmd + list(args), input=input, capture_output=True, text=True, timeout=timeout)
-        if check and out.returncode != 0:
-            raise KindlbError(f"kubectl {' '.join(args)} failed: {out.stderr.strip()}")
-        return out.stdout
+        return run(cmd + list(args), what=f"kubectl {' '.join(args)}", input=input, timeout=timeout,
+                   check=check).stdout
 
 
 def _dynamic_client(api: Any, cluster: str, host: str | None) -> Any:
@@ -349,10 +325,8 @@ def kind_binary() -> str:
 
 def _kind(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run kind; kind itself talks to Docker only, never to a kube context."""
-    try:
-        return subprocess.run([kind_binary(), *args], capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        raise KindlbError(f"kind {' '.join(args)} did not finish within {timeout:.0f}s: is Docker answering?") from exc
+    return run([kind_binary(), *args], what=f"kind {' '.join(args)}", timeout=timeout, check=False,
+               hint="is Docker answering? (`docker ps`)")
 
 
 def kind_clusters() -> list[str]:
@@ -640,11 +614,9 @@ def wait_nodes_ready(kind: Kind, expected: int | None = None, timeout: float = 1
 
 def get_or_none(call, *args, **kwargs):
     """``call(*args, **kwargs)``, or None when the API answers 404 (the object is not there)."""
-    from kubernetes.client.exceptions import ApiException
-
     try:
         return call(*args, **kwargs)
-    except (KubeAPIError, ApiException) as exc:
+    except KubeAPIError as exc:
         if exc.status == 404:
             return None
         raise

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from ..core import hood as _hood
-from ..core.errors import KindlbError, MetalLBError
+from ..core.errors import KindlbError, KubeAPIError, MetalLBError
 from ..core.manifests import (
     DEFAULT_VERSION,
     NAMESPACE,
@@ -138,12 +138,11 @@ def install(kind: Kind, version: str = DEFAULT_VERSION, source: str | Path | Non
 def ensure_memberlist_secret(kind: Kind) -> str:
     """MetalLB before v0.13 needs secret ``memberlist`` (a random 128-byte key) for its speakers."""
     from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
 
     try:
         kind.core.read_namespaced_secret("memberlist", NAMESPACE)
         return "secret/memberlist exists"
-    except ApiException as exc:
+    except KubeAPIError as exc:
         if exc.status != 404:
             raise
     key = base64.b64encode(secrets.token_bytes(128)).decode()
@@ -203,7 +202,6 @@ def wait_ready(kind: Kind, timeout: float = 300, progress: bool = True) -> _hood
 
 def apply_pool(kind: Kind, objects: list[dict], timeout: float = 120, progress: bool = False) -> list[str]:
     """Apply pool objects, retrying while MetalLB's validating webhook is not serving yet."""
-    from kubernetes.client.exceptions import ApiException
 
     result: list[str] = []
 
@@ -211,16 +209,26 @@ def apply_pool(kind: Kind, objects: list[dict], timeout: float = 120, progress: 
         try:
             result[:] = apply(kind, objects)
             return True, "applied"
-        except ApiException as exc:
-            body = str(exc.body or exc.reason)
-            if exc.status in (500, 502, 503, 504) or "webhook" in body:
+        except KubeAPIError as exc:
+            if not exc.transient and exc.status is not None and 400 <= exc.status < 500:
+                # the webhook answered and denied it (or the API refused it): final, no use waiting
+                raise MetalLBError(f"MetalLB rejected the pool: {_denial(exc)}") from exc
+            if exc.transient:  # 5xx "failed calling webhook" (not serving yet), or the CRD not served yet
                 return False, f"webhook not ready yet ({exc.status})"
-            if exc.status in (400, 403, 422):  # MetalLB's webhook rejected it: that is final
-                raise MetalLBError(f"MetalLB rejected the pool: {body}") from exc
             raise
 
     wait_until(attempt, timeout=timeout, desc="apply pool", progress=progress)  # no watch says "serving"
     return result
+
+
+def _denial(exc: KubeAPIError) -> str:
+    """The API server's own words for a refusal (its Status ``message``), else the error's text."""
+    import json
+
+    try:
+        return str(json.loads(exc.body or "")["message"])
+    except (ValueError, TypeError, KeyError):
+        return str(exc.body or exc)
 
 
 def pools(kind: Kind) -> list[tuple[str, PoolRange]]:
@@ -388,12 +396,11 @@ def not_announced_why(kind: Kind, svc) -> str | None:
 def uninstall(kind: Kind, timeout: float = 180, progress: bool = True) -> _hood.Done:
     """Delete the metallb-system namespace (and with it MetalLB and its pools), then MetalLB's
     cluster-wide objects; wait until gone. Safe to run twice."""
-    from kubernetes.client.exceptions import ApiException
 
     try:
         kind.core.delete_namespace(NAMESPACE)
         text = ""
-    except ApiException as exc:
+    except KubeAPIError as exc:
         if exc.status != 404:
             raise
         text = "namespace metallb-system was not there"
@@ -402,7 +409,7 @@ def uninstall(kind: Kind, timeout: float = 180, progress: bool = True) -> _hood.
         try:
             kind.core.read_namespace(NAMESPACE)
             return False, "namespace metallb-system terminating"
-        except ApiException as exc:
+        except KubeAPIError as exc:
             if exc.status == 404:
                 return True, "namespace metallb-system deleted"
             raise
@@ -422,7 +429,6 @@ def remove_cluster_scoped(kind: Kind) -> dict[str, list[str]]:
     Returns what was deleted, by kubectl resource name.
     """
     from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
 
     ext = kind.typed(client.ApiextensionsV1Api)
     rbac = kind.typed(client.RbacAuthorizationV1Api)
@@ -447,7 +453,7 @@ def remove_cluster_scoped(kind: Kind) -> dict[str, list[str]]:
             try:
                 delete_fn(name)
                 removed[kind_name].append(name)
-            except ApiException as exc:
+            except KubeAPIError as exc:
                 if exc.status != 404:
                     raise
     return removed

@@ -19,7 +19,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 
-from ..core.errors import KindlbError
+from ..core.errors import BadInput, KindlbError
 from ..core.objects import http_url
 from .containers import MANAGED_BY, PROBE_IMAGE, run_on_kind_network
 
@@ -51,8 +51,8 @@ def _get(url: str, timeout: float) -> bool:
 
 def _check_route(via: str) -> str:
     if via not in ("host", "container"):
-        raise KindlbError(f"via must be 'host' or 'container' (where the host cannot reach the kind network), "
-                          f"not {via!r}")
+        raise BadInput(f"via must be 'host' or 'container' (where the host cannot reach the kind network), "
+                       f"not {via!r}")
     return via
 
 
@@ -74,7 +74,7 @@ def get_many(ip, n: int, token: str, via: str = "host", port: int = 80, image: s
     or None from the host (the caller knows the host's: the bridge's gateway)."""
     _check_route(via)
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1000:
-        raise KindlbError(f"requests must be a whole number from 1 to 1000 (got {n!r})")
+        raise BadInput(f"requests must be a whole number from 1 to 1000 (got {n!r})")
     url = http_url(ip, port)
     if via == "host":
         failed = sum(not _get(f"{url}?kindlb={token}-{i}", timeout) for i in range(1, n + 1))

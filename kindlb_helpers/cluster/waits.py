@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from ..core.errors import WaitTimeout
+from ..core.errors import WaitTimeout, is_transient
 
 #: A check returns (done, what it saw). What it saw is shown beside the bar and in the error.
 Check = Callable[[], "tuple[bool, str]"]
@@ -104,8 +104,10 @@ def wait_until(
     watch that fails falls back to looking every 0.2 s until it is back.
 
     On timeout raises WaitTimeout with that status and, when given, what ``explain()`` finds out
-    about why. Exceptions from ``check`` count as "not yet" until the deadline, then surface in the
-    message.
+    about why. An exception from ``check`` that may pass with time (``errors.is_transient``: an API
+    server or webhook not ready, a conflict, a dropped connection) counts as "not yet" until the
+    deadline, then surfaces in the message; any other (a refusal, bad input, a bug) ends the wait at
+    once, unchanged.
 
     >>> wait_until(lambda: (True, "ok"), timeout=1, desc="demo", progress=False)
     'ok'
@@ -123,7 +125,9 @@ def wait_until(
         while True:
             try:
                 done, status = check()
-            except Exception as exc:  # the API may be briefly unavailable; keep the reason
+            except Exception as exc:
+                if not is_transient(exc):  # waiting cannot change it: say so now, not at the deadline
+                    raise
                 done, status = False, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
             elapsed = time.monotonic() - start
             if bar is not None:

@@ -1,14 +1,22 @@
 """The few exceptions kindlb raises. Every message says what to do next.
 
-The shell modules (``kube``, ``dockernet``) translate the Kubernetes client's, urllib3's and the
-Docker SDK's exceptions into these at the boundary, keeping the original as ``__cause__``; the
-pure core raises the ``ValueError`` subclasses for bad input.
+One translation point per outside system turns its exceptions into these, keeping the original as
+``__cause__``: ``cluster.kube.translate`` (the Kubernetes client, urllib3), ``cluster.dockernet.translate``
+(the Docker SDK), ``cluster.commands.run`` (subprocess). Nothing else names the outside exceptions.
+Bad input raises :class:`BadInput` (the CLI exits 2); everything else is a :class:`KindlbError` (exit 1).
 """
 from __future__ import annotations
 
 
 class KindlbError(Exception):
-    """Base class of every error this package raises on purpose."""
+    """Base class of every error this package raises on purpose.
+
+    ``transient`` says whether the same step may succeed a little later without anyone changing
+    anything (an API server restarting, a webhook not serving yet): a wait retries only those and
+    ends at once on every other error (a rejected pool, a bad name, a missing program).
+    """
+
+    transient = False
 
 
 class BadInput(KindlbError, ValueError):
@@ -35,6 +43,8 @@ class BadParameters(BadInput):
 class DockerUnavailable(KindlbError):
     """The Docker engine cannot be reached."""
 
+    transient = True
+
 
 class DockerError(KindlbError):
     """The Docker engine answered with an error (``.status`` is its HTTP status, when known)."""
@@ -42,6 +52,11 @@ class DockerError(KindlbError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+    @property
+    def transient(self) -> bool:  # type: ignore[override]
+        """The engine's own trouble (5xx, or no status) may pass; its refusals (4xx) do not."""
+        return self.status is None or self.status >= 500
 
 
 class KindNetworkNotFound(KindlbError):
@@ -60,6 +75,7 @@ class ClusterUnreachable(ClusterNotFound):
     """The cluster's API server did not answer (refused, timed out, or the connection broke)."""
 
     status = None
+    transient = True
 
 
 class KubeAPIError(KindlbError):
@@ -75,6 +91,11 @@ class KubeAPIError(KindlbError):
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
+    @property
+    def transient(self) -> bool:  # type: ignore[override]
+        """Not found yet (404), a conflict (409), too many requests (429), a server or webhook not ready (5xx)."""
+        return self.status in (404, 409, 429) or (self.status or 0) >= 500
+
 
 class MetalLBError(KindlbError):
     """MetalLB is missing, not ready, or could not be installed/configured."""
@@ -86,6 +107,46 @@ class BadVersion(MetalLBError, BadInput):
 
 class WaitTimeout(KindlbError, TimeoutError):
     """A wait ran out of time; the message explains what was seen."""
+
+
+class ToolMissing(KindlbError):
+    """A program kindlb runs (kind, kubectl, docker, ip, ...) is not installed or cannot be run."""
+
+
+class CommandFailed(KindlbError):
+    """A program kindlb ran exited non-zero; ``.status`` is its exit code, ``.stderr`` what it said."""
+
+    def __init__(self, message: str, status: int | None = None, stderr: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.stderr = stderr
+
+
+class CommandTimeout(WaitTimeout):
+    """A program kindlb ran did not finish in time."""
+
+
+class NotebookFailed(KindlbError):
+    """A notebook of the series failed: where (the cell as JupyterLab numbers it) and what it raised.
+
+    ``notebook``, ``cell_index`` (0-based, every cell counted), ``exec_count`` (the ``[7]`` JupyterLab
+    shows; None when the cell never got one), ``source_line`` (its first line of code), ``ename`` and
+    ``evalue`` (the exception's name and text), as papermill's PapermillExecutionError has them.
+    """
+
+    def __init__(self, message: str, *, notebook: str | None = None, cell_index: int | None = None,
+                 exec_count: int | None = None, source_line: str = "", ename: str = "", evalue: str = "") -> None:
+        super().__init__(message)
+        self.notebook, self.cell_index, self.exec_count = notebook, cell_index, exec_count
+        self.source_line, self.ename, self.evalue = source_line, ename, evalue
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether waiting longer may turn EXC into success: kindlb's errors say so themselves; a raw
+    connection error (``OSError``) may pass; any other exception is final (a bug, shown at once)."""
+    if isinstance(exc, KindlbError):
+        return bool(exc.transient)
+    return isinstance(exc, OSError)
 
 
 class LabError(KindlbError):

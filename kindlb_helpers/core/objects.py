@@ -12,11 +12,11 @@ the very same data into the command lines a person would type.
 from __future__ import annotations
 
 import ipaddress
-import re
 
 import yaml
 
-from .errors import KindlbError
+from .errors import BadInput
+from .names import dns1123_label, image_ref, service_name
 
 DEFAULT_IMAGE = "nginx:1.27"
 #: The label ``kubectl create deployment NAME`` puts on the Deployment, its pods and (via
@@ -26,8 +26,6 @@ APP_LABEL = "app"
 POOL_REQUEST = ("metallb.io/address-pool", "metallb.universe.tf/address-pool")
 #: The Service annotations that ask MetalLB for specific addresses (v0.13+), and the old field.
 IP_REQUEST = "metallb.io/loadBalancerIPs"
-
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def container_name(image: str) -> str:
@@ -68,19 +66,15 @@ def nginx_objects(name: str = "nginx", namespace: str = "default", image: str = 
     - ``pool``: ask MetalLB for an address from that pool by name (pools with ``autoAssign: false``);
     - ``traffic_policy``: ``"Local"`` or ``"Cluster"`` (``spec.externalTrafficPolicy``).
     """
-    if not isinstance(name, str) or not _DNS_LABEL.match(name):
-        raise KindlbError(f"app name {name!r} is not a valid Kubernetes name: lower-case letters, digits and '-', "
-                          "at most 63, starting and ending with a letter or digit (e.g. nginx)")
-    if not isinstance(namespace, str) or not _DNS_LABEL.match(namespace):
-        raise KindlbError(f"namespace {namespace!r} is not a valid Kubernetes name: e.g. default or demo")
+    service_name(name, "app name")  # it names the Service too: a DNS-1035 label (starts with a letter)
+    dns1123_label(namespace, "namespace")
     if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 50:
-        raise KindlbError(f"replicas must be a whole number from 1 to 50 (got {replicas!r})")
+        raise BadInput(f"replicas must be a whole number from 1 to 50 (got {replicas!r})")
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise KindlbError(f"port must be a whole number from 1 to 65535 (got {port!r})")
-    if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
-        raise KindlbError(f"image {image!r} is not an image reference: write it like nginx:1.27")
+        raise BadInput(f"port must be a whole number from 1 to 65535 (got {port!r})")
+    image_ref(image)
     if traffic_policy not in (None, "Cluster", "Local"):
-        raise KindlbError(f"traffic_policy must be 'Cluster' or 'Local' (got {traffic_policy!r})")
+        raise BadInput(f"traffic_policy must be 'Cluster' or 'Local' (got {traffic_policy!r})")
     labels = {APP_LABEL: name}
     container = {"name": container_name(image), "image": image}
     if readiness:
@@ -128,7 +122,7 @@ def kind_config(workers: int = 2) -> str:
     - role: worker
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= 10:
-        raise KindlbError(f"workers must be a whole number from 0 to 10 (got {workers!r})")
+        raise BadInput(f"workers must be a whole number from 0 to 10 (got {workers!r})")
     nodes = [{"role": "control-plane"}] + [{"role": "worker"} for _ in range(workers)]
     return yaml.safe_dump({"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "nodes": nodes}, sort_keys=False)
 

@@ -24,7 +24,7 @@ from ..cluster.kube import Kind, apply, events_for
 from ..cluster.metallb import POOL_ANNOTATION, POOL_ANNOTATIONS, diagnose, pools  # noqa: F401
 from ..cluster.waits import Watch, wait_until
 from ..core import hood as _hood
-from ..core.errors import KindlbError, WaitTimeout
+from ..core.errors import BadInput, KindlbError, KubeAPIError, WaitTimeout
 from ..core.objects import APP_LABEL, DEFAULT_IMAGE, POOL_REQUEST, http_url, lb_service, nginx_objects  # noqa: F401
 from ..core.page import Page  # noqa: F401  (re-exported)
 
@@ -192,7 +192,7 @@ def spread(kind: Kind, ip, requests: int = 60, name: str = "nginx", namespace: s
     from ..cluster.probe import get_many
 
     if not 1 <= requests <= 1000:
-        raise KindlbError(f"requests must be between 1 and 1000 (got {requests})")
+        raise BadInput(f"requests must be between 1 and 1000 (got {requests})")
     token = secrets.token_hex(4)
     sent = get_many(ip, requests, token, via=via, port=port, image=image)
 
@@ -236,7 +236,6 @@ def app_logs(kind: Kind, name: str, namespace: str, count: Callable[[str], int],
 
 def remove(kind: Kind, name: str = "nginx", namespace: str = "default") -> _hood.Done:
     """Delete the Service and the Deployment (reverse order of creation); safe to run twice."""
-    from kubernetes.client.exceptions import ApiException
 
     gone = []
     for fn, what in ((kind.core.delete_namespaced_service, "service"),
@@ -244,7 +243,7 @@ def remove(kind: Kind, name: str = "nginx", namespace: str = "default") -> _hood
         try:
             fn(name, namespace)
             gone.append(f"{what}/{name} deleted")
-        except ApiException as exc:
+        except KubeAPIError as exc:
             if exc.status != 404:
                 raise
             gone.append(f"{what}/{name} was not there")
@@ -352,12 +351,11 @@ def service_state(kind: Kind, name: str = "lb-demo", namespace: str = "default")
 
 def delete_service(kind: Kind, name: str = "lb-demo", namespace: str = "default") -> _hood.Done:
     """Delete one Service (MetalLB takes its address back); safe to run twice."""
-    from kubernetes.client.exceptions import ApiException
 
     try:
         kind.core.delete_namespaced_service(name, namespace)
         what = f"service/{name} deleted"
-    except ApiException as exc:
+    except KubeAPIError as exc:
         if exc.status != 404:
             raise
         what = f"service/{name} was not there"

@@ -6,14 +6,14 @@ import ipaddress
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from ..core.errors import BadInput, KindlbError
+from ..cluster.commands import run
+from ..core.errors import BadInput, CommandTimeout, KindlbError, ToolMissing
 
 CHECKS = ("python", "docker", "kind", "kubectl", "cluster", "context", "metallb")
 PACKAGES = ("kubernetes", "docker", "pandas", "ipywidgets", "papermill", "tqdm", "PyYAML")
@@ -21,9 +21,9 @@ PACKAGES = ("kubernetes", "docker", "pandas", "ipywidgets", "papermill", "tqdm",
 
 def _run(cmd: list[str], env: dict | None = None) -> tuple[bool, str]:
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return False, str(exc)
+        out = run(cmd, what=cmd[0], timeout=30, env=env, check=False)
+    except (ToolMissing, CommandTimeout) as exc:  # reported as a failed check, in the program's own words
+        return False, str(exc.__cause__ or exc)
     return out.returncode == 0, (out.stdout or out.stderr).strip()
 
 
@@ -350,9 +350,12 @@ def other_load_balancers() -> list[str]:
     """cloud-provider-kind found running: containers (by name, image or label) and processes."""
     found = []
     try:
-        from ..cluster.dockernet import docker_client
+        from ..cluster.dockernet import docker_client, translate
 
-        for c in docker_client().containers.list():
+        client = docker_client()
+        with translate(client, "list the running containers"):
+            running = client.containers.list()
+        for c in running:
             image = (c.attrs.get("Config") or {}).get("Image", "")
             labels = " ".join(f"{k}={v}" for k, v in (c.labels or {}).items())
             if any(_CLOUD_PROVIDER_KIND in s for s in (c.name, image, labels)):
@@ -402,20 +405,24 @@ def laptop_checks(network: str | None = None) -> pd.DataFrame:
     if net is not None and 4 in net.subnets:
         own = (f"br-{net.id[:12]}",)
         try:
-            from ..cluster.dockernet import docker_client
+            from ..cluster.dockernet import docker_client, translate
 
-            opts = docker_client().api.inspect_network(net.id).get("Options") or {}
+            client = docker_client()
+            with translate(client, "inspect the kind network"):
+                opts = client.api.inspect_network(net.id).get("Options") or {}
             own += (opts.get("com.docker.network.bridge.name", own[0]),)
-        except Exception:  # noqa: BLE001  (the default bridge name is enough)
+        except KindlbError:  # the default bridge name is enough
             pass
         ok, found, fix = route_warnings(net.subnet(4), host_routes(), own)
     else:
         ok, found, fix = None, "skipped (no IPv4 kind network to compare with)", ""
     rows.append({"check": "routes", "ok": ok, "found": found, "fix": fix})
     try:
-        from ..cluster.dockernet import docker_client
+        from ..cluster.dockernet import docker_client, translate
 
-        mem = docker_client().info().get("MemTotal")
+        client = docker_client()
+        with translate(client, "read Docker's memory"):
+            mem = client.info().get("MemTotal")
         ok, found, fix = memory_warning(mem)
     except KindlbError as exc:
         ok, found, fix = None, f"skipped ({exc})", ""

@@ -17,18 +17,18 @@ import re
 import secrets
 import shlex
 import shutil
-import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..cluster.commands import run
 from ..cluster.containers import PROBE_IMAGE, run_on_kind_network
 from ..cluster.kube import Kind, events_for, is_ready
 from ..cluster.metallb import l2_status_nodes  # noqa: F401  (re-exported: kh.l2.l2_status_nodes)
 from ..core import hood as _hood
-from ..core.errors import KindlbError, WaitTimeout
+from ..core.errors import BadInput, KindlbError, WaitTimeout
 from ..core.manifests import NAMESPACE
 from ..core.objects import APP_LABEL, http_url
 
@@ -98,18 +98,18 @@ def _checked_ip(ip, subnet=None) -> str:
     try:
         addr = ipaddress.ip_address(str(ip))
     except ValueError:
-        raise KindlbError(f"{ip!r} is not an IP address: pass the Service's external IP (lb.ip)") from None
+        raise BadInput(f"{ip!r} is not an IP address: pass the Service's external IP (lb.ip)") from None
     net = ipaddress.ip_network(str(subnet)) if subnet else kind_network().subnet(addr.version)
     if addr not in net:
-        raise KindlbError(f"{addr} is not on the kind network {net}: pass the LoadBalancer IP of a Service "
-                          "in this cluster (kindlb sends traffic nowhere else)")
+        raise BadInput(f"{addr} is not on the kind network {net}: pass the LoadBalancer IP of a Service "
+                       "in this cluster (kindlb sends traffic nowhere else)")
     return str(addr)
 
 
 def _via(via: str) -> str:
     if via not in ("host", "container"):
-        raise KindlbError(f"via must be 'host' or 'container' (where the host cannot reach the kind network), "
-                          f"not {via!r}")
+        raise BadInput(f"via must be 'host' or 'container' (where the host cannot reach the kind network), "
+                       f"not {via!r}")
     return via
 
 
@@ -345,8 +345,7 @@ def neighbours(ip, via: str = "host", image: str = PROBE_IMAGE, port: int = 80, 
     rows: list[dict] = []
     if via == "host":
         _knock(ip, port)
-        out = subprocess.run(["ip", "neigh", "show", ip], capture_output=True, text=True, timeout=10).stdout
-        found = parse_neigh(out)
+        found = parse_neigh(_ip_neigh(ip))
         dev = found[0]["dev"] if found else None
         rows += [{"source": "ip neigh", "ip": r["ip"], "mac": r["mac"], "state": r["state"], "dev": r["dev"]}
                  for r in found]
@@ -355,7 +354,7 @@ def neighbours(ip, via: str = "host", image: str = PROBE_IMAGE, port: int = 80, 
         tool = _arping_cmd()
         if arping and tool and dev:
             cmd = [*tool, "-c", "2", "-I", dev, ip]
-            got = subprocess.run(cmd, capture_output=True, text=True, timeout=15)
+            got = run(cmd, what="arping", timeout=15, check=False)
             rows += [{"source": "arping", "ip": ip, "mac": m, "state": "reply", "dev": dev}
                      for m in dict.fromkeys(parse_arping(got.stdout))]
             steps.append(_hood.Step(shlex.join(cmd), "ask who has the IP; the announcing speaker replies"))
@@ -572,9 +571,15 @@ def _get(ip: str, port: int, timeout: float = 1.0, path: str = "/") -> bool:
         return False
 
 
+def _ip_neigh(ip: str) -> str:
+    """``ip neigh show IP`` on this host (Linux's iproute2; elsewhere ToolMissing names the container route)."""
+    return run(["ip", "neigh", "show", ip], what="read this host's neighbour table", timeout=10,
+               hint="`ip` is Linux's iproute2 (not on macOS/Windows): pass via='container' to look from a "
+                    "container on the kind network").stdout
+
+
 def _host_mac(ip: str) -> str | None:
-    out = subprocess.run(["ip", "neigh", "show", ip], capture_output=True, text=True, timeout=10).stdout
-    rows = parse_neigh(out)
+    rows = parse_neigh(_ip_neigh(ip))
     return rows[0]["mac"] if rows else None
 
 
@@ -596,11 +601,11 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
 
     ip, via = _checked_ip(ip), _via(via)
     if mode not in FAILURES:
-        raise KindlbError(f"mode must be 'speaker' or 'node' (got {mode!r})")
+        raise BadInput(f"mode must be 'speaker' or 'node' (got {mode!r})")
     if capture not in ("auto", "host", "node", "off"):
-        raise KindlbError(f"capture must be 'auto', 'host', 'node' or 'off' (got {capture!r})")
+        raise BadInput(f"capture must be 'auto', 'host', 'node' or 'off' (got {capture!r})")
     if not 1 <= timeout <= FAILOVER_LIMIT:
-        raise KindlbError(f"timeout must be between 1 and {FAILOVER_LIMIT} seconds (got {timeout})")
+        raise BadInput(f"timeout must be between 1 and {FAILOVER_LIMIT} seconds (got {timeout})")
     before = current_announcer(kind, name, namespace)
     if before is None:
         raise KindlbError(f"no speaker announces {namespace}/{name} yet: wait for the external IP first "
@@ -767,7 +772,7 @@ def compare_failovers(*runs: Failover) -> pd.DataFrame:
 def set_traffic_policy(kind: Kind, policy: str, name: str = "nginx", namespace: str = "default") -> _hood.Done:
     """Set the Service's ``spec.externalTrafficPolicy`` (``Cluster`` or ``Local``)."""
     if policy not in ("Cluster", "Local"):
-        raise KindlbError(f"policy must be 'Cluster' or 'Local', not {policy!r}")
+        raise BadInput(f"policy must be 'Cluster' or 'Local', not {policy!r}")
     patch = {"spec": {"externalTrafficPolicy": policy}}
     kind.core.patch_namespaced_service(name, namespace, patch)
     import json
@@ -784,7 +789,7 @@ def scale(kind: Kind, replicas: int, name: str = "nginx", namespace: str = "defa
     from .app import wait_rollout
 
     if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 50:
-        raise KindlbError(f"replicas must be a whole number from 1 to 50 (got {replicas!r})")
+        raise BadInput(f"replicas must be a whole number from 1 to 50 (got {replicas!r})")
     kind.apps.patch_namespaced_deployment_scale(name, namespace, {"spec": {"replicas": replicas}})
     done = wait_rollout(kind, name, namespace, timeout=timeout, progress=False)
     return _hood.Done(f"deployment/{name} scaled to {replicas}: {done.headline.split(': ', 1)[-1]}", _hood.Hood(
@@ -830,7 +835,7 @@ def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", na
 
     ip, via = _checked_ip(ip), _via(via)
     if isinstance(requests, bool) or not isinstance(requests, int) or not 1 <= requests <= 1000:
-        raise KindlbError(f"requests must be a whole number from 1 to 1000 (got {requests!r})")
+        raise BadInput(f"requests must be a whole number from 1 to 1000 (got {requests!r})")
     svc = kind.core.read_namespaced_service(name, namespace)
     policy = svc.spec.external_traffic_policy or "Cluster"
     entry = settle(kind, ip, name, namespace, via=via, image=image)  # the node the requests will enter

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import time
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..cluster.commands import run
 from ..core.errors import BadInput, KindlbError
 from ..core.versions import METALLB_VERSION
 
@@ -108,7 +108,7 @@ def _docker(*args: str, timeout: float = 1800) -> str:
     if not exe:
         raise KindlbError("the docker command is not on PATH: install Docker (Docker Desktop, or apt-get install "
                           "docker.io), then try again")
-    r = subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout, check=False)
+    r = run([exe, *args], what=f"docker {' '.join(args[:2])}", timeout=timeout, check=False)
     if r.returncode != 0:
         raise BundleError(f"docker {' '.join(args[:2])} failed: {r.stderr.strip()[-600:]}")
     return r.stdout
@@ -409,8 +409,8 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
             for img in meta["images"]:
                 if img["role"] in NODE_ROLES:
                     log(f"kind load image-archive {img['ref']} into {name} ...")
-                    r = subprocess.run([exe, "load", "image-archive", "--name", name, str(staging / img["file"])],
-                                       capture_output=True, text=True, timeout=1800, check=False)
+                    r = run([exe, "load", "image-archive", "--name", name, str(staging / img["file"])],
+                            what="kind load image-archive", timeout=1800, check=False)
                     if r.returncode != 0:
                         raise BundleError(f"kind load image-archive into {name} failed: {r.stderr.strip()[-600:]}")
         keep = staging / "keep"
@@ -445,8 +445,8 @@ def into_cluster(cluster: str, loaded: Loaded, log: Callable[[str], None] = lamb
         raise BundleError(f"{', '.join(missing)} left Docker since the bundle was loaded: "
                           "run `kindlb bundle load FILE` again")
     log(f"kind load docker-image {' '.join(refs)} into {cluster} ...")
-    r = subprocess.run([exe, "load", "docker-image", "--name", cluster, *refs], capture_output=True, text=True,
-                       timeout=1800, check=False)
+    r = run([exe, "load", "docker-image", "--name", cluster, *refs], what="kind load docker-image", timeout=1800,
+            check=False)
     if r.returncode != 0:
         raise BundleError(f"kind load docker-image into {cluster} failed: {r.stderr.strip()[-600:]}")
     return refs

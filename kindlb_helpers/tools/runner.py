@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.errors import BadInput, BadParameters, KindlbError
+from ..core.errors import BadInput, BadParameters, KindlbError, NotebookFailed
 
 
 def series(folder: Path | None = None) -> list[str]:
@@ -42,6 +42,8 @@ class Result:
     output: Path
     html: Path | None = None
     error: str | None = None
+    #: the failure as data (cell index, execution count, source line, exception name), when it is one
+    failure: NotebookFailed | None = None
 
 
 def declared_parameters(path: Path) -> dict:
@@ -66,7 +68,7 @@ def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3"
     params = {k: v for k, v in parameters.items() if k in known}
     start = time.monotonic()
     for attempt in (1, 2):
-        error = None
+        error = failure = None
         km = None
         try:
             extra = {}
@@ -75,7 +77,10 @@ def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3"
             pm.execute_notebook(str(path), str(out), parameters=params, kernel_name=kernel, cwd=str(path.parent),
                                 progress_bar=False, execution_timeout=timeout, start_timeout=120, **extra)
         except pm.PapermillExecutionError as exc:
+            failure = cell_failure(exc, path.stem)
             error = failing_cell(exc)
+        except pm.PapermillException as exc:  # papermill's other refusals (parameters, the notebook's form)
+            error = f"papermill could not run it: {type(exc).__name__}: {exc}"
         except RuntimeError as exc:  # the kernel did not start (no cell ran): one more try, then report
             error = f"the {kernel!r} kernel did not start: {exc}"
             if attempt == 1 and "kernel" in str(exc).lower():
@@ -89,7 +94,7 @@ def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3"
         from .export import write_html
 
         page = write_html(out)  # self-contained: renders with no outside host
-    return Result(path.stem, error is None, time.monotonic() - start, out, page, error)
+    return Result(path.stem, error is None, time.monotonic() - start, out, page, error, failure)
 
 
 class KernelPool:
@@ -252,6 +257,14 @@ def make_output_dir(path: str | Path) -> Path:
             "e.g. --output runs/latest"
         ) from exc
     return path
+
+
+def cell_failure(exc, notebook: str | None = None) -> NotebookFailed:
+    """Papermill's PapermillExecutionError as this package's error, its facts kept as attributes."""
+    code = next((line.strip() for line in (getattr(exc, "source", "") or "").splitlines() if line.strip()), "")
+    return NotebookFailed(failing_cell(exc), notebook=notebook, cell_index=getattr(exc, "cell_index", None),
+                          exec_count=getattr(exc, "exec_count", None), source_line=code,
+                          ename=str(getattr(exc, "ename", "")), evalue=str(getattr(exc, "evalue", "")))
 
 
 def failing_cell(exc) -> str:

@@ -13,7 +13,7 @@ from kindlb_helpers.cluster.dockernet import kind_network
 from kindlb_helpers.cluster.kube import Kind, connect, delete
 from kindlb_helpers.cluster.network import clusters_on, plan_for
 from kindlb_helpers.core import versions as v
-from kindlb_helpers.core.errors import LabError, WaitTimeout
+from kindlb_helpers.core.errors import KubeAPIError, LabError, WaitTimeout
 from kindlb_helpers.core.manifests import NAMESPACE, metallb_manifests, uses_crds
 from kindlb_helpers.core.pool import Reserved
 from kindlb_helpers.lesson import app, l2
@@ -55,14 +55,12 @@ def apply_pool(name: str, pool: str, addresses: str, auto_assign: bool = True,
 
 def _wait_not_terminating(k: Kind, namespace: str, timeout: float = 120) -> None:
     """A namespace being deleted still accepts updates of its old objects: wait until it is gone."""
-    from kubernetes.client.exceptions import ApiException
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if k.core.read_namespace(namespace).status.phase != "Terminating":
                 return
-        except ApiException as exc:
+        except KubeAPIError as exc:
             if exc.status == 404:
                 return
             raise
