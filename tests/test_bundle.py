@@ -25,8 +25,8 @@ from kindlb_helpers.tools import bundle
 from kindlb_helpers.tools.bundle import BundleError, image_id
 
 RUN = uuid.uuid4().hex[:8]
-VERSION = f"v9.9.9-t{RUN}"
-REPO = "kindlb-test-bundle"
+VERSION = "v0.16.1"  # a bundle is for a release kindlb knows; this run's images are told apart by REPO
+REPO = f"kindlb-test-bundle-{RUN}"
 ROLES = {"node": f"{REPO}/node:{RUN}", "controller": f"{REPO}/controller:{VERSION}",
          "speaker": f"{REPO}/speaker:{VERSION}", "nginx": f"{REPO}/nginx:{RUN}", "probe": f"{REPO}/probe:{RUN}"}
 MANIFEST = f"""apiVersion: v1
@@ -217,11 +217,11 @@ def test_a_file_that_is_not_a_tar(removed, tmp_path):
 
 
 def test_a_bundle_for_another_metallb_version_loads_nothing(saved, removed, cache):
-    with pytest.raises(BundleError, match=rf"holds MetalLB {VERSION}, not v0.16.1.*--metallb v0.16.1"):
-        bundle.load(saved, metallb_version="0.16.1", docker_only=True)
-    r = kindlb("bundle", "load", str(saved), "--metallb", "v0.12.1", "--docker-only",
+    with pytest.raises(BundleError, match=rf"holds MetalLB {VERSION}, not v0.12.1.*--metallb v0.12.1"):
+        bundle.load(saved, metallb_version="0.12.1", docker_only=True)
+    r = kindlb("bundle", "load", str(saved), "--metallb", "v0.9.4", "--docker-only",
                env={"KINDLB_BUNDLE_CACHE": str(cache)})
-    assert r.returncode == 1 and "not v0.12.1" in r.stderr
+    assert r.returncode == 1 and "not v0.9.4" in r.stderr
 
 
 def test_a_tampered_member_loads_nothing(saved, removed, tmp_path):
