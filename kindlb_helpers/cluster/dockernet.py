@@ -67,18 +67,31 @@ def translate(client: docker.DockerClient | None = None, what: str = "talk to Do
 _talking = translate
 
 
+#: Seconds the engine has to answer the first request (the API version, then a ping): a daemon that accepts
+#: and never answers is reported by then. Later requests may take longer (a busy engine): REQUEST_TIMEOUT.
+CONNECT_TIMEOUT = 5.0
+REQUEST_TIMEOUT = 60.0
+
+
 def docker_client(base_url: str | None = None) -> docker.DockerClient:
-    """A Docker client that has answered a ping: `base_url`, else DOCKER_HOST, else the socket.
+    """A Docker client that has answered a ping within CONNECT_TIMEOUT: `base_url`, else DOCKER_HOST, else the socket.
 
     >>> docker_client().ping()                    # doctest: +SKIP
     True
     """
     url = base_url or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
     try:
-        client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
+        client = (docker.DockerClient(base_url=base_url, timeout=CONNECT_TIMEOUT) if base_url
+                  else docker.from_env(timeout=CONNECT_TIMEOUT))
         client.ping()
     except (docker.errors.DockerException, OSError) as exc:
+        if "timed out" in str(exc).lower() or isinstance(exc, TimeoutError):
+            where = "DOCKER_HOST" if not base_url and os.environ.get("DOCKER_HOST") else "the address"
+            raise DockerUnavailable(
+                f"Docker at {url} accepted the connection but did not answer within {CONNECT_TIMEOUT:g} s: check "
+                f"{where} (unset DOCKER_HOST to use the local socket), or restart the Docker daemon") from exc
         raise _unreachable(url, exc) from exc
+    client.api.timeout = REQUEST_TIMEOUT  # it answered: later requests may take longer on a busy engine
     return client
 
 
@@ -114,6 +127,8 @@ class KindNetwork:
     endpoints: tuple[Endpoint, ...]
     ipv6_enabled: bool
     extra_subnets: tuple[IPNetwork, ...] = ()
+    #: Docker's ``--ip-range`` per family: the block it hands container addresses out from (taken for pools).
+    ip_ranges: dict[int, IPNetwork] = field(default_factory=dict, hash=False)
 
     def _family(self, family: int, what: str) -> None:
         if family not in (4, 6):
@@ -181,6 +196,7 @@ def _parse_network(attrs: dict[str, Any], labels: dict[str, dict[str, str]]) -> 
     """A KindNetwork from `docker network inspect` data and {container id: labels}."""
     subnets: dict[int, IPNetwork] = {}
     gateways: dict[int, IPAddress] = {}
+    ranges: dict[int, IPNetwork] = {}
     extra: list[IPNetwork] = []
     for cfg in (attrs.get("IPAM") or {}).get("Config") or []:
         if not cfg.get("Subnet"):
@@ -190,6 +206,8 @@ def _parse_network(attrs: dict[str, Any], labels: dict[str, dict[str, str]]) -> 
             extra.append(subnet)
             continue
         subnets[subnet.version] = subnet
+        if cfg.get("IPRange"):
+            ranges[subnet.version] = ip_network(cfg["IPRange"], strict=False)
         if cfg.get("Gateway"):
             gateways[subnet.version] = _strip_prefix(cfg["Gateway"])
         else:
@@ -204,7 +222,7 @@ def _parse_network(attrs: dict[str, Any], labels: dict[str, dict[str, str]]) -> 
                                   cluster=lab.get(CLUSTER_LABEL), role=lab.get(ROLE_LABEL)))
     return KindNetwork(name=attrs["Name"], id=attrs["Id"], subnets=subnets, gateways=gateways,
                        endpoints=tuple(sorted(endpoints, key=lambda e: e.name)),
-                       ipv6_enabled=bool(attrs.get("EnableIPv6")), extra_subnets=tuple(extra))
+                       ipv6_enabled=bool(attrs.get("EnableIPv6")), extra_subnets=tuple(extra), ip_ranges=ranges)
 
 
 def kind_network(name: str | None = None, client: docker.DockerClient | None = None) -> KindNetwork:

@@ -10,13 +10,16 @@ from .dockernet import KindNetwork
 
 
 def taken_on(net: KindNetwork, family: int = 4) -> list[Reserved]:
-    """The gateway and every container address of ``family`` on the kind network, labelled.
+    """The gateway, Docker's ``--ip-range`` and every container address of ``family`` on the kind network, labelled.
 
-    Kind nodes are labelled ``node <name>``, anything else ``container <name>``.
+    Kind nodes are labelled ``node <name>``, anything else ``container <name>``; the ip-range (the block
+    Docker hands container addresses out from, when the network has one) ``ip-range docker``.
     """
     out = []
     if family in net.subnets:
         out.append(Reserved("gateway", net.gateway(family)))
+    if family in getattr(net, "ip_ranges", {}):
+        out.append(Reserved("ip-range docker", net.ip_ranges[family]))
     for e in net.endpoints:
         ip = e.ipv4 if family == 4 else e.ipv6
         if ip is not None:
