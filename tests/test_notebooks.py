@@ -150,5 +150,12 @@ def test_runner_cli_runs_and_reports_failures(tmp_path):
                           "-p", "subnet=172.19.0.1/16", "-p", "apply=false", "-p", "pool=172.19.0.0/24",
                           "03_address_pool"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1
-    assert "FAILED: 03_address_pool: cell" in bad.stderr and "PoolError" in bad.stderr
-    assert "network address 172.19.0.0" in bad.stderr
+    # one line per notebook, then the cell as JupyterLab numbers it, its first line, the error in one line
+    head, cell, error, summary = bad.stderr.strip().splitlines()
+    copy = str(tmp_path / "bad" / "03_address_pool.ipynb")
+    assert head.startswith("03_address_pool") and "FAILED" in head and head.endswith(copy)
+    assert cell.startswith("  cell [") and "in the executed copy): " in cell
+    assert error.startswith("  PoolError: ") and "network address 172.19.0.0" in error
+    assert summary.startswith("FAILED: 03_address_pool") and summary.endswith(copy)
+    assert "IPKernelApp" not in bad.stderr + bad.stdout + ok.stderr + ok.stdout, "kernel chatter on the terminal"
+    assert ok.stdout.splitlines()[0].startswith("03_address_pool") and ok.stderr == ""

@@ -6,7 +6,9 @@ Every error ends as one line (two at most) on stderr: exit 2 for bad input, 1 fo
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+import time
 
 from ..core.errors import BadInput, KindlbError
 
@@ -109,26 +111,54 @@ def _run(args) -> int:
     loaded = _offline_params(params) if args.offline else None
     if args.delete_cluster:
         params["delete_cluster"] = True
+    quiet_libraries(args.output, args.verbose)
+    start = time.monotonic()
+    run = functools.partial(run_series, verbose=args.verbose, log_failure=functools.partial(print, file=sys.stderr))
     if loaded is None:
-        results = run_series(args.cluster, params, args.output, args.notebooks or None)
+        results = run(args.cluster, params, args.output, args.notebooks or None)
     else:  # a bundle: 00 may create the cluster from its node image; its other images go into the nodes then
         from .bundle import into_cluster
         from .runner import series
 
         names = args.notebooks or series()
         first = [n for n in names if n.startswith("00_")]
-        results = run_series(args.cluster, params, args.output, first) if first else []
+        results = run(args.cluster, params, args.output, first) if first else []
         rest = [n for n in names if n not in first]
         if rest and all(r.ok for r in results):
             into_cluster(args.cluster, loaded, log=print)
-            results += run_series(args.cluster, params, args.output, rest)
+            results += run(args.cluster, params, args.output, rest)
     failed = [r for r in results if not r.ok]
+    ran = f"{len(results)} notebook{'s' if len(results) != 1 else ''} in {time.monotonic() - start:.0f} s"
     if failed:
-        print(f"FAILED: {failed[0].notebook}: {failed[0].error}\nexecuted notebook: {failed[0].output}",
-              file=sys.stderr)
+        print(f"FAILED: {failed[0].notebook} ({ran}, {len(results) - 1} ok before it); "
+              f"the executed copy: {failed[0].output}", file=sys.stderr)
         return 1
-    print(f"all {len(results)} notebooks ran; executed copies and HTML in {args.output}")
+    print(f"ok: {ran}; executed copies and HTML in {args.output}")
     return 0
+
+
+def quiet_libraries(output: str, verbose: bool) -> None:
+    """Keep the libraries' chatter (papermill, nbconvert, traitlets, Python warnings) off the terminal:
+    into ``kindlb-run.log`` in OUTPUT; with ``verbose`` on stderr, papermill's cell progress included."""
+    import logging
+    import warnings
+    from pathlib import Path
+
+    root = logging.getLogger()
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
+        return
+    warnings.simplefilter("ignore")
+    try:
+        Path(output).mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(Path(output) / "kindlb-run.log")
+    except OSError:  # the runner says why the folder cannot be used
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for name in ("traitlets", "papermill", "nbconvert", "nbclient"):
+        logging.getLogger(name).propagate = True
 
 
 
@@ -247,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--notebooks", dest="notebooks_dir", metavar="DIR", default=None,
                    help="run the notebooks in DIR (default: $KINDLB_NOTEBOOKS, else the installed series)")
     s.add_argument("--delete-cluster", action="store_true", help="let the cleanup notebook delete the cluster")
+    s.add_argument("-v", "--verbose", action="store_true",
+                   help="show more: papermill's progress, the kernels' own output, a failure's whole traceback")
     s.add_argument("notebooks", nargs="*", help="run only these (e.g. 03_address_pool)")
     s.set_defaults(func=_run)
     s = sub.add_parser("notebooks", parents=[debug], help="copy the notebook series into a folder to work in")

@@ -110,9 +110,11 @@ class KernelPool:
     while the notebook before runs.
     """
 
-    def __init__(self, limit: int | None = None, startup_timeout: float = 120):
+    def __init__(self, limit: int | None = None, startup_timeout: float = 120, output: Path | None = None):
         self.limit = limit
         self.startup_timeout = startup_timeout
+        #: a file for the kernels' own stdout/stderr (their transport warnings, ...); None: inherited
+        self.output = output
         self.taken = 0
         self._spare: tuple[tuple[str, str], Future] | None = None
         self._starter: ThreadPoolExecutor | None = None
@@ -175,17 +177,24 @@ class KernelPool:
         if self._starter is None:
             self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kindlb-kernel")
             atexit.register(self.close)
-        return self._starter.submit(_start_kernel, kernel_name, cwd, self.startup_timeout)
+        return self._starter.submit(_start_kernel, kernel_name, cwd, self.startup_timeout, self.output)
 
 
-def _start_kernel(kernel_name: str, cwd: str, timeout: float):
-    """Start a kernel as nbclient starts one for papermill (same manager class and arguments); wait for it."""
+def _start_kernel(kernel_name: str, cwd: str, timeout: float, output: Path | None = None):
+    """Start a kernel as nbclient starts one for papermill (same manager class and arguments); wait for it.
+
+    With ``output`` the kernel process writes its own stdout/stderr there (appended), not to the terminal.
+    """
     import asyncio
 
     async def start():
         km = _manager_class()(kernel_name=kernel_name)
         args = ["--HistoryManager.hist_file=:memory:"] if km.ipykernel else []  # as nbclient does
-        await km.start_kernel(cwd=cwd, extra_arguments=args)
+        if output is not None:
+            with open(output, "ab") as log:  # the child keeps its own copy of the descriptor
+                await km.start_kernel(cwd=cwd, extra_arguments=args, stdout=log, stderr=log)
+        else:
+            await km.start_kernel(cwd=cwd, extra_arguments=args)
         kc = km.client()
         kc.start_channels()
         try:
@@ -308,27 +317,86 @@ def check_run_parameters(parameters: dict, notebooks: list[str] | None = None) -
 
 def run_series(cluster: str = "kindlb", parameters: dict | None = None, output_dir: str | Path = "runs/latest",
                notebooks: list[str] | None = None, kernel: str = "python3", html: bool = True,
-               log=print) -> list[Result]:
-    """Run the series in order; stop at the first failure. ``parameters`` go to every notebook declaring them."""
+               log=print, verbose: bool = False, log_failure=None) -> list[Result]:
+    """Run the series in order; stop at the first failure. ``parameters`` go to every notebook declaring them.
+
+    ``log`` gets one line per notebook (:func:`result_line`), and for a failure the cell, its first line
+    and the error in one line each (:func:`failure_lines`), through ``log_failure`` if given (the CLI: stderr).
+    The kernels' own output (transport warnings
+    and the like) goes to ``kernels.log`` in ``output_dir``, or with ``verbose`` to the terminal, where the
+    failure is then shown whole too.
+    """
     params = {"cluster": cluster, "interactive": False, **(parameters or {})}
     folder = notebooks_dir()
     names = notebooks or series(folder)
     unknown = [n for n in names if not (folder / f"{n}.ipynb").is_file()]
     if unknown:
         raise BadInput(f"no such notebook(s): {', '.join(unknown)}; the series is {', '.join(series(folder))}")
-    make_output_dir(output_dir)
+    out = make_output_dir(output_dir)
     results = []
-    with KernelPool(limit=len(names)) as kernels:  # the next notebook's kernel starts while one runs
+    width = max(len(n) for n in names)
+    chatter = None if verbose else out / "kernels.log"
+    with KernelPool(limit=len(names), output=chatter) as kernels:  # the next one's kernel starts while one runs
         for name in names:
-            log(f"running {name} ...")
-            res = run_one(folder / f"{name}.ipynb", Path(output_dir), params, kernel=kernel, html=html,
-                          kernels=kernels)
+            res = run_one(folder / f"{name}.ipynb", out, params, kernel=kernel, html=html, kernels=kernels)
             results.append(res)
-            log(f"  {'ok' if res.ok else 'FAILED'} in {res.seconds:.0f}s -> {res.output}")
-            if not res.ok:
-                log(f"  {name}: {res.error}")
-                break
+            if res.ok:
+                log(result_line(res, width))
+                continue
+            say = log_failure or log
+            say(result_line(res, width))
+            for line in failure_lines(res, verbose=verbose):
+                say(f"  {line}")
+            break
     return results
+
+
+def result_line(res: Result, width: int = 24) -> str:
+    """One notebook's run in one line: name, result, seconds, the executed copy."""
+    return f"{Path(res.notebook).name:<{width}}  {'ok' if res.ok else 'FAILED':<6} {res.seconds:6.1f} s  {res.output}"
+
+
+def failure_lines(res: Result, verbose: bool = False) -> list[str]:
+    """Where a failed notebook stopped, as JupyterLab shows it: the cell (``[16]`` and its position in the
+    executed copy), its first line of code, and the error in one line; ``verbose``: the error whole."""
+    where = failed_cell(res.output) if res.output and Path(res.output).exists() else None
+    if where is None:  # no cell failed (the kernel did not start, papermill refused): what was said
+        first, *rest = (res.error or "no error recorded").strip().splitlines() or [""]
+        return [one_line(res.error or "no error recorded")] + ([*rest] if verbose else [])
+    lines = [f"cell {where['cell']}: {where['code']}", where["error"]]
+    if verbose and res.error:
+        lines += ["", *res.error.splitlines(), *where["traceback"]]
+    return lines
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """TEXT on one line (its lines joined with ' / '), cut at LIMIT characters."""
+    joined = " / ".join(line.strip() for line in str(text).strip().splitlines() if line.strip())
+    return joined if len(joined) <= limit else joined[: limit - 1] + "\u2026"
+
+
+def failed_cell(executed: str | Path) -> dict | None:
+    """The first cell of an executed notebook with an error output: ``cell`` (``[16]``, and its position
+    among the copy's cells as JupyterLab's status bar counts them), ``code`` (its first line), ``error``
+    (``Name: value`` in one line) and ``traceback`` (plain text); None when no cell failed."""
+    import re
+
+    import nbformat
+
+    nb = nbformat.read(str(executed), as_version=4)
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") != "error":
+                continue
+            code = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
+            count = cell.get("execution_count")
+            number = f"[{count}]" if count is not None else "(not numbered)"
+            plain = [re.sub(r"\x1b\[[0-9;]*m", "", t) for t in out.get("traceback", [])]
+            return {"cell": f"{number} (cell {i + 1} of {len(nb.cells)} in the executed copy)",
+                    "code": code[:120] + ("\u2026" if len(code) > 120 else ""),
+                    "error": one_line(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"),
+                    "traceback": plain}
+    return None
 
 
 def summary(results: list[Result]) -> pd.DataFrame:
