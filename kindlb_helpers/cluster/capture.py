@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..core import hood as _hood
 from ..core.errors import BadInput, KindlbError
+from .commands import run, start
 
 ETH_P_ARP = 0x0806
 BROADCAST = "ff:ff:ff:ff:ff:ff"
@@ -157,16 +158,15 @@ class ArpCapture:
             self._nft("add", "chain", "arp", NFT_TABLE, "in", "{ type filter hook input priority 0; }")
             self._nft("add", "rule", "arp", NFT_TABLE, "in", "arp", "saddr", "ip", self.ip,
                       "meta", "nftrace", "set", "1")
-            self._proc = subprocess.Popen(["docker", "exec", self.node, "nft", "monitor", "trace"],
-                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            self._proc = start(["docker", "exec", self.node, "nft", "monitor", "trace"], what="nft monitor trace",
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             self._thread = threading.Thread(target=self._read_trace, daemon=True)
         self._thread.start()
         return self
 
     def _nft(self, *args: str, check: bool = True) -> None:
-        out = subprocess.run(["docker", "exec", self.node, "nft", *args], capture_output=True, text=True, timeout=20)
-        if check and out.returncode != 0:
-            raise KindlbError(f"nft in {self.node} failed: {out.stderr.strip()[:300]}")
+        run(["docker", "exec", self.node, "nft", *args], what=f"nft in node container {self.node}", timeout=20,
+            check=check, hint="the node route needs nft inside the node (kind's node images have it)")
 
     def _add(self, row: dict | None) -> None:
         if row and row["sender IP"] == self.ip:

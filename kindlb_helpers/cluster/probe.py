@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
 import threading
 import time
 import urllib.request
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 
 from ..core.errors import BadInput, KindlbError
 from ..core.objects import http_url
+from .commands import run
 from .containers import MANAGED_BY, PROBE_IMAGE, run_on_kind_network
 
 _INET = re.compile(r"inet (\d+\.\d+\.\d+\.\d+)/")
@@ -79,7 +79,7 @@ def get_many(ip, n: int, token: str, via: str = "host", port: int = 80, image: s
     if via == "host":
         failed = sum(not _get(f"{url}?kindlb={token}-{i}", timeout) for i in range(1, n + 1))
         loop = f'for i in $(seq 1 {n}); do curl -s -o /dev/null "{url}?kindlb={token}-$i"; done'
-        neigh = subprocess.run(["ip", "neigh", "show", str(ip)], capture_output=True, text=True, timeout=10).stdout
+        neigh = run(["ip", "neigh", "show", str(ip)], what="read this host's neighbour table", timeout=10).stdout
         return Sent(failed, None, neigh_mac(neigh), loop)
     script = (f"busybox ip -4 addr show eth0; i=1; f=0; while [ $i -le {n} ]; do "
               f"busybox timeout {int(timeout)} wget -q -O /dev/null \"{url}?kindlb={token}-$i\" 2>/dev/null "
@@ -143,7 +143,8 @@ class Prober:
         url = http_url(self.ip, self.port)
         while not self._stop.is_set():
             ok = _get(url, 1.0)
-            out = subprocess.run(["ip", "neigh", "show", self.ip], capture_output=True, text=True, timeout=5).stdout
+            out = run(["ip", "neigh", "show", self.ip], what="read this host's neighbour table", timeout=5,
+                      check=False).stdout
             self.answers.append(Answer(time.monotonic(), ok, neigh_mac(out)))
             self._stop.wait(self.interval)
 
