@@ -30,6 +30,8 @@ DEFAULT_CLUSTER = "kindlb"
 DEFAULT_TIMEOUT = (5.0, 60.0)
 #: For look-ups that must not stall on a dead cluster (the checks, other clusters' pools).
 PROBE_TIMEOUT = (2.0, 3.0)
+#: Seconds a wait gives the API server to answer /version before it waits for anything else.
+API_FIRST = 5.0
 
 
 def kind_context(cluster: str) -> str:
@@ -300,8 +302,14 @@ def connect(
         cfg.retries = retries
     with translate(f"load kube context {wanted}", cluster):
         # load into our Configuration (retries already set), then build the client: works on kubernetes>=28
-        config.load_kube_config(config_file=kubeconfig, context=wanted, client_configuration=cfg,
-                                persist_config=False)
+        try:
+            config.load_kube_config(config_file=kubeconfig, context=wanted, client_configuration=cfg,
+                                    persist_config=False)
+        except (ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as exc:  # the client's own parse
+            raise ClusterNotFound(
+                f"the kubeconfig entry for {wanted} in {kubeconfig[:200]} cannot be read ({type(exc).__name__}: "
+                f"{str(exc)[:80]}): write it again with `kind export kubeconfig --name {cluster}`"
+            ) from exc
         api = ApiClient(configuration=cfg)
     if retries is not None:
         api.configuration.retries = retries
@@ -357,7 +365,7 @@ def context_names(kubeconfig: str) -> tuple[list[str], str]:
     for part in (p for p in str(kubeconfig).split(os.pathsep) if p):
         try:
             data = yaml.safe_load(Path(part).expanduser().read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
+        except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: a binary file (UnicodeDecodeError)
             reasons.append(f"{part}: {type(exc).__name__}")
             continue
         if isinstance(data, dict):
@@ -574,15 +582,20 @@ def events_for(kind: Kind, name: str, namespace: str, kinds: tuple[str, ...] = (
     return sorted(out, key=lambda e: (e["time"] is None, e["time"] or 0))
 
 
-def wait_api_ready(kind: Kind, timeout: float = 60, interval: float = 0.2) -> None:
-    """Poll /version until the API server answers; ClusterUnreachable (with the cause) after ``timeout``."""
+def wait_api_ready(kind: Kind, timeout: float = 60, interval: float = 0.2,
+                   request_timeout: tuple[float, float] = PROBE_TIMEOUT) -> None:
+    """Poll /version until the API server answers; ClusterUnreachable (with the cause) after ``timeout``.
+
+    Each try waits at most ``request_timeout`` (connect, read): a server that accepts and never answers is
+    reported after ``timeout`` and one try more, not after the client's minute-long read timeout.
+    """
     from kubernetes import client
 
     version = kind.typed(client.VersionApi)
     deadline = time.monotonic() + timeout
     while True:
         try:
-            version.get_code()
+            version.get_code(_request_timeout=request_timeout)
             return
         except KindlbError:
             if time.monotonic() > deadline:
@@ -605,8 +618,14 @@ def nodes_ready(kind: Kind, expected: int | None = None) -> tuple[bool, str]:
 
 def wait_nodes_ready(kind: Kind, expected: int | None = None, timeout: float = 180, progress: bool = True,
                      interval: float = 0.2) -> str:
-    """Wait until the cluster has ``expected`` nodes and all are Ready (following the watch on nodes)."""
+    """Wait until the cluster has ``expected`` nodes and all are Ready (following the watch on nodes).
+
+    The API server is asked first (/version, a few seconds): one that refuses, drops or never answers is
+    reported at once (ClusterUnreachable, naming it and the fix), not after the whole ``timeout``.
+    """
     from .waits import Watch, wait_until
+
+    wait_api_ready(kind, timeout=min(timeout, API_FIRST))
 
     return wait_until(lambda: nodes_ready(kind, expected), timeout=timeout, desc="nodes Ready",
                       progress=progress, interval=interval, watches=[Watch(kind.core.list_node)])
