@@ -16,7 +16,8 @@ import ipaddress
 import yaml
 
 from .errors import BadInput
-from .names import dns1123_label, image_ref, service_name
+from .inputs import cut
+from .names import dns1123_label, dns1123_subdomain, image_ref, service_name
 
 DEFAULT_IMAGE = "nginx:1.27"
 #: The label ``kubectl create deployment NAME`` puts on the Deployment, its pods and (via
@@ -73,8 +74,10 @@ def nginx_objects(name: str = "nginx", namespace: str = "default", image: str = 
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise BadInput(f"port must be a whole number from 1 to 65535 (got {port!r})")
     image_ref(image)
+    if pool is not None:
+        dns1123_subdomain(pool, "pool name")  # it goes into an annotation MetalLB matches against pool names
     if traffic_policy not in (None, "Cluster", "Local"):
-        raise BadInput(f"traffic_policy must be 'Cluster' or 'Local' (got {traffic_policy!r})")
+        raise BadInput(f"traffic_policy must be 'Cluster' or 'Local' (got {cut(traffic_policy)})")
     labels = {APP_LABEL: name}
     container = {"name": container_name(image), "image": image}
     if readiness:
