@@ -124,7 +124,7 @@ def test_the_article_yaml_round_trips():
     assert len(list(yaml.safe_load_all(to_yaml(metallb_manifests("10.0.0.0/30", "v0.14.9"))))) == 2
 
 
-@pytest.mark.parametrize("version, crds", [("v0.9.4", False), ("0.12.1", False), ("v0.13.0", True), ("v0.16.1", True), ("v1.0.0-rc1", True)])
+@pytest.mark.parametrize("version, crds", [("v0.9.4", False), ("0.12.1", False), ("v0.13.0", True), ("v0.16.1", True), ("v1.0.0", True)])
 def test_version_switch(version, crds):
     assert uses_crds(version) is crds
 

@@ -15,10 +15,9 @@ from ..core.manifests import (
     NAMESPACE,
     manifest_url,
     metallb_manifests,
-    parse_version,
-    uses_crds,
 )
 from ..core.pool import PoolRange, Reserved
+from ..core.release import fact, release
 from ..core.versions import METALLB_CHOICES, METALLB_CONFIGMAP_VERSION, METALLB_KNOWN
 from .kube import PROBE_TIMEOUT, Kind, apply, connect, get_or_none, is_ready, served
 from .waits import Watch, wait_until
@@ -39,10 +38,9 @@ def check_known_version(version: str) -> str:
     >>> check_known_version("v0.12.1")
     'v0.12.1'
     """
-    parsed = parse_version(version)
-    for known in KNOWN_VERSIONS:
-        if parse_version(known) == parsed:
-            return known
+    wanted = release(version)
+    if wanted.known:
+        return wanted.tag
     raise MetalLBError(f"MetalLB {version} is not one the notebooks know: {METALLB_CHOICES}")
 
 
@@ -101,8 +99,8 @@ def installed_version(kind: Kind) -> str | None:
 
 
 #: Before this release the user creates the ``memberlist`` secret (the article's v0.9.4); from it
-#: on, the controller creates it itself (``METALLB_ML_SECRET_NAME``; release notes of v0.10.0).
-CONTROLLER_MAKES_MEMBERLIST = (0, 10, 0)
+#: on, the controller creates it itself (``release.FACTS``: memberlist_by_controller).
+CONTROLLER_MAKES_MEMBERLIST = release(fact("memberlist_by_controller").since).parts
 
 
 def install(kind: Kind, version: str = DEFAULT_VERSION, source: str | Path | None = None) -> _hood.Done:
@@ -112,7 +110,7 @@ def install(kind: Kind, version: str = DEFAULT_VERSION, source: str | Path | Non
     """
     check_known_version(version)
     present = installed_version(kind)
-    if present and parse_version(present) != parse_version(version):
+    if present and release(present) != release(version):
         raise MetalLBError(
             f"MetalLB {present} is already installed in {kind.cluster!r}; installing {version} over it would mix "
             "two releases: run the cleanup notebook (or `kubectl delete namespace metallb-system`) first"
@@ -128,7 +126,7 @@ def install(kind: Kind, version: str = DEFAULT_VERSION, source: str | Path | Non
         if dropped:
             notes.append(f"skipped {len(dropped)} PodSecurityPolicy objects: this Kubernetes no longer serves them")
     notes += apply(kind, sorted(objects, key=_order))
-    by_hand = not uses_crds(version) and parse_version(version) < CONTROLLER_MAKES_MEMBERLIST
+    by_hand = release(version).memberlist_secret_by == "you"
     if by_hand:
         notes.append(ensure_memberlist_secret(kind))
     hood = _hood.install_steps(kind.cluster, version, where, drop_psp=bool(dropped), memberlist=by_hand)
@@ -236,7 +234,7 @@ def pools(kind: Kind) -> list[tuple[str, PoolRange]]:
     version = installed_version(kind)
     if version is None:
         return []
-    if uses_crds(version):
+    if release(version).uses_crds:
         listed = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
                              "ipaddresspools") or {"items": []}
         return [(item["metadata"]["name"], PoolRange.parse(spec))
@@ -261,9 +259,9 @@ def configure(kind: Kind, pool, name: str = "default", timeout: float = 120, aut
         raise MetalLBError(f"MetalLB is not installed in {kind.cluster!r}: run notebook 02_install_metallb first")
     objects = metallb_manifests(pool, version, name=name, auto_assign=auto_assign)
     done = apply_pool(kind, objects, timeout=timeout)
-    what = "IPAddressPool + L2Advertisement" if uses_crds(version) else "ConfigMap config"
+    what = "IPAddressPool + L2Advertisement" if release(version).uses_crds else "ConfigMap config"
     hood = _hood.apply_steps(kind.cluster, objects, "metallb-config.yaml", f"configure MetalLB {version}: {what}",
-                             "the webhook checks the pool before it is stored" if uses_crds(version)
+                             "the webhook checks the pool before it is stored" if release(version).uses_crds
                              else "the controller and speakers re-read this ConfigMap")
     return _hood.Done(f"applied {', '.join(done)}", hood, done, value=objects)
 
@@ -310,7 +308,7 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
     configured = pools(kind)
     if not configured:
         reasons.append("MetalLB has no address pool: run notebook 03_address_pool to create one")
-    if uses_crds(version) and configured and not l2_advertisements(kind):
+    if release(version).uses_crds and configured and not l2_advertisements(kind):
         reasons.append("there is no L2Advertisement: MetalLB assigns IPs but nobody answers ARP for them "
                        "(notebook 03_address_pool creates one with the pool)")
     if service:

@@ -22,12 +22,11 @@ from __future__ import annotations
 import re
 
 from .errors import BadInput, BadVersion
+from .release import Release
 
 #: How much of a value a message echoes back.
 ECHO = 60
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
-#: A release as written: ASCII digits, no pre-release or build suffix, no padding.
-_RELEASE = re.compile(r"v?([0-9]{1,4})\.([0-9]{1,4})\.([0-9]{1,4})", re.ASCII)
 #: The most text one ``-p`` value may hold, and the most items its list may have.
 PARAM_TEXT_LIMIT = 256 << 10
 PARAM_LIST_LIMIT = 20_000
@@ -55,18 +54,18 @@ def whole_number(text: object, what: str, example: int = 25) -> int:
 def known_release(version: object, what: str = "MetalLB version") -> str:
     """The known MetalLB release VERSION names (``0.16.1`` -> ``v0.16.1``), else BadVersion with the choices.
 
-    ASCII digits only, exactly three parts, no pre-release (``v0.16.1-rc1`` is not ``v0.16.1``).
+    Read by :class:`~kindlb_helpers.core.release.Release` (ASCII digits only, no pre-release: ``v0.16.1-rc1``
+    is not ``v0.16.1``), and written out whole here: exactly three parts.
     """
-    from .versions import METALLB_CHOICES, METALLB_KNOWN
+    from .versions import METALLB_CHOICES
 
-    m = _RELEASE.fullmatch(version) if isinstance(version, str) else None
-    if m is None:
-        raise BadVersion(f"{what} {cut(version)} is not a release number like v0.16.1 (ASCII digits, no suffix): "
-                         f"{METALLB_CHOICES}")
-    canonical = "v" + ".".join(str(int(g)) for g in m.groups())
-    if canonical not in METALLB_KNOWN or canonical.lstrip("v") != version.lstrip("v"):
+    try:
+        wanted = Release.parse(version)
+    except BadVersion as exc:
+        raise BadVersion(f"{what}: {exc}; {METALLB_CHOICES}") from None
+    if not wanted.known or not isinstance(version, str) or version.lstrip("v") != wanted.tag[1:]:
         raise BadVersion(f"{what} {cut(version)} is not a MetalLB release the notebooks know: {METALLB_CHOICES}")
-    return canonical
+    return wanted.tag
 
 
 def yaml_param(name: str, text: str):

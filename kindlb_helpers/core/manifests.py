@@ -6,19 +6,16 @@ from v0.13 on it reads ``IPAddressPool`` and ``L2Advertisement`` custom resource
 from __future__ import annotations
 
 import ipaddress  # noqa: F401  (the doctests use it)
-import re
 from typing import Iterable
 
 import yaml
 
-from .errors import BadInput, BadVersion, PoolError
-from .inputs import cut
+from .errors import BadInput, PoolError
 from .names import dns1123_subdomain
 from .pool import PoolRange, PoolSpec
+from .release import release
 
 NAMESPACE = "metallb-system"
-#: First MetalLB release configured by custom resources instead of the ConfigMap.
-CRD_SINCE = (0, 13, 0)
 #: The release the notebooks install by default, and the article's.
 from .versions import METALLB_ARTICLE_VERSION as ARTICLE_VERSION  # noqa: E402, F401  (pins: versions.env)
 from .versions import METALLB_VERSION as DEFAULT_VERSION  # noqa: E402
@@ -28,27 +25,17 @@ API_VERSION = "metallb.io/v1beta1"
 
 
 def parse_version(version: str | tuple[int, ...]) -> tuple[int, int, int]:
-    """``"v0.13.12"`` -> ``(0, 13, 12)``; a clear error for anything else.
+    """``"v0.13.12"`` -> ``(0, 13, 12)``; a clear BadVersion for anything else (see :mod:`.release`).
 
     >>> parse_version("v0.9.4")
     (0, 9, 4)
     """
-    if isinstance(version, tuple) and 1 <= len(version) <= 3 and all(
-            isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in version):
-        return (tuple(version) + (0, 0, 0))[:3]  # type: ignore[return-value]
-    text = version.strip() if isinstance(version, str) and len(version) <= 100 else ""
-    m = re.fullmatch(r"v?([0-9]{1,6})\.([0-9]{1,6})(?:\.([0-9]{1,6}))?(?:[-+][0-9A-Za-z.-]+)?", text, re.ASCII)
-    if not m:
-        raise BadVersion(
-            f"{cut(version)} is not a MetalLB version: write it like v0.16.1 (current) or v0.9.4 (the article's)"
-            + (" (ASCII digits 0-9)" if isinstance(version, str) and not version.isascii() else "")
-        )
-    return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    return release(version).parts
 
 
 def uses_crds(version: str | tuple[int, ...]) -> bool:
     """True when this MetalLB version is configured with IPAddressPool/L2Advertisement."""
-    return parse_version(version) >= CRD_SINCE
+    return release(version).uses_crds
 
 
 def pool_ranges(pool: PoolSpec | Iterable[PoolSpec]) -> list[PoolRange]:
@@ -132,9 +119,4 @@ def to_yaml(objects: list[dict]) -> str:
 
 def manifest_url(version: str = DEFAULT_VERSION) -> list[str]:
     """Where MetalLB publishes the install manifests of ``version`` (needs internet)."""
-    major, minor, patch = parse_version(version)
-    tag = f"v{major}.{minor}.{patch}"
-    base = f"https://raw.githubusercontent.com/metallb/metallb/{tag}"
-    if (major, minor, patch) >= CRD_SINCE:
-        return [f"{base}/config/manifests/metallb-native.yaml"]
-    return [f"{base}/manifests/namespace.yaml", f"{base}/manifests/metallb.yaml"]
+    return list(release(version).manifest_urls)

@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kindlb_helpers.core import versions as v
-from kindlb_helpers.core.errors import LabError
+from kindlb_helpers.core.errors import BadVersion, LabError
+from kindlb_helpers.core.release import release
 
 HERE = Path(__file__).resolve().parent
 
@@ -126,24 +127,25 @@ def metallb_version(version: str | None = None) -> str:
     """
     if version is None:
         return v.METALLB_VERSION
-    want = str(version).strip()
-    want = want if want.startswith("v") else f"v{want}"
+    can = (f"it builds {v.METALLB_VERSION} (current, CRDs) and {v.METALLB_CONFIGMAP_VERSION} (ConfigMap era, "
+           f"configured like the article); the article's {v.METALLB_ARTICLE_VERSION} runs online only")
+    try:
+        want = release(version).tag
+    except BadVersion as exc:
+        raise LabError(f"the offline lab cannot build MetalLB {version!r} ({exc}): {can}") from None
     if want not in METALLB_VERSIONS:
-        raise LabError(
-            f"the offline lab cannot build MetalLB {version!r}: it builds {v.METALLB_VERSION} (current, CRDs) and "
-            f"{v.METALLB_CONFIGMAP_VERSION} (ConfigMap era, configured like the article); the article's "
-            f"{v.METALLB_ARTICLE_VERSION} runs online only")
+        raise LabError(f"the offline lab cannot build MetalLB {version!r}: {can}")
     return want
 
 
 def metallb_images(version: str | None = None) -> tuple[str, str]:
     """The controller and speaker image references of a MetalLB release the lab builds."""
-    ver = metallb_version(version)
-    return (f"quay.io/metallb/controller:{ver}", f"quay.io/metallb/speaker:{ver}")
+    images = release(metallb_version(version)).images
+    return (images["controller"], images["speaker"])
 
 
 def _configmap_era(version: str) -> bool:
-    return version == v.METALLB_CONFIGMAP_VERSION
+    return not release(version).uses_crds
 
 
 def manifest_path(version: str | None = None) -> Path:
