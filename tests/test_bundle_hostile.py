@@ -153,7 +153,7 @@ def refused(place, bundle: Path, saved_images: dict, *words: str, outside: list[
         assert r.returncode == 1, (action, r.returncode, msg)
         for w in words:
             assert w in msg, (action, w, msg)
-        assert took < 20, f"{action} took {took:.1f} s"
+        assert took < 30, f"{action} took {took:.1f} s"  # the sparse 64 GiB member hung verify for good
         assert snapshot(root) == before, f"{action} changed files outside the cache"
         if action == "verify":
             assert not cache.exists(), "verify wrote into the cache"

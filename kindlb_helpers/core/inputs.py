@@ -103,7 +103,7 @@ def yaml_param(name: str, text: str):
                        f"a flat list: {fix}")
     for s in scalars:
         if s.tag.startswith("tag:yaml.org,2002:") and s.tag.rsplit(":", 1)[1] in ("int", "float") and \
-                s.style is None and not re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?", s.value, re.ASCII):
+                not s.style and not re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?", s.value, re.ASCII):
             raise BadInput(f"-p {name}: {cut(s.value)} reads as a different number in YAML 1.1 (leading 0 = octal, "
                            f"_ and 0x too): write plain digits like 10, or quote it to mean text")
         if s.tag not in _PLAIN_TAGS:
