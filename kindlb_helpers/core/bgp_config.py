@@ -316,15 +316,22 @@ def parse_summary(text: str, names: dict[str, str] | None = None) -> list[dict]:
 
 
 def parse_bgp_table(text: str) -> list[dict]:
-    """``vtysh -c "show bgp ipv4 unicast json"`` -> one dict per path: prefix, next hop, AS path,
-    best, multipath."""
+    """``vtysh -c "show bgp ipv4 unicast json"`` (every prefix) or ``... unicast PREFIX json`` (one prefix,
+    in detail) -> one dict per path: prefix, next hop, AS path, best, multipath."""
     data = json.loads(text or "{}")
+    if "paths" in data:  # one prefix, in detail
+        table = {data.get("prefix", ""): data["paths"]}
+    else:
+        table = data.get("routes") or {}
     rows = []
-    for prefix, paths in (data.get("routes") or {}).items():
+    for prefix, paths in table.items():
         for path in paths:
             hops = path.get("nexthops") or [{}]
+            aspath = path.get("path", path.get("aspath", ""))
+            if isinstance(aspath, dict):
+                aspath = aspath.get("string", "")
             rows.append({"prefix": prefix, "next hop": hops[0].get("ip", path.get("peerId", "")),
-                         "AS path": path.get("path", ""), "best": bool(path.get("bestpath")),
+                         "AS path": aspath, "best": bool(path.get("bestpath")),
                          "multipath": bool(path.get("multipath")), "valid": bool(path.get("valid"))})
     return sorted(rows, key=lambda r: (r["prefix"], ipaddress.ip_address(r["next hop"] or "0.0.0.0")))
 

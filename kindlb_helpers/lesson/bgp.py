@@ -12,6 +12,7 @@ Every helper returns a DataFrame (``attrs["hood"]``, shown with ``kh.show``) or 
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import ipaddress
 import json
@@ -189,7 +190,7 @@ def start_router(p: Plan, timeout: float = 60) -> Router:
     files = {"frr.conf": p.frr_conf, "daemons": _bgp.DAEMONS}
     box = _router.start_router(p.cluster, p.image, files, p.network, p.router_ip, timeout=timeout)
     steps = _router.create_steps(p.cluster, p.image, p.network, p.router_ip)
-    steps[1] = _hood.Step(steps[1].command, steps[1].why, files=tuple(files.items()))
+    steps[2] = _hood.Step(steps[2].command, "the two files, as shown", files=tuple(files.items()))
     return Router(box.name, box.ip, box.image, files, _hood.Hood(f"start the FRR router {box.name}", steps))
 
 
@@ -340,12 +341,11 @@ def expose(kind: Kind, p: Plan, app: str = "nginx", namespace: str = "default", 
     svc = _bgp.bgp_service(p.version, name, app, namespace)
     apply(kind, [svc])
     got = wait_external_ip(kind, name, namespace, timeout=timeout, progress=False, expect_pool=_bgp.POOL_NAME)
-    got.hood = _hood.Hood(f"Service {name}: an address from the BGP pool", [
+    return dataclasses.replace(got, hood=_hood.Hood(f"Service {name}: an address from the BGP pool", [
         _hood.Step(_hood.kubectl(p.cluster, "apply", "-f", f"{name}.yaml", namespace=namespace),
                    f"the annotation {_bgp.pool_annotation(p.version)} asks for pool {_bgp.POOL_NAME}",
                    files=((f"{name}.yaml", [svc]),)),
-        *got.hood.steps])
-    return got
+        *got.hood.steps]))
 
 
 def _policy(kind: Kind, name: str, namespace: str) -> str:
@@ -581,6 +581,8 @@ def _withdraw(kind: Kind, p: Plan, router: Router, client: Client, ip, node: str
     victim = node or before[-1]
     if victim not in before:
         raise BadInput(f"{victim} does not advertise {ip} (next hops: {before}): pick one of them")
+    if p.roles.get(victim) == "control-plane":
+        raise BadInput(f"{victim} is the control plane: freezing it stops the whole cluster; pick a worker")
     timeline = []
     t0 = time.monotonic()
     prober = _Prober(client.name, f"http://{ip}/", t0)
@@ -588,22 +590,23 @@ def _withdraw(kind: Kind, p: Plan, router: Router, client: Client, ip, node: str
     withdrawn = back = None
     reason = ""
     try:
-        act(victim)
-        deadline = t0 + timeout
-        while time.monotonic() < deadline:
-            hops = sorted(names.get(h, h) for h in _kernel_hops(router, ip))
-            timeline.append({"t (s)": round(time.monotonic() - t0, 2), "next hops": ", ".join(hops)})
-            if victim not in hops:
-                withdrawn = round(time.monotonic() - t0, 2)
-                break
-            time.sleep(0.2)
-        info = json.loads(_router.vtysh(router.name, f"show bgp neighbors {addr_of[victim]} json") or "{}")
-        info = info.get(addr_of[victim], {})
-        reason = info.get("lastResetDueTo") or info.get("lastNotificationReason") or ""
-        time.sleep(1.5)  # a few probes once withdrawn
-    finally:
-        undo(victim)
-    try:
+        try:
+            act(victim)
+            deadline = t0 + timeout
+            while time.monotonic() < deadline:
+                hops = sorted(names.get(h, h) for h in _kernel_hops(router, ip))
+                timeline.append({"t (s)": round(time.monotonic() - t0, 2), "next hops": ", ".join(hops)})
+                if victim not in hops:
+                    withdrawn = round(time.monotonic() - t0, 2)
+                    break
+                time.sleep(0.2)
+            info = json.loads(_router.vtysh(router.name, f"show bgp neighbors {addr_of[victim]} json") or "{}")
+            info = info.get(addr_of[victim], {})
+            keys = ("lastResetDueTo", "lastNotificationReason", "lastErrorCodeSubcode")
+            reason = "; ".join(str(info[k]) for k in keys if info.get(k))
+            time.sleep(1.5)  # a few probes once withdrawn
+        finally:
+            undo(victim)
         deadline = time.monotonic() + back_timeout
         while time.monotonic() < deadline:
             hops = sorted(names.get(h, h) for h in _kernel_hops(router, ip))
@@ -654,6 +657,31 @@ def withdraw_node(kind: Kind, p: Plan, router: Router, client: Client, ip, node:
              _hood.Step("docker unpause NODE", "after the route is gone: the node, its speaker and pods carry on")]
     return _withdraw(kind, p, router, client, ip, node, "node frozen", _router.pause, _router.unpause, steps,
                      timeout, back_timeout)
+
+
+def withdrawal_figure(*results: Withdrawal):
+    """Each withdrawal on a time line: the client's probes (answered or not) and when the route went and came back."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(results), 1, figsize=(8, 1.6 * len(results) + 0.6), squeeze=False)
+    for ax, r in zip(axes[:, 0], results):
+        probes = r.timeline.attrs.get("probes", [])
+        ok = [t for t, good in probes if good]
+        bad = [t for t, good in probes if not good]
+        ax.scatter(ok, [1] * len(ok), marker="|", s=200, color="tab:green", label="answered")
+        ax.scatter(bad, [1] * len(bad), marker="x", color="tab:red", label="no answer within 1 s")
+        if r.withdrawn_after is not None:
+            ax.axvline(r.withdrawn_after, color="tab:blue", label=f"route withdrawn ({r.withdrawn_after} s)")
+        if r.back_after is not None:
+            ax.axvline(r.back_after, color="tab:gray", linestyle="--", label=f"route back ({r.back_after} s)")
+        ax.set_yticks([])
+        ax.set_title(f"{r.case}: {r.node}", fontsize=10)
+        ax.legend(loc="upper right", fontsize=7, ncol=2)
+    axes[-1, 0].set_xlabel("seconds since the speaker was deleted / the node was frozen")
+    fig.suptitle("Withdrawal: the client's requests, and when the router dropped the node's next hop", fontsize=11)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
 
 
 def withdrawals(*results: Withdrawal) -> pd.DataFrame:
@@ -763,8 +791,7 @@ def report(kind: Kind, p: Plan, router: Router, svc, sessions_: pd.DataFrame, ro
             "bgp_spread": {n: int(c) for n, c in zip(bgp_view["node"], bgp_view["requests entered"])},
             "bgp_answered": int(bgp_view.attrs["answered"]),
             "l2_spread": {n: int(c) for n, c in zip(l2_view["node"], l2_view["requests entered"])},
-            "l2_answered": int(l2_view.attrs["answered"]), "client_ip": _router.running(kind.cluster, "client").ip
-            if _router.running(kind.cluster, "client") else None,
+            "l2_answered": int(l2_view.attrs["answered"]),
             "withdrawals": [speaker.summary(), node.summary()],
             "speaker_withdrawn_after": speaker.withdrawn_after, "node_withdrawn_after": node.withdrawn_after,
             "speaker_answered_after": [speaker.answered_after_withdrawal, speaker.probes_after_withdrawal],
