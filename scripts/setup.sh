@@ -41,7 +41,9 @@ if ! "$PY" -c 'import kindlb_helpers, pytest, hypothesis, playwright' >/dev/null
   "$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
 fi
 # The offline lab is not part of the kindlb package: it is installed from this clone, beside it.
-if [ "$(installed_from kindlb_lab)" != "$PWD/lab" ]; then
+# (and registered as kindlb's offline source: the entry point, which an older install of lab/ lacks)
+lab_registered() { "$PY" -c 'import importlib.metadata as m; exit(not m.entry_points(group="kindlb.offline_sources", name="lab"))' >/dev/null 2>&1; }
+if [ "$(installed_from kindlb_lab)" != "$PWD/lab" ] || ! lab_registered; then
   echo "setup: pip install -e lab/" >&2
   "$PY" -m pip install -q --disable-pip-version-check -e lab/
 fi

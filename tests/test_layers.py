@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 PKG = Path(__file__).resolve().parent.parent / "kindlb_helpers"
 ORDER = ["core", "cluster", "lesson", "tools"]
 
@@ -72,7 +70,6 @@ def test_no_import_cycles_lazy_or_not():
     assert not cycles, cycles
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 phase 2: the lab plugs in through an entry point")
 def test_the_library_never_names_the_lab():
     assert not [p for p in PKG.rglob("*.py") if "kindlb_lab" in p.read_text(encoding="utf-8")]
 

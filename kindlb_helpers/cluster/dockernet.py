@@ -250,6 +250,19 @@ def _node_sort_key(e: Endpoint) -> tuple[bool, str]:
     return (e.role != "control-plane", e.name)
 
 
+def image_id(ref: str, client: docker.DockerClient | None = None) -> str | None:
+    """The ID (``sha256:...``) of image REF (a tag or an ID) in the local Docker engine; None when it is not there.
+
+    The one image inspector (``docker image inspect -f {{.Id}} REF``).
+    """
+    client = client or docker_client()
+    with translate(client, f"inspect image {ref}"):
+        try:
+            return client.images.get(ref).id
+        except docker.errors.ImageNotFound:
+            return None
+
+
 def kind_clusters(client: docker.DockerClient | None = None) -> list[str]:
     """Names of the kind clusters that have node containers (running or not), sorted."""
     client = client or docker_client()

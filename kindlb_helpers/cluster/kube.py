@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
@@ -23,6 +22,8 @@ from ..core import hood as _hood
 from ..core.errors import ClusterNotFound, ClusterUnreachable, KindlbError, KubeAPIError, WrongContext
 from ..core.objects import kind_config  # noqa: F401  (pure data, re-exported)
 from .commands import run
+from .kind import kind as _kind
+from .kind import kind_binary, kind_clusters  # noqa: F401  (re-exported; cluster/kind.py is the one finder)
 
 FIELD_MANAGER = "kindlb"
 DEFAULT_CLUSTER = "kindlb"
@@ -318,36 +319,6 @@ def connect(
                 kubeconfig=kubeconfig if os.pathsep not in kubeconfig else None)
 
 
-# ---------- kind the program ----------
-
-def kind_binary() -> str:
-    """The kind program: $KINDLB_KIND, else ``kind`` on PATH; a message on how to get it otherwise."""
-    exe = os.environ.get("KINDLB_KIND") or shutil.which("kind")
-    if not exe:
-        raise KindlbError(
-            "the kind program is not on PATH: install it (go install sigs.k8s.io/kind@v0.30.0, or see "
-            "https://kind.sigs.k8s.io/docs/user/quick-start/#installation), or build the offline lab: kindlb lab build"
-        )
-    return exe
-
-
-def _kind(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run kind; kind itself talks to Docker only, never to a kube context."""
-    return run([kind_binary(), *args], what=f"kind {' '.join(args)}", timeout=timeout, check=False,
-               hint="is Docker answering? (`docker ps`)")
-
-
-def kind_clusters() -> list[str]:
-    """Names of the kind clusters (``kind get clusters``)."""
-    out = _kind("get", "clusters")
-    if out.returncode != 0:
-        raise KindlbError(f"kind get clusters failed: {out.stderr.strip()}")
-    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
-
-
-
-
-
 # ---------- the user's kubeconfig, left as found ----------
 
 def kubeconfig_path() -> Path:
@@ -534,16 +505,21 @@ def apply(kind: Kind, objects: Iterable[dict], *, namespace: str | None = None) 
     return done
 
 
-def delete(kind: Kind, api_version: str, kind_name: str, name: str, namespace: str | None = None) -> bool:
-    """Delete one object; False when it was already gone."""
+def delete_if_there(call, *args, **kwargs) -> bool:
+    """``call(*args, **kwargs)`` (a delete); False when the API answers 404 (already gone). The one
+    delete-ignoring-404, as :func:`get_or_none` is the one read-ignoring-404."""
     try:
-        res = _resource(kind, api_version, kind_name)
-        res.delete(name=name, namespace=namespace)
+        call(*args, **kwargs)
         return True
     except KubeAPIError as exc:
         if exc.status == 404:
             return False
         raise
+
+
+def delete(kind: Kind, api_version: str, kind_name: str, name: str, namespace: str | None = None) -> bool:
+    """Delete one object; False when it was already gone."""
+    return delete_if_there(lambda: _resource(kind, api_version, kind_name).delete(name=name, namespace=namespace))
 
 
 def served(kind: Kind, api_version: str, kind_name: str) -> bool:

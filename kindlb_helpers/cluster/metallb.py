@@ -19,7 +19,7 @@ from ..core.manifests import (
 from ..core.pool import PoolRange, Reserved
 from ..core.release import fact, release
 from ..core.versions import METALLB_CHOICES, METALLB_CONFIGMAP_VERSION, METALLB_KNOWN
-from .kube import PROBE_TIMEOUT, Kind, apply, connect, get_or_none, is_ready, served
+from .kube import PROBE_TIMEOUT, Kind, apply, connect, delete_if_there, get_or_none, is_ready, served
 from .waits import Watch, wait_until
 
 POOL_ANNOTATION = "metallb.io/ip-allocated-from-pool"
@@ -137,12 +137,8 @@ def ensure_memberlist_secret(kind: Kind) -> str:
     """MetalLB before v0.13 needs secret ``memberlist`` (a random 128-byte key) for its speakers."""
     from kubernetes import client
 
-    try:
-        kind.core.read_namespaced_secret("memberlist", NAMESPACE)
+    if get_or_none(kind.core.read_namespaced_secret, "memberlist", NAMESPACE) is not None:
         return "secret/memberlist exists"
-    except KubeAPIError as exc:
-        if exc.status != 404:
-            raise
     key = base64.b64encode(secrets.token_bytes(128)).decode()
     body = client.V1Secret(metadata=client.V1ObjectMeta(name="memberlist", namespace=NAMESPACE),
                            string_data={"secretkey": key})
@@ -395,22 +391,12 @@ def uninstall(kind: Kind, timeout: float = 180, progress: bool = True) -> _hood.
     """Delete the metallb-system namespace (and with it MetalLB and its pools), then MetalLB's
     cluster-wide objects; wait until gone. Safe to run twice."""
 
-    try:
-        kind.core.delete_namespace(NAMESPACE)
-        text = ""
-    except KubeAPIError as exc:
-        if exc.status != 404:
-            raise
-        text = "namespace metallb-system was not there"
+    text = "" if delete_if_there(kind.core.delete_namespace, NAMESPACE) else "namespace metallb-system was not there"
 
     def gone() -> tuple[bool, str]:
-        try:
-            kind.core.read_namespace(NAMESPACE)
-            return False, "namespace metallb-system terminating"
-        except KubeAPIError as exc:
-            if exc.status == 404:
-                return True, "namespace metallb-system deleted"
-            raise
+        if get_or_none(kind.core.read_namespace, NAMESPACE) is None:
+            return True, "namespace metallb-system deleted"
+        return False, "namespace metallb-system terminating"
 
     if not text:
         text = wait_until(gone, timeout=timeout, desc="remove MetalLB", progress=progress, interval=0.2)
@@ -448,10 +434,6 @@ def remove_cluster_scoped(kind: Kind) -> dict[str, list[str]]:
     for kind_name, (delete_fn, names) in targets.items():
         removed[kind_name] = []
         for name in names:
-            try:
-                delete_fn(name)
+            if delete_if_there(delete_fn, name):
                 removed[kind_name].append(name)
-            except KubeAPIError as exc:
-                if exc.status != 404:
-                    raise
     return removed

@@ -82,7 +82,7 @@ def ensure_image(image: str) -> None:
         client.images.pull(image)
     except Exception as exc:  # no registry, no internet, no such image
         raise KindlbError(f"image {image} is not in Docker and could not be pulled ({type(exc).__name__}): "
-                          "offline, build the lab's router (python -m kindlb_lab build) or load a bundle "
+                          "offline, build the lab's router (kindlb lab build) or load a bundle "
                           "(kindlb bundle load FILE), and pass its image as router_image") from exc
 
 

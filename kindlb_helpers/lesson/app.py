@@ -20,11 +20,11 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..cluster.containers import PROBE_IMAGE, fetch_in_network  # noqa: F401  (re-exported: the container route)
-from ..cluster.kube import Kind, apply, events_for
+from ..cluster.kube import Kind, apply, delete_if_there, events_for
 from ..cluster.metallb import POOL_ANNOTATION, POOL_ANNOTATIONS, diagnose, pools  # noqa: F401
 from ..cluster.waits import Watch, wait_until
 from ..core import hood as _hood
-from ..core.errors import BadInput, KindlbError, KubeAPIError, WaitTimeout
+from ..core.errors import BadInput, KindlbError, WaitTimeout
 from ..core.objects import APP_LABEL, DEFAULT_IMAGE, POOL_REQUEST, http_url, lb_service, nginx_objects  # noqa: F401
 from ..core.page import Page  # noqa: F401  (re-exported)
 
@@ -240,13 +240,8 @@ def remove(kind: Kind, name: str = "nginx", namespace: str = "default") -> _hood
     gone = []
     for fn, what in ((kind.core.delete_namespaced_service, "service"),
                      (kind.apps.delete_namespaced_deployment, "deployment")):
-        try:
-            fn(name, namespace)
-            gone.append(f"{what}/{name} deleted")
-        except KubeAPIError as exc:
-            if exc.status != 404:
-                raise
-            gone.append(f"{what}/{name} was not there")
+        gone.append(f"{what}/{name} deleted" if delete_if_there(fn, name, namespace) else
+                    f"{what}/{name} was not there")
     return _hood.Done(f"removed {name}", _hood.remove_steps(kind.cluster, name, namespace), gone)
 
 
@@ -352,13 +347,8 @@ def service_state(kind: Kind, name: str = "lb-demo", namespace: str = "default")
 def delete_service(kind: Kind, name: str = "lb-demo", namespace: str = "default") -> _hood.Done:
     """Delete one Service (MetalLB takes its address back); safe to run twice."""
 
-    try:
-        kind.core.delete_namespaced_service(name, namespace)
-        what = f"service/{name} deleted"
-    except KubeAPIError as exc:
-        if exc.status != 404:
-            raise
-        what = f"service/{name} was not there"
+    what = (f"service/{name} deleted" if delete_if_there(kind.core.delete_namespaced_service, name, namespace)
+            else f"service/{name} was not there")
     return _hood.Done(what, _hood.Hood(f"delete Service {name}", [
         _hood.Step(_hood.kubectl(kind.cluster, "delete", "service", name, "--ignore-not-found", namespace=namespace),
                    "its address goes back into the pool")]))

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import time
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..cluster.commands import run
 from ..core.errors import BadInput, KindlbError
 from ..core.inputs import cut, known_release
 from ..core.names import image_ref
@@ -117,18 +117,17 @@ def _docker(*args: str, timeout: float = 1800) -> str:
     if not exe:
         raise KindlbError("the docker command is not on PATH: install Docker (Docker Desktop, or apt-get install "
                           "docker.io), then try again")
-    r = subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout, check=False)
+    r = run([exe, *args], what=f"docker {' '.join(args[:2])}", timeout=timeout, check=False)
     if r.returncode != 0:
         raise BundleError(f"docker {' '.join(args[:2])} failed: {r.stderr.strip()[-600:]}")
     return r.stdout
 
 
 def image_id(ref: str) -> str | None:
-    """The Docker image ID of REF in the local engine, or None when it is not there."""
-    try:
-        return _docker("image", "inspect", "-f", "{{.Id}}", ref, timeout=60).strip()
-    except BundleError:
-        return None
+    """The Docker image ID of REF in the local engine, or None when it is not there (``dockernet.image_id``)."""
+    from ..cluster.dockernet import image_id as inspect
+
+    return inspect(ref)
 
 
 def _require_image(ref: str, pull: bool) -> str:
@@ -188,14 +187,11 @@ def _collect_manifest(version: str, manifest: str | Path | None, dest: Path) -> 
 
 
 def _from_lab(version: str) -> dict:
-    from importlib import import_module
-    from importlib.util import find_spec
+    from ..cluster.offline import source
 
-    if not find_spec("kindlb_lab"):
-        raise KindlbError("--from-lab needs the offline lab: `pip install -e lab/` in a clone of kindlb")
-    lab = import_module("kindlb_lab")
+    lab = source("lab", hint="--from-lab needs the offline lab: `pip install -e lab/` in a clone of kindlb")
     ver = lab.metallb_version(version)
-    return {"version": ver, "node": lab.NODE_IMAGE, "nginx": lab.NGINX_IMAGE, "probe": lab.probe_image(),
+    return {"version": ver, "node": lab.image("node"), "nginx": lab.image("nginx"), "probe": lab.image("probe"),
             "manifest": lab.manifest_source(ver)}
 
 
@@ -529,27 +525,11 @@ def verify(file: str | Path, metallb_version: str | None = None) -> dict:
     return _scan(file, metallb_version, None)
 
 
-def _kind_exe() -> str:
-    from ..cluster.kube import kind_binary
-
-    try:
-        return kind_binary()
-    except KindlbError:
-        from importlib import import_module
-        from importlib.util import find_spec
-
-        if find_spec("kindlb_lab"):
-            exe = import_module("kindlb_lab").bin_dir() / "kind"
-            if exe.exists():
-                return str(exe)
-        raise
-
-
 def _clusters() -> list[str]:
-    from ..cluster.kube import kind_clusters
+    """The kind clusters the one kind finder's kind lists ([] without kind or Docker)."""
+    from ..cluster.kind import kind_clusters
 
     try:
-        _kind_exe()
         return kind_clusters()
     except KindlbError:
         return []
@@ -598,14 +578,10 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
                 raise BundleError(f"after docker load, {img['ref']} is not image {img['id'][:19]}: another image "
                                   "took the tag? load the bundle again")
         for name in clusters:
-            exe = _kind_exe()
             for img in meta["images"]:
                 if img["role"] in NODE_ROLES:
                     log(f"kind load image-archive {img['ref']} into {name} ...")
-                    r = subprocess.run([exe, "load", "image-archive", "--name", name, str(staging / img["file"])],
-                                       capture_output=True, text=True, timeout=1800, check=False)
-                    if r.returncode != 0:
-                        raise BundleError(f"kind load image-archive into {name} failed: {r.stderr.strip()[-600:]}")
+                    _kind_load(name, archive=str(staging / img["file"]))
         keep = staging / "keep"
         keep.mkdir()
         shutil.move(str(staging / "metallb"), keep / "metallb")
@@ -658,16 +634,21 @@ def into_cluster(cluster: str, loaded: Loaded, log: Callable[[str], None] = lamb
     """
     if cluster not in _clusters():
         return []
-    exe = _kind_exe()
-    os.environ.setdefault("KINDLB_KIND", exe)
     refs = [i["ref"] for i in loaded.manifest["images"] if i["role"] in NODE_ROLES]
     missing = [r for r in refs if image_id(r) is None]
     if missing:
         raise BundleError(f"{', '.join(missing)} left Docker since the bundle was loaded: "
                           "run `kindlb bundle load FILE` again")
     log(f"kind load docker-image {' '.join(refs)} into {cluster} ...")
-    r = subprocess.run([exe, "load", "docker-image", "--name", cluster, *refs], capture_output=True, text=True,
-                       timeout=1800, check=False)
-    if r.returncode != 0:
-        raise BundleError(f"kind load docker-image into {cluster} failed: {r.stderr.strip()[-600:]}")
+    _kind_load(cluster, images=refs)
     return refs
+
+
+def _kind_load(cluster: str, images: list[str] = (), archive: str | None = None) -> None:
+    from ..cluster.kind import kind_load
+    from ..core.errors import CommandFailed
+
+    try:
+        kind_load(cluster, images, archive)
+    except CommandFailed as exc:
+        raise BundleError(str(exc)) from exc

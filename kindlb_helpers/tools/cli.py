@@ -88,11 +88,10 @@ LAB_HINT = "it lives beside the package, in a clone of kindlb: `pip install -e l
 
 
 def _lab():
-    """The offline lab package (``kindlb_lab``, a distribution of its own), or None when absent."""
-    import importlib
-    import importlib.util
+    """The offline lab as an offline source (a distribution of its own, registered by entry point), or None."""
+    from ..cluster.offline import sources
 
-    return importlib.import_module("kindlb_lab") if importlib.util.find_spec("kindlb_lab") else None
+    return sources().get("lab")
 
 
 def _run(args) -> int:
@@ -200,9 +199,9 @@ def _offline_params(params: dict):
     version = lab.metallb_version(params.get("metallb_version"))  # a version the lab cannot build stops here
     params["metallb_version"] = version
     params.setdefault("metallb_source", str(lab.manifest_source(version)))
-    params.setdefault("image", lab.NGINX_IMAGE)
+    params.setdefault("image", lab.image("nginx"))
     if params.get("probe_from", "auto") != "host":
-        params.setdefault("probe_image", lab.probe_image())
+        params.setdefault("probe_image", lab.image("probe"))
     return None
 
 
@@ -316,12 +315,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``kindlb``; the exit status (0 ok, 1 failure, 2 bad input)."""
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["lab"]:
-        lab = _lab()
-        if lab is None:
+    if argv[:1] == ["lab"]:  # `kindlb lab ...`: the command the lab registers (entry point kindlb.commands)
+        from ..cluster.offline import command
+
+        lab_main = command("lab")
+        if lab_main is None:
             print(f"kindlb lab: the offline lab is not installed: {LAB_HINT}", file=sys.stderr)
             return 2
-        return lab.main(argv[1:])
+        return lab_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

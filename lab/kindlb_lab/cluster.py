@@ -8,9 +8,10 @@ import subprocess
 import time
 
 from kindlb_helpers.cluster import kube
-from kindlb_helpers.cluster.dockernet import kind_network, kind_nodes
+from kindlb_helpers.cluster.dockernet import image_id, kind_network, kind_nodes
+from kindlb_helpers.cluster.kind import kind_load
 from kindlb_helpers.core import versions as v
-from kindlb_helpers.core.errors import ClusterNotFound, LabError, WaitTimeout
+from kindlb_helpers.core.errors import ClusterNotFound, CommandFailed, LabError, WaitTimeout
 from kindlb_helpers.lesson import app
 
 from .build import (
@@ -21,7 +22,6 @@ from .build import (
     manifest_source,
     metallb_images,
     metallb_version,
-    tool_env,
 )
 
 
@@ -36,15 +36,16 @@ def use_lab_tools() -> None:
 
 
 def _kind_load(name: str, images: tuple[str, ...] | list[str]) -> None:
-    """``kind load docker-image`` of locally built images into every node of cluster NAME."""
-    argv = [str(bin_dir() / "kind"), "load", "docker-image", "--name", name, *images]
-    r = subprocess.run(argv, capture_output=True, text=True, env=tool_env(), timeout=900, check=False)
-    if r.returncode != 0:
-        raise LabError(f"{' '.join(argv)} failed (exit {r.returncode}):\n{r.stderr.strip()[-2000:]}")
+    """``kind load docker-image`` of locally built images into every node of cluster NAME (the library's)."""
+    use_lab_tools()
+    try:
+        kind_load(name, list(images), timeout=900)
+    except CommandFailed as exc:
+        raise LabError(str(exc)) from exc
 
 
 def _image_exists(ref: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", ref], capture_output=True, check=False).returncode == 0
+    return image_id(ref) is not None
 
 
 def built_metallb_versions() -> list[str]:

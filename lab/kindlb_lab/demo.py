@@ -10,10 +10,11 @@ import time
 
 from kindlb_helpers.cluster import metallb
 from kindlb_helpers.cluster.dockernet import kind_network
-from kindlb_helpers.cluster.kube import Kind, connect, delete
+from kindlb_helpers.cluster.kube import Kind, connect, delete, get_or_none
 from kindlb_helpers.cluster.network import clusters_on, plan_for
+from kindlb_helpers.cluster.waits import wait_until
 from kindlb_helpers.core import versions as v
-from kindlb_helpers.core.errors import KubeAPIError, LabError, WaitTimeout
+from kindlb_helpers.core.errors import LabError
 from kindlb_helpers.core.manifests import NAMESPACE, metallb_manifests, uses_crds
 from kindlb_helpers.core.pool import Reserved
 from kindlb_helpers.lesson import app, l2
@@ -55,17 +56,11 @@ def apply_pool(name: str, pool: str, addresses: str, auto_assign: bool = True,
 
 def _wait_not_terminating(k: Kind, namespace: str, timeout: float = 120) -> None:
     """A namespace being deleted still accepts updates of its old objects: wait until it is gone."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if k.core.read_namespace(namespace).status.phase != "Terminating":
-                return
-        except KubeAPIError as exc:
-            if exc.status == 404:
-                return
-            raise
-        time.sleep(2)
-    raise WaitTimeout(f"namespace {namespace} is still terminating after {timeout:.0f} s")
+    def check() -> tuple[bool, str]:
+        ns = get_or_none(k.core.read_namespace, namespace)
+        return ns is None or ns.status.phase != "Terminating", f"namespace {namespace} terminating"
+
+    wait_until(check, timeout=timeout, desc=f"namespace {namespace} gone", progress=False, interval=2)
 
 
 def deploy_nginx(name: str, namespace: str, app_name: str = "nginx", replicas: int = 3,

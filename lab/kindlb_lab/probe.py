@@ -11,6 +11,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from kindlb_helpers.cluster.dockernet import image_id
 from kindlb_helpers.core.errors import LabError
 from kindlb_helpers.core.versions import PROBE_IMAGE
 
@@ -19,7 +20,7 @@ APPLETS = ("sh", "sleep", "wget", "httpd", "cat", "mkdir")
 
 def probe_image() -> str:
     """Build the probe image once (needs /bin/busybox from Debian's busybox-static); return its tag."""
-    if subprocess.run(["docker", "image", "inspect", PROBE_IMAGE], capture_output=True, check=False).returncode == 0:
+    if image_id(PROBE_IMAGE) is not None:
         return PROBE_IMAGE
     busybox = shutil.which("busybox") or "/bin/busybox"
     if not Path(busybox).is_file():

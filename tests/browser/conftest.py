@@ -210,8 +210,8 @@ class Lab:
         expected = len(self.sources())
         self.page.wait_for_function(f"() => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').length == {expected}",
                                     timeout=30_000)
-        self.page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
-            timeout=60_000)  # the kernel started and answered
+        self.page.locator("#jp-main-statusbar", has_text=re.compile(r"\| Idle")).wait_for(
+            timeout=120_000)  # the kernel started and answered (the status bar, as Galata reads it)
         self.wait_idle(60)
         return self
 
@@ -257,7 +257,8 @@ class Lab:
         return [(i, t) for i, t in found if re.search(r"Traceback|^\w*(Error|Exception)\b", t, re.M)]
 
     def output_text(self, i: int) -> str:
-        return self.cell(i).locator(".jp-OutputArea").inner_text()
+        """Cell I's outputs as text, without their [n] prompts."""
+        return "\n".join(self.cell(i).locator(".jp-OutputArea-output").all_inner_texts())
 
     # --- running --------------------------------------------------------------------------------------
 
@@ -278,8 +279,8 @@ class Lab:
         return self.page.evaluate("""() => {
             const prompts = Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt'));
             if (prompts.some(p => p.textContent.includes('*'))) return true;
-            const ind = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
-            return !!ind && ind.getAttribute('data-status') !== 'idle';
+            const bar = document.querySelector('#jp-main-statusbar');
+            return !bar || !/[|] Idle/.test(bar.innerText);
         }""")
 
     def wait_idle(self, timeout: float = 300) -> None:
