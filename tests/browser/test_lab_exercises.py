@@ -69,6 +69,17 @@ def _clear_answer(lab, i, variable):
     lab.replace_source(i, f'{variable} = """\n"""\nkh.exercises.apply(k, {variable})')
 
 
+def _has_answer_cells() -> bool:
+    import nbformat
+
+    from kindlb_helpers.tools.runner import notebooks_dir
+
+    nb = nbformat.read(notebooks_dir() / "07_exercises.ipynb", as_version=4)
+    return any("answer-2" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+@pytest.mark.skipif(not _has_answer_cells(), reason="07 has no cell tagged answer-2 (the answer-cell convention of "
+                    "issue 17): this test drives that convention")
 def test_07_answer_cell_wrong_then_right(lab, prepared):
     q2 = kh.exercises.PinAddress(prepared["k"])  # what the task will show this learner: the same cluster
     address, prefix = q2.address, q2.era.prefix

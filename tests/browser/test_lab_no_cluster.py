@@ -118,6 +118,8 @@ def test_diagrams_and_hood_blocks(lab):
                and ((seen["texts"] or 0) > 5 or (seen["natural"] or 0) > 300), dia, "the kind-metallb diagram visible (an SVG > 300x100 px with its labels, or as an image with pixels)",
                str(seen))
     lab.shot("00-diagram", lab.cell(dia))
+    lab.cell(0).scroll_into_view_if_needed()
+    lab.shot("00-first-view")  # what a learner sees first (the README's screenshot)
 
     # 03 with apply = False: the figure of the subnet is an image with pixels; the under-the-hood block of what
     # apply would do (a cell a learner may add: the helper is pure) opens and closes
