@@ -28,7 +28,8 @@ RUN = uuid.uuid4().hex[:8]
 VERSION = "v0.16.1"  # a bundle is for a release kindlb knows; this run's images are told apart by REPO
 REPO = f"kindlb-test-bundle-{RUN}"
 ROLES = {"node": f"{REPO}/node:{RUN}", "controller": f"{REPO}/controller:{VERSION}",
-         "speaker": f"{REPO}/speaker:{VERSION}", "nginx": f"{REPO}/nginx:{RUN}", "probe": f"{REPO}/probe:{RUN}"}
+         "speaker": f"{REPO}/speaker:{VERSION}", "nginx": f"{REPO}/nginx:{RUN}", "probe": f"{REPO}/probe:{RUN}",
+         "router": f"{REPO}/router:{RUN}"}
 MANIFEST = f"""apiVersion: v1
 kind: Namespace
 metadata:
@@ -62,7 +63,7 @@ def remove_images() -> None:
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
-    """Five tiny images, each with one distinct file (so five image IDs)."""
+    """Six tiny images, each with one distinct file (so six image IDs)."""
     if docker("info", check=False).returncode != 0:
         if os.environ.get("CI"):
             pytest.fail("no Docker engine")
@@ -86,7 +87,8 @@ def saved(images, tmp_path_factory) -> Path:
     (d / "metallb-native.yaml").write_text(MANIFEST)
     out = d / "kindlb-test.tar"
     info = bundle.save(out, VERSION, node_image=ROLES["node"], nginx_image=ROLES["nginx"],
-                       probe_image=ROLES["probe"], manifest=d / "metallb-native.yaml")
+                       probe_image=ROLES["probe"], router_image=ROLES["router"],
+                       manifest=d / "metallb-native.yaml")
     assert info["file"] == str(out) and out.is_file()
     assert not list(d.glob("*.partial")) and not list(d.glob(".kindlb-bundle-*"))
     return out
@@ -117,7 +119,7 @@ def test_the_manifest_lists_every_image_and_file_with_digests(saved, images):
         meta = json.loads(t.extractfile("manifest.json").read())
     assert names[0] == "manifest.json"
     assert meta["format"] == "kindlb-bundle" and meta["metallb_version"] == VERSION
-    assert {i["role"] for i in meta["images"]} == {"node", "metallb", "nginx", "probe"}
+    assert {i["role"] for i in meta["images"]} == {"node", "metallb", "nginx", "probe", "router"}
     assert {i["ref"]: i["id"] for i in meta["images"]} == images
     assert sorted(meta["files"]) == sorted(names[1:])
     assert "metallb/metallb-native.yaml" in meta["files"]
@@ -130,7 +132,7 @@ def test_save_load_round_trip_restores_the_images_and_the_offline_parameters(sav
     r = kindlb("bundle", "load", str(saved), "--metallb", VERSION, "--docker-only",
                env={"KINDLB_BUNDLE_CACHE": str(cache)})
     assert r.returncode == 0, r.stderr
-    assert "loaded 5 images into Docker" in r.stdout
+    assert "loaded 6 images into Docker" in r.stdout
     assert {ref: image_id(ref) for ref in ROLES.values()} == images
     assert (cache / VERSION / "metallb" / "metallb-native.yaml").read_text() == MANIFEST
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # staging removed
@@ -141,7 +143,8 @@ def test_save_load_round_trip_restores_the_images_and_the_offline_parameters(sav
     params = {"metallb_version": VERSION}
     _offline_params(params)
     assert params == {"metallb_version": VERSION, "metallb_source": str(cache / VERSION / "metallb"),
-                      "image": ROLES["nginx"], "probe_image": ROLES["probe"], "node_image": ROLES["node"]}
+                      "image": ROLES["nginx"], "probe_image": ROLES["probe"], "node_image": ROLES["node"],
+                      "router_image": ROLES["router"]}
     # the manifest source is what the notebooks' installer reads
     from kindlb_helpers.cluster.metallb import _read_source
 

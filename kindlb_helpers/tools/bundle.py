@@ -33,7 +33,7 @@ from ..cluster.commands import run
 from ..core.errors import BadInput, KindlbError
 from ..core.inputs import cut, known_release
 from ..core.names import image_ref
-from ..core.versions import METALLB_KNOWN, METALLB_VERSION
+from ..core.versions import METALLB_KNOWN, METALLB_VERSION, pins
 
 FORMAT = "kindlb-bundle"
 FORMAT_VERSION = 1
@@ -42,7 +42,9 @@ MANIFEST = "manifest.json"
 NODE_ROLES = ("metallb", "nginx")
 _CHUNK = 1 << 20
 #: Every role a bundle holds, once at least.
-ROLES = ("node", "metallb", "nginx", "probe")
+ROLES = ("node", "metallb", "nginx", "probe", "router")
+#: The roles every bundle holds (bundles made before notebook 07_bgp have no router).
+REQUIRED_ROLES = ("node", "metallb", "nginx", "probe")
 #: A member's name: one plain file in images/ or metallb/, nothing else (no "..", no absolute path, no folder).
 _MEMBER = re.compile(r"(images/[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}\.tar|metallb/[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}\.yaml)",
                      re.ASCII)
@@ -205,12 +207,14 @@ def _cluster_node_image(cluster: str = "kindlb") -> str | None:
 
 def save(file: str | Path, metallb_version: str | None = None, *, from_lab: bool = False,
          node_image: str | None = None, nginx_image: str | None = None, probe_image: str | None = None,
-         manifest: str | Path | None = None, log: Callable[[str], None] = lambda m: None) -> dict:
-    """Write one bundle FILE with the node, MetalLB, nginx and probe images and MetalLB's manifest.
+         manifest: str | Path | None = None, router_image: str | None = None,
+         log: Callable[[str], None] = lambda m: None) -> dict:
+    """Write one bundle FILE with the node, MetalLB, nginx, probe and BGP router images and MetalLB's manifest.
 
     Images come from the local Docker engine (pulled when missing, online). With FROM_LAB, the
     offline lab's images and manifest; otherwise kind's node image of the running ``kindlb``
-    cluster (or NODE_IMAGE), ``nginx:1.27``, ``busybox:1.36`` and the release's manifest URL.
+    cluster (or NODE_IMAGE), ``nginx:1.27``, ``busybox:1.36``, FRR's ``FRR_ONLINE_IMAGE`` (notebook
+    07_bgp's router, run by Docker, not loaded into the nodes) and the release's manifest URL.
     """
     t0 = time.monotonic()
     version = normalize_version(metallb_version)
@@ -221,6 +225,7 @@ def save(file: str | Path, metallb_version: str | None = None, *, from_lab: bool
         nginx_image = nginx_image or lab["nginx"]
         probe_image = probe_image or lab["probe"]
         manifest = manifest or lab["manifest"]
+        router_image = router_image or pins()["FRR_IMAGE"]
     from ..cluster.containers import PROBE_IMAGE
 
     node_image = node_image or _cluster_node_image()
@@ -229,6 +234,7 @@ def save(file: str | Path, metallb_version: str | None = None, *, from_lab: bool
                        "kindlb cluster first and its node image is taken")
     nginx_image = nginx_image or "nginx:1.27"
     probe_image = probe_image or PROBE_IMAGE
+    router_image = router_image or pins()["FRR_ONLINE_IMAGE"]
     out = Path(file).expanduser()
     if out.is_dir():
         raise BadInput(f"{out} is a folder: give the bundle's file name, e.g. {out / f'kindlb-{version}.tar'}")
@@ -243,7 +249,7 @@ def save(file: str | Path, metallb_version: str | None = None, *, from_lab: bool
         if wrong:
             raise BadInput(f"the manifest is not MetalLB {version}'s: it runs {', '.join(wrong)}")
         wanted = [("node", node_image), *(("metallb", r) for r in metallb_refs), ("nginx", nginx_image),
-                  ("probe", probe_image)]
+                  ("probe", probe_image), ("router", router_image)]
         images, files = [], {}
         for role, ref in wanted:
             iid = _require_image(ref, pull=not from_lab)
@@ -355,7 +361,7 @@ def _check_manifest(meta: dict, name: str, archive_size: int) -> dict:
             raise bad(f"loads {img['ref']} from {cut(file, 40)}, not a member of images/ listed in it")
         if img["role"] == "metallb" and not img["ref"].endswith(f":{version}"):
             raise bad(f"lists {img['ref']} as MetalLB {version}'s image")
-    missing = [r for r in ROLES if r not in {i["role"] for i in images}]
+    missing = [r for r in REQUIRED_ROLES if r not in {i["role"] for i in images}]
     if missing:
         raise bad(f"lists no {', '.join(missing)} image")
     return meta

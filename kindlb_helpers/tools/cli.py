@@ -191,6 +191,8 @@ def _offline_params(params: dict):
         params.setdefault("image", bundle.image("nginx"))
         params.setdefault("probe_image", bundle.image("probe"))
         params.setdefault("node_image", bundle.image("node"))
+        if any(i["role"] == "router" for i in bundle.manifest["images"]):  # bundles made before 07_bgp have none
+            params.setdefault("router_image", bundle.image("router"))
         return bundle
     lab = _lab()
     if lab is None:
@@ -225,6 +227,7 @@ def _bundle(args) -> int:
     if args.action == "save":
         info = bundle.save(args.file, metallb_version=args.metallb, from_lab=args.from_lab,
                            node_image=args.node_image, nginx_image=args.nginx_image, probe_image=args.probe_image,
+                           router_image=args.router_image,
                            manifest=args.manifest, log=lambda m: print(m, file=sys.stderr))
         print(f"wrote {info['file']}: MetalLB {info['metallb_version']}, {len(info['images'])} images, "
               f"{info['size'] / 2**20:.0f} MiB in {info['seconds']:.0f} s")
@@ -293,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--node-image", default=None, help="kind node image (default: kind's, or the lab's)")
     b.add_argument("--nginx-image", default=None)
     b.add_argument("--probe-image", default=None)
+    b.add_argument("--router-image", default=None, help="the BGP router of notebook 07_bgp (default: FRR's pinned "
+                   "image; --from-lab: the lab's FRR_IMAGE)")
     b.add_argument("--manifest", default=None,
                    help="MetalLB manifest file or folder (default: downloaded, or the lab's)")
     b = bsub.add_parser("load", parents=[debug], help="verify the bundle, then load it into Docker and the cluster")

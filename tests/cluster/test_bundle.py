@@ -31,6 +31,7 @@ import pytest
 
 from conftest import ARTIFACTS
 
+from kindlb_helpers.core.versions import pins
 from kindlb_helpers.tools.bundle import image_id
 
 TESTS = Path(__file__).resolve().parents[1]  # the helpers both tiers share live in tests/
@@ -84,12 +85,14 @@ def test_bundle_from_the_lab_to_a_passing_series(lab, tmp_path):
 
     meta = verify(file, version)
     refs = {i["ref"]: i for i in meta["images"]}
-    assert set(refs) == {lab.NODE_IMAGE, lab.NGINX_IMAGE, lab.probe_image(), *lab.metallb_images(version)}
+    assert set(refs) == {lab.NODE_IMAGE, lab.NGINX_IMAGE, lab.probe_image(), *lab.metallb_images(version),
+                         pins()["FRR_IMAGE"]}  # the BGP router of 07_bgp
 
     # the same images under tags of this run, MetalLB's manifest naming them
     tag = f"kindlb-bundletest-{RUN}"
     ids = {i["role"] if i["role"] != "metallb" else ref: i["id"] for ref, i in refs.items()}
-    mine = {"node": f"{tag}/node:{lab.K8S_VERSION}", "nginx": f"{tag}/nginx:1", "probe": f"{tag}/probe:1"}
+    mine = {"node": f"{tag}/node:{lab.K8S_VERSION}", "nginx": f"{tag}/nginx:1", "probe": f"{tag}/probe:1",
+            "router": f"{tag}/router:1"}
     manifest = tmp_path / "manifest"
     manifest.mkdir()
     src = lab.manifest_source(version)
@@ -102,7 +105,8 @@ def test_bundle_from_the_lab_to_a_passing_series(lab, tmp_path):
         for key, ref in mine.items():
             docker("tag", ids[key], ref)
         r, _ = kindlb("bundle", "save", str(own), "--metallb", version, "--node-image", mine["node"],
-                      "--nginx-image", mine["nginx"], "--probe-image", mine["probe"], "--manifest", str(manifest),
+                      "--nginx-image", mine["nginx"], "--probe-image", mine["probe"],
+                      "--router-image", mine["router"], "--manifest", str(manifest),
                       env=env)
         assert r.returncode == 0, r.stderr
         docker("rmi", *mine.values())  # only this run's tags
