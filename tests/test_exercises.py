@@ -1,84 +1,257 @@
-"""The exercises without a cluster: solutions shown = solutions run, verdicts, and a learner's bad input
-answered with a message that says what to fix."""
+"""Notebooks 07 and 08 without a cluster: the answer-cell convention, what each release reads, a learner's bad
+YAML answered in one line, MetalLB v0.12.1's ConfigMap rules, and solutions/wrong answers that are valid YAML of
+the right shape. (The cluster tier applies them and proves every check says yes to the solution and no to the
+wrong answer.)"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 import kindlb_helpers as kh
-from kindlb_helpers.lesson import exercises as ex
-from kindlb_helpers.lesson import trouble
+from kindlb_helpers.lesson import answers, exercises as ex, trouble
 
 ROOT = Path(__file__).resolve().parent.parent
-EXERCISES = {1: ex.ExhaustPool, 2: ex.PinAddress, 3: ex.ReservedPool}
+NB07 = ROOT / "notebooks" / "07_exercises.ipynb"
+NB08 = ROOT / "notebooks" / "08_troubleshooting.ipynb"
 
 
-def test_the_collapsed_solution_is_the_code_the_solution_cell_runs():
-    nb = nbformat.read(ROOT / "notebooks" / "07_exercises.ipynb", as_version=4)
-    for n, cls in EXERCISES.items():
-        code = cls.solution_code.strip()
-        details = [c for c in nb.cells if c.cell_type == "markdown" and f"Solution {n}" in c.source]
-        assert len(details) == 1 and details[0].source.startswith("<details>"), "collapsed by default"
-        assert code in details[0].source
-        runs = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("if solutions:")
-                and code.splitlines()[0].strip() in c.source]
-        assert len(runs) == 1
-        body = "\n".join(line[4:] for line in runs[0].source.splitlines()[1:] if line.startswith("    "))
-        assert body.strip() == code
+def _tagged(nb, tag):
+    return [c for c in nb.cells if tag in c.metadata.get("tags", [])]
 
 
-def test_every_exercise_has_a_hint_a_check_and_a_solution():
-    for n, cls in EXERCISES.items():
-        assert cls.number == n and cls.hint_text and cls.solution_code.strip()
-        assert callable(cls.check) and callable(cls.hint) and callable(cls.solution)
+def test_07_has_the_answer_cell_convention_for_five_exercises():
+    nb = nbformat.read(NB07, as_version=4)
+    assert _tagged(nb, "parameters") and _tagged(nb, "progress") and _tagged(nb, "cleanup")
+    params = _tagged(nb, "parameters")[0].source
+    assert "solutions = False" in params and "wrong = False" in params
+    for n in range(1, 6):
+        answer = _tagged(nb, f"answer-{n}")
+        assert len(answer) == 1, n
+        assert f'answer{n} = """\n"""' in answer[0].source and f"kh.exercises.apply(k, answer{n})" in answer[0].source
+        for tag in ("task", "check", "hint", "solution", "run-solution"):
+            assert len(_tagged(nb, f"{tag}-{n}")) == 1, (tag, n)
+        order = [i for i, c in enumerate(nb.cells) for t in ("task", "answer", "run-solution", "check")
+                 if f"{t}-{n}" in c.metadata.get("tags", [])]
+        assert order == sorted(order), f"exercise {n}: task, answer, (automated) solution, then the check"
+    # the solutions are not in the notebook's text: they open from q.solution() (computed for this cluster)
+    assert not any("loadBalancerIPs:" in c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def test_08_shows_evidence_then_asks_then_the_folded_diagnosis():
+    nb = nbformat.read(NB08, as_version=4)
+    for i, what in enumerate(trouble.FAILURES, 1):
+        idx = {t: next(j for j, c in enumerate(nb.cells) if f"{t}-{i}" in c.metadata.get("tags", []))
+               for t in ("cause", "evidence", "guess", "diagnosis", "repair")}
+        assert idx["cause"] < idx["evidence"] < idx["guess"] < idx["diagnosis"] < idx["repair"], what
+        assert "What do you think is wrong?" in nb.cells[idx["guess"] - 1].source
+        assert f'"{what}"' in nb.cells[idx["cause"]].source
+    assert "probe_image" in _tagged(nb, "parameters")[0].source
+
+
+def test_diagnosis_and_hints_are_folded_and_evidence_is_open():
+    d = trouble.Diagnosis("ts-x", [trouble.Finding("pool exhausted", "pool ts-one is exhausted: 1 address")])
+    assert d._repr_html_().startswith("<details><summary>") and d.first == "pool exhausted"
+    folded = ex.Folded("Hint 1", "a nudge")._repr_html_()
+    assert folded.startswith("<details><summary>") and " open" not in folded.split(">")[0]
+    import pandas as pd
+
+    ev = trouble.Evidence("ts-x", "Name: ts-x", pd.DataFrame(), [], [], "status")
+    assert "<details open>" in ev._repr_html_()
+
+
+@pytest.mark.parametrize("version, pool_keys, crds", [
+    ("v0.16.1", ("metallb.io/address-pool", "metallb.universe.tf/address-pool"), True),
+    ("v0.14.9", ("metallb.io/address-pool", "metallb.universe.tf/address-pool"), True),
+    ("v0.14.8", ("metallb.universe.tf/address-pool",), True),
+    ("v0.12.1", ("metallb.universe.tf/address-pool",), False),
+])
+def test_each_release_reads_its_own_prefixes(version, pool_keys, crds):
+    era = ex.Era(version)
+    assert era.keys("address-pool") == pool_keys and era.crds is crds
+
+    class Svc:
+        class metadata:
+            annotations = {"metallb.io/allow-shared-ip": "k"}
+
+    value, key = era.read(Svc, "allow-shared-ip")
+    if "metallb.io/address-pool" in pool_keys:
+        assert (value, key) == ("k", "metallb.io/allow-shared-ip") and era.ignored(Svc, "allow-shared-ip") is None
+    else:
+        assert value is None and era.ignored(Svc, "allow-shared-ip") == "metallb.io/allow-shared-ip"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", "the answer is empty"),
+    ("   \n# just a comment\n", "only comments"),
+    ("apiVersion: v1\nkind: Service\nmetadata:\n  name: ex-a\n spec: {}\n", "does not parse (line"),
+    ("- a\n- b\n", "is not an object"),
+    ("kind: Service\nmetadata:\n  name: ex-a\n", "has no apiVersion"),
+    ("apiVersion: v1\nkind: Service\nmetadata: {}\n", "has no metadata.name"),
+])
+def test_a_learners_broken_yaml_gets_one_line(text, words):
+    docs, why = answers.parse(text)
+    assert docs == [] and words in why and "\n" not in why
+
+
+class _NoCluster:
+    cluster, context, kubeconfig = "nowhere", "kind-nowhere", None
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the cluster must not be touched ({name})")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("apiVersion: v1\nkind: Service\nmetadata:\n  name: nginx\n", "is not an exercise object"),
+    ("apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: default\n  namespace: metallb-system\n",
+     "is not an exercise object"),
+])
+def test_objects_of_other_notebooks_are_refused_before_kubectl(text, words):
+    got = kh.exercises.apply(_NoCluster(), text)
+    assert not got and words in got.message and repr(got).startswith("Not applied:")
+
+
+@pytest.mark.parametrize("command, words", [
+    ("kubectl --context kind-other get svc", "leave out --context"),
+    ("rm -rf /", "not one of the commands"),
+    ("edit service ex-a", "opens an editor"),
+    ("get 'svc", "does not parse"),
+])
+def test_kubectl_lines_that_would_leave_the_cluster_or_hang_are_refused(command, words):
+    got = kh.exercises.kubectl(_NoCluster(), command)
+    assert not got and words in got.message and repr(got).startswith("Failed:")
+
+
+@pytest.mark.parametrize("stderr, line, hint", [
+    ('Error from server (Forbidden): error when creating "STDIN": admission webhook "ipaddresspoolvalidationwebhook'
+     '.metallb.io" denied the request: CIDR "172.18.255.1/32" overlaps with already defined CIDR "172.18.255.0/24"\n',
+     'admission webhook "ipaddresspoolvalidationwebhook.metallb.io" denied the request: CIDR "172.18.255.1/32" '
+     'overlaps with already defined CIDR "172.18.255.0/24"', "every pool needs addresses"),
+    ('error: resource mapping not found for name: "ex-one" namespace: "metallb-system" from "STDIN": no matches for '
+     'kind "IPAdressPool" in version "metallb.io/v1beta1"\nensure CRDs are installed first\n',
+     'resource mapping not found for name: "ex-one" namespace: "metallb-system" from "STDIN": no matches for kind '
+     '"IPAdressPool" in version "metallb.io/v1beta1"', "check `kind:`"),
+    ('Error from server (BadRequest): error when creating "STDIN": IPAddressPool in version "v1beta1" cannot be '
+     'handled as a IPAddressPool: strict decoding error: unknown field "spec.adresses"\n',
+     'IPAddressPool in version "v1beta1" cannot be handled as a IPAddressPool: strict decoding error: unknown field '
+     '"spec.adresses"', "misspelt"),
+])
+def test_kubectl_errors_become_one_line_and_a_hint(stderr, line, hint):
+    assert answers.one_line(stderr) == line
+    assert hint in answers.hint_for(line)
+
+
+DEFAULT = [{"name": "default", "protocol": "layer2", "addresses": ["172.18.255.1-172.18.255.250"]}]
+
+
+def _cm(pools):
+    return {"data": {"config": yaml.safe_dump({"address-pools": pools})}}
+
+
+@pytest.mark.parametrize("pools, words", [
+    (DEFAULT + [{"name": "ex-one", "protocol": "layer2", "addresses": ["172.18.255.251/32"]}], None),
+    (DEFAULT + [{"name": "default", "protocol": "layer2", "addresses": ["172.18.255.251/32"]}],
+     'duplicate definition of pool "default"'),
+    (DEFAULT + [{"name": "ex-one", "protocol": "layer2", "addresses": ["172.18.255.7/32"]}],
+     'overlaps with already defined CIDR "172.18.255.1-172.18.255.250"'),
+    (DEFAULT + [{"name": "ex-one", "protocol": "layer-2", "addresses": ["172.18.255.251/32"]}],
+     'unknown protocol "layer-2"'),
+    (DEFAULT + [{"name": "ex-one", "protocol": "layer2", "addresses": ["172.18.255.300"]}], "invalid CIDR"),
+    (DEFAULT + [{"name": "ex-one", "protocol": "layer2", "adresses": ["172.18.255.251/32"]}],
+     "field adresses not found"),
+    ([{"name": "ex-one", "protocol": "layer2", "addresses": ["172.18.255.251/32"]}], "pool default must stay"),
+])
+def test_the_configmap_era_config_is_checked_with_metallb_v0_12_1s_rules(pools, words):
+    why = answers.configmap_problem(_cm(pools), DEFAULT)
+    assert (why is None) if words is None else (words in why), why
+
+
+def _fake(cls, version, monkeypatch):
+    """An exercise for ``version`` with this made-up cluster's targets (no cluster)."""
+    monkeypatch.setattr(ex, "configmap_pools", lambda kind: [dict(p) for p in DEFAULT])
+    q = cls.__new__(cls)
+    q.kind = _NoCluster()
+    q.t = ex.Targets(one="172.18.254.1", reserved="172.18.254.2-172.18.254.5", l2="172.18.254.6",
+                     spare="172.18.254.7", outside="172.18.254.8", pin="172.18.255.250", share="172.18.255.249", worker="kindlb-worker2",
+                     image="nginx:1.27", era=ex.Era(version))
+    q.era, q.version, q.crds = q.t.era, version, q.t.era.crds
+    return q
+
+
+ALL = [ex.ExhaustPool, ex.PinAddress, ex.ReservedPool, ex.ShareAddress, ex.NodeSelectors, ex.LocalPolicy]
+
+
+@pytest.mark.parametrize("version", ["v0.16.1", "v0.12.1"])
+@pytest.mark.parametrize("cls", ALL)
+def test_solutions_and_wrong_answers_are_valid_answers_of_this_era(cls, version, monkeypatch):
+    era = ex.Era(version)
+    if cls is ex.NodeSelectors and not era.crds:
+        pytest.skip("nodeSelectors on an L2Advertisement exist only with the CRDs")
+    q = _fake(cls, version, monkeypatch)
+    texts = [t for how, t in q.solution_steps() if how == "apply"] + [q.wrong_text()]
+    for text in texts:
+        docs, why = answers.parse(text)
+        assert why is None, why
+        for d in docs:
+            assert answers._owned(d) is None, d
+            if d["kind"] == "ConfigMap":
+                assert not era.crds and answers.configmap_problem(d, DEFAULT) is None
+            else:
+                assert d["kind"] not in ("IPAddressPool", "L2Advertisement") or era.crds
+            for key in (d["metadata"].get("annotations") or {}):
+                if key.startswith(("metallb.io/", "metallb.universe.tf/")):
+                    assert key.startswith(era.prefix + "/"), (key, version)
+    assert q.wrong_says and q.hint_text and q.task()
+    shown = q.solution()
+    assert shown.title == f"Solution {q.number}" and shown.code
+    assert "kh." not in shown.code, "solutions are YAML and kubectl, not our helpers"
+
+
+def test_exercise_one_records_the_reason_with_kubectl_after_reading_it(monkeypatch):
+    q = _fake(ex.ExhaustPool, "v0.16.1", monkeypatch)
+    steps = q.solution_steps()
+    assert [h for h, _ in steps] == ["apply", "apply", "kubectl", "kubectl"]
+    assert steps[-1][1].startswith("annotate service ex-second kindlb.example/reason=")
+    assert "kindlb.example/reason" not in steps[0][1] + steps[1][1], "the reason is read, then recorded"
+
+
+@pytest.mark.parametrize("selector, labels, yes", [
+    ({"matchLabels": {"kubernetes.io/hostname": "w2"}}, {"kubernetes.io/hostname": "w2"}, True),
+    ({"matchLabels": {"kubernetes.io/hostname": "w2"}}, {"kubernetes.io/hostname": "w1"}, False),
+    ({"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["w1", "w2"]}]},
+     {"kubernetes.io/hostname": "w1"}, True),
+    ({"matchExpressions": [{"key": "x", "operator": "Exists"}]}, {}, False),
+])
+def test_node_selectors_are_matched_as_kubernetes_does(selector, labels, yes):
+    assert ex._matches(selector, labels) is yes
 
 
 def test_verdicts_say_right_or_wrong_and_why():
     right, wrong = ex.Verdict(True, "ex-pinned got it"), ex._final("add the annotation")
-    assert bool(right) and not bool(wrong) and getattr(wrong, "final", False)
+    assert bool(right) and not bool(wrong) and wrong.final
     assert "Correct" in right._repr_html_() and "Not yet" in wrong._repr_html_()
     assert repr(wrong) == "Not yet: add the annotation"
 
 
-@pytest.mark.parametrize("call, words", [
-    (lambda: ex.lb_service(None, "Ex_Pinned"), "not a valid Service name"),
-    (lambda: ex.lb_service(None, "ex-pinned", annotations="metallb.io/loadBalancerIPs=1.2.3.4"), "dict of text"),
-    (lambda: ex.lb_service(None, "ex-pinned", load_balancer_ip="172.18.255.300"), "not one IP address"),
-    (lambda: ex.add_pool(None, "Ex One", "172.18.255.1"), "pool name"),
-    (lambda: ex.add_pool(None, "ex-one", "172.18.255.1", auto_assign="no"), "True or False"),
-    (lambda: ex.add_pool(None, "ex-one", "172.18.255.300"), "cannot be read"),
-    (lambda: trouble.cause(None, "no speakers", "172.18.255.1-172.18.255.9"), "unknown failure"),
-])
-def test_a_learners_bad_input_gets_a_message_not_a_traceback_from_deep_code(call, words):
-    with pytest.raises(kh.KindlbError, match=words):
-        call()
-
-
-def test_a_check_turns_any_failure_into_a_verdict():
+def test_a_check_turns_any_failure_into_a_verdict(monkeypatch):
     class Broken(ex.Exercise):
         def __init__(self):
             pass
 
-        def _check(self, answer):
+        def _check(self):
             raise RuntimeError("the API server went away")
 
     class Missing(Broken):
-        def _check(self, answer):
-            raise kh.KindlbError("there is no Service 'ex-pinned' yet: create it with kh.exercises.lb_service")
+        def _check(self):
+            raise kh.KindlbError("there is no Service 'ex-pinned' yet")
 
-    ex_settle, ex.SETTLE = ex.SETTLE, 0
-    try:
-        assert "could not read the cluster" in Broken().check().why
-        assert Missing().check().why.startswith("there is no Service")
-    finally:
-        ex.SETTLE = ex_settle
+    monkeypatch.setattr(ex, "SETTLE", 0)
+    assert "could not read the cluster" in Broken().check().why
+    assert Missing().check().why.startswith("there is no Service")
 
 
-def test_each_failure_has_a_phrase_the_diagnosis_uses():
-    import inspect
-
-    source = inspect.getsource(kh.metallb.diagnose)
-    for phrase in trouble.CAUSES.values():
-        assert phrase in source, phrase
+def test_an_unknown_failure_is_named():
+    with pytest.raises(kh.KindlbError, match="unknown failure"):
+        trouble.service_of("no speakers")

@@ -22,6 +22,9 @@ HOOD_HELPERS = {
     ("metallb", "uninstall"), ("app", "deploy"), ("app", "wait_rollout"), ("app", "wait_external_ip"),
     ("app", "fetch"), ("app", "fetch_in_network"), ("app", "remove"), ("app", "create_lb_service"),
     ("app", "delete_service"), ("app", "service_state"),
+    # 07/08: the learner's YAML and kubectl lines (their result shows the command), the staged failures
+    ("exercises", "apply"), ("exercises", "kubectl"), ("exercises", "run_solution"), ("exercises", "cleanup"),
+    ("trouble", "cause"), ("trouble", "repair"), ("trouble", "cleanup"), ("trouble", "evidence"),
 }
 #: Helpers that return a table with its hood in ``attrs``: shown with kh.show(...).
 TABLE_HELPERS = {("nodes_frame",), ("pods_frame",), ("services_frame",), ("app", "spread"),

@@ -156,6 +156,7 @@ KNOWN: dict[str, Callable[[object], str | None]] = {
     "probe_from": _choice("auto", "host", "container"),
     "failover_timeout": _number(1, 90, unit=" seconds (MetalLB fails over within seconds; 90 is the bound)"),
     "solutions": _bool,
+    "wrong": _bool,
     # BGP (notebook 07_bgp); the plan re-checks them against the cluster before anything is applied
     "router_asn": _via(lambda v: check_asn(v, "router_asn")),
     "metallb_asn": _via(lambda v: check_asn(v, "metallb_asn")),
