@@ -61,8 +61,9 @@ _LAZY = {
 # every module by its short name (kh.app, kh.l2, ...) -> its layer; loaded on first access
 _LAYERS = {
     "core": ("errors", "versions", "names", "pool", "sipcalc", "manifests", "objects", "params", "hood", "page",
-             "bgp_config"),
-    "cluster": ("kube", "dockernet", "containers", "metallb", "waits", "network", "router"),
+             "bgp_config", "release"),
+    "cluster": ("kube", "dockernet", "containers", "metallb", "waits", "network", "router",
+                "capture", "probe"),
     "lesson": ("app", "l2", "exercises", "trouble", "doctor", "widgets", "diagrams", "eras", "tables", "bgp"),
     "tools": ("cli", "runner", "bundle", "export", "notebooks"),
 }

@@ -122,6 +122,8 @@ BAD = {
     "pool_name": ["default\n", "UPPER"],
     "metallb_version": ["v0.x", "v2.0.0", "v0.8.0", 16, "v0.13.5", "v0.16.2"],
     "probe_from": ["somewhere", None],
+    "capture": ["tcpdump", None],
+    "node_failure": ["yes", 1],
     "namespace": ["Default", "a.b"],
     "app_name": ["nginx_1", "1nginx"],
     "demo_service": ["Demo"],

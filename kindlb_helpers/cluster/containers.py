@@ -125,7 +125,8 @@ def choose_route(asked: str = "auto", network: str | None = None) -> Route:
     if asked not in ("auto", "host", "container"):
         raise BadInput(f"probe_from must be 'auto', 'host' or 'container' (got {asked!r})")
     if asked == "container":
-        return Route("container", "a throwaway container on the kind network fetches the page", asked)
+        return Route("container", "asked for (probe_from=\"container\"): a throwaway container on the kind network "
+                                  "sends the requests, next to the nodes on the bridge", asked)
     client = docker_client()
     with translate(client, "ask Docker what it runs on"):
         info = client.info()

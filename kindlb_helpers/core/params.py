@@ -155,6 +155,8 @@ KNOWN: dict[str, Callable[[object], str | None]] = {
     "requests": _number(1, 1000, whole=True, unit=" requests"),
     "probe_from": _choice("auto", "host", "container"),
     "failover_timeout": _number(1, 90, unit=" seconds (MetalLB fails over within seconds; 90 is the bound)"),
+    "node_failure": _bool,
+    "capture": _choice("auto", "host", "node", "off"),
     "solutions": _bool,
     "wrong": _bool,
     # BGP (notebook 07_bgp); the plan re-checks them against the cluster before anything is applied

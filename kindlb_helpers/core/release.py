@@ -276,6 +276,11 @@ FACTS: tuple[Fact, ...] = (
     Fact("no_endpoints_no_announce", "a Service without a ready endpoint gets an IP (IPAllocated) but no speaker "
          "announces it: no nodeAssigned event, no ARP answer", None, None,
          "v0.12.1 speaker/layer2_controller.go:95-97; v0.16.1 speaker/layer2_controller.go:83-86"),
+    Fact("no_pool_no_event", "a LoadBalancer Service that MetalLB cannot serve because no pool exists gets no "
+         "event; the reason is only a debug-level log line (v0.16.1 also logs 'failed to handle service' without it)",
+         None, None, "v0.12.1 controller/main.go:64 (noConfig, debug); v0.16.1 controller/service.go:62-66 "
+         "(pools are empty, debug), "
+         "v0.16.1 internal/k8s/controllers/service_controller_reload.go:107 (the error line)"),
     Fact("garp", "a speaker that takes over an IP sends gratuitous ARP (a request and a reply) at once, then every "
          "1.1 s for 5 s", None, None,
          "v0.12.1 internal/layer2/announcer.go:141-178; v0.16.1 internal/layer2/announcer.go:157-197, arp.go:54-66"),

@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 
 from ..core.manifests import DEFAULT_VERSION, metallb_manifests
+from ..core.release import FACTS, fact
 
 CONFIGMAP_ERA = "v0.12.1"
 
@@ -35,13 +36,50 @@ def compare(pool, name: str = "default", version: str = DEFAULT_VERSION) -> pd.D
          "announce the pool's addresses in layer 2: one node answers ARP (IPv4) / NDP (IPv6) for each"),
         ("address-pools[0].auto-assign: false", "IPAddressPool spec.autoAssign: false",
          "only Services that ask for this pool by name get its addresses"),
-        ("Service annotation metallb.universe.tf/address-pool", "Service annotation metallb.io/address-pool",
+        (f"Service annotation {_prefix(CONFIGMAP_ERA)}/address-pool",
+         f"Service annotation {_prefix(version)}/address-pool" + _prefix_note(version),
          "ask for an address from a named pool"),
-        ("Service spec.loadBalancerIP", "Service annotation metallb.io/loadBalancerIPs",
+        (f"Service spec.loadBalancerIP, or annotation {_prefix(CONFIGMAP_ERA)}/loadBalancerIPs (v0.12.0+)",
+         f"Service annotation {_prefix(version)}/loadBalancerIPs" + _prefix_note(version),
          "ask for one particular address (the field is deprecated since Kubernetes 1.24)"),
     ]
-    return pd.DataFrame(rows, columns=[f"ConfigMap era ({CONFIGMAP_ERA} and the article)", f"{version} and later",
+    return pd.DataFrame(rows, columns=[f"ConfigMap era ({CONFIGMAP_ERA} and the article)",
+                                       f"{version} (custom resources, v0.13+)",
                                        "what it does"])
+
+
+def _prefix(version: str) -> str:
+    """The Service annotation prefix MetalLB ``version`` writes (metallb.io from v0.14.9)."""
+    return "metallb.io" if fact("metallb_io_prefix").holds(version) else "metallb.universe.tf"
+
+
+def _prefix_note(version: str) -> str:
+    f = fact("metallb_io_prefix")
+    return (f" ({f.since}+; v0.13.0-v0.14.8 read only metallb.universe.tf/, which {f.since}+ still reads)"
+            if f.holds(version) else f" (metallb.io/ from {f.since})")
+
+
+def facts(version: str, *keys: str) -> pd.DataFrame:
+    """The lesson's version facts (``keys``; all when none), each with the releases it holds for, whether it
+    holds for ``version``, and the evidence in MetalLB's source or release notes
+    (:data:`kindlb_helpers.core.release.FACTS`).
+
+    >>> [str(x) for x in facts("v0.12.1", "memberlist_by_controller").iloc[0, 1:3]]
+    ['from v0.10.0', 'True']
+    """
+    chosen = [fact(k) for k in keys] if keys else list(FACTS)
+    frame = pd.DataFrame([(f.text, f.releases, f.holds(version), f.evidence) for f in chosen],
+                         columns=["fact", "releases", f"true for {version}",
+                                  "evidence (MetalLB source / release notes)"])
+    frame.attrs["version"] = version
+    return frame
+
+
+def facts_table(version: str, *keys: str):
+    """:func:`facts` as a left-aligned table without the index, for notebooks."""
+    return (facts(version, *keys).style.hide(axis="index")
+            .set_properties(**{"text-align": "left"})
+            .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}]))
 
 
 def table(pool, name: str = "default", version: str = DEFAULT_VERSION):

@@ -218,6 +218,56 @@ def announcer(kind: Kind, name: str = "nginx", namespace: str = "default") -> pd
     return frame
 
 
+def who_may_announce(kind: Kind, version: str | None = None) -> pd.DataFrame:
+    """One row per node: its role, its control-plane taint, whether a speaker runs there, whether it carries
+    ``node.kubernetes.io/exclude-from-external-load-balancers`` (kubeadm puts it on the control-plane), and
+    so whether its speaker may announce in layer 2 under MetalLB ``version`` (default: the installed one).
+
+    v0.12.1's speakers tolerate only the old ``master`` taint, so none runs on a kind control-plane; from
+    v0.13 one does; from v0.14 a speaker skips a node with that label (:data:`kindlb_helpers.core.release.FACTS`).
+    """
+    from ..cluster.metallb import installed_version
+    from ..core.release import fact
+
+    version = version or installed_version(kind)
+    label = "node.kubernetes.io/exclude-from-external-load-balancers"
+    honours = bool(version) and fact("exclude_lb_label").holds(version)
+    speakers = {p.spec.node_name for p in _speakers(kind)}
+    rows = []
+    for n in sorted(kind.core.list_node().items, key=lambda n: n.metadata.name):
+        labels = n.metadata.labels or {}
+        roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/")) or ["<none>"]
+        taints = [f"{t.key}:{t.effect}" for t in (n.spec.taints or [])]
+        excluded = label in labels
+        has_speaker = n.metadata.name in speakers
+        if not has_speaker:
+            why = ("no speaker: its taint " + ", ".join(taints) + " is not tolerated") if taints else "no speaker pod"
+        elif excluded and honours:
+            why = f"the speaker skips it: labelled {label} ({fact('exclude_lb_label').releases})"
+        elif excluded:
+            why = f"labelled, but MetalLB {version} ignores the label (honoured {fact('exclude_lb_label').releases})"
+        else:
+            why = "a speaker runs here and nothing excludes it"
+        rows.append({"node": n.metadata.name, "roles": ",".join(roles), "taints": ", ".join(taints) or "<none>",
+                     "speaker": has_speaker, "exclude label": excluded,
+                     "may announce": has_speaker and not (excluded and honours), "why": why})
+    frame = pd.DataFrame(rows, columns=["node", "roles", "taints", "speaker", "exclude label", "may announce", "why"])
+    cp = frame[frame["roles"].str.contains("control-plane")]
+    frame.attrs["control_plane"] = ({k: (bool(v) if k != "node" else str(v)) for k, v in
+                                     cp.iloc[0][["node", "speaker", "exclude label", "may announce"]].items()}
+                                    if len(cp) else None)
+    frame.attrs.update(version=version, hood=_hood.Hood("who may announce", [
+        _hood.Step(_hood.kubectl(kind.cluster, "get", "nodes", "-L", label),
+                   "kubeadm labels the control-plane; kind keeps the label when the cluster has more than one node"),
+        _hood.Step(_hood.kubectl(kind.cluster, "get", "nodes", "-o",
+                                 "custom-columns=NAME:.metadata.name,TAINTS:.spec.taints[*].key")),
+        _hood.Step(_hood.kubectl(kind.cluster, "get", "daemonset", "speaker", "-o",
+                                 "jsonpath={.spec.template.spec.tolerations}", namespace=NAMESPACE),
+                   "the taints the speakers tolerate"),
+    ]))
+    return frame
+
+
 def _app_pods_by_node(kind: Kind, name: str, namespace: str) -> dict[str, int]:
     """node -> number of ready pods of the app on it."""
     out: dict[str, int] = {}
@@ -531,6 +581,8 @@ class Failover:
     arp: pd.DataFrame | None = field(repr=False)
     capture: str = ""
     hood: _hood.Hood | None = field(default=None, repr=False)
+    client_uses: str | None = None
+    pods_on_failed: tuple[int, int] = (0, 0)
 
     def summary(self) -> pd.DataFrame:
         """The measurement, row by row."""
@@ -547,9 +599,22 @@ class Failover:
             ("IP answered through the new node after", "", f"{self.answered_after:.1f} s"),
             ("requests that failed meanwhile", "", str(self.failed_requests)),
             ("longest time without an answer", "", f"{self.unanswered_seconds:.1f} s"),
+            ("app pods on the failed node (of all)", f"{self.pods_on_failed[0]} of {self.pods_on_failed[1]}", ""),
             ("all nodes and speakers Ready, IP answering, after", "", f"{self.healthy_after:.1f} s"),
-            ("announcer once everything is back", "", str(self.back_to)),
+            ("announcer once everything is back (MetalLB)", "", str(self.back_to)),
+            ("node the client then sends to (its neighbour entry)", "", str(self.client_uses)),
         ], columns=["", "before", "after"])
+
+    def values(self) -> dict:
+        """The measurement as plain values (for a notebook's ``result``)."""
+        garp_macs = [] if self.arp is None else sorted(set(
+            self.arp.loc[self.arp["gratuitous"] & (self.arp["seconds"] >= 0), "sender MAC"]))
+        return {"mode": self.mode, "from": self.before, "to": self.after, "mac_before": self.mac_before,
+                "mac_after": self.mac_after, "announced": self.announced_after, "garp": self.garp_after,
+                "answered": self.answered_after, "failed": self.failed_requests, "gap": self.unanswered_seconds,
+                "healthy": self.healthy_after, "back_to": self.back_to, "client_uses": self.client_uses,
+                "pods_on_failed": list(self.pods_on_failed), "garp_macs": garp_macs,
+                "capture": self.arp.attrs.get("via") if self.arp is not None else None}
 
     def _repr_html_(self) -> str:
         how = html.escape(FAILURES[self.mode])
@@ -596,7 +661,6 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
     kind bridge (:class:`~kindlb_helpers.cluster.capture.ArpCapture`: ``"auto"``, ``"host"`` or ``"node"``).
     """
     from ..cluster.capture import ArpCapture
-    from ..cluster.metallb import readiness
     from ..cluster.probe import Prober
 
     ip, via = _checked_ip(ip), _via(via)
@@ -620,9 +684,29 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
             raise KindlbError(f"no speaker pod runs on {before}: `kubectl -n {NAMESPACE} get pods -o wide` shows them")
         victim = pods[0].metadata.name
     cap = ArpCapture(ip, via=capture, node=_listener(kind.cluster, {before})).start() if capture != "off" else None
-    prober = Prober(ip, via, port, image).start()
+    try:
+        prober = Prober(ip, via, port, image).start()
+    except BaseException:
+        if cap:
+            cap.stop()
+        raise
+    try:
+        return _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before, victim, mac_before,
+                        mac_of, cap, prober)
+    finally:  # whatever happened: no prober container, no nft table, no paused node left behind
+        prober.stop()
+        if cap:
+            cap.stop()
+
+
+def _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before, victim, mac_before, mac_of,
+             cap, prober) -> Failover:
+    from ..cluster.metallb import readiness
+
     samples: list[tuple[float, str | None]] = []
     announced = answered = after = mac_after = None
+    pods = _app_pods_by_node(kind, name, namespace)
+    pods_on_failed = (pods.get(before, 0), sum(pods.values()))
     t0 = time.monotonic()
     paused = False
     try:
@@ -649,9 +733,6 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
         if paused:
             _docker_pause(victim, False)
     if announced is None or answered is None:
-        prober.stop()
-        if cap:
-            cap.stop()
         seen = f"{after} announces" if after else f"no other node announced it (still {before})"
         raise WaitTimeout(f"{ip}: not answering through another node within {timeout:.0f} s after the failure "
                           f"({FAILURES[mode]}): {seen}. Look at the speaker logs "
@@ -667,9 +748,10 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
 
     _wait(healthy, 180, "nodes, speakers and IP healthy again")
     healthy_after = time.monotonic() - t0
-    time.sleep(2)  # a speaker that comes back rejoins memberlist and may take the IP back: let that show
-    back = settle(kind, ip, name, namespace, via=via, image=image)
+    time.sleep(3)  # a speaker that comes back rejoins memberlist and may take the IP back: let that show
+    back = current_announcer(kind, name, namespace)
     answers = prober.stop()
+    last_mac = next((a.mac for a in reversed(answers) if a.mac), None)
     arp = cap.stop(origin=t0) if cap else None
     if arp is not None:
         arp.insert(3, "node", arp["sender MAC"].map(mac_of))
@@ -714,38 +796,51 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
     capture_text = f"{arp.attrs['via']}: {arp.attrs['why']}" if arp is not None else ""
     return Failover(ip, mode, before, after, mac_before, mac_after, round(announced, 1),
                     None if garp is None else round(garp, 1), round(answered, 1), failed, round(max(gaps), 1),
-                    round(healthy_after, 1), back, timeline, arp, capture_text, hood)
+                    round(healthy_after, 1), back, timeline, arp, capture_text, hood, mac_of.get(last_mac or ""),
+                    pods_on_failed)
 
 
 def failover_figure(moved: Failover):
-    """The failover on one time axis: each request (answered or not, and through which node) and each ARP
-    packet from the IP, seconds after the failure."""
+    """The failover on one time axis, seconds after the failure: each request (answered or not) coloured by
+    the node whose MAC the client used for it, and each ARP packet from the IP coloured by its sender."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    fig, ax = plt.subplots(figsize=(9, 3.2))
-    tl = moved.timeline
-    nodes = sorted(set(tl["node with that MAC"].dropna()) | ({*moved.arp["node"].dropna()} if moved.arp is not None
-                                                              else set()) | {moved.before, moved.after})
-    colour = {n: c for n, c in zip(nodes, ["#0969da", "#bf3989", "#1a7f37", "#9a6700", "#8250df"])}
+    tl, arp = moved.timeline, moved.arp
+    nodes = sorted(set(tl["node with that MAC"].dropna()) | (set(arp["node"].dropna()) if arp is not None else set())
+                   | {moved.before, moved.after})
+    colour = dict(zip(nodes, ["#0969da", "#bf3989", "#1a7f37", "#9a6700", "#8250df"]))
+    grey = "#8c959f"
+    fig, ax = plt.subplots(figsize=(11, 3.4))
     ok, bad = tl[tl["answered"]], tl[~tl["answered"]]
-    ax.scatter(ok["seconds"], [1] * len(ok), c=[colour.get(n, "#57606a") for n in ok["node with that MAC"]],
-               marker="o", s=22, label="request answered (colour: node whose MAC the client used)")
-    ax.scatter(bad["seconds"], [1] * len(bad), c="#cf222e", marker="x", s=30, label="request not answered")
-    if moved.arp is not None and len(moved.arp):
-        g = moved.arp
-        ax.scatter(g["seconds"], [0] * len(g), c=[colour.get(n, "#57606a") for n in g["node"]], marker="|", s=300,
-                   label="ARP packet from the IP (colour: sender node)")
-    for x, text in ((0, "failure"), (moved.announced_after, "new announcer"), (moved.answered_after, "answers again")):
+    ax.scatter(ok["seconds"], [1] * len(ok), c=[colour.get(n, grey) for n in ok["node with that MAC"]], marker="o",
+               s=22)
+    ax.scatter(bad["seconds"], [1] * len(bad), c=[colour.get(n, grey) for n in bad["node with that MAC"]], marker="x",
+               s=40, linewidths=1.6)
+    if arp is not None and len(arp):
+        ax.scatter(arp["seconds"], [0] * len(arp), c=[colour.get(n, grey) for n in arp["node"]], marker="|", s=400)
+    marks = [(0, "failure"), (moved.announced_after, "new announcer"), (moved.answered_after, "answered via new node")]
+    if moved.garp_after is not None:
+        marks.append((moved.garp_after, "first gratuitous ARP"))
+    right = max([*tl["seconds"], *(arp["seconds"] if arp is not None else []), moved.answered_after, 1.0])
+    for i, (x, text) in enumerate(sorted(marks)):
         ax.axvline(x, color="#57606a", ls="--", lw=0.8)
-        ax.text(x, 1.35, text, rotation=90, fontsize=7, va="bottom", ha="right")
-    for n, c in colour.items():
-        ax.plot([], [], color=c, lw=6, label=n)
-    ax.set_yticks([0, 1], ["ARP on the bridge", "curl to the IP"])
-    ax.set_ylim(-0.6, 2.2)
+        late = x > 0.7 * right
+        ax.annotate(text, (x, 1.55 + 0.28 * (i % 3)), fontsize=7, ha="right" if late else "left",
+                    xytext=(-2 if late else 2, 0), textcoords="offset points")
+    legend = [Line2D([], [], marker="o", ls="", color="#57606a", label="request answered"),
+              Line2D([], [], marker="x", ls="", color="#57606a", label="request not answered (1 s)"),
+              Line2D([], [], marker="|", ls="", color="#57606a", markersize=12, label="ARP packet from the IP")]
+    legend += [Line2D([], [], color=c, lw=6, label=f"{n}{' (failed)' if n == moved.before else ''}")
+               for n, c in colour.items()]
+    ax.legend(handles=legend, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              title="colour: the node whose MAC\nthe client used / that sent it", title_fontsize=7)
+    ax.set_yticks([0, 1], ["ARP on the bridge", "requests to the IP"])
+    ax.set_ylim(-0.6, 2.5)
     ax.set_xlabel("seconds after the failure")
-    ax.set_title(f"{moved.ip}: {moved.before} → {moved.after} ({moved.mode} failure) — answers resume after "
+    what = "speaker pod deleted" if moved.mode == "speaker" else "node paused"
+    ax.set_title(f"{moved.ip}: {what} on {moved.before}; {moved.after} took over; answered through it after "
                  f"{moved.answered_after:.1f} s", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     plt.close(fig)
     return fig
