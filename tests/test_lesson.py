@@ -123,14 +123,14 @@ def test_hood_html_is_collapsible_and_escaped():
 
 def test_exported_page_renders_offline(tmp_path):
     """`kindlb run` exports HTML that loads no script, style or image from another host."""
-    from kindlb_helpers.tools.export import remote_references
+    from kindlb_helpers.tools.export import page_problems
     from kindlb_helpers.tools.runner import run_one
 
     res = run_one(ROOT / "notebooks" / "03_address_pool.ipynb", tmp_path,
                   {"subnet": "172.19.0.1/16", "apply": False, "interactive": False})
     assert res.ok, res.error
     page = res.html.read_text()
-    assert remote_references(page) == []
+    assert page_problems(page, res.html.parent) == []  # nothing outside, used or dormant; no missing file
     assert "<svg" in page or "data:image/png;base64" in page, "the subnet picture is inline"
 
 

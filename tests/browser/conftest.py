@@ -32,7 +32,10 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("KINDLB_CHROMIUM", "/usr/bin/chromium")
+#: Debian's chromium (scripts/setup.sh), else another Chromium build already there; $KINDLB_CHROMIUM wins
+CHROMIUM = os.environ.get("KINDLB_CHROMIUM") or next(
+    (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome") if Path(p).exists()),
+    "/usr/bin/chromium")
 ARTIFACTS = (Path(os.environ["KINDLB_ARTIFACTS"]) / "browser" if os.environ.get("KINDLB_ARTIFACTS")
              else Path("runs/browser")).resolve()
 HERE = Path(__file__).resolve().parent
