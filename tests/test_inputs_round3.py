@@ -98,6 +98,8 @@ def test_the_right_numbers_still_pass(stub_series):
     kh.check_parameters(metallb_version="0.12.1")
     r = kindlb("pool", "--size", "25", "--network", "no-such-net-" + RUN)
     assert r.returncode == 1 and "does not exist" in r.stderr, r.stderr  # got past the size: Docker answered
+    r = kindlb("pool", "--family", "４", "--network", "no-such-net-" + RUN)  # int() reads it as 4
+    assert r.returncode == 2 and "write 4 or 6" in r.stderr, r.stderr
 
 
 # ---------------------------------------------------------------- IPv4-mapped IPv6

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..cluster.commands import run
-from ..core.errors import BadInput, KindlbError
+from ..core.errors import BadInput, KindlbError, WaitTimeout
 from ..core.inputs import cut, known_release
 from ..core.names import image_ref
 from ..core.versions import METALLB_KNOWN, METALLB_VERSION, pins
@@ -123,6 +123,16 @@ def _docker(*args: str, timeout: float = 1800) -> str:
     if r.returncode != 0:
         raise BundleError(f"docker {' '.join(args[:2])} failed: {r.stderr.strip()[-600:]}")
     return r.stdout
+
+
+def _docker_answers(seconds: float = 8) -> None:
+    """The engine answers ``docker version`` within SECONDS; else BundleError naming it and the fix."""
+    try:
+        _docker("version", "--format", "{{.Server.Version}}", timeout=seconds)
+    except WaitTimeout:
+        host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        raise BundleError(f"Docker at {host} did not answer `docker version` within {seconds:g} s: start or restart "
+                          "the daemon, or fix DOCKER_HOST; nothing was loaded") from None
 
 
 def image_id(ref: str) -> str | None:
@@ -549,6 +559,7 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
     exists. DOCKER_ONLY: no cluster at all.
     """
     t0 = time.monotonic()
+    _docker_answers()
     clusters: list[str] = []
     if not docker_only:  # the cluster is named by the user: checked before the archive is read
         existing = _clusters()

@@ -24,6 +24,13 @@ def _sipcalc(args) -> int:
     return 0
 
 
+def _family(text: str) -> int:
+    """``--family 4``: ASCII 4 or 6 only (``int()`` would read a fullwidth ４ as 4)."""
+    if text not in ("4", "6"):
+        raise argparse.ArgumentTypeError(f"{text[:20]!r}: write 4 or 6")
+    return int(text)
+
+
 def _pool(args) -> int:
     from ..cluster.dockernet import kind_network
     from ..cluster.metallb import other_clusters_pools
@@ -259,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("pool", parents=[debug], help="plan a MetalLB pool on the live kind network")
     s.add_argument("--cluster", default="kindlb", help="the cluster the pool is for (its own pool is not avoided)")
     s.add_argument("--size", default=None, help="addresses in the pool (default: 250, less on small subnets)")
-    s.add_argument("--family", type=int, choices=(4, 6), default=4)
+    s.add_argument("--family", type=_family, choices=(4, 6), default=4, help="4 or 6")
     s.add_argument("--network", default=None,
                    help="docker network (default: $KIND_EXPERIMENTAL_DOCKER_NETWORK or kind)")
     s.add_argument("--ignore-other-clusters", action="store_true", help="do not read other kind clusters' pools")
