@@ -252,6 +252,7 @@ def test_l2_bad_input_is_bad_input():
         l2.neighbours("not-an-ip")  # refused before anything is contacted
 
 
+@pytest.mark.docker  # the second tier: a CLI subprocess / a Jupyter kernel
 def test_bad_input_from_objects_exits_2_on_the_cli(tmp_path):
     """`kindlb run -p app_name=1app ...`: refused as bad input before anything runs (exit 2, no traceback)."""
     import subprocess
@@ -265,6 +266,7 @@ def test_bad_input_from_objects_exits_2_on_the_cli(tmp_path):
 
 # ---------------------------------------------------------------- the runner's error is data
 
+@pytest.mark.docker  # the second tier: a CLI subprocess / a Jupyter kernel
 def test_a_failing_cell_is_reported_with_index_count_line_and_name(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     from kindlb_helpers.tools import runner

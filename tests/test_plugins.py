@@ -3,6 +3,7 @@ bring (the bundle._clusters bug), one `kind load`, one image inspector, one dele
 from __future__ import annotations
 
 import ast
+import functools
 import textwrap
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -115,14 +116,15 @@ def test_the_lab_registers_itself():
 
 # ---------------------------------------------------------------- one place for each job
 
+@functools.lru_cache(maxsize=1)
+def _nodes() -> tuple[tuple[str, tuple], ...]:
+    """(file, every AST node) for the library and the lab, parsed once."""
+    return tuple((str(path.relative_to(ROOT)), tuple(ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+                 for d in ("kindlb_helpers", "lab/kindlb_lab") for path in (ROOT / d).rglob("*.py"))
+
+
 def _calls(pattern) -> list[str]:
-    found = []
-    for d in ("kindlb_helpers", "lab/kindlb_lab"):
-        for path in (ROOT / d).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if pattern(node):
-                    found.append(str(path.relative_to(ROOT)))
-    return sorted(set(found))
+    return sorted({name for name, nodes in _nodes() if any(pattern(n) for n in nodes)})
 
 
 def _strs(node) -> list[str]:

@@ -10,11 +10,11 @@ import uuid
 import pytest
 import yaml
 from _docker import docker
-from kindlb_lab.probe import probe_image
 from test_dockernet import IMAGE, ensure_engine, ensure_image  # the engine/image helpers
 
 import kindlb_helpers as kh
 from kindlb_helpers.core.errors import ClusterNotFound, WrongContext
+from kindlb_lab.probe import probe_image
 
 
 def kubeconfig(tmp_path, *names: str) -> str:

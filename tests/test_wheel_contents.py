@@ -3,9 +3,6 @@ changes the Docker daemon, no pytest import, no offline lab package (that is lab
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -15,19 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> zipfile.ZipFile:
-    """kindlb's wheel, built from a copy of the sources (a stale build/ in the tree cannot leak in)."""
-    src = tmp_path_factory.mktemp("src")
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(ROOT / name, src / name)
-    shutil.copytree(ROOT / "kindlb_helpers", src / "kindlb_helpers",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copytree(ROOT / "notebooks", src / "notebooks")  # mapped into the package (kindlb_helpers/_notebooks)
-    out = tmp_path_factory.mktemp("wheel")
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check",
-                        "-w", str(out), str(src)], capture_output=True, text=True, timeout=300, check=False)
-    assert r.returncode == 0, r.stdout + r.stderr
-    (path,) = out.glob("kindlb-*.whl")
+def wheel(built_wheel) -> zipfile.ZipFile:
+    """kindlb's wheel, the one built once per run (tests/conftest.py)."""
+    path = built_wheel
     return zipfile.ZipFile(path)
 
 

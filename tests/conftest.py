@@ -1,0 +1,56 @@
+"""Test tiers (issue 15) and what the tiers share.
+
+- unit (``make test-unit``): everything not marked ``docker`` or ``cluster``: no Docker daemon (the Makefile
+  proves it with DOCKER_HOST=unix:///nonexistent), no kernels, no wheel; the library's and the lab's doctests.
+- docker (``make test-docker``): the files in :data:`DOCKER_TIER` and tests/browser: a Docker engine, Jupyter
+  kernels, the wheel (built once per run: :func:`built_wheel`), the lab's scripts.
+- cluster (``make test-cluster``): tests/cluster, a real kind cluster.
+A test file joins the docker tier by being listed here (or by marking its tests ``@pytest.mark.docker``).
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Test files that need a Docker engine, a Jupyter kernel, a wheel build, the lab's build scripts, or run
+#: the CLI in many subprocesses.
+DOCKER_TIER = {
+    "test_bundle.py", "test_bundle_hostile.py", "test_capture.py", "test_dockernet.py", "test_doctor_laptop.py",
+    "test_inputs_round3.py", "test_lab_lock.py", "test_lesson.py", "test_notebooks.py", "test_pages.py",
+    "test_runner_kernels.py", "test_shell.py", "test_wheel.py", "test_wheel_contents.py", "test_bgp.py",
+    "test_context_isolation.py", "test_exercises.py",
+    # no Docker, but many `kindlb` subprocesses (a few seconds each): too slow for the unit tier
+    "test_cli.py", "test_versions.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = Path(str(item.fspath))
+        if "cluster" in path.parts or item.get_closest_marker("cluster"):
+            continue
+        if path.name in DOCKER_TIER or "browser" in path.parts:
+            item.add_marker(pytest.mark.docker)
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory) -> Path:
+    """kindlb's wheel, built once per test run from a copy of the sources (a stale build/ cannot leak in)."""
+    src = tmp_path_factory.mktemp("src")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+    shutil.copytree(ROOT / "kindlb_helpers", src / "kindlb_helpers", ignore=ignore)
+    shutil.copytree(ROOT / "notebooks", src / "notebooks", ignore=ignore)  # mapped into kindlb_helpers/_notebooks
+    out = tmp_path_factory.mktemp("wheel")
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check",
+                        "-w", str(out), str(src)], capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (wheel,) = out.glob("kindlb-*.whl")
+    return wheel
