@@ -62,8 +62,8 @@ _LAZY = {
 _LAYERS = {
     "core": ("errors", "versions", "names", "pool", "sipcalc", "manifests", "objects", "params", "hood", "page",
              "bgp_config", "release"),
-    "cluster": ("kube", "dockernet", "containers", "metallb", "waits", "network", "router",
-                "capture", "probe"),
+    "cluster": ("kube", "kubeconfig", "kind", "commands", "offline", "dockernet", "containers", "metallb", "waits",
+                "network", "router", "capture", "probe"),
     "lesson": ("app", "l2", "exercises", "trouble", "doctor", "widgets", "diagrams", "eras", "tables", "bgp"),
     "tools": ("cli", "runner", "bundle", "export", "notebooks"),
 }
