@@ -206,6 +206,17 @@ def test_parse_kernel_routes_ecmp_and_single():
     assert b.parse_kernel_routes("") == {}
 
 
+def test_parse_zebra_fib_is_the_kernel_route():
+    text = """{"198.51.100.1/32":[{"prefix":"198.51.100.1/32","protocol":"bgp",
+      "selected":true,"installed":true,"nexthops":[
+      {"flags":3,"fib":true,"ip":"10.99.0.11","interfaceName":"eth0","active":true,"weight":1},
+      {"flags":3,"fib":true,"ip":"10.99.0.12","interfaceName":"eth0","active":true,"weight":1},
+      {"flags":1,"ip":"10.99.0.13","interfaceName":"eth0","active":false}]}]}"""
+    assert b.parse_zebra_fib(text) == {"198.51.100.1": ["10.99.0.11", "10.99.0.12"]}  # not the inactive one
+    assert b.parse_zebra_fib("{}") == {}
+    assert b.parse_zebra_fib(text.replace('"installed":true', '"installed":false')) == {"198.51.100.1": []}
+
+
 def test_parse_bgp_table_paths():
     text = """{"routes":{"198.51.100.0/32":[
       {"valid":true,"multipath":true,"path":"64500","nexthops":[{"ip":"172.18.0.4"}]},

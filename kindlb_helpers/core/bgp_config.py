@@ -367,6 +367,24 @@ def parse_kernel_routes(text: str) -> dict[str, list[str]]:
     return {k: sorted(v, key=ipaddress.ip_address) for k, v in routes.items()}
 
 
+def parse_zebra_fib(text: str) -> dict[str, list[str]]:
+    """``vtysh -c "show ip route PREFIX json"`` -> prefix -> the next hops zebra installed in the kernel
+    (``fib``): the same answer as ``ip route``, for a router image without iproute2.
+
+    >>> parse_zebra_fib('{"198.51.100.1/32":[{"protocol":"bgp","installed":true,"nexthops":['
+    ...                 '{"ip":"10.99.0.12","fib":true},{"ip":"10.99.0.11","fib":true}]}]}')
+    {'198.51.100.1': ['10.99.0.11', '10.99.0.12']}
+    """
+    out: dict[str, list[str]] = {}
+    for prefix, entries in (json.loads(text or "{}") or {}).items():
+        hops = [h["ip"] for e in entries if e.get("installed") for h in e.get("nexthops", [])
+                if h.get("fib") and h.get("ip")]
+        net = ipaddress.ip_network(prefix, strict=False)
+        key = str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+        out[key] = sorted(set(hops), key=ipaddress.ip_address)
+    return out
+
+
 def host_prefix(ip: str) -> str:
     """How the kernel names a /32 route: the bare address."""
     return str(ipaddress.ip_address(ip))

@@ -375,8 +375,12 @@ def should_advertise(kind: Kind, p: Plan, name: str = SERVICE, namespace: str = 
 
 
 def _kernel_hops(router: Router, ip: str) -> list[str]:
-    text = _router.exec_in(router.name, ["ip", "route", "show", _bgp.host_prefix(ip)], check=False)[1]
-    return _bgp.parse_kernel_routes(text).get(_bgp.host_prefix(ip), [])
+    """The kernel route's next hops for ``ip`` (``ip route``; zebra's FIB view where the image has no iproute2)."""
+    ip = _bgp.host_prefix(ip)
+    code, text = _router.exec_in(router.name, ["ip", "route", "show", ip], check=False)
+    if code == 0 and "not found" not in text:
+        return _bgp.parse_kernel_routes(text).get(ip, [])
+    return _bgp.parse_zebra_fib(_router.vtysh(router.name, f"show ip route {ip}/32 json")).get(ip, [])
 
 
 def routes(p: Plan, router: Router, ip) -> pd.DataFrame:
@@ -391,7 +395,7 @@ def routes(p: Plan, router: Router, ip) -> pd.DataFrame:
         table = [r for r in _bgp.parse_bgp_table(_router.vtysh(router.name, "show bgp ipv4 unicast json"))
                  if r["prefix"] == f"{ip}/32"]
     kernel_text = _router.exec_in(router.name, ["ip", "route", "show", ip], check=False)[1]
-    kernel = _bgp.parse_kernel_routes(kernel_text).get(ip, [])
+    kernel = _kernel_hops(router, ip)
     rows = [{"prefix": r["prefix"], "next hop": r["next hop"], "node": names.get(r["next hop"], "?"),
              "AS path": r["AS path"], "best": r["best"], "multipath": r["multipath"],
              "in kernel route": r["next hop"] in kernel} for r in table]
