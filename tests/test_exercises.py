@@ -22,12 +22,12 @@ def _tagged(nb, tag):
     return [c for c in nb.cells if tag in c.metadata.get("tags", [])]
 
 
-def test_07_has_the_answer_cell_convention_for_five_exercises():
+def test_07_has_the_answer_cell_convention_for_six_exercises():
     nb = nbformat.read(NB07, as_version=4)
     assert _tagged(nb, "parameters") and _tagged(nb, "progress") and _tagged(nb, "cleanup")
     params = _tagged(nb, "parameters")[0].source
     assert "solutions = False" in params and "wrong = False" in params
-    for n in range(1, 6):
+    for n in range(1, 7):
         answer = _tagged(nb, f"answer-{n}")
         assert len(answer) == 1, n
         assert f'answer{n} = """\n"""' in answer[0].source and f"kh.exercises.apply(k, answer{n})" in answer[0].source
@@ -180,7 +180,8 @@ def _fake(cls, version, monkeypatch):
     return q
 
 
-ALL = [ex.ExhaustPool, ex.PinAddress, ex.ReservedPool, ex.ShareAddress, ex.NodeSelectors, ex.LocalPolicy]
+ALL = [ex.ExhaustPool, ex.PinAddress, ex.ReservedPool, ex.ShareAddress, ex.NodeSelectors, ex.LocalPolicy,
+       ex.BreakFix]
 
 
 @pytest.mark.parametrize("version", ["v0.16.1", "v0.12.1"])
@@ -205,6 +206,7 @@ def test_solutions_and_wrong_answers_are_valid_answers_of_this_era(cls, version,
                     assert key.startswith(era.prefix + "/"), (key, version)
     assert q.wrong_says and q.hint_text and q.task()
     shown = q.solution()
+    assert "ex-broken" not in shown.code or "annotate service ex-broken" in shown.code  # fixed in place
     assert shown.title == f"Solution {q.number}" and shown.code
     assert "kh." not in shown.code, "solutions are YAML and kubectl, not our helpers"
 

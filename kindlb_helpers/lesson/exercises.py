@@ -34,7 +34,8 @@ from ..core.pool import PoolRange
 from .answers import PREFIX, Outcome, apply, kubectl
 
 __all__ = ["apply", "kubectl", "Outcome", "targets", "progress", "cleanup", "Verdict", "Exercise", "ExhaustPool",
-           "PinAddress", "ReservedPool", "ShareAddress", "NodeSelectors", "LocalPolicy", "exercises", "pool_config",
+           "PinAddress", "ReservedPool", "ShareAddress", "NodeSelectors", "LocalPolicy", "BreakFix", "exercises",
+           "pool_config",
            "free_addresses", "remove_pool", "add_pool", "lb_service", "REASON_KEY", "run_solution"]
 
 #: Where exercise 1 wants the reason the learner read in the events (a Service annotation).
@@ -363,12 +364,19 @@ def _steps_text(steps: list[tuple[str, str]], cluster: str) -> str:
     return "\n\n".join(out)
 
 
+class Ran(list):
+    """The outcomes of an automated run's steps, shown one under the other."""
+
+    def _repr_html_(self) -> str:
+        return "".join(o._repr_html_() for o in self) or "<i>nothing run</i>"
+
+
 def run_solution(kind: Kind, q: "Exercise", wrong: bool = False, timeout: float = 90) -> list[Outcome]:
     """Do the solution's steps (or apply the known wrong answer) as a person would, waiting between steps
     for what the next one needs; for the automated runs (papermill ``solutions=True`` / ``wrong=True``)."""
     if wrong:
-        return [apply(kind, q.wrong_text())]
-    done = []
+        return Ran([apply(kind, q.wrong_text())])
+    done = Ran()
     for i, (how, text) in enumerate(q.solution_steps()):
         deadline = time.monotonic() + timeout
         while not q.ready_for(i) and time.monotonic() < deadline:
@@ -955,10 +963,66 @@ class LocalPolicy(Exercise):
                              "Local a node without a ready pod never announces")
 
 
+class BreakFix(Exercise):
+    """(6) Break-fix: a Service left broken by a colleague; the learner finds why and fixes it in place."""
+
+    number, title = 6, "break-fix: a Service that never gets an address"
+    wrong_says = "unknown pool"
+    #: The typo the colleague made.
+    TYPO = "defualt"
+
+    hint_text = ("`kubectl describe service ex-broken`: the Warning event at the bottom names what the controller "
+                 "could not find. Fix the Service in place (`kubectl annotate --overwrite ...`, or remove an "
+                 "annotation with a trailing `-`); deleting and recreating it would hide the evidence.")
+
+    def task(self) -> str:
+        return ("`q6.start()` creates ex-broken, a LoadBalancer Service in front of nginx, as a colleague left it: it "
+                "stays <pending>. Find out why from its own events, and fix it in place so that it gets an address "
+                "from pool default.")
+
+    def broken_text(self) -> str:
+        return _docs(_svc_yaml("ex-broken", {f"{self.era.prefix}/address-pool": self.TYPO}))
+
+    def start(self) -> Outcome:
+        """Create ex-broken as the colleague left it (once; a second call leaves it alone)."""
+        if get_or_none(self.kind.core.read_namespaced_service, "ex-broken", "default") is not None:
+            return Outcome(True, "ex-broken is already there (`kubectl get service ex-broken`)")
+        return apply(self.kind, self.broken_text())
+
+    def solution_steps(self) -> list[tuple[str, str]]:
+        return [("kubectl", "describe service ex-broken"),
+                ("kubectl", f"annotate service ex-broken {self.era.prefix}/address-pool=default --overwrite")]
+
+    def ready_for(self, step: int) -> bool:
+        svc = get_or_none(self.kind.core.read_namespaced_service, "ex-broken", "default")
+        return bool(svc) and any(e["reason"] == "AllocationFailed" for e in self._events(svc))
+
+    def wrong_text(self) -> str:
+        return self.broken_text()  # leaving it as it is
+
+    def _check(self) -> Verdict:
+        if get_or_none(self.kind.core.read_namespaced_service, "ex-broken", "default") is None:
+            raise KindlbError("there is no Service 'ex-broken' yet: run q6.start() first")
+        svc = self._svc("ex-broken")
+        failed = [e for e in self._events(svc) if e["reason"] == "AllocationFailed"]
+        got = self._ip(svc)
+        if not got:
+            return self._pending(svc)
+        if not failed:
+            return _final("ex-broken has an address, but its events (this uid's) show no AllocationFailed: it was "
+                          "recreated rather than fixed. Delete it, run q6.start() again, and fix it in place")
+        value, _ = self.era.read(svc, "address-pool")
+        ranges, _ = self._pool("default")
+        if value not in (None, "default") or not any(ipaddress.ip_address(got) in r for r in ranges):
+            return _final(f"ex-broken got {got}, but not from pool default (it asks for {value!r})")
+        return Verdict(True, f"ex-broken got {got} from pool default. The controller had said: "
+                             f"{failed[-1]['message']}; the annotation named a pool that does not exist")
+
+
 def exercises(kind: Kind) -> list[Exercise]:
-    """The five exercises for the installed release (exercise 5 depends on the era)."""
+    """The six exercises for the installed release (exercise 5 depends on the era)."""
     fifth = NodeSelectors if era_of(kind).crds else LocalPolicy
-    return [ExhaustPool(kind), PinAddress(kind), ReservedPool(kind), ShareAddress(kind), fifth(kind)]
+    return [ExhaustPool(kind), PinAddress(kind), ReservedPool(kind), ShareAddress(kind), fifth(kind), BreakFix(kind)]
 
 
 class Progress:

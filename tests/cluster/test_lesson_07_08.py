@@ -110,7 +110,7 @@ def assert_07_wrong(res: dict, crds: bool) -> None:
     assert res["crds"] is crds and res["wrong"] is True
     assert res["fifth"] == ("NodeSelectors" if crds else "LocalPolicy")
     assert res["fifth"] == ("NodeSelectors" if crds else "LocalPolicy")
-    assert res["checks"] == {n: False for n in range(1, 6)}, res["why"]
+    assert res["checks"] == {n: False for n in range(1, 7)}, res["why"]
     for n, phrase in res["wrong_says"].items():
         assert phrase in res["why"][n], (n, phrase, res["why"][n])
     assert res["left"] == [], "the wrong answers are cleaned up too"
@@ -118,7 +118,7 @@ def assert_07_wrong(res: dict, crds: bool) -> None:
 
 def assert_07_solved(res: dict, name: str) -> None:
     """The solutions: every check says yes, every step applied; the cleanup leaves nothing."""
-    assert res["checks"] == {n: True for n in range(1, 6)}, res["why"]
+    assert res["checks"] == {n: True for n in range(1, 7)}, res["why"]
     assert all(all(v) for v in res["applied"].values()), res["applied"]
     assert res["left"] == []
     left = _left(name)
