@@ -414,7 +414,7 @@ def _inner_tags(tee: _Tee, rel: str, name: str) -> tuple[set[str], set[str]]:
                            "damaged; make it again with `kindlb bundle save`")
 
     try:
-        with tarfile.open(fileobj=tee, mode="r|") as inner:
+        with tarfile.open(fileobj=tee, mode="r|", bufsize=_CHUNK) as inner:
             for m in inner:
                 members.add(m.name[2:] if m.name.startswith("./") else m.name)
                 if m.name in ("manifest.json", "repositories"):
