@@ -19,6 +19,50 @@ LAB = ROOT / "lab" / "kindlb_lab"
 #: Pins whose values would be a hard-coded copy if they showed up anywhere else.
 WATCHED = ("KIND_VERSION", "K8S_VERSION", "ETCD_VERSION", "COREDNS_VERSION", "CRICTL_VERSION", "METALLB_VERSION",
            "NODE_IMAGE", "NGINX_IMAGE", "PROBE_IMAGE", "ACTIONLINT_VERSION")
+#: ... and, in the library and the notebooks, the images the series pulls online too.
+WATCHED_LIBRARY = (*WATCHED, "NGINX_ONLINE_IMAGE", "PROBE_ONLINE_IMAGE")
+#: Written before the guard scanned the whole library and the notebooks (other issues' files, whose owners were
+#: told): may only shrink. A notebook's parameters cell is a literal by papermill's design: listed here too.
+PENDING = {"kindlb_helpers/tools/bundle.py", "kindlb_helpers/lesson/exercises.py", "kindlb_helpers/lesson/trouble.py",
+           "kindlb_helpers/lesson/eras.py", "notebooks/03_address_pool.ipynb", "notebooks/04_deploy_nginx.ipynb",
+           "notebooks/05_access_app.ipynb", "notebooks/06_layer2.ipynb", "notebooks/08_troubleshooting.ipynb"}
+
+
+def _notebook_code(path: Path) -> list[str]:
+    """The string constants of a notebook's code cells (magics and shell lines dropped)."""
+    import json
+
+    out = []
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "code":
+            src = "".join(ln for ln in "".join(cell["source"]).splitlines(True) if not ln.lstrip().startswith(("%", "!")))
+            try:
+                tree = ast.parse(src)
+            except SyntaxError:
+                continue
+            out += [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    return out
+
+
+def test_no_pin_in_the_library_or_the_notebooks():
+    """Every pin is read from versions.env: no module of the library (docstrings aside) and no notebook code cell
+    writes one itself."""
+    pins = versions.pins()
+    # release.py is the table of facts about MetalLB releases: its evidence names releases (v0.16.1 ...) by design
+    files = [p for p in (ROOT / "kindlb_helpers").rglob("*.py") if p.name not in ("versions.py", "release.py")]
+    found = [f"{f.relative_to(ROOT)}: {pins[k]}" for f in files if str(f.relative_to(ROOT)) not in PENDING
+             for s in _code_strings(f) for k in WATCHED_LIBRARY if pins[k] in s]
+    found += [f"{nb.relative_to(ROOT)}: {pins[k]}" for nb in sorted((ROOT / "notebooks").glob("*.ipynb"))
+              if str(nb.relative_to(ROOT)) not in PENDING for s in _notebook_code(nb) for k in WATCHED_LIBRARY
+              if pins[k] in s]
+    assert not found, "read these from kindlb_helpers.core.versions (or versions.env) instead"
+
+
+def test_the_pin_guard_finds_a_pin(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(f'"""{versions.KIND_VERSION} in a docstring is fine"""\nIMAGE = "{versions.NGINX_ONLINE_IMAGE}"\n')
+    assert [s for s in _code_strings(bad) if versions.NGINX_ONLINE_IMAGE in s] and \
+        not [s for s in _code_strings(bad) if versions.KIND_VERSION in s]
 
 
 def test_pins_parse_and_expand():

@@ -15,8 +15,9 @@ from ..core import hood as _hood
 from ..core.errors import BadInput, DockerError, KindlbError, WaitTimeout
 from ..core.objects import http_url
 from ..core.page import Page
+from ..core.versions import PROBE_ONLINE_IMAGE
 
-PROBE_IMAGE = "busybox:1.36"
+PROBE_IMAGE = PROBE_ONLINE_IMAGE  # versions.env; the lab passes its own (versions.PROBE_IMAGE)
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kindlb"}
 
 

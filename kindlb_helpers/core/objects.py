@@ -18,8 +18,9 @@ import yaml
 from .errors import BadInput
 from .inputs import cut
 from .names import dns1123_label, dns1123_subdomain, image_ref, service_name
+from .versions import NGINX_ONLINE_IMAGE
 
-DEFAULT_IMAGE = "nginx:1.27"
+DEFAULT_IMAGE = NGINX_ONLINE_IMAGE  # (pins: versions.env)
 #: The label ``kubectl create deployment NAME`` puts on the Deployment, its pods and (via
 #: ``kubectl expose``) the Service: ``app=NAME``.
 APP_LABEL = "app"
