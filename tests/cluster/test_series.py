@@ -325,7 +325,11 @@ def test_06_layer2_announcer_arp_failover_and_traffic_policy(cluster, era):
     assert n["mac_before"] == macs[n["from"]] and n["mac_after"] == macs[n["to"]], n
     assert n["capture"] == "host" and macs[n["to"]] in n["garp_macs"], n
     assert n["announced"] <= n["answered"] <= 90 and n["garp"] is not None and n["garp"] <= n["answered"] + 1.5, n
-    assert n["failed"] >= 1 and n["gap"] >= 1.0, "a paused node must cost some unanswered requests"
+    # a paused node leaves memberlist by timeout, not by goodbye: slower than the deleted speaker; its frozen
+    # pods, still listed as endpoints, cost requests (its kernel still forwards the rest: a hung node)
+    assert n["announced"] > f["announced"], (n, f)
+    if n["pods_on_failed"][0]:
+        assert n["failed"] >= 1, "requests sent to the frozen node's pods must go unanswered"
     assert n["back_to"] in res["may_announce"] and n["client_uses"] in res["may_announce"], n
     nodes = [line.split() for line in kubectl(cluster, "get", "nodes", "--no-headers").splitlines()]
     assert len(nodes) == 3 and all(row[1] == "Ready" for row in nodes), nodes
