@@ -29,8 +29,6 @@ from __future__ import annotations
 import ipaddress
 import re
 
-import pandas as pd
-
 from .errors import BadInput
 from .inputs import cut
 
@@ -186,7 +184,7 @@ def _rows(iface: Interface) -> list[tuple[str, str]]:
     return _ipv6_rows(iface)
 
 
-def sipcalc_table(addr_with_prefix: str) -> pd.DataFrame:
+def sipcalc_table(addr_with_prefix: str) -> pd.DataFrame:  # noqa: F821  (pandas loads on first use)
     """sipcalc's [CIDR] (IPv4) or [IPV6 INFO] (IPv6) section as a one-column table.
 
     A plain address means /32 or /128; an IPv4 address may also carry a netmask
@@ -203,6 +201,8 @@ def sipcalc_table(addr_with_prefix: str) -> pd.DataFrame:
     """
     _, iface = _parse(addr_with_prefix)
     rows = _rows(iface)
+    import pandas as pd  # 1-2 s to import: only when a table is asked for, not with kindlb_helpers
+
     index = pd.Index([label for label, _ in rows], name="field")
     return pd.DataFrame({"value": [value for _, value in rows]}, index=index, dtype=object)
 
