@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import shlex
 import tarfile
+import threading
 import time
 from dataclasses import dataclass
 
@@ -54,10 +55,17 @@ class Box:
     network: str
 
 
+_local = threading.local()
+
+
 def _client():
+    """One Docker client per thread (a withdrawal polls the router from two threads at once)."""
     from .dockernet import docker_client
 
-    return docker_client()
+    client = getattr(_local, "client", None)
+    if client is None:
+        client = _local.client = docker_client()
+    return client
 
 
 def _translate(client, what: str):

@@ -578,7 +578,13 @@ def _withdraw(kind: Kind, p: Plan, router: Router, client: Client, ip, node: str
     ip = str(ipaddress.ip_address(str(ip)))
     names = _names(p)
     addr_of = {n: a for n, a in p.core.neighbours}
-    before = sorted(names.get(h, h) for h in _kernel_hops(router, ip))
+    before: list[str] = []
+    settle = time.monotonic() + 30  # right after a change the route may be re-learnt: wait for two next hops
+    while time.monotonic() < settle:
+        before = sorted(names.get(h, h) for h in _kernel_hops(router, ip))
+        if len(before) >= 2:
+            break
+        time.sleep(0.3)
     if len(before) < 2:
         raise KindlbError(f"the router has {len(before)} next hop(s) for {ip} ({before}): a withdrawal needs two, "
                           "so that the address keeps answering; scale the app so that two nodes advertise")
@@ -593,19 +599,32 @@ def _withdraw(kind: Kind, p: Plan, router: Router, client: Client, ip, node: str
     prober.start()
     withdrawn = back = None
     reason = ""
+    def neighbour() -> dict:
+        info = json.loads(_router.vtysh(router.name, f"show bgp neighbors {addr_of[victim]} json") or "{}")
+        return info.get(addr_of[victim], {})
+
+    dropped = neighbour().get("connectionsDropped", 0)
     try:
         try:
             act(victim)
             deadline = t0 + timeout
             while time.monotonic() < deadline:
                 hops = sorted(names.get(h, h) for h in _kernel_hops(router, ip))
-                timeline.append({"t (s)": round(time.monotonic() - t0, 2), "next hops": ", ".join(hops)})
+                now = time.monotonic()
+                timeline.append({"t (s)": round(now - t0, 2), "next hops": ", ".join(hops)})
                 if victim not in hops:
-                    withdrawn = round(time.monotonic() - t0, 2)
+                    withdrawn = round(now - t0, 2)
                     break
-                time.sleep(0.2)
-            info = json.loads(_router.vtysh(router.name, f"show bgp neighbors {addr_of[victim]} json") or "{}")
-            info = info.get(addr_of[victim], {})
+                info = neighbour()
+                if info.get("connectionsDropped", 0) > dropped:
+                    # the session went down (and the route with it) between two looks, and a new speaker is
+                    # already back: FRR says how long ago the session was reset
+                    ago = info.get("lastResetTimerMsecs", 0) / 1000
+                    withdrawn = round(max(time.monotonic() - ago - t0, 0.0), 2)
+                    timeline.append({"t (s)": withdrawn, "next hops": f"session with {victim} reset (FRR)"})
+                    break
+                time.sleep(0.1)
+            info = neighbour()
             keys = ("lastResetDueTo", "lastNotificationReason", "lastErrorCodeSubcode")
             reason = "; ".join(str(info[k]) for k in keys if info.get(k))
             time.sleep(1.5)  # a few probes once withdrawn
