@@ -294,7 +294,8 @@ class ServiceState:
                  f"</code>): EXTERNAL-IP <b><code>{html.escape(self.external_ip)}</code></b>; ready endpoints: "
                  f"<b>{'?' if self.endpoints is None else self.endpoints}</b></div>", ev]
         if self.installed:
-            log = "\n".join(self.controller_log) or "(no line names this Service)"
+            log = "\n".join(line if len(line) <= 400 else line[:400] + " …" for line in self.controller_log)
+            log = log or "(no line names this Service)"
             parts.append(f"<div>MetalLB controller's log, lines naming <code>{html.escape(self.namespace)}/"
                          f"{html.escape(self.name)}</code>:</div><pre style='font-size:11px;white-space:pre-wrap'>"
                          f"{html.escape(log)}</pre>")
