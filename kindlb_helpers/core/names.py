@@ -73,7 +73,7 @@ def image_ref(value: object) -> str:
     """``value`` if it looks like a container image reference (``nginx:1.27``, ``kindlb.local/nginx:1.22.1``)."""
     if not isinstance(value, str) or len(value) > 255 or not _IMAGE.fullmatch(value):
         raise BadInput(
-            f"{cut(value)} is not a container image reference: write it like NAME:TAG, e.g. registry.example/team/app:v1"
+            f"{cut(value)} is not a container image reference: write it like NAME:TAG (registry.example/team/app:v1)"
         )
     return value
 
