@@ -731,8 +731,8 @@ def modes_table(l2: pd.DataFrame | None = None, bgp: pd.DataFrame | None = None,
         ("how traffic spreads", "all of it enters that one node" + entered(l2),
          "the router spreads connections over the nodes (ECMP, by hash of addresses and ports)" + entered(bgp)),
         ("failover", "the speakers elect a new owner (memberlist), which sends gratuitous ARP: seconds",
-         "the router drops the lost node's route: at once when the speaker closes its session, after the hold "
-         "time when the node dies silently" + t_speaker + t_node),
+         "the router drops the lost node's route: within a second or two when the speaker closes its session, "
+         "after the hold time when the node dies silently" + t_speaker + t_node),
         ("what the network must do", "nothing: the IP is in the nodes' own subnet",
          "run a BGP router that peers with every node and forwards; clients route the pool through it"),
         ("addresses", "from the nodes' subnet", "any range the router can route: here outside the kind subnet"),
