@@ -24,8 +24,9 @@ from typing import Iterable
 import yaml
 
 from .errors import BadInput, PoolError
-from .manifests import API_VERSION, NAMESPACE, parse_version, uses_crds
+from .manifests import API_VERSION, NAMESPACE
 from .pool import PoolRange
+from .release import release
 
 #: AS numbers MetalLB and FRR accept: 1..4294967294 (0 and 4294967295 are reserved, RFC 7607 / RFC 7300).
 ASN_MAX = 4294967294
@@ -40,8 +41,6 @@ PEER_NAME = "router"
 #: MetalLB's hold time when none is given (both eras), and the lab's: short, so a dead node is noticed in seconds.
 DEFAULT_HOLD_TIME = 90
 LAB_HOLD_TIME = 9
-#: The speakers' BGP peering: version ≥ v0.14.9 reads ``metallb.io/`` annotations (facts.md #2).
-ANNOTATION_PREFIX_SINCE = (0, 14, 9)
 #: The ECMP width the router allows (``maximum-paths``).
 MAX_PATHS = 8
 
@@ -239,8 +238,7 @@ def pool_annotation(version: str) -> str:
     >>> pool_annotation("v0.12.1"), pool_annotation("v0.16.1")
     ('metallb.universe.tf/address-pool', 'metallb.io/address-pool')
     """
-    prefix = "metallb.io" if parse_version(version) >= ANNOTATION_PREFIX_SINCE else "metallb.universe.tf"
-    return f"{prefix}/address-pool"
+    return f"{release(version).annotation_prefix}/address-pool"
 
 
 def metallb_objects(p: BgpPlan, router_ip: str, version: str, config: dict | None = None) -> list[dict]:
@@ -249,7 +247,7 @@ def metallb_objects(p: BgpPlan, router_ip: str, version: str, config: dict | Non
     ``protocol: bgp`` pool added to its current content ``config`` (the layer-2 pool stays)."""
     hold = f"{p.hold_time}s"
     cidr = p.pool.as_cidr_or_range()
-    if uses_crds(version):
+    if release(version).uses_crds:
         return [
             {"apiVersion": "metallb.io/v1beta2", "kind": "BGPPeer",
              "metadata": {"name": PEER_NAME, "namespace": NAMESPACE},

@@ -31,15 +31,13 @@ from ..cluster.metallb import apply_pool, installed_version, pools
 from ..core import bgp_config as _bgp
 from ..core import hood as _hood
 from ..core.errors import BadInput, KindlbError, MetalLBError, WaitTimeout
-from ..core.manifests import NAMESPACE, parse_version, uses_crds
+from ..core.manifests import NAMESPACE
 from ..core.objects import APP_LABEL
+from ..core.release import EXCLUDE_LB_LABEL, release
 from ..core.versions import pins
 
 SERVICE = "nginx-bgp"
 SPEAKER_LABEL = "component=speaker"
-EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
-#: v0.14+ speakers skip nodes carrying EXCLUDE_LABEL, in BGP as in layer 2 (facts.md #12).
-EXCLUDE_SINCE = (0, 14, 0)
 WITHDRAW_LIMIT = 300
 
 
@@ -210,10 +208,10 @@ def _configmap_config(kind: Kind) -> dict:
 def peer(kind: Kind, p: Plan, router: Router, timeout: float = 120) -> _hood.Done:
     """Tell MetalLB about the router and the pool: BGPPeer + IPAddressPool + BGPAdvertisement (v0.13+),
     or ``peers`` and a ``protocol: bgp`` pool added to the ConfigMap (v0.12.1)."""
-    config = None if uses_crds(p.version) else _configmap_config(kind)
+    config = None if release(p.version).uses_crds else _configmap_config(kind)
     objects = _bgp.metallb_objects(p.core, router.ip, p.version, config)
     done = apply_pool(kind, objects, timeout=timeout)
-    if uses_crds(p.version):
+    if release(p.version).uses_crds:
         what, why = "BGPPeer + IPAddressPool + BGPAdvertisement", "each speaker dials the router from its node"
     else:
         what, why = ("ConfigMap config: peers + a protocol: bgp pool",
@@ -294,7 +292,7 @@ def diagnose(kind: Kind, p: Plan, router: Router) -> list[str]:
 
 
 def _metallb_peer(kind: Kind, p: Plan) -> dict | None:
-    if uses_crds(p.version):
+    if release(p.version).uses_crds:
         obj = get_or_none(kind.custom.get_namespaced_custom_object, "metallb.io", "v1beta2", NAMESPACE,
                           "bgppeers", _bgp.PEER_NAME)
         if not obj:
@@ -363,7 +361,7 @@ def should_advertise(kind: Kind, p: Plan, name: str = SERVICE, namespace: str = 
         if not is_ready(pod):
             continue
         labels = nodes[node].metadata.labels or {} if node in nodes else {}
-        if parse_version(p.version) >= EXCLUDE_SINCE and EXCLUDE_LABEL in labels:
+        if release(p.version).honours_exclude_lb_label and EXCLUDE_LB_LABEL in labels:
             continue
         out.append(node)
     if _policy(kind, name, namespace) == "Local":
@@ -752,7 +750,7 @@ def remove(kind: Kind, service: str = SERVICE, namespace: str = "default") -> _h
     version = installed_version(kind)
     steps = [_hood.Step(_hood.kubectl(kind.cluster, "delete", "service", service, "--ignore-not-found",
                                       namespace=namespace), "its address goes back to the pool")]
-    if version and uses_crds(version):
+    if version and release(version).uses_crds:
         for api, kind_name, name in (("metallb.io/v1beta2", "BGPPeer", _bgp.PEER_NAME),
                                      ("metallb.io/v1beta1", "BGPAdvertisement", _bgp.POOL_NAME),
                                      ("metallb.io/v1beta1", "IPAddressPool", _bgp.POOL_NAME)):
@@ -784,7 +782,7 @@ def leftovers(kind: Kind) -> list[str]:
     if get_or_none(kind.core.read_namespaced_service, SERVICE, "default") is not None:
         left.append(f"service/{SERVICE}")
     version = installed_version(kind)
-    if version and uses_crds(version):
+    if version and release(version).uses_crds:
         for group_version, plural in (("v1beta2", "bgppeers"), ("v1beta1", "bgpadvertisements")):
             listed = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", group_version, NAMESPACE,
                                  plural) or {"items": []}
