@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 import kindlb_helpers as kh
-from kindlb_helpers.lesson import answers, exercises as ex, trouble
+from kindlb_helpers.lesson import answers, trouble
+from kindlb_helpers.lesson import exercises as ex
 
 ROOT = Path(__file__).resolve().parent.parent
 NB07 = ROOT / "notebooks" / "07_exercises.ipynb"
