@@ -185,9 +185,10 @@ def test_p_values_are_scalars_or_short_lists(value, stub_series):
     if len(value) > 100_000:  # more than one command-line argument holds (128 KiB): the same reader, called
         from kindlb_helpers.core.inputs import yaml_param
 
-        with pytest.raises(BadInput, match="taken: .*(characters|items)"):
+        cpu0 = time.process_time()
+        with pytest.raises(BadInput, match="taken: .*(characters|items|mapping)"):
             yaml_param("taken", value)
-        assert time.monotonic() - t0 < 5
+        assert time.process_time() - cpu0 < 5  # CPU seconds: the machine is shared
         return
     r = kindlb("run", "--notebooks", str(stub_series), "--output", str(stub_series.parent / "out"),
                "-p", f"taken={value}", timeout=60)
@@ -398,15 +399,16 @@ SINGLES = [str(ipaddress.ip_address("10.0.0.0") + 2 * i) for i in range(10_000)]
 
 
 def test_ten_thousand_single_addresses_are_sorted_and_merged():
-    t0 = time.monotonic()
+    """CPU seconds, not wall seconds: the bound is about the algorithm, on a machine others share."""
+    t0, cpu0 = time.monotonic(), time.process_time()
     objs = kh.metallb_manifests(SINGLES)
     kh.check_parameters(pool=SINGLES, family=4)
     pool = kh.plan_pool("10.0.0.0/8", taken=SINGLES, size=250)
     kh.validate_pool(pool, "10.0.0.0/8", taken=SINGLES)
-    took = time.monotonic() - t0
-    print(f"10,000 single addresses: manifests + check + plan + validate in {took:.2f} s")
+    took, cpu = time.monotonic() - t0, time.process_time() - cpu0
+    print(f"10,000 single addresses: manifests + check + plan + validate in {took:.2f} s ({cpu:.2f} s CPU)")
     assert len(objs[0]["spec"]["addresses"]) == 10_000
-    assert took < 10, f"{took:.1f} s"  # (quadratic, it was over 20 s; ~1 s here on an idle machine)
+    assert cpu < 10, f"{cpu:.1f} s CPU"  # (quadratic, it was over 20 s; ~1 s on an idle machine)
     with pytest.raises(PoolError, match="overlap"):
         kh.metallb_manifests([*SINGLES, SINGLES[5000]])  # the one repeat among 10,001 is still found
 

@@ -41,7 +41,7 @@ DEFAULT_TIMEOUT = (5.0, 60.0)
 #: For look-ups that must not stall on a dead cluster (the checks, other clusters' pools).
 PROBE_TIMEOUT = (2.0, 3.0)
 #: Seconds a wait gives the API server to answer /version before it waits for anything else.
-API_FIRST = 5.0
+API_FIRST = 4.0
 
 
 # ---------- errors, translated once at this boundary ----------
@@ -486,7 +486,12 @@ def wait_api_ready(kind: Kind, timeout: float = 60, interval: float = 0.2,
     """
     from kubernetes import client
 
-    version = kind.typed(client.VersionApi)
+    try:  # a client of its own without urllib3's 3 retries (a handshake that never ends took 4 x 2 s a try)
+        probe = connect(kind.cluster, context=kind.context, kubeconfig=kind.kubeconfig, retries=0,
+                        timeout=request_timeout, allow_other_context=kind.context != kind_context(kind.cluster))
+    except KindlbError:
+        probe = kind
+    version = probe.typed(client.VersionApi)
     deadline = time.monotonic() + timeout
     while True:
         try:
