@@ -364,8 +364,9 @@ def test_06_rerun_from_a_container_on_the_kind_network(cluster, era):
     client = res["client_address"]
     assert ipaddress.ip_address(client) in kh.kind_network().subnet(4) and client != str(kh.kind_network().gateway(4))
     cl, lo = res["policies"]["Cluster"], res["policies"]["Local"]
-    assert lo["source IP kept"] is True and lo["client addresses"] == [client] and lo["whose"] == [
-        "the probe container (the real client)"]
+    # each measurement runs in its own probe container (its own address): nginx logged that container's address
+    assert lo["source IP kept"] is True and lo["whose"] == ["the probe container (the real client)"]
+    assert all(ipaddress.ip_address(a) in kh.kind_network().subnet(4) for a in lo["client addresses"])
     assert cl["source IP kept"] is False and cl["whose"] == [f"node {cl['entry node']}"]
     for p in (cl, lo):
         assert p["entry node"] == p["announcer"] and p["requests counted"] == 30, p
