@@ -10,8 +10,10 @@ A test file joins the docker tier by being listed here (or by marking its tests 
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,29 @@ def built_wheel(tmp_path_factory) -> Path:
     assert r.returncode == 0, r.stdout + r.stderr
     (wheel,) = out.glob("kindlb-*.whl")
     return wheel
+
+
+@pytest.fixture
+def silent_listener():
+    """A loopback TCP port that accepts connections and never sends a byte."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(50)
+    held, stop = [], threading.Event()
+
+    def accept():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield srv.getsockname()[1]
+    stop.set()
+    t.join()
+    for c in held:
+        c.close()
+    srv.close()

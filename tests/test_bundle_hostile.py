@@ -425,39 +425,14 @@ def test_save_refuses_an_unknown_release_and_writes_nothing(tmp_path, version):
 
 # ---------------------------------------------------------------- a daemon that accepts and never answers
 
-def test_load_names_a_silent_docker_daemon_at_once(place, saved_images):
+def test_load_names_a_silent_docker_daemon_at_once(place, saved_images, silent_listener):
     """DOCKER_HOST at a loopback port that accepts and never answers: named within seconds, nothing loaded."""
-    import socket
-    import threading
-
     root, env = place
     bundle = write(root / "good.tar", *parts(saved_images))
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(20)
-    held, stop = [], threading.Event()
-
-    def accept():
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(srv.accept()[0])
-            except OSError:
-                continue
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    try:
-        host = f"tcp://127.0.0.1:{srv.getsockname()[1]}"
-        t0 = time.monotonic()
-        r = kindlb("bundle", "load", str(bundle), "--docker-only", env={**env, "DOCKER_HOST": host}, timeout=60)
-        took = time.monotonic() - t0
-    finally:
-        stop.set()
-        t.join()
-        for c in held:
-            c.close()
-        srv.close()
+    host = f"tcp://127.0.0.1:{silent_listener}"
+    t0 = time.monotonic()
+    r = kindlb("bundle", "load", str(bundle), "--docker-only", env={**env, "DOCKER_HOST": host}, timeout=60)
+    took = time.monotonic() - t0
     msg = message_of(r)
     assert r.returncode == 1 and host in msg and "DOCKER_HOST" in msg, msg
     assert took < 30, f"{took:.1f} s"  # 8 s for `docker version`, and a child Python

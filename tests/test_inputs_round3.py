@@ -11,10 +11,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -414,32 +412,6 @@ def test_ten_thousand_single_addresses_are_sorted_and_merged():
 
 
 # ---------------------------------------------------------------- daemons that accept and never answer
-
-@pytest.fixture
-def silent_listener():
-    """A loopback TCP port that accepts connections and never sends a byte."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(50)
-    held, stop = [], threading.Event()
-
-    def accept():
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(srv.accept()[0])
-            except OSError:
-                continue
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    yield srv.getsockname()[1]
-    stop.set()
-    t.join()
-    for c in held:
-        c.close()
-    srv.close()
-
 
 def test_a_silent_docker_daemon_is_reported_within_10_s(silent_listener, monkeypatch):
     host = f"tcp://127.0.0.1:{silent_listener}"
