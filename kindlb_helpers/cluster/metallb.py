@@ -318,9 +318,15 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
             if (ev["reason"] == "AllocationFailed" or "no available IPs" in msg) and not configured:
                 reasons.append(f"the controller tried and said: {msg}")  # no pool at all, said above
             elif ev["reason"] == "AllocationFailed" or "no available IPs" in msg:
-                size = sum(r.size for _, r in configured)
+                # count the pool this Service asked for (by the release's annotation), not every pool
+                notes = (svc.metadata.annotations or {}) if svc is not None else {}
+                asked = next((notes[f"{p}/address-pool"] for p in release(version).annotation_prefixes
+                              if f"{p}/address-pool" in notes), None)
+                ranges = [r for n, r in configured if n == asked] or [r for _, r in configured]
+                where = f"pool {asked}" if asked and any(n == asked for n, _ in configured) else "the pools"
+                size = sum(r.size for r in ranges)
                 plural = "es" if size != 1 else ""
-                reasons.insert(0, f"the pool is exhausted ({size} address{plural}, all in use): {msg}; "
+                reasons.insert(0, f"the pool is exhausted ({where}: {size} address{plural}, all in use): {msg}; "
                                   "make the pool bigger or delete a LoadBalancer Service")
             elif ev["type"] == "Warning":
                 reasons.append(f"{ev['reason']}: {msg}")

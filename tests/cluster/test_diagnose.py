@@ -43,6 +43,7 @@ def test_exhausted_pool_is_named_in_the_timeout(tiny_pool, cluster):
     text = str(err.value)
     print(text)
     assert "EXTERNAL-IP <pending>" in text and "the pool is exhausted" in text, text
+    assert f"(pool {pool}: 1 address, all in use)" in text, text  # the pool it asked for, not every pool
 
 
 def test_missing_l2advertisement_is_named(tiny_pool):
