@@ -67,4 +67,11 @@ if lacks_sys_resource || [ "${KINDLB_FORCE_RUNC_WRAPPER:-}" = 1 ]; then
     exit 1
   fi
 fi
+# Several kind clusters on one host (a workshop's, or one per engineer) use up the kernel's default of
+# 128 inotify instances, and new nodes then stop at once; kind's known-issues page advises 512.
+# Raised only, never lowered; a host that refuses (no root, a container) keeps its value.
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 512)" -lt 512 ]; then
+  echo "ensure-docker: raising fs.inotify.max_user_instances to 512 (several kind clusters at once)" >&2
+  sysctl -q -w fs.inotify.max_user_instances=512 >/dev/null 2>&1 || true
+fi
 exit 0
