@@ -58,7 +58,7 @@ def run(cluster: dict, era: dict, path: Path, **extra) -> tuple[dict, object]:
 
 
 @pytest.fixture(scope="module", params=_eras())
-def era(request, cluster) -> dict:
+def era(request, cluster):
     """MetalLB of this era with its layer-2 pool and nginx (notebooks 02-04), as a learner arrives at 07."""
     version = request.param
     params = {**cluster["params"], "metallb_version": version}
@@ -86,7 +86,12 @@ def era(request, cluster) -> dict:
     kh.app.deploy(k, image=params.get("image", "nginx:1.27"))
     kh.app.wait_rollout(k, progress=False)
     kh.app.wait_external_ip(k, progress=False)
-    return state
+    yield state
+    # leave the cluster as the next test files expect it (no MetalLB of this era, no pool, no app): the
+    # v0.12.1 era would otherwise stay installed, and the layer-2 pool and L2Advertisement would stay too
+    kh.bgp.remove(k)
+    kh.app.remove(k)
+    kh.metallb.uninstall(k, progress=False)
 
 
 def _record(version: str, key: str, value) -> None:
