@@ -625,7 +625,12 @@ def _withdraw(kind: Kind, p: Plan, router: Router, client: Client, ip, node: str
             info = neighbour()
             keys = ("lastResetDueTo", "lastNotificationReason", "lastErrorCodeSubcode")
             reason = "; ".join(str(info[k]) for k in keys if info.get(k))
-            time.sleep(1.5)  # a few probes once withdrawn
+            # a few probes sent once withdrawn, answered or not: a probe to the frozen node may hang for its
+            # whole 1 s timeout, and docker exec is slow on a busy host, so wait for them (15 s at most)
+            probes_by = time.monotonic() + 15
+            while (withdrawn is not None and time.monotonic() < probes_by
+                   and sum(1 for t, _ in list(prober.results) if t >= withdrawn) < 3):
+                time.sleep(0.1)
         finally:
             undo(victim)
         deadline = time.monotonic() + back_timeout
