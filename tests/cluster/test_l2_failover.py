@@ -51,7 +51,16 @@ def test_ip_survives_speaker_loss(l2_service):
     where = l2.where_is(k, ip, "nginx", ns)
     assert where.match and where.node == first, (where.mac, where.node, first)
 
-    moved = l2.failover(k, ip, "nginx", ns, timeout=FAILOVER_TIMEOUT)
+    try:
+        moved = l2.failover(k, ip, "nginx", ns, timeout=FAILOVER_TIMEOUT)
+    except kh.WaitTimeout as err:
+        # Known flake (2026-12-01, 1 run of 3): another node announced, but this host's neighbour entry kept
+        # the old MAC (the prober's own traffic keeps it REACHABLE, and a gratuitous ARP inside the kernel's
+        # locktime is ignored), so no answer came "through the new node". Once more, from the state now:
+        # a second timeout fails the test.
+        print(f"first failover attempt: {err}")
+        first = l2.wait_announcer(k, "nginx", ns, timeout=60)
+        moved = l2.failover(k, ip, "nginx", ns, timeout=FAILOVER_TIMEOUT)
     assert moved.before == first and moved.after != first
     assert moved.answered_after <= FAILOVER_TIMEOUT
     macs = dict(zip(kh.l2.node_macs(name)["node"], kh.l2.node_macs(name)["mac"]))
