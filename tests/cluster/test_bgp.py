@@ -21,9 +21,8 @@ from kindlb_helpers.core import bgp_config
 from kindlb_helpers.core.versions import pins
 from kindlb_helpers.tools.runner import KernelPool, notebooks_dir, run_one
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, CONFIGMAP_ERA, eras
 
-CONFIGMAP_ERA = "v0.12.1"
 KERNELS = KernelPool()
 TIMES = ARTIFACTS / "bgp-times.json"
 
@@ -36,11 +35,6 @@ def _notebook() -> Path:
 def _kernels():
     yield KERNELS
     KERNELS.close()
-
-
-def _eras() -> list[str]:
-    wanted = os.environ.get("KINDLB_METALLB_VERSION")
-    return [wanted] if wanted else [kh.DEFAULT_VERSION, CONFIGMAP_ERA]
 
 
 def run(cluster: dict, era: dict, path: Path, **extra) -> tuple[dict, object]:
@@ -57,7 +51,7 @@ def run(cluster: dict, era: dict, path: Path, **extra) -> tuple[dict, object]:
     return ast.literal_eval(text), nb
 
 
-@pytest.fixture(scope="module", params=_eras())
+@pytest.fixture(scope="module", params=eras())
 def era(request, cluster):
     """MetalLB of this era with its layer-2 pool and nginx (notebooks 02-04), as a learner arrives at 07."""
     version = request.param

@@ -22,9 +22,8 @@ import pytest
 import kindlb_helpers as kh
 from kindlb_helpers.tools.runner import KernelPool, declared_parameters, notebooks_dir, run_one
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, eras
 
-CONFIGMAP_ERA = "v0.12.1"
 KERNELS = KernelPool()
 EXCLUDE = "node.kubernetes.io/exclude-from-external-load-balancers"
 
@@ -39,18 +38,13 @@ def _kernels():
     KERNELS.close()
 
 
-def _eras() -> list[str]:
-    wanted = os.environ.get("KINDLB_METALLB_VERSION")
-    return [wanted] if wanted else [kh.DEFAULT_VERSION, CONFIGMAP_ERA]
-
-
 def kubectl(name: str, *args: str, check: bool = True) -> str:
     """kubectl on the kind context of cluster ``name``; its stdout."""
     return subprocess.run(["kubectl", "--context", f"kind-{name}", *args], capture_output=True, text=True,
                           check=check, timeout=60).stdout
 
 
-@pytest.fixture(scope="module", params=_eras())
+@pytest.fixture(scope="module", params=eras())
 def era(request, cluster) -> dict:
     """MetalLB of this era with a pool ``default`` and nginx, as notebooks 02-04 leave the cluster."""
     version, name = request.param, cluster["name"]

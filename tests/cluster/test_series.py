@@ -20,9 +20,8 @@ from kindlb_helpers.core import hood
 from kindlb_helpers.core.objects import nginx_objects
 from kindlb_helpers.tools.runner import KernelPool, notebooks_dir, run_one
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, eras
 
-CONFIGMAP_ERA = "v0.12.1"
 
 #: Each notebook's fresh kernel starts while the one before runs, as under ``kindlb run``.
 KERNELS = KernelPool()
@@ -35,12 +34,7 @@ def _kernels():
     KERNELS.close()
 
 
-def _eras() -> list[str]:
-    wanted = os.environ.get("KINDLB_METALLB_VERSION")
-    return [wanted] if wanted else [kh.DEFAULT_VERSION, CONFIGMAP_ERA]
-
-
-@pytest.fixture(scope="module", params=_eras())
+@pytest.fixture(scope="module", params=eras())
 def era(request, cluster) -> dict:
     """One MetalLB era: its version, the notebooks' parameters for it, and what its notebooks found."""
     version = request.param
