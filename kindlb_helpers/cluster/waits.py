@@ -6,13 +6,16 @@ Two ways to wait, both reacting within 0.2 s:
   Kubernetes watch reports (a webhook that starts serving, an ARP answer, a namespace going away);
 - :func:`wait_until` with ``watches`` follows the API's watch on the objects that decide (``kubectl
   wait`` and ``kubectl rollout status`` do the same): the check runs again as soon as one of them changes.
+
+A measurement that samples on a clock (a failover timeline, a prober) is not a wait for a state: it
+takes its clock from :func:`ticks`. This module is the only one that sleeps in a loop.
 """
 from __future__ import annotations
 
 import queue
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..core.errors import WaitTimeout, is_transient
 
@@ -158,3 +161,27 @@ def wait_until(
         if bar is not None:
             bar.close()
 
+
+
+def ticks(seconds: float, every: float = POLL) -> Iterator[float]:
+    """The clock of a measurement: yields the seconds since it started, about every ``every`` seconds
+    (on a fixed schedule: a slow body skips the ticks it missed), until ``seconds`` have passed.
+
+    It measures; it does not wait for a state (that is :func:`wait_until`, which also explains a timeout).
+    A body that has what it came for simply breaks out.
+
+    >>> seen = list(ticks(0.25, every=0.1))
+    >>> round(seen[0], 1), 1 <= len(seen) <= 3, all(a < b for a, b in zip(seen, seen[1:]))
+    (0.0, True, True)
+    """
+    if every <= 0:
+        raise ValueError("every must be > 0")
+    start = time.monotonic()
+    step = 0
+    while True:
+        elapsed = time.monotonic() - start
+        if elapsed >= seconds:
+            return
+        yield elapsed
+        step = max(step + 1, int((time.monotonic() - start) / every) + 1)
+        time.sleep(max(0.0, min(start + step * every, start + seconds) - time.monotonic()))
