@@ -25,16 +25,16 @@ from dataclasses import dataclass, field
 import pandas as pd
 import yaml
 
-from ..cluster import router as _router
-from ..cluster.kube import Kind, apply, delete, get_or_none, is_ready
-from ..cluster.metallb import apply_pool, installed_version, pools
-from ..core import bgp_config as _bgp
-from ..core import hood as _hood
-from ..core.errors import BadInput, KindlbError, MetalLBError, WaitTimeout
-from ..core.manifests import NAMESPACE
-from ..core.objects import APP_LABEL
-from ..core.release import EXCLUDE_LB_LABEL, release
-from ..core.versions import pins
+from ...cluster import router as _router
+from ...cluster.kube import Kind, apply, delete, get_or_none, is_ready
+from ...cluster.metallb import apply_pool, installed_version, pools
+from ...core import bgp_config as _bgp
+from ...core import hood as _hood
+from ...core.errors import BadInput, KindlbError, MetalLBError, WaitTimeout
+from ...core.manifests import NAMESPACE
+from ...core.objects import APP_LABEL
+from ...core.release import EXCLUDE_LB_LABEL, release
+from ...core.versions import pins
 
 SERVICE = "nginx-bgp"
 SPEAKER_LABEL = "component=speaker"
@@ -140,8 +140,8 @@ def plan(kind: Kind, router_asn: int = _bgp.ROUTER_ASN, metallb_asn: int = _bgp.
     a pool inside the kind subnet or overlapping another pool or the cluster's own networks, a router
     address that is taken or not on the kind network, MetalLB missing.
     """
-    from ..cluster.dockernet import kind_network
-    from ..cluster.network import taken_on
+    from ...cluster.dockernet import kind_network
+    from ...cluster.network import taken_on
 
     _bgp.check_asn(router_asn, "router_asn")
     _bgp.check_asn(metallb_asn, "metallb_asn")
@@ -334,7 +334,7 @@ def wait_established(kind: Kind, p: Plan, router: Router, timeout: float = 120) 
 def expose(kind: Kind, p: Plan, app: str = "nginx", namespace: str = "default", name: str = SERVICE,
            timeout: float = 120):
     """A second LoadBalancer Service for the app's pods that asks for the BGP pool; waits for its address."""
-    from .app import wait_external_ip
+    from ..app import wait_external_ip
 
     svc = _bgp.bgp_service(p.version, name, app, namespace)
     apply(kind, [svc])
@@ -454,7 +454,7 @@ def _bgp_prefix(p: Plan) -> str:
 
 
 def _parse_log(log: str, token: str) -> list[str]:
-    from .l2 import parse_access_log
+    from ..l2 import parse_access_log
 
     return parse_access_log(log, token)
 
@@ -464,8 +464,8 @@ def spread(kind: Kind, client: Client, ip, requests: int = 30, service: str = SE
     """``requests`` GETs from the client (each a new connection), counted in nginx's access logs by the node
     they entered: the node whose address nginx saw (``Cluster``: kube-proxy rewrote the source), or the
     pod's own node (``Local``: the source is the client). One row per node."""
-    from .app import app_logs
-    from .l2 import _address_owner, _whose
+    from ..app import app_logs
+    from ..l2 import _address_owner, _whose
 
     if isinstance(requests, bool) or not isinstance(requests, int) or not 1 <= requests <= 1000:
         raise BadInput(f"requests must be a whole number from 1 to 1000 (got {requests!r})")
@@ -796,7 +796,7 @@ def leftovers(kind: Kind) -> list[str]:
         config = _configmap_config(kind)
         left += ["configmap peers"] if config.get("peers") else []
     left += [f"pool {n}" for n, r in pools(kind) if n == _bgp.POOL_NAME]
-    from ..cluster.dockernet import docker_client
+    from ...cluster.dockernet import docker_client
 
     client = docker_client()
     left += [f"container {c.name}" for c in client.containers.list(
