@@ -149,8 +149,8 @@ KNOWN: dict[str, Callable[[object], str | None]] = {
     "app_name": _via(lambda v: service_name(v, "app name")),
     "demo_service": _via(lambda v: service_name(v, "demo Service name")),
     "namespace": _via(lambda v: dns1123_label(v, "namespace")),
-    "image": _via(image_ref),
-    "probe_image": _via(image_ref),
+    "image": _optional(_via(image_ref)),  # None: the pinned image (versions.env)
+    "probe_image": _optional(_via(image_ref)),
     "replicas": _number(1, 50, whole=True, unit=" pods"),
     "requests": _number(1, 1000, whole=True, unit=" requests"),
     "probe_from": _choice("auto", "host", "container"),

@@ -13,8 +13,7 @@ import yaml
 
 from ..core.manifests import DEFAULT_VERSION, metallb_manifests
 from ..core.release import FACTS, fact
-
-CONFIGMAP_ERA = "v0.12.1"
+from ..core.versions import METALLB_CONFIGMAP_VERSION as CONFIGMAP_ERA
 
 
 def compare(pool, name: str = "default", version: str = DEFAULT_VERSION) -> pd.DataFrame:
