@@ -17,6 +17,7 @@ from ..core.manifests import (
     metallb_manifests,
 )
 from ..core.pool import PoolRange, Reserved
+from ..core.pool_usage import usage
 from ..core.release import fact, release
 from ..core.versions import METALLB_CHOICES, METALLB_CONFIGMAP_VERSION, METALLB_KNOWN
 from .kube import PROBE_TIMEOUT, Kind, apply, connect, delete_if_there, get_or_none, is_ready, served
@@ -319,14 +320,11 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
                 reasons.append(f"the controller tried and said: {msg}")  # no pool at all, said above
             elif ev["reason"] == "AllocationFailed" or "no available IPs" in msg:
                 # count the pool this Service asked for (by the release's annotation), not every pool
-                notes = (svc.metadata.annotations or {}) if svc is not None else {}
-                asked = next((notes[f"{p}/address-pool"] for p in release(version).annotation_prefixes
-                              if f"{p}/address-pool" in notes), None)
-                ranges = [r for n, r in configured if n == asked] or [r for _, r in configured]
-                where = f"pool {asked}" if asked and any(n == asked for n, _ in configured) else "the pools"
-                size = sum(r.size for r in ranges)
-                plural = "es" if size != 1 else ""
-                reasons.insert(0, f"the pool is exhausted ({where}: {size} address{plural}, all in use): {msg}; "
+                use = usage({n: [r for m, r in configured if m == n] for n, _ in configured}, said=msg,
+                            annotations=svc.metadata.annotations if svc is not None else None,
+                            prefixes=release(version).annotation_prefixes)
+                where, plural = f"pool {use.pool}" if use.pool else "the pools", "es" if use.size != 1 else ""
+                reasons.insert(0, f"the pool is exhausted ({where}: {use.size} address{plural}, all in use): {msg}; "
                                   "make the pool bigger or delete a LoadBalancer Service")
             elif ev["type"] == "Warning":
                 reasons.append(f"{ev['reason']}: {msg}")
