@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..cluster.kube import Kind, delete, events_for, get_or_none, is_ready
-from ..cluster.kube import apply as _apply
-from ..cluster.metallb import configure, installed_version, l2_advertisements, readiness, wait_ready
-from ..core import hood as _hood
-from ..core.errors import KindlbError
-from ..core.manifests import NAMESPACE, parse_version, uses_crds
-from ..core.pool import PoolRange
-from .exercises import add_pool, configmap_pools, free_addresses, lb_service, pool_config
-from .exercises import cleanup as _cleanup
+from ...cluster.kube import Kind, delete, events_for, get_or_none, is_ready
+from ...cluster.kube import apply as _apply
+from ...cluster.metallb import configure, installed_version, l2_advertisements, readiness, wait_ready
+from ...core import hood as _hood
+from ...core.errors import KindlbError
+from ...core.manifests import NAMESPACE, parse_version, uses_crds
+from ...core.pool import PoolRange
+from ..exercises import add_pool, configmap_pools, free_addresses, lb_service, pool_config
+from ..exercises import cleanup as _cleanup
 
 PREFIX = "ts-"
 EXCLUDE = "node.kubernetes.io/exclude-from-external-load-balancers"
@@ -232,7 +232,7 @@ def _endpoints_text(kind: Kind, svc) -> str:
 def ping_and_tcp(ip: str, image: str | None = None) -> str:
     """ping (ICMP echo) and a TCP GET to ``ip``, from a throwaway container on the kind network, and the
     container's neighbour (ARP) table afterwards."""
-    from ..cluster.containers import PROBE_IMAGE, run_on_kind_network
+    from ...cluster.containers import PROBE_IMAGE, run_on_kind_network
 
     # (no wget -T and no `ip`: the offline lab's static busybox has neither; the container's bound is the limit)
     script = (f"ping -c 3 -W 1 {ip}; echo \"ping exit $?\"; "
