@@ -22,7 +22,7 @@ import pandas as pd
 from ..cluster.containers import PROBE_IMAGE, fetch_in_network  # noqa: F401  (re-exported: the container route)
 from ..cluster.kube import Kind, apply, delete_if_there, events_for
 from ..cluster.metallb import POOL_ANNOTATION, POOL_ANNOTATIONS, diagnose, pools  # noqa: F401
-from ..cluster.waits import Watch, wait_until
+from ..cluster.waits import Watch, ticks, wait_until
 from ..core import hood as _hood
 from ..core.errors import BadInput, KindlbError, WaitTimeout
 from ..core.objects import APP_LABEL, DEFAULT_IMAGE, POOL_REQUEST, http_url, lb_service, nginx_objects  # noqa: F401
@@ -161,7 +161,8 @@ def fetch(ip, port: int = 80, path: str = "/", attempts: int = 30, delay: float 
     url = http_url(ip, port, path)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
     start, last_error = time.monotonic(), None
-    for n in range(1, attempts + 1):
+    # one try every `delay` seconds (a clock, not a wait for a state: each try's answer is the result)
+    for n, _ in enumerate(ticks(float("inf"), every=delay), start=1):
         try:
             with opener.open(url, timeout=timeout) as resp:
                 body = resp.read().decode(errors="replace")
@@ -170,8 +171,8 @@ def fetch(ip, port: int = 80, path: str = "/", attempts: int = 30, delay: float 
                             n, time.monotonic() - start, body, _hood.fetch_steps(url))
         except (urllib.error.URLError, OSError) as exc:
             last_error = exc
-            if n < attempts:
-                time.sleep(delay)
+            if n >= attempts:
+                break
     raise WaitTimeout(
         f"{url} did not answer after {attempts} tries ({last_error}). On macOS and Windows the kind network is "
         "not reachable from the host: probe it from a container on the kind network instead. On Linux check "
