@@ -214,7 +214,7 @@ def test_subprocess_is_called_in_one_place():
 def test_nothing_outside_the_kube_boundary_names_the_clients_exception():
     named = [str(p.relative_to(ROOT)) for d in ("kindlb_helpers", "lab/kindlb_lab") for p in (ROOT / d).rglob("*.py")
              if "ApiException" in p.read_text(encoding="utf-8")]
-    assert named == ["kindlb_helpers/cluster/kube.py"], named
+    assert named == ["kindlb_helpers/cluster/kube/boundary.py"], named
 
 
 # ---------------------------------------------------------------- bad input is BadInput (exit 2)
