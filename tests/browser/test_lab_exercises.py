@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from _lesson_setup import as_02_to_04_leave_it
 
 import kindlb_helpers as kh
 
@@ -19,29 +20,10 @@ pytestmark = pytest.mark.cluster
 @pytest.fixture(scope="module")
 def prepared(cluster):
     """MetalLB (the pinned release) with a pool ``default`` and nginx, as notebooks 02-04 leave the cluster."""
-    name, version = cluster["name"], kh.DEFAULT_VERSION
-    source = None
-    if cluster["offline"]:
-        import kindlb_lab as lab
-
-        lab.load_metallb(name, version)
-        source = str(lab.manifest_source(version))
-    k = kh.connect(name)
-    installed = kh.metallb.installed_version(k)
-    if installed not in (None, version):
-        kh.metallb.uninstall(k, progress=False)
-        installed = None
-    if installed is None:
-        kh.metallb.install(k, version, source)
-    kh.metallb.wait_ready(k, timeout=300, progress=False)
-    if "default" not in dict(kh.metallb.pools(k)):
-        kh.metallb.configure(k, str(kh.exercises.free_addresses(k, 16, ignore=("ex-", "ts-"))), "default")
-    image = cluster["params"].get("image", kh.objects.DEFAULT_IMAGE)
-    kh.app.deploy(k, "nginx", image=image, replicas=3)
-    kh.app.wait_rollout(k, "nginx", "default", timeout=180, progress=False)
+    k = as_02_to_04_leave_it(cluster, kh.DEFAULT_VERSION)["k"]
     kh.exercises.cleanup(k)
     try:
-        yield {"name": name, "k": k}
+        yield {"name": cluster["name"], "k": k}
     finally:
         kh.exercises.cleanup(k)
 

@@ -22,6 +22,7 @@ import pytest
 import kindlb_helpers as kh
 from kindlb_helpers.tools.runner import KernelPool, declared_parameters, notebooks_dir, run_one
 
+from _lesson_setup import as_02_to_04_leave_it
 from conftest import ARTIFACTS, eras
 
 KERNELS = KernelPool()
@@ -47,29 +48,9 @@ def kubectl(name: str, *args: str, check: bool = True) -> str:
 @pytest.fixture(scope="module", params=eras())
 def era(request, cluster) -> dict:
     """MetalLB of this era with a pool ``default`` and nginx, as notebooks 02-04 leave the cluster."""
-    version, name = request.param, cluster["name"]
-    params = {**cluster["params"], "metallb_version": version}
-    source = None
-    if cluster["offline"]:
-        import kindlb_lab as lab
-
-        lab.load_metallb(name, version)
-        source = str(lab.manifest_source(version))
-        params["metallb_source"] = source
-    k = kh.connect(name)
-    installed = kh.metallb.installed_version(k)
-    if installed not in (None, version):
-        kh.metallb.uninstall(k, progress=False)
-        installed = None
-    if installed is None:
-        kh.metallb.install(k, version, source)
-    kh.metallb.wait_ready(k, timeout=300, progress=False)
-    if "default" not in dict(kh.metallb.pools(k)):
-        kh.metallb.configure(k, str(kh.exercises.free_addresses(k, 16, ignore=("ex-", "ts-"))), "default")
-    kh.app.deploy(k, "nginx", image=params.get("image", kh.objects.DEFAULT_IMAGE), replicas=3)
-    kh.app.wait_rollout(k, "nginx", "default", timeout=180, progress=False)
-    kh.app.wait_external_ip(k, "nginx", timeout=60, progress=False)
-    yield {"version": version, "params": params, "crds": kh.uses_crds(version), "k": k, "name": name}
+    state = as_02_to_04_leave_it(cluster, request.param)
+    yield state
+    k = state["k"]
     kh.trouble.cleanup(k, kh.trouble.default_pool(k))
     kh.exercises.cleanup(k)
 
