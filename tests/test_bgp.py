@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import ipaddress
 import re
+import time
 from pathlib import Path
 
 import nbformat
@@ -14,7 +15,7 @@ import yaml
 
 from kindlb_helpers.core import bgp_config as b
 from kindlb_helpers.core import params
-from kindlb_helpers.core.errors import BadInput, BadParameters, PoolError
+from kindlb_helpers.core.errors import BadInput, BadParameters, PoolError, WaitTimeout
 from kindlb_helpers.core.pool import PoolRange
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,6 +233,62 @@ def test_parse_bgp_table_paths():
        "nexthops":[{"ip":"10.99.0.11"}],"peer":{"peerId":"10.99.0.11"}}]}"""
     assert [(r["prefix"], r["next hop"], r["AS path"], r["best"]) for r in b.parse_bgp_table(one)] == [
         ("198.51.100.1/32", "10.99.0.11", "64500", True), ("198.51.100.1/32", "10.99.0.12", "64500", False)]
+
+
+# ---------- the withdrawal's clock (waits.ticks; real time, the router's reads replaced by functions) ----------
+
+def _hops_until(t: float, before: list[str], after: list[str]):
+    return lambda: after if time.monotonic() >= t else before
+
+
+def test_a_withdrawal_is_timed_to_about_a_tenth_of_a_second():
+    from kindlb_helpers.lesson.bgp import withdrawal as w
+
+    t0 = time.monotonic()
+    timeline: list[dict] = []
+    got = w._time_withdrawal(_hops_until(t0 + 0.6, ["w1", "w2"], ["w1"]), lambda: {"connectionsDropped": 0}, 0,
+                             "w2", t0, 5, timeline)
+    assert got is not None and 0.6 <= got < 1.2, got  # read every 0.1 s: a busy host may add a little
+    assert timeline[-1] == {"t (s)": got, "next hops": "w1"} and len(timeline) >= 3, timeline
+    assert all(a["t (s)"] < b["t (s)"] for a, b in zip(timeline, timeline[1:]))
+
+
+def test_a_session_reset_between_two_reads_is_dated_by_frrs_timer():
+    from kindlb_helpers.lesson.bgp import withdrawal as w
+
+    t0 = time.monotonic()
+    reset = t0 + 0.5
+
+    def neighbour():  # the route never shows the gap: a new speaker is back before a read; FRR counts the drop
+        now = time.monotonic()
+        return {"connectionsDropped": 3, "lastResetTimerMsecs": int((now - reset) * 1000)} if now >= reset \
+            else {"connectionsDropped": 2}
+
+    timeline: list[dict] = []
+    got = w._time_withdrawal(lambda: ["w1", "w2"], neighbour, 2, "w2", t0, 5, timeline)
+    assert got is not None and abs(got - 0.5) < 0.1, got
+    assert timeline[-1]["next hops"] == "session with w2 reset (FRR)"
+
+
+def test_a_withdrawal_that_never_comes_is_none_after_its_timeout_and_the_return_is_timed():
+    from kindlb_helpers.lesson.bgp import withdrawal as w
+
+    t0 = time.monotonic()
+    assert w._time_withdrawal(lambda: ["w1", "w2"], lambda: {}, 0, "w2", t0, 0.5, []) is None
+    assert 0.5 <= time.monotonic() - t0 < 1.5
+    t1 = time.monotonic()
+    back = w._time_return(_hops_until(t1 + 0.4, ["w1"], ["w1", "w2"]), "w2", t1, 5, [])
+    assert back is not None and 0.4 <= back < 1.2, back
+    assert w._time_return(lambda: ["w1"], "w2", time.monotonic(), 0.3, []) is None
+
+
+def test_a_withdrawal_waits_for_two_next_hops_and_says_why_it_needs_them(monkeypatch):
+    from kindlb_helpers.lesson.bgp import withdrawal as w
+
+    assert w._settled(_hops_until(time.monotonic() + 0.3, ["w1"], ["w1", "w2"]), "198.51.100.1") == ["w1", "w2"]
+    monkeypatch.setattr(w, "SETTLE", 0.5)
+    with pytest.raises(WaitTimeout, match="(?s)1 next hop.*w1.*a withdrawal needs two.*scale the app"):
+        w._settled(lambda: ["w1"], "198.51.100.1")
 
 
 # ---------- the network rule ----------
