@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass
 
 from ..core import hood as _hood
-from ..core.errors import DockerError, KindlbError, WaitTimeout
+from ..core.errors import DockerError, KindlbError
+from .waits import wait_until
 
 LABEL = "kindlb.router"
 ROLE = "kindlb.router.role"
@@ -179,20 +180,26 @@ def start_router(cluster: str, image: str, files: dict[str, str], network: str, 
         created = _create(client, cluster, "router", image, network, ip, ROUTER_SYSCTLS)
         client.api.put_archive(created["Id"], "/etc/frr", _files_tar(files))
         client.api.start(created["Id"])
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
+    stopped: list[str] = []
+
+    def check() -> tuple[bool, str]:
         code, out = exec_in(name, ["vtysh", "-c", "show bgp summary json"], check=False)
         if code == 0 and out.strip().startswith("{"):
-            return Box(name, image, _address(client, name, network), network)
-        last = out.strip()[-300:]
-        state = client.containers.get(name).status
-        if state not in ("running", "created"):
+            return True, "bgpd answers"
+        with _translate(client, f"look at the router {name}"):
+            state = client.containers.get(name).status
+        if state not in ("running", "created"):  # it will not answer: stop waiting, say why below
+            stopped.append(state)
+            return True, f"stopped ({state})"
+        return False, out.strip()[-300:] or state
+
+    wait_until(check, timeout=timeout, desc=f"router {name}: bgpd answers vtysh", progress=False,
+               explain=lambda: f"see docker logs {name}")
+    if stopped:
+        with _translate(client, f"docker logs {name}"):
             logs = client.containers.get(name).logs(tail=20).decode(errors="replace")
-            raise DockerError(f"router {name} stopped ({state}): {logs.strip()[-500:]} (docker logs {name})")
-        time.sleep(0.3)
-    raise WaitTimeout(f"router {name}: bgpd did not answer vtysh within {timeout:g} s ({last}); "
-                      f"see docker logs {name}")
+        raise DockerError(f"router {name} stopped ({stopped[0]}): {logs.strip()[-500:]} (docker logs {name})")
+    return Box(name, image, _address(client, name, network), network)
 
 
 def start_client(cluster: str, image: str, network: str, routes: dict[str, str]) -> Box:
