@@ -82,3 +82,61 @@ def test_documented_behaviour_is_in_our_words():
     for word in ("memberlist", "gratuitous ARP", "cache"):
         assert word in l2.DOCUMENTED
     assert l2.FAILOVER_LIMIT == 90
+
+
+def test_the_package_names_every_kh_l2_call_of_the_notebooks_and_each_module_keeps_to_its_size():
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    used = set()
+    for nb in (root / "notebooks").glob("*.ipynb"):
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            used |= set(re.findall(r"\bkh\.l2\.(\w+)", "".join(cell["source"])))
+    assert used and used <= set(l2.__all__), sorted(used - set(l2.__all__))
+    assert all(hasattr(l2, n) for n in l2.__all__)
+    pkg = Path(l2.__file__).parent
+    assert "def " not in (pkg / "__init__.py").read_text(encoding="utf-8")  # it only re-exports
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in pkg.glob("*.py")}
+    assert max(sizes.values()) <= 450, sizes
+
+
+def _scripted(monkeypatch, entries, announcers):
+    """settle() with the client's entry and MetalLB's announcer read from lists, one item per look (the
+    last one repeats); patched where settle reads them (kindlb_helpers.lesson.l2.where)."""
+    from kindlb_helpers.lesson.l2 import where
+
+    looks = []
+
+    def nxt(seq):
+        return seq[min(len(looks), len(seq) - 1)]
+
+    def entry(kind, ip, via, image):
+        got = nxt(entries)
+        looks.append(got)
+        return got
+
+    monkeypatch.setattr(where, "entry_node", entry)
+    monkeypatch.setattr(where, "current_announcer", lambda kind, name, namespace: nxt(announcers))
+    monkeypatch.setattr(where, "_checked_ip", lambda ip: str(ip))
+    return looks
+
+
+def test_settle_waits_until_client_and_metallb_agree_for_a_second(monkeypatch):
+    import time
+
+    looks = _scripted(monkeypatch, ["w1", "w1", "w2"], ["w2"])  # the entry moves to w2 at the 3rd look, and stays
+    start = time.monotonic()
+    assert l2.settle(None, "172.18.255.200", timeout=10) == "w2"
+    took = time.monotonic() - start
+    assert 1.0 <= took < 5 and looks[:2] == ["w1", "w1"]
+
+
+def test_settle_gives_none_when_they_never_agree_for_a_second(monkeypatch):
+    import time
+
+    _scripted(monkeypatch, ["w1", "w2"] * 50, ["w2"])  # agrees every other look only: never for a second
+    start = time.monotonic()
+    assert l2.settle(None, "172.18.255.200", timeout=1.5) is None
+    assert 1.5 <= time.monotonic() - start < 5
