@@ -81,7 +81,7 @@ def test_bundle_lists_clusters_with_the_kind_it_found(plugin):
 
 def test_into_cluster_loads_through_the_one_kind_load(plugin, monkeypatch):
     _, log = plugin
-    monkeypatch.setattr(bundle, "image_id", lambda ref: "sha256:" + "0" * 64)
+    monkeypatch.setattr(bundle.loading, "image_id", lambda ref: "sha256:" + "0" * 64)
     loaded = bundle.Loaded("v0.16.1", Path("/nonexistent"), {"images": [
         {"role": "metallb", "ref": "quay.io/metallb/controller:v0.16.1"}, {"role": "nginx", "ref": "n:1"},
         {"role": "node", "ref": "node:1"}]})

@@ -1,0 +1,36 @@
+"""``kindlb bundle``: every image the series needs, in one archive to hand round on a USB stick.
+
+The names the command line, the offline sources and the tests use, re-exported from the submodules:
+
+- ``format``: what a bundle holds and the checks of its manifest (:class:`BundleError`);
+- ``verify``: reading the whole archive once and proving every member (:func:`verify`);
+- ``dockercli``: the Docker CLI (save, load, pull, tag, rmi) and :func:`image_id`;
+- ``saving``: :func:`save`;
+- ``loading``: :func:`load` (rolled back when a step fails), :func:`into_cluster`;
+- ``cache``: where loaded bundles keep their manifest (:func:`cache_dir`, :func:`loaded_bundle`, :class:`Loaded`).
+"""
+from .cache import Loaded, cache_dir, loaded_bundle
+from .dockercli import image_id
+from .format import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    NODE_ROLES,
+    REQUIRED_ROLES,
+    ROLES,
+    BundleError,
+    normalize_version,
+)
+from .loading import (
+    _clusters,  # noqa: F401  (private, read by tests/test_plugins.py: the kind clusters it sees)
+    into_cluster,
+    load,
+)
+from .saving import manifest_images, save
+from .verify import verify
+
+__all__ = [
+    "FORMAT", "FORMAT_VERSION", "MANIFEST", "NODE_ROLES", "REQUIRED_ROLES", "ROLES", "BundleError", "Loaded",
+    "cache_dir", "image_id", "into_cluster", "load", "loaded_bundle", "manifest_images", "normalize_version",
+    "save", "verify",
+]
