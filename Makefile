@@ -10,7 +10,7 @@ PYTEST ?= $(PYTHON) -m pytest
 LAB = $(PYTHON) -m kindlb_lab
 LAB_ENV = eval "$$($(LAB) env)"
 
-.PHONY: setup tutorial test test-unit test-docker test-fast test-cluster test-browser test-floors lab lab-down kind lint-workflow
+.PHONY: setup tutorial test test-unit test-docker test-fast test-lab-tiers test-cluster test-browser test-floors lab lab-down kind lint-workflow
 
 setup:
 	bash scripts/setup.sh
@@ -30,8 +30,8 @@ endif
 kind:
 	@command -v kind >/dev/null || GOBIN=/usr/local/bin go install sigs.k8s.io/kind@$(KIND_VERSION)
 
-# Every test, tier by tier: unit (no Docker), docker, the cluster tier on the offline lab cluster, the browser tier.
-test: setup test-unit test-docker test-cluster test-browser
+# Every test, tier by tier: unit (no Docker), docker, then the cluster and browser tiers on one offline lab cluster.
+test: setup test-unit test-docker test-lab-tiers
 
 # The core and everything that needs no Docker daemon, no kernel and no wheel, with the library's and the lab's
 # doctests; DOCKER_HOST points nowhere to prove it (under 60 s here).
@@ -45,6 +45,13 @@ test-docker:
 
 # The two tiers without a cluster.
 test-fast: test-unit test-docker
+
+# The cluster tier, then the browser tier, in one pytest session: one lab cluster made for both (a separate
+# browser run would make it again, about 2.5 min), and a failing cluster test does not keep the browser tier
+# from running.
+test-lab-tiers:
+	$(LAB) build
+	$(LAB_ENV); $(PYTEST) -q tests/cluster tests/browser
 
 test-cluster:
 	$(LAB) build

@@ -17,19 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kindlb_helpers.core.manifests import DEFAULT_VERSION
-from kindlb_helpers.core.versions import METALLB_CONFIGMAP_VERSION
-
-ARTIFACTS = Path(os.environ.get("KINDLB_ARTIFACTS", "runs/cluster-tier"))
-#: the ConfigMap era's release, the one the series runs besides the current
-CONFIGMAP_ERA = METALLB_CONFIGMAP_VERSION
-
-
-def eras() -> list[str]:
-    """The MetalLB releases the era-parametrised tests run: ``KINDLB_METALLB_VERSION`` alone, else the
-    current release and the ConfigMap era."""
-    wanted = os.environ.get("KINDLB_METALLB_VERSION")
-    return [wanted] if wanted else [DEFAULT_VERSION, CONFIGMAP_ERA]
+from _cluster_tier import ARTIFACTS, CONFIGMAP_ERA, eras  # noqa: F401  (the tier's settings, one place)
 
 
 def pytest_collection_modifyitems(items):

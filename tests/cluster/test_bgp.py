@@ -21,7 +21,7 @@ from kindlb_helpers.core import bgp_config
 from kindlb_helpers.core.versions import pins
 from kindlb_helpers.tools.runner import KernelPool, notebooks_dir, run_one
 
-from conftest import ARTIFACTS, CONFIGMAP_ERA, eras
+from _cluster_tier import ARTIFACTS, CONFIGMAP_ERA, eras
 
 KERNELS = KernelPool()
 TIMES = ARTIFACTS / "bgp-times.json"
@@ -77,7 +77,7 @@ def era(request, cluster):
     others = kh.metallb.other_clusters_pools(cluster["name"], kh.network.clusters_on(net))
     pool, _ = kh.network.plan_for(net, size=16, extra=others)
     kh.metallb.configure(k, pool)
-    kh.app.deploy(k, image=params.get("image", "nginx:1.27"))
+    kh.app.deploy(k, image=params.get("image", pins()["NGINX_ONLINE_IMAGE"]))
     kh.app.wait_rollout(k, progress=False)
     kh.app.wait_external_ip(k, progress=False)
     yield state
@@ -169,7 +169,7 @@ def test_bgp_notebook_sessions_ecmp_spread_local_withdrawal_and_cleanup(cluster,
     # layer 2 keeps working: the nginx Service still answers from its layer-2 address
     lb = kh.app.wait_external_ip(k, "nginx", "default", timeout=60, progress=False)
     assert lb.pool != "bgp"
-    page = kh.containers.fetch_in_network(lb.ip, image=cluster["params"].get("probe_image", "busybox:1.36"))
+    page = kh.containers.fetch_in_network(lb.ip, image=cluster["params"].get("probe_image", pins()["PROBE_ONLINE_IMAGE"]))
     assert page.status == 200
 
 

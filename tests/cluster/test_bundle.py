@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTIFACTS
+from _cluster_tier import ARTIFACTS
 
 from kindlb_helpers.core.versions import pins
 from kindlb_helpers.tools.bundle import image_id

@@ -23,7 +23,7 @@ import kindlb_helpers as kh
 from kindlb_helpers.tools.runner import KernelPool, declared_parameters, notebooks_dir, run_one
 
 from _lesson_setup import as_02_to_04_leave_it
-from conftest import ARTIFACTS, eras
+from _cluster_tier import ARTIFACTS, eras
 
 KERNELS = KernelPool()
 EXCLUDE = "node.kubernetes.io/exclude-from-external-load-balancers"

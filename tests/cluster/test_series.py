@@ -20,7 +20,7 @@ from kindlb_helpers.core import hood
 from kindlb_helpers.core.objects import nginx_objects
 from kindlb_helpers.tools.runner import KernelPool, notebooks_dir, run_one
 
-from conftest import ARTIFACTS, eras
+from _cluster_tier import ARTIFACTS, eras
 
 
 #: Each notebook's fresh kernel starts while the one before runs, as under ``kindlb run``.
