@@ -187,3 +187,15 @@ def test_the_pool_saves_the_kernel_start_of_every_notebook_but_the_first(folder,
             break
     assert min(pooled) < min(plain) - 1.0, f"with the pool {pooled}, without {plain}"
     assert not kernels_alive()
+
+
+def test_without_a_pool_the_kernels_own_output_goes_to_kernels_log_and_its_kernel_is_gone(folder, tmp_path, capfd):
+    """Library use (no pool given): what the kernel process itself writes (fd 2: transport warnings and the
+    like) lands in OUT/kernels.log, not on the terminal; the kernel is shut down after the notebook."""
+    path = write(folder, "00_chatty", 'import os\nos.write(2, b"KERNEL-OWN-STDERR\\n")')
+    res = run_one(path, tmp_path / "out", {}, html=False)
+    assert res.ok, res.error
+    seen = record(res.output)
+    assert "KERNEL-OWN-STDERR" not in capfd.readouterr().err
+    assert "KERNEL-OWN-STDERR" in (tmp_path / "out" / "kernels.log").read_text()
+    assert gone([seen["pid"]]), "the notebook's kernel still runs"

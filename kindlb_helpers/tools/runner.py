@@ -58,11 +58,16 @@ def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3"
     """Execute one notebook with the parameters it declares; export HTML; say which cell failed.
 
     With ``kernels`` the notebook gets a fresh kernel from that pool, already started (the next one
-    starts meanwhile); it is shut down when the notebook ends. Without, papermill starts its own.
+    starts meanwhile); it is shut down when the notebook ends. Without, a pool of one starts it, so
+    that its own output (transport warnings and the like) goes to ``kernels.log`` in ``out_dir`` here
+    too, not to the terminal.
     """
+    make_output_dir(out_dir)
+    if kernels is None:
+        with KernelPool(limit=1, output=out_dir / "kernels.log") as own:
+            return run_one(path, out_dir, parameters, kernel, html, timeout, own)
     import papermill as pm
 
-    make_output_dir(out_dir)
     out = out_dir / path.name
     known = declared_parameters(path)
     params = {k: v for k, v in parameters.items() if k in known}
