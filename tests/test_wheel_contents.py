@@ -43,3 +43,13 @@ def test_no_pytest_import(wheel):
 def test_the_pins_ship_with_the_library(wheel):
     assert "kindlb_helpers/core/versions.env" in wheel.namelist()
     assert wheel.read("kindlb_helpers/core/versions.env").decode() == (ROOT / "kindlb_helpers" / "core" / "versions.env").read_text()
+
+
+def test_every_module_and_data_file_of_the_library_is_in_the_wheel(wheel):
+    """The package list in pyproject.toml is explicit (the notebooks are mapped in): a new subpackage that is
+    not listed would be missing from an installed wheel while the editable install hides it."""
+    src = ROOT / "kindlb_helpers"
+    wanted = {f"kindlb_helpers/{p.relative_to(src).as_posix()}" for p in src.rglob("*")
+              if p.is_file() and p.suffix in (".py", ".env", ".svg") and "__pycache__" not in p.parts}
+    missing = sorted(wanted - set(wheel.namelist()))
+    assert not missing, f"add their packages to [tool.setuptools] packages in pyproject.toml: {missing}"
