@@ -29,7 +29,7 @@ from kindlb_helpers.core.errors import (
     WaitTimeout,
     is_transient,
 )
-from kindlb_helpers.lesson import l2
+from kindlb_helpers.lesson.l2 import neigh as l2  # the client side of layer 2: _ip_neigh, _checked_ip, _via
 
 ROOT = Path(__file__).resolve().parent.parent
 

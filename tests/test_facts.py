@@ -37,6 +37,8 @@ EXPECTED = {
     "graceful_leave": (None, None),
     "no_pool_no_event": (None, None),
     "quay_images": ("v0.12.1", None),
+    "config_kept_when_missing": (None, "v0.12.1"),
+    "configuration_state": ("v0.15.3", None),
 }
 
 
@@ -55,6 +57,8 @@ def test_every_fact_has_its_releases_and_evidence():
     ("pool_annotation", "v0.12.1", False), ("pool_annotation", "v0.13.9", True),
     ("exclude_lb_label", "v0.13.12", False), ("exclude_lb_label", "v0.16.1", True),
     ("l2status", "v0.12.1", False), ("log_names_service", "v0.12.1", True), ("log_names_service", "v0.16.1", False),
+    ("config_kept_when_missing", "v0.12.1", True), ("config_kept_when_missing", "v0.16.1", False),
+    ("configuration_state", "v0.14.9", False), ("configuration_state", "v0.16.1", True),
     ("speaker_on_control_plane", "v0.12.1", False), ("crds", "v0.12.1", False), ("configmap", "v0.12.1", True),
 ])
 def test_holds_by_release(key, version, holds):

@@ -287,6 +287,17 @@ FACTS: tuple[Fact, ...] = (
     Fact("graceful_leave", "a speaker that is stopped leaves memberlist (Leave, 1 s) within its 2 s grace period",
          None, None, "v0.12.1 internal/speakerlist/speakerlist.go:290-300, manifests/metallb.yaml:405; "
          "v0.16.1 internal/speakerlist/speakerlist.go:323-333, metallb-native.yaml:2285"),
+    Fact("config_kept_when_missing", "when the ConfigMap config is deleted or invalid, the controller and the "
+         "speakers keep the last valid configuration and go on serving; they log 'configuration is missing, "
+         "MetalLB will not function' or 'config (re)load failed, config marked stale'", None, "v0.12.1",
+         "v0.12.1 internal/k8s/k8s.go:542-544 (ConfigMap gone: configChanged(nil)), controller/main.go:105-107 "
+         "(nil: an error line, returns before c.config = cfg at controller/main.go:114), speaker/main.go:400-402, "
+         "internal/k8s/k8s.go:554 and internal/k8s/k8s.go:561 (config marked stale)"),
+    Fact("configuration_state", "each MetalLB component reports the configuration errors it found in a "
+         "ConfigurationState object", "v0.15.3", None,
+         "RN 0.15.3 ('Add ConfigurationState CRD to expose configuration errors', #2881); "
+         "v0.16.1 api/v1beta1/configurationstate_types.go:64, v0.16.1 config/manifests/metallb-native.yaml:868; "
+         "absent in v0.14.9"),
     Fact("quay_images", "the manifests run quay.io/metallb/controller and quay.io/metallb/speaker at the release's tag "
          "(Docker Hub's metallb/* images are deprecated from 0.13)", "v0.12.1", None,
          "v0.12.1 manifests/metallb.yaml:365,444; v0.13.0 config/manifests/metallb-native.yaml:1579,1675; "
