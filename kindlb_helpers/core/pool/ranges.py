@@ -1,7 +1,7 @@
-"""Address pools for MetalLB: parse, plan and validate ranges inside the kind network.
+"""Addresses and ranges: read an address, a range or a CIDR as a :class:`PoolRange`; taken ranges as :class:`Reserved`.
 
-Pure logic: standard library only. Every cost here grows with the number of taken
-entries, never with the size of the subnet (a /8 or an IPv6 /64 answers at once).
+Pure logic: standard library only. A range is kept by its two ends, never enumerated (a /8 or an IPv6
+/64 costs what a /30 does).
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterable, Union
 
-from .errors import PoolError
-from .inputs import cut
+from ..errors import PoolError
+from ..inputs import cut
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -40,10 +40,6 @@ def _plain(value):
             raise PoolError(f"{cut(str(value))} is an IPv4-mapped IPv6 address (::ffff:a.b.c.d): pools and subnets "
                             f"take plain IPv4 or IPv6; write the IPv4 address itself, e.g. {mapped}")
     return value
-
-
-#: The article's pool for its /16 network: 250 addresses at the top.
-DEFAULT_POOL_SIZE = 250
 
 
 def _address(text: str, what: str = "address") -> IPAddress:
@@ -271,214 +267,3 @@ def reserved(taken: Iterable[TakenSpec] | TakenSpec | None) -> list[Reserved]:
         else:
             out.append(Reserved("taken", item))
     return out
-
-
-_NO_PREFIX = "write it as ip a shows it, e.g. 172.19.0.1/16 (or fc00:f853:ccd:e793::1/64)"
-
-
-def as_subnet(subnet: str | IPNetwork | IPInterface) -> IPNetwork:
-    """The network of ``subnet``; host bits are allowed (``172.19.0.1/16`` as ``ip a`` shows it).
-
-    A bare address has no size, so it is refused rather than taken as a /32.
-
-    >>> as_subnet("172.19.0.1/16")
-    IPv4Network('172.19.0.0/16')
-    >>> as_subnet("172.19.0.1")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    kindlb_helpers.core.errors.PoolError: '172.19.0.1' has no prefix length, ...: write it as ip a shows it, e.g. ...
-    """
-    if isinstance(subnet, _INTERFACES):
-        subnet = subnet.network
-    if isinstance(subnet, _NETWORKS):
-        return _one_host_refused(_plain(subnet), str(subnet))
-    if isinstance(subnet, _ADDRESSES):
-        raise PoolError(f"{subnet} is an address, not a subnet: {_NO_PREFIX}")
-    if not isinstance(subnet, str):
-        raise PoolError(f"{cut(subnet)} (a {type(subnet).__name__}) is not a subnet: {_NO_PREFIX}")
-    text = subnet.strip()
-    if "%" in text:
-        raise PoolError(f"{cut(text)} is a scoped address (one interface's), not a subnet: {_NO_PREFIX}")
-    if "/" not in text:
-        try:
-            ipaddress.ip_address(text)
-        except ValueError:
-            raise PoolError(f"{cut(text)} is not a subnet: {_NO_PREFIX}") from None
-        raise PoolError(f"{cut(text)} has no prefix length, so its size is unknown: {_NO_PREFIX}")
-    try:
-        net = ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        raise PoolError(f"{cut(text)} is not a subnet: {_NO_PREFIX}") from None
-    return _one_host_refused(_plain(net), text)
-
-
-def _one_host_refused(net: IPNetwork, text: str) -> IPNetwork:
-    """NET, unless it holds one address only (a /32 or /128): that is the bridge itself, with no room for a pool."""
-    if net.num_addresses == 1:
-        raise PoolError(f"{cut(text)} holds one address only (the bridge's own): give the bridge's subnet as "
-                        "ip a shows it, e.g. 172.19.0.1/16 (or fc00:f853:ccd:e793::1/64)")
-    return net
-
-
-def usable_range(subnet: IPNetwork) -> PoolRange:
-    """Addresses of ``subnet`` a pool may use: no network address, no IPv4 broadcast."""
-    first, last = int(subnet.network_address), int(subnet.broadcast_address)
-    make = type(subnet.network_address)
-    if subnet.version == 4 and subnet.prefixlen <= 30:
-        return PoolRange(make(first + 1), make(last - 1))
-    if subnet.version == 6 and subnet.prefixlen <= 126:
-        return PoolRange(make(first + 1), make(last))
-    return PoolRange(make(first), make(last))  # /31, /32, /127, /128: every address is a host
-
-
-def default_size(subnet: str | IPNetwork) -> int:
-    """The article's 250 addresses, or a quarter of a small subnet.
-
-    >>> default_size("172.19.0.0/16"), default_size("10.0.0.0/24"), default_size("10.0.0.0/29")
-    (250, 62, 1)
-    """
-    n = as_subnet(subnet).num_addresses
-    if n >= 1024:
-        return DEFAULT_POOL_SIZE
-    return max(1, n // 4 - 2)
-
-
-def _merged(ranges: Iterable[PoolRange]) -> list[tuple[int, int]]:
-    return _merged_spans([(int(r.first), int(r.last)) for r in ranges])
-
-
-def _merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sorted, overlapping and touching spans joined: one pass after one sort."""
-    spans = sorted(spans)
-    merged: list[tuple[int, int]] = []
-    for lo, hi in spans:
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
-#: IPv4-mapped IPv6 (::ffff:0:0/96): inside an IPv6 subnet such as ::/80, never part of a pool.
-_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
-
-
-def _free_gaps(space: PoolRange, taken: list[Reserved]) -> list[tuple[int, int]]:
-    """Free spans of ``space`` outside every taken range (and the IPv4-mapped block), highest first."""
-    lo, hi = int(space.first), int(space.last)
-    busy = _merged(t.range for t in taken if t.range.overlaps(space))
-    if space.version == 6 and lo <= int(_MAPPED.broadcast_address) and int(_MAPPED.network_address) <= hi:
-        busy = _merged_spans(busy + [(int(_MAPPED.network_address), int(_MAPPED.broadcast_address))])
-    gaps: list[tuple[int, int]] = []
-    cursor = hi
-    for b_lo, b_hi in reversed(busy):
-        if b_hi < cursor:
-            gaps.append((max(b_hi + 1, lo), cursor))
-        cursor = min(cursor, b_lo - 1)
-        if cursor < lo:
-            break
-    if cursor >= lo:
-        gaps.append((lo, cursor))
-    return gaps
-
-
-def plan_pool(
-    subnet: str | IPNetwork,
-    taken: Iterable[TakenSpec] = (),
-    size: int | None = None,
-) -> PoolRange:
-    """A free range of ``size`` addresses at the top of ``subnet``, clear of ``taken``.
-
-    Docker hands out container addresses from the bottom of its subnet, so the pool goes to
-    the top. It is placed in the highest free block of the next power of two above ``size``,
-    skipping the block's first address: for a /16 that gives the article's choice.
-
-    >>> str(plan_pool("172.19.0.1/16"))
-    '172.19.255.1-172.19.255.250'
-    >>> str(plan_pool("172.19.0.0/16", taken=["172.19.255.0/24"]))
-    '172.19.254.1-172.19.254.250'
-    >>> str(plan_pool("172.18.0.0/24", taken=["172.18.0.1-172.18.0.4"]))
-    '172.18.0.193-172.18.0.254'
-    """
-    net = as_subnet(subnet)
-    want = default_size(net) if size is None else size
-    if not isinstance(want, int) or isinstance(want, bool) or want < 1:
-        raise PoolError(f"pool size must be a whole number of addresses, at least 1 (got {cut(size)})")
-    space = usable_range(net)
-    entries = [t for t in reserved(taken) if t.range.version == net.version]
-    if want > space.size:
-        raise PoolError(
-            f"{net} has only {space.size:,} usable addresses, fewer than the {want:,} asked for: "
-            "ask for a smaller pool"
-        )
-    gaps = _free_gaps(space, entries)
-    block = 1 << want.bit_length()  # smallest power of two above want
-    make = type(net.network_address)
-    for g_lo, g_hi in gaps:  # aligned placement, highest first
-        start = ((g_hi - want) // block) * block
-        if start + 1 >= g_lo:
-            return PoolRange(make(start + 1), make(start + want))
-    for g_lo, g_hi in gaps:  # else flush with the top of the highest gap that fits
-        if g_hi - g_lo + 1 >= want:
-            return PoolRange(make(g_hi - want + 1), make(g_hi))
-    largest = max((hi - lo + 1 for lo, hi in gaps), default=0)
-    raise PoolError(
-        f"no free range of {want:,} addresses is left in {net}: the largest free span holds {largest:,} "
-        "(taken: gateway, nodes, containers and other pools); ask for a smaller pool or free some addresses"
-    )
-
-
-def validate_pool(
-    pool: PoolSpec,
-    subnet: str | IPNetwork,
-    taken: Iterable[TakenSpec] = (),
-) -> PoolRange:
-    """Check that ``pool`` is a usable MetalLB range inside ``subnet``; return it as a PoolRange.
-
-    Raises PoolError naming the exact conflict and a fix.
-
-    >>> validate_pool("172.19.255.1-172.19.255.250", "172.19.0.0/16", [("gateway", "172.19.0.1")])
-    PoolRange(first=IPv4Address('172.19.255.1'), last=IPv4Address('172.19.255.250'))
-    """
-    rng = PoolRange.parse(pool)
-    net = as_subnet(subnet)
-    entries = reserved(taken)
-
-    def hint() -> str:
-        try:
-            return f", e.g. {plan_pool(net, entries, size=min(rng.size, usable_range(net).size))}"
-        except PoolError:
-            return ""
-
-    if rng.version != net.version:
-        raise PoolError(
-            f"pool {rng} is IPv{rng.version} but subnet {net} is IPv{net.version}: "
-            f"pick a range from an IPv{rng.version} subnet of the kind network, or an IPv{net.version} range{hint()}"
-        )
-    span = PoolRange(net.network_address, net.broadcast_address)
-    if rng not in span:
-        outside = [str(a) for a in (rng.first, rng.last) if a not in span]
-        raise PoolError(
-            f"pool {rng} is not inside {net} ({span}): {' and '.join(outside)} "
-            f"{'lies' if len(outside) == 1 else 'lie'} outside it; pick a range inside the subnet{hint()}"
-        )
-    usable = usable_range(net)
-    if rng.first < usable.first:
-        raise PoolError(
-            f"pool {rng} includes the network address {net.network_address} of {net}: "
-            f"start at {usable.first} or above{hint()}"
-        )
-    if rng.last > usable.last:
-        raise PoolError(
-            f"pool {rng} includes the broadcast address {net.broadcast_address} of {net}: "
-            f"end at {usable.last} or below{hint()}"
-        )
-    clashes = [t for t in entries if t.range.overlaps(rng)]
-    if clashes:
-        shown = ", ".join(str(t) for t in clashes[:5])
-        more = f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
-        top = max(int(t.range.last) for t in clashes)
-        above = type(rng.first)(top + 1) if top < int(usable.last) else None
-        fix = f"pick a range above {above}" if above is not None else "pick another range"
-        raise PoolError(f"pool {rng} overlaps {shown}{more}: {fix}{hint()}")
-    return rng
