@@ -114,6 +114,14 @@ subnets = st.one_of(
 )
 
 
+#: IPv4-mapped IPv6 (::ffff:0:0/96): never in a pool, even when an IPv6 subnet holds it (::/64 does).
+MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+
+
+def _mapped(n: int) -> bool:
+    return int(MAPPED.network_address) <= n <= int(MAPPED.broadcast_address)
+
+
 @st.composite
 def subnet_and_taken(draw):
     net = draw(subnets)
@@ -123,6 +131,8 @@ def subnet_and_taken(draw):
     for _ in range(draw(st.integers(0, 12))):
         a = draw(st.integers(lo, hi))
         b = draw(st.integers(a, min(hi, a + draw(st.integers(0, 300)))))
+        if net.version == 6 and (_mapped(a) or _mapped(b)):
+            continue  # an IPv4-mapped end is refused as input (test_inputs); such a range is never taken
         taken.append(Reserved(f"t{len(taken)}", f"{make(a)}-{make(b)}"))
     # sometimes something from the other family or outside the subnet, which must not matter
     if draw(st.booleans()):
@@ -151,6 +161,9 @@ def test_planned_pools_are_always_valid(case):
         assert net.broadcast_address not in pool
     for t in taken:
         assert not t.range.overlaps(pool), (t, pool)
+    if net.version == 6:
+        assert _mapped(int(pool.last)) is _mapped(int(pool.first)) is False and \
+            not int(pool.first) < int(MAPPED.network_address) <= int(pool.last), pool
     assert validate_pool(pool, net, taken) == pool
     assert validate_pool(str(pool), str(net), taken) == pool
 
