@@ -52,7 +52,7 @@ def _bgp_prefix(p: Plan) -> str:
 
 
 def _parse_log(log: str, token: str) -> list[str]:
-    from ..l2 import parse_access_log
+    from ..l2.parse import parse_access_log
 
     return parse_access_log(log, token)
 
@@ -63,7 +63,7 @@ def spread(kind: Kind, client: Client, ip, requests: int = 30, service: str = SE
     they entered: the node whose address nginx saw (``Cluster``: kube-proxy rewrote the source), or the
     pod's own node (``Local``: the source is the client). One row per node."""
     from ..app import app_logs
-    from ..l2 import _address_owner, _whose
+    from ..l2.clients import _address_owner, _whose
 
     if isinstance(requests, bool) or not isinstance(requests, int) or not 1 <= requests <= 1000:
         raise BadInput(f"requests must be a whole number from 1 to 1000 (got {requests!r})")
