@@ -45,8 +45,9 @@ def _policy(kind: Kind, name: str, namespace: str) -> str:
 
 def should_advertise(kind: Kind, p: Plan, name: str = SERVICE, namespace: str = "default",
                      app: str = "nginx") -> list[str]:
-    """The nodes MetalLB should advertise the Service from: ready speaker, not excluded (v0.14+), and under
-    ``Local`` a ready pod of the app on the node."""
+    """The nodes MetalLB should advertise the Service from: ready speaker, not labelled excluded (where the
+    release honours that label: ``release(v).honours_exclude_lb_label``), and under ``Local`` a ready pod of
+    the app on the node."""
     nodes = {n.metadata.name: n for n in kind.core.list_node().items}
     out = []
     for node, pod in speakers_by_node(kind).items():
