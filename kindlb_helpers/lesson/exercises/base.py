@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 import yaml
 
-from ..cluster.kube import Kind, delete, events_for, get_or_none
-from ..core import hood as _hood
-from ..core.errors import KindlbError
-from ..core.manifests import NAMESPACE, parse_version, uses_crds
-from ..core.pool import PoolRange
-from .answers import PREFIX, Outcome, apply, kubectl
+from ...cluster.kube import Kind, delete, events_for, get_or_none
+from ...core import hood as _hood
+from ...core.errors import KindlbError
+from ...core.manifests import NAMESPACE, parse_version, uses_crds
+from ...core.pool import PoolRange
+from ..answers import PREFIX, Outcome, apply, kubectl
 
 __all__ = ["apply", "kubectl", "Outcome", "targets", "progress", "cleanup", "Verdict", "Exercise", "ExhaustPool",
            "PinAddress", "ReservedPool", "ShareAddress", "NodeSelectors", "LocalPolicy", "BreakFix", "exercises",
@@ -85,7 +85,7 @@ class Era:
 
 
 def era_of(kind: Kind) -> Era:
-    from ..cluster.metallb import installed_version
+    from ...cluster.metallb import installed_version
 
     version = installed_version(kind)
     if version is None:
@@ -124,8 +124,8 @@ def _ranges(specs) -> list[PoolRange]:
 
 def add_pool(kind: Kind, name: str, addresses, auto_assign: bool = True) -> _hood.Done:
     """Add (or change) the pool ``name`` in either era (notebook 08 uses it to stage failures)."""
-    from ..cluster.metallb import apply_pool
-    from ..core.manifests import metallb_manifests
+    from ...cluster.metallb import apply_pool
+    from ...core.manifests import metallb_manifests
 
     era = era_of(kind)
     specs = [str(PoolRange.parse(a)) for a in ([addresses] if isinstance(addresses, (str, PoolRange)) else addresses)]
@@ -143,7 +143,7 @@ def add_pool(kind: Kind, name: str, addresses, auto_assign: bool = True) -> _hoo
 
 def remove_pool(kind: Kind, name: str) -> _hood.Done:
     """Remove the pool ``name`` (its IPAddressPool and L2Advertisement, or its ConfigMap entry); safe twice."""
-    from ..cluster.kube import apply as _apply
+    from ...cluster.kube import apply as _apply
 
     if era_of(kind).crds:
         gone = [k for k in ("L2Advertisement", "IPAddressPool")
@@ -163,10 +163,10 @@ def remove_pool(kind: Kind, name: str) -> _hood.Done:
 def free_addresses(kind: Kind, size: int, ignore: tuple[str, ...] = ()) -> PoolRange:
     """``size`` free addresses on the kind network, clear of nodes, containers and every cluster's pools
     (this cluster's pools named with a prefix in ``ignore`` do not count: exercises find their own again)."""
-    from ..cluster.dockernet import kind_network
-    from ..cluster.metallb import other_clusters_pools, pools
-    from ..cluster.network import clusters_on, plan_for
-    from ..core.pool import Reserved
+    from ...cluster.dockernet import kind_network
+    from ...cluster.metallb import other_clusters_pools, pools
+    from ...cluster.network import clusters_on, plan_for
+    from ...core.pool import Reserved
 
     net = kind_network()
     taken = other_clusters_pools(kind.cluster, clusters_on(net))
@@ -177,8 +177,8 @@ def free_addresses(kind: Kind, size: int, ignore: tuple[str, ...] = ()) -> PoolR
 def lb_service(kind: Kind, name: str, annotations: dict | None = None, namespace: str = "default",
                app: str = "nginx", policy: str | None = None) -> _hood.Done:
     """A ``type: LoadBalancer`` Service in front of pods labelled ``app`` (notebook 08 stages failures with it)."""
-    from ..cluster.kube import apply as _apply
-    from ..core.objects import APP_LABEL
+    from ...cluster.kube import apply as _apply
+    from ...core.objects import APP_LABEL
 
     meta: dict = {"name": name, "namespace": namespace}
     if annotations:
@@ -213,7 +213,7 @@ def cleanup(kind: Kind, prefix: str = PREFIX, namespace: str = "default") -> _ho
             break
         time.sleep(0.3)
     pools, ads = [], []
-    from ..cluster.metallb import installed_version
+    from ...cluster.metallb import installed_version
 
     version = installed_version(kind)
     if version is not None:
@@ -840,7 +840,7 @@ class NodeSelectors(Exercise):
                      _svc_yaml("ex-node", {f"{self.era.prefix}/address-pool": "ex-l2"}))
 
     def _check(self) -> Verdict:
-        from ..cluster.metallb import l2_advertisements
+        from ...cluster.metallb import l2_advertisements
 
         ranges, _ = self._pool("ex-l2")
         ads = l2_advertisements(self.kind)
