@@ -5,14 +5,18 @@ wrong answer.)"""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 import yaml
 
 import kindlb_helpers as kh
+from kindlb_helpers.core.release import release
+from kindlb_helpers.core.versions import NGINX_ONLINE_IMAGE
 from kindlb_helpers.lesson import answers, trouble
 from kindlb_helpers.lesson import exercises as ex
+from kindlb_helpers.lesson.exercises import base, node_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 NB07 = ROOT / "notebooks" / "07_exercises.ipynb"
@@ -70,18 +74,18 @@ def test_diagnosis_and_hints_are_folded_and_evidence_is_open():
     ("v0.12.1", ("metallb.universe.tf/address-pool",), False),
 ])
 def test_each_release_reads_its_own_prefixes(version, pool_keys, crds):
-    era = ex.Era(version)
-    assert era.keys("address-pool") == pool_keys and era.crds is crds
+    era = release(version)
+    assert base.annotation_keys(era, "address-pool") == pool_keys and era.uses_crds is crds
 
     class Svc:
         class metadata:
             annotations = {"metallb.io/allow-shared-ip": "k"}
 
-    value, key = era.read(Svc, "allow-shared-ip")
+    value, key = base.annotation(era, Svc, "allow-shared-ip")
     if "metallb.io/address-pool" in pool_keys:
-        assert (value, key) == ("k", "metallb.io/allow-shared-ip") and era.ignored(Svc, "allow-shared-ip") is None
+        assert (value, key) == ("k", "metallb.io/allow-shared-ip") and base.unread(era, Svc, "allow-shared-ip") is None
     else:
-        assert value is None and era.ignored(Svc, "allow-shared-ip") == "metallb.io/allow-shared-ip"
+        assert value is None and base.unread(era, Svc, "allow-shared-ip") == "metallb.io/allow-shared-ip"
 
 
 @pytest.mark.parametrize("text, words", [
@@ -171,13 +175,13 @@ def test_the_configmap_era_config_is_checked_with_metallb_v0_12_1s_rules(pools, 
 
 def _fake(cls, version, monkeypatch):
     """An exercise for ``version`` with this made-up cluster's targets (no cluster)."""
-    monkeypatch.setattr(ex, "configmap_pools", lambda kind: [dict(p) for p in DEFAULT])
+    monkeypatch.setattr(base, "configmap_pools", lambda kind: [dict(p) for p in DEFAULT])
     q = cls.__new__(cls)
     q.kind = _NoCluster()
     q.t = ex.Targets(one="172.18.254.1", reserved="172.18.254.2-172.18.254.5", l2="172.18.254.6",
                      spare="172.18.254.7", outside="172.18.254.8", pin="172.18.255.250", share="172.18.255.249", worker="kindlb-worker2",
-                     image="nginx:1.27", era=ex.Era(version))
-    q.era, q.version, q.crds = q.t.era, version, q.t.era.crds
+                     image=NGINX_ONLINE_IMAGE, era=release(version))
+    q.era, q.version, q.crds = q.t.era, version, q.t.era.uses_crds
     return q
 
 
@@ -188,8 +192,8 @@ ALL = [ex.ExhaustPool, ex.PinAddress, ex.ReservedPool, ex.ShareAddress, ex.NodeS
 @pytest.mark.parametrize("version", ["v0.16.1", "v0.12.1"])
 @pytest.mark.parametrize("cls", ALL)
 def test_solutions_and_wrong_answers_are_valid_answers_of_this_era(cls, version, monkeypatch):
-    era = ex.Era(version)
-    if cls is ex.NodeSelectors and not era.crds:
+    era = release(version)
+    if cls is ex.NodeSelectors and not era.uses_crds:
         pytest.skip("nodeSelectors on an L2Advertisement exist only with the CRDs")
     q = _fake(cls, version, monkeypatch)
     texts = [t for how, t in q.solution_steps() if how == "apply"] + [q.wrong_text()]
@@ -199,12 +203,12 @@ def test_solutions_and_wrong_answers_are_valid_answers_of_this_era(cls, version,
         for d in docs:
             assert answers._owned(d) is None, d
             if d["kind"] == "ConfigMap":
-                assert not era.crds and answers.configmap_problem(d, DEFAULT) is None
+                assert not era.uses_crds and answers.configmap_problem(d, DEFAULT) is None
             else:
-                assert d["kind"] not in ("IPAddressPool", "L2Advertisement") or era.crds
+                assert d["kind"] not in ("IPAddressPool", "L2Advertisement") or era.uses_crds
             for key in (d["metadata"].get("annotations") or {}):
                 if key.startswith(("metallb.io/", "metallb.universe.tf/")):
-                    assert key.startswith(era.prefix + "/"), (key, version)
+                    assert key.startswith(era.annotation_prefix + "/"), (key, version)
     assert q.wrong_says and q.hint_text and q.task()
     shown = q.solution()
     assert "ex-broken" not in shown.code or "annotate service ex-broken" in shown.code  # fixed in place
@@ -228,11 +232,11 @@ def test_exercise_one_records_the_reason_with_kubectl_after_reading_it(monkeypat
     ({"matchExpressions": [{"key": "x", "operator": "Exists"}]}, {}, False),
 ])
 def test_node_selectors_are_matched_as_kubernetes_does(selector, labels, yes):
-    assert ex._matches(selector, labels) is yes
+    assert node_tasks._matches(selector, labels) is yes
 
 
 def test_verdicts_say_right_or_wrong_and_why():
-    right, wrong = ex.Verdict(True, "ex-pinned got it"), ex._final("add the annotation")
+    right, wrong = ex.Verdict(True, "ex-pinned got it"), base.final("add the annotation")
     assert bool(right) and not bool(wrong) and wrong.final
     assert "Correct" in right._repr_html_() and "Not yet" in wrong._repr_html_()
     assert repr(wrong) == "Not yet: add the annotation"
@@ -240,6 +244,9 @@ def test_verdicts_say_right_or_wrong_and_why():
 
 def test_a_check_turns_any_failure_into_a_verdict(monkeypatch):
     class Broken(ex.Exercise):
+        # what the check's waits follow (never called with SETTLE 0)
+        kind = SimpleNamespace(core=SimpleNamespace(list_namespaced_service=None, list_namespaced_event=None))
+
         def __init__(self):
             pass
 
@@ -250,7 +257,7 @@ def test_a_check_turns_any_failure_into_a_verdict(monkeypatch):
         def _check(self):
             raise kh.KindlbError("there is no Service 'ex-pinned' yet")
 
-    monkeypatch.setattr(ex, "SETTLE", 0)
+    monkeypatch.setattr(base, "SETTLE", 0)
     assert "could not read the cluster" in Broken().check().why
     assert Missing().check().why.startswith("there is no Service")
 
@@ -258,3 +265,43 @@ def test_a_check_turns_any_failure_into_a_verdict(monkeypatch):
 def test_an_unknown_failure_is_named():
     with pytest.raises(kh.KindlbError, match="unknown failure"):
         trouble.service_of("no speakers")
+
+
+# ---------------------------------------------------------------- kubectl through the one subprocess boundary
+
+def _fake_kubectl(tmp_path, monkeypatch, body: str) -> None:
+    """A kubectl on PATH (and nothing else) that records its arguments and then runs BODY (sh)."""
+    script = tmp_path / "kubectl"
+    script.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/args\n{body}\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+
+def test_a_missing_kubectl_is_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no kubectl at all
+    for got in (kh.exercises.kubectl(_NoCluster(), "get services"),
+                kh.exercises.apply(_NoCluster(), "apiVersion: v1\nkind: Service\nmetadata:\n  name: ex-a\n")):
+        assert not got and "'kubectl' is not installed or not on PATH" in got.message, got
+        assert "\n" not in got.message and "Traceback" not in repr(got)
+
+
+def test_a_kubectl_that_hangs_is_one_line(monkeypatch, tmp_path):
+    import shutil
+
+    sleep = shutil.which("sleep")
+    _fake_kubectl(tmp_path, monkeypatch, f"exec {sleep} 30")
+    code, out, err = answers._run(_NoCluster(), "get", "services", timeout=0.5)
+    assert code != 0 and out == "" and "did not finish within 0.5 s" in answers.one_line(err)
+
+
+def test_kubectls_own_error_is_the_learners_line(monkeypatch, tmp_path):
+    _fake_kubectl(tmp_path, monkeypatch, 'echo \'Error from server (NotFound): services "ex-x" not found\' >&2; exit 1')
+    got = kh.exercises.kubectl(_NoCluster(), "kubectl describe service ex-x")
+    assert not got and got.message == 'services "ex-x" not found' and repr(got).startswith("Failed:")
+    assert (tmp_path / "args").read_text().split() == ["--context", "kind-nowhere", "describe", "service", "ex-x"]
+
+
+def test_kubectls_output_is_shown(monkeypatch, tmp_path):
+    _fake_kubectl(tmp_path, monkeypatch, 'echo "NAME   TYPE"; echo "ex-a   LoadBalancer"')
+    got = kh.exercises.kubectl(_NoCluster(), "get services")
+    assert got and got.message == "2 lines" and "ex-a   LoadBalancer" in got.output

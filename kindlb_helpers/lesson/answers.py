@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import yaml
 
+from ..cluster.commands import run
 from ..core import hood as _hood
+from ..core.errors import CommandTimeout, ToolMissing
 from ..core.manifests import NAMESPACE
 
 #: What an exercise's objects are called; anything else belongs to another notebook.
@@ -238,19 +240,16 @@ def _current_pools(kind) -> list[dict]:
         return []
 
 
-def _run(kind, *args: str, input: str | None = None, timeout: float = 60):
-    """kubectl on this cluster's context only; the finished process (return code, stdout, stderr)."""
-    import shutil
-    import subprocess
-
-    exe = shutil.which("kubectl")
-    if exe is None:
-        return subprocess.CompletedProcess(args, 127, "", "error: kubectl is not on PATH: install it")
-    cmd = [exe, "--context", kind.context] + (["--kubeconfig", kind.kubeconfig] if kind.kubeconfig else [])
+def _run(kind, *args: str, input: str | None = None, timeout: float = 60) -> tuple[int, str, str]:
+    """kubectl on this cluster's context only: (exit code, stdout, stderr). A missing kubectl or one that does
+    not finish in ``timeout`` seconds is an error line in stderr (the learner reads one line, not a traceback)."""
+    cmd = ["kubectl", "--context", kind.context, *(["--kubeconfig", kind.kubeconfig] if kind.kubeconfig else []), *args]
     try:
-        return subprocess.run(cmd + list(args), input=input, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(args, 124, "", f"error: kubectl did not finish within {timeout:.0f} s")
+        out = run(cmd, what="kubectl", timeout=timeout, input=input, check=False,
+                  hint="notebook 00_prerequisites shows how to install it")
+    except (ToolMissing, CommandTimeout) as exc:
+        return 1, "", f"error: {exc}"
+    return out.returncode, out.stdout, out.stderr
 
 
 def apply(kind, text) -> Outcome:
@@ -273,15 +272,15 @@ def apply(kind, text) -> Outcome:
                 return Outcome(False, f"MetalLB v0.12.1 would refuse this config and keep the last valid one "
                                       f"(its log: config (re)load failed): {why}", hint_for(why), shown)
     body = yaml.safe_dump_all(docs, sort_keys=False)
-    dry = _run(kind, "apply", "--dry-run=server", "-f", "-", input=body)
-    if dry.returncode != 0:
-        msg = one_line(dry.stderr)
+    code, _, err = _run(kind, "apply", "--dry-run=server", "-f", "-", input=body)
+    if code != 0:
+        msg = one_line(err)
         return Outcome(False, f"{msg} (nothing was applied)", hint_for(msg), shown)
-    done = _run(kind, "apply", "-f", "-", input=body)
-    if done.returncode != 0:
-        msg = one_line(done.stderr)
-        return Outcome(False, msg, hint_for(msg), shown, done.stdout)
-    lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
+    code, stdout, err = _run(kind, "apply", "-f", "-", input=body)
+    if code != 0:
+        msg = one_line(err)
+        return Outcome(False, msg, hint_for(msg), shown, stdout)
+    lines = [ln for ln in stdout.splitlines() if ln.strip()]
     return Outcome(True, "; ".join(lines) or "nothing changed", "", shown)
 
 
@@ -314,10 +313,11 @@ def kubectl(kind, command: str) -> Outcome:
         return Outcome(False, "kubectl edit opens an editor, which a notebook cell does not have",
                        "use `kubectl patch`, `kubectl annotate`, or apply changed YAML", verb="Ran")
     shown = _hood.kubectl(kind.cluster, *args)
-    out = _run(kind, *args)
-    if out.returncode != 0:
-        msg = one_line(out.stderr)
+    code, stdout, err = _run(kind, *args)
+    if code != 0:
+        msg = one_line(err)
         return Outcome(False, msg, hint_for(msg), shown, verb="Ran")
-    first = next((ln for ln in out.stdout.splitlines() if ln.strip()), "done")
-    return Outcome(True, first if len(out.stdout.splitlines()) <= 1 else f"{len(out.stdout.splitlines())} lines",
-                   "", shown, out.stdout if len(out.stdout.splitlines()) > 1 else "", verb="Ran")
+    lines = stdout.splitlines()
+    first = next((ln for ln in lines if ln.strip()), "done")
+    return Outcome(True, first if len(lines) <= 1 else f"{len(lines)} lines", "", shown,
+                   stdout if len(lines) > 1 else "", verb="Ran")
