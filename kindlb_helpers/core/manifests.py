@@ -58,6 +58,21 @@ def pool_ranges(pool: PoolSpec | Iterable[PoolSpec]) -> list[PoolRange]:
     return ranges
 
 
+def configmap(pools: list[dict]) -> dict:
+    """The ConfigMap era's one object: ConfigMap ``config`` in ``metallb-system`` whose ``config`` holds these
+    ``address-pools`` entries (each as MetalLB v0.12.1 reads it: name, protocol, addresses, auto-assign).
+
+    >>> configmap([{"name": "a", "protocol": "layer2", "addresses": ["10.0.0.1/32"]}])["data"]["config"]
+    'address-pools:\\n- name: a\\n  protocol: layer2\\n  addresses:\\n  - 10.0.0.1/32\\n'
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"namespace": NAMESPACE, "name": "config"},
+        "data": {"config": yaml.safe_dump({"address-pools": list(pools)}, sort_keys=False)},
+    }
+
+
 def metallb_manifests(
     pool: PoolSpec | Iterable[PoolSpec],
     version: str = DEFAULT_VERSION,
@@ -87,15 +102,7 @@ def metallb_manifests(
         entry = {"name": name, "protocol": "layer2", "addresses": addresses}
         if not auto_assign:
             entry["auto-assign"] = False
-        config = {"address-pools": [entry]}
-        return [
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"namespace": NAMESPACE, "name": "config"},
-                "data": {"config": yaml.safe_dump(config, sort_keys=False)},
-            }
-        ]
+        return [configmap([entry])]
     return [
         {
             "apiVersion": API_VERSION,
