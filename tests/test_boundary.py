@@ -204,10 +204,7 @@ def test_subprocess_is_called_in_one_place():
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "subprocess" \
                     and node.attr in ("run", "Popen", "check_output", "check_call", "call"):
                 users.append(str(path.relative_to(ROOT)))
-    # Written before the boundary existed, by other issues' engineers, who were told to move them to
-    # commands.run / commands.start; this list may only shrink.
-    pending = {"kindlb_helpers/lesson/answers.py"}
-    assert set(users) - pending == {"kindlb_helpers/cluster/commands.py"}, \
+    assert set(users) == {"kindlb_helpers/cluster/commands.py"}, \
         "call programs through kindlb_helpers.cluster.commands.run/start (the one subprocess boundary)"
 
 

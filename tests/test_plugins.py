@@ -153,9 +153,7 @@ def test_delete_ignoring_404_is_written_once():
         return (isinstance(n, ast.Compare) and isinstance(n.left, ast.Attribute) and n.left.attr == "status"
                 and any(isinstance(c, ast.Constant) and c.value == 404 for c in n.comparators))
     # kube/objects.py: delete_if_there, get_or_none, served (a kind not served)
-    pending = {"kindlb_helpers/lesson/exercises.py", "kindlb_helpers/lesson/trouble.py", "kindlb_helpers/lesson/bgp.py",
-               "kindlb_helpers/lesson/answers.py", "kindlb_helpers/cluster/router.py"}
-    assert set(_calls(ignores_404)) - pending == {"kindlb_helpers/cluster/kube/objects.py"}
+    assert set(_calls(ignores_404)) == {"kindlb_helpers/cluster/kube/objects.py"}
 
 
 @pytest.mark.docker

@@ -155,10 +155,6 @@ def test_the_guard_finds_a_comparison(tmp_path):
 
 
 def test_no_module_compares_versions_but_release():
-    # other issues' modules written before release.py, whose owners were asked to switch; may only shrink
-    pending = {"kindlb_helpers/lesson/exercises.py", "kindlb_helpers/lesson/trouble.py", "kindlb_helpers/lesson/bgp.py",
-               "kindlb_helpers/core/bgp_config.py", "kindlb_helpers/core/facts.py"}
-    files = [p for d in ("kindlb_helpers", "lab/kindlb_lab") for p in (ROOT / d).rglob("*.py")
-             if p.name != "release.py" and str(p.relative_to(ROOT)) not in pending]
+    files = [p for d in ("kindlb_helpers", "lab/kindlb_lab") for p in (ROOT / d).rglob("*.py") if p.name != "release.py"]
     found = [c for p in files for c in _version_comparisons(p)]
     assert not found, f"ask kindlb_helpers.core.release.release(version) instead: {found}"

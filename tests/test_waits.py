@@ -161,13 +161,6 @@ def test_the_loop_guard_finds_a_sleep_in_a_loop(tmp_path):
 
 def test_only_the_waits_sleep_in_a_loop():
     """One wait loop (wait_until) and one clock (ticks): no other module of the library sleeps in a loop."""
-    # modules written before ticks() existed, being moved onto it; may only shrink
-    pending = {"kindlb_helpers/lesson/exercises.py", "kindlb_helpers/lesson/trouble.py",
-               "kindlb_helpers/lesson/l2.py", "kindlb_helpers/lesson/bgp.py", "kindlb_helpers/cluster/router.py",
-               "kindlb_helpers/cluster/kube.py"}
-    def waiting(p: Path) -> bool:  # a pending module, or the package it became
-        return any(str(p.relative_to(ROOT)).startswith(e.removesuffix(".py")) for e in pending)
-
     found = [hit for p in sorted((ROOT / "kindlb_helpers").rglob("*.py"))
-             if p.name != "waits.py" and not waiting(p) for hit in _sleeps_in_a_loop(p)]
+             if p.name != "waits.py" for hit in _sleeps_in_a_loop(p)]
     assert not found, f"wait with kindlb_helpers.cluster.waits.wait_until, or take a clock from waits.ticks: {found}"
