@@ -4,6 +4,7 @@ the offline lab."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,21 @@ def test_every_module_says_its_one_job_first():
     silent = [name for name, path in _modules().items()
               if not (ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or "").strip()]
     assert not silent, silent
+
+
+def test_the_readmes_map_names_every_module():
+    """README's "Where things live" shows the layout: every folder, and every module by its file name (a
+    subpackage's modules by their names inside its entry)."""
+    text = (PKG.parent / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Where things live", 1)[1].split("```", 2)[1]
+    missing = []
+    for name, path in _modules().items():
+        parts = name.split(".")
+        if path.stem == "__init__":
+            if f"{parts[-1]}/" not in block:
+                missing.append(f"{'/'.join(parts)}/")
+        elif len(parts) == 2 and f"{parts[1]}.py" not in block:
+            missing.append(f"{parts[0]}/{parts[1]}.py")
+        elif len(parts) == 3 and not re.search(rf"\b{re.escape(parts[2])}\b", block):
+            missing.append(f"{'/'.join(parts)}.py")
+    assert not missing, f"add them to README.md's map: {missing}"
