@@ -140,3 +140,32 @@ def test_settle_gives_none_when_they_never_agree_for_a_second(monkeypatch):
     start = time.monotonic()
     assert l2.settle(None, "172.18.255.200", timeout=1.5) is None
     assert 1.5 <= time.monotonic() - start < 5
+
+
+class _Prober:
+    def __init__(self, answers):
+        self.answers = answers
+
+    def since(self, t):
+        return [a for a in self.answers if a.t >= t]
+
+
+def test_the_counted_answer_comes_through_the_node_that_announces_the_ip_then():
+    from kindlb_helpers.cluster.probe import Answer
+    from kindlb_helpers.lesson.l2.failovers import _answer_through_announcer
+
+    macs = {"w1": "02:00:00:00:00:01", "w2": "02:00:00:00:00:02"}
+    old = [Answer(10.1, True, macs["w1"]), Answer(10.4, True, macs["w1"])]  # the old node keeps forwarding
+    # w2 takes over at 10.2; the client's entry follows: counted through w2
+    got = _answer_through_announcer(_Prober([*old, Answer(10.6, True, macs["w2"])]),
+                                    [(10.0, "w1"), (10.2, "w2"), (10.4, "w2")], 10.0, "w2", macs)
+    assert got.t == 10.6
+    # w2 announces only until w1's new speaker takes the IP back at 11.0; the client never used w2:
+    # counted is the first answer through w1 once w1 announces again, not one from before
+    samples = [(10.0, "w1"), (10.2, "w2"), (10.8, "w2"), (11.0, "w1"), (11.2, "w1")]
+    later = Answer(11.3, True, macs["w1"])
+    assert _answer_through_announcer(_Prober([*old, later]), samples, 10.0, "w2", macs) is later
+    assert _answer_through_announcer(_Prober(old), samples, 10.0, "w2", macs) is None
+    assert _answer_through_announcer(_Prober([*old, Answer(11.3, False, None)]), samples, 10.0, "w2", macs) is None
+    # while w2 still announces, answers through the old node do not count
+    assert _answer_through_announcer(_Prober([*old, later]), samples[:3], 10.0, "w2", macs) is None

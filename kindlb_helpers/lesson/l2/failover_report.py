@@ -61,12 +61,23 @@ class Failover:
     hood: _hood.Hood | None = field(default=None, repr=False)
     client_uses: str | None = None
     pods_on_failed: tuple[int, int] = (0, 0)
+    #: the node whose MAC the first answer counted came through: ``after``, or the node the IP moved on to
+    #: before the client ever used ``after`` (see ``failovers._answer_through_announcer``)
+    answered_via: str | None = None
+
+    @property
+    def through(self) -> str:
+        """Which node the counted answer came through, in words."""
+        if self.answered_via in (None, self.after):
+            return "the new node"
+        return (f"{self.answered_via}, which announced it again by then ({self.after}'s turn ended before a "
+                "request of this client went through it)")
 
     def summary(self) -> pd.DataFrame:
         """The measurement, row by row."""
         garp = "not captured" if self.arp is None else (
             "none seen" if self.garp_after is None else f"{self.garp_after:.1f} s")
-        n_garp = 0 if self.arp is None else int((self.arp["gratuitous"] & (self.arp["sender MAC"] == self.mac_after)
+        n_garp = 0 if self.arp is None else int((self.arp["gratuitous"] & (self.arp["node"] == self.after)
                                                  & (self.arp["seconds"] >= 0)).sum())
         return pd.DataFrame([
             ("announcing node", self.before, self.after),
@@ -74,7 +85,7 @@ class Failover:
             ("new announcer seen in the cluster after", "", f"{self.announced_after:.1f} s"),
             ("first gratuitous ARP from the new MAC after", "", garp),
             ("gratuitous ARP packets from the new MAC", "", str(n_garp) if self.arp is not None else "not captured"),
-            ("IP answered through the new node after", "", f"{self.answered_after:.1f} s"),
+            (f"IP answered through {self.through} after", "", f"{self.answered_after:.1f} s"),
             ("requests that failed meanwhile", "", str(self.failed_requests)),
             ("longest time without an answer", "", f"{self.unanswered_seconds:.1f} s"),
             ("app pods on the failed node (of all)", f"{self.pods_on_failed[0]} of {self.pods_on_failed[1]}", ""),
@@ -92,12 +103,14 @@ class Failover:
                 "answered": self.answered_after, "failed": self.failed_requests, "gap": self.unanswered_seconds,
                 "healthy": self.healthy_after, "back_to": self.back_to, "client_uses": self.client_uses,
                 "pods_on_failed": list(self.pods_on_failed), "garp_macs": garp_macs,
-                "capture": self.arp.attrs.get("via") if self.arp is not None else None}
+                "capture": self.arp.attrs.get("via") if self.arp is not None else None,
+                "answered_via": self.answered_via}
 
     def _repr_html_(self) -> str:
         how = html.escape(FAILURES[self.mode])
         return (f"<div><b>Failover: {how}.</b> <b>{html.escape(self.before)}</b> &rarr; <b>{html.escape(self.after)}"
-                f"</b>; <code>{self.ip}</code> answered through the new node after <b>{self.answered_after:.1f} s"
+                f"</b>; <code>{self.ip}</code> answered through {html.escape(self.through)} after "
+                f"<b>{self.answered_after:.1f} s"
                 f"</b> (bound {FAILOVER_LIMIT} s).</div>" + self.summary().to_html(index=False)
                 + (f"<p><i>ARP capture:</i> {html.escape(self.capture)}</p>" if self.capture else "")
                 + f"<p><i>What to expect:</i> {html.escape(EXPECTED[self.mode])}</p>"
@@ -123,7 +136,9 @@ def failover_figure(moved: Failover):
                s=40, linewidths=1.6)
     if arp is not None and len(arp):
         ax.scatter(arp["seconds"], [0] * len(arp), c=[colour.get(n, grey) for n in arp["node"]], marker="|", s=400)
-    marks = [(0, "failure"), (moved.announced_after, "new announcer"), (moved.answered_after, "answered via new node")]
+    via_new = moved.answered_via in (None, moved.after)
+    marks = [(0, "failure"), (moved.announced_after, "new announcer"),
+             (moved.answered_after, "answered via new node" if via_new else f"answered via {moved.answered_via}")]
     if moved.garp_after is not None:
         marks.append((moved.garp_after, "first gratuitous ARP"))
     right = max([*tl["seconds"], *(arp["seconds"] if arp is not None else []), moved.answered_after, 1.0])
@@ -143,8 +158,8 @@ def failover_figure(moved: Failover):
     ax.set_ylim(-0.6, 2.5)
     ax.set_xlabel("seconds after the failure")
     what = "speaker pod deleted" if moved.mode == "speaker" else "node paused"
-    ax.set_title(f"{moved.ip}: {what} on {moved.before}; {moved.after} took over; answered through it after "
-                 f"{moved.answered_after:.1f} s", fontsize=10)
+    ax.set_title(f"{moved.ip}: {what} on {moved.before}; {moved.after} took over; answered through "
+                 f"{'it' if via_new else moved.answered_via} after {moved.answered_after:.1f} s", fontsize=10)
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -158,7 +173,10 @@ def compare_failovers(*runs: Failover) -> pd.DataFrame:
             "how": FAILURES[r.mode],
             "new announcer after (s)": r.announced_after,
             "first gratuitous ARP after (s)": r.garp_after,
-            "answered through the new node after (s)": r.answered_after,
+            "answered through the new node after (s)": (
+                r.answered_after if r.answered_via in (None, r.after) else
+                f"{r.answered_after} (through {r.answered_via}: {r.after}'s turn ended before a request went "
+                "through it)"),
             "longest time without an answer (s)": r.unanswered_seconds,
             "requests that failed": r.failed_requests,
             "what MetalLB's docs and source say": EXPECTED[r.mode],
