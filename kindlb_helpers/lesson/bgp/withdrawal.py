@@ -2,8 +2,9 @@
 hop and until it is back, while a prober in the client asks the address a few times a second.
 
 The clock of the measurement is :func:`~kindlb_helpers.cluster.waits.ticks`: a deleted speaker's next hop
-goes in well under a second (v0.16.1: ~0.6 s), so the router is read every 0.1 s, and when the session
-was reset between two reads FRR's own reset timer dates it.
+goes within about a second (measured 0.2-1.4 s), so the router is read every 0.1 s (each read takes a
+docker exec). When FRR already counts the session as dropped while the route still shows the node, the
+reset is dated between the two reads of FRR (FRR's own reset timer counts whole seconds).
 """
 from __future__ import annotations
 
@@ -104,24 +105,42 @@ def _settled(hops: Callable[[], list[str]], ip: str) -> list[str]:
     return seen
 
 
-def _time_withdrawal(hops: Callable[[], list[str]], neighbour: Callable[[], dict], dropped: int, victim: str,
-                     t0: float, timeout: float, timeline: list[dict]) -> float | None:
-    """Seconds from t0 until ``victim`` left the route (None: not within ``timeout``), read every 0.1 s;
-    ``dropped``: the session's connectionsDropped before the act."""
+def _dated_reset(clean: float, seen: float, ago: float) -> float:
+    """When a session reset that two reads of FRR bracket happened: after ``clean`` (the last read that showed
+    no drop), before ``seen`` (the read that showed it) and, by FRR's ``lastResetTimerMsecs`` (whole seconds,
+    so within a second of ``seen - ago``), in the middle of what is left.
+
+    >>> round(_dated_reset(10.0, 10.25, 1.0), 3)   # 'a second ago' in FRR's seconds: between the two reads
+    10.125
+    >>> _dated_reset(10.0, 13.0, 2.0)               # slow reads: FRR's second narrows it to 10-12
+    11.0
+    """
+    lo, hi = max(clean, seen - ago - 1), min(seen, seen - ago + 1)
+    if lo > hi:  # FRR's clock disagrees with ours: keep to what the two reads prove
+        lo, hi = clean, seen
+    return (lo + hi) / 2
+
+
+def _time_withdrawal(hops: Callable[[], list[str]], neighbour: Callable[[], dict], dropped: int, clean: float,
+                     victim: str, t0: float, timeout: float, timeline: list[dict]) -> float | None:
+    """Seconds from t0 until ``victim`` left the route (None: not within ``timeout``), read every 0.1 s.
+    ``dropped``: the session's connectionsDropped before the act, read at ``clean``."""
     for _ in ticks(t0 + timeout - time.monotonic(), every=LOOK_EVERY):
         now_hops = hops()
         now = time.monotonic()
         timeline.append({"t (s)": round(now - t0, 2), "next hops": ", ".join(now_hops)})
         if victim not in now_hops:
             return round(now - t0, 2)
+        asked = time.monotonic()
         info = neighbour()
         if info.get("connectionsDropped", 0) > dropped:
             # the session went down (and the route with it) between two looks, and a new speaker is
-            # already back: FRR says how long ago the session was reset
+            # already back, or zebra has not updated the kernel yet: date the reset between the reads
             ago = info.get("lastResetTimerMsecs", 0) / 1000
-            withdrawn = round(max(time.monotonic() - ago - t0, 0.0), 2)
+            withdrawn = round(max(_dated_reset(clean, time.monotonic(), ago) - t0, 0.0), 2)
             timeline.append({"t (s)": withdrawn, "next hops": f"session with {victim} reset (FRR)"})
             return withdrawn
+        clean = asked
     return None
 
 
@@ -164,11 +183,12 @@ def _withdraw(kind: Kind, p: Plan, router: Router, client: Client, ip, node: str
     prober.start()
     withdrawn = back = None
     reason = ""
+    clean = time.monotonic()
     dropped = neighbour().get("connectionsDropped", 0)
     try:
         try:
             act(victim)
-            withdrawn = _time_withdrawal(hops, neighbour, dropped, victim, t0, timeout, timeline)
+            withdrawn = _time_withdrawal(hops, neighbour, dropped, clean, victim, t0, timeout, timeline)
             info = neighbour()
             keys = ("lastResetDueTo", "lastNotificationReason", "lastErrorCodeSubcode")
             reason = "; ".join(str(info[k]) for k in keys if info.get(k))
