@@ -5,7 +5,8 @@
 - the controller's and the speakers' log lines about this Service (by its key and its address, since it
   was created);
 - MetalLB's status resources where the release has them (ServiceL2Status since v0.14.2,
-  ConfigurationState since v0.15.3); the ConfigMap era has none, its whole configuration is the ConfigMap;
+  ConfigurationState since v0.15.3: release facts l2status, configuration_state); the ConfigMap era has
+  none, its whole configuration is the ConfigMap;
 - per failure, the pods and EndpointSlices, the nodes' exclude label, or ping and TCP from a container.
 """
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _status_resources(kind: Kind, service: str) -> tuple[str, str]:
         res = kind.kubectl("-n", NAMESPACE, *args, check=False)
         out.append(f"$ kubectl -n metallb-system {' '.join(args)}\n{res.strip() or 'No resources found'}")
     states = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
-                         "configurationstates")
+                         "configurationstates") if here.holds("configuration_state") else None
     if states is not None:
         rows = [f"{i['metadata']['name']}: {(i.get('status') or {}).get('result', '?')} "
                 f"{(i.get('status') or {}).get('errorSummary', '')}".rstrip() for i in states.get("items", [])]

@@ -86,7 +86,8 @@ def diagnose(kind: Kind, service: str, namespace: str = "default") -> Diagnosis:
         found.append(Finding("no pool", "MetalLB has no address pool (`kubectl -n metallb-system get "
                              "ipaddresspools`): the controller has nothing to hand out; create one (notebook 03)"))
     if cm_missing:
-        found.append(Finding(KEPT if ip else "no pool",
+        # v0.12.1 and before keep the last valid configuration (release fact config_kept_when_missing)
+        found.append(Finding(KEPT if ip and here.holds("config_kept_when_missing") else "no pool",
                              f"the ConfigMap metallb-system/config is gone, but MetalLB {version} keeps the last valid "
                              "configuration it loaded (controller log: \"configuration is missing, MetalLB will not "
                              "function\") and goes on handing out and announcing addresses"
