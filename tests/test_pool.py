@@ -96,14 +96,17 @@ def test_cost_does_not_grow_with_the_subnet():
     taken4 = [f"10.{i // 256}.{i % 256}.{j}" for i in range(0, 2000, 3) for j in (1, 7)]
     taken4 += ["10.255.0.0/16", "10.200.0.0-10.254.255.255"]
     taken6 = [f"fd00::{i:x}:0/112" for i in range(3000)] + ["fd00::ffff:ffff:0:0/96"]
-    t0 = time.perf_counter()
-    p4 = plan_pool("10.0.0.0/8", taken=taken4)
-    p6 = plan_pool("fd00::/64", taken=taken6, size=1000)
-    validate_pool(p4, "10.0.0.0/8", taken4)
-    elapsed = time.perf_counter() - t0
+    times = []
+    for _ in range(3):  # the best of three: a busy host (load 15 on 2 cores) stretched one run past 0.5 s
+        t0 = time.perf_counter()
+        p4 = plan_pool("10.0.0.0/8", taken=taken4)
+        p6 = plan_pool("fd00::/64", taken=taken6, size=1000)
+        validate_pool(p4, "10.0.0.0/8", taken4)
+        times.append(time.perf_counter() - t0)
+    elapsed = min(times)  # walking a /8 address by address would take minutes, not 0.5 s
     assert str(p4) == "10.199.255.1-10.199.255.250"
     assert p6.size == 1000
-    assert elapsed < 0.5, f"planning took {elapsed:.3f}s"
+    assert elapsed < 0.5, f"planning took {elapsed:.3f}s at best ({', '.join(f'{t:.3f}' for t in times)})"
 
 
 subnets = st.one_of(
