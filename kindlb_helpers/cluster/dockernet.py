@@ -301,6 +301,23 @@ def kind_nodes(cluster: str, client: docker.DockerClient | None = None, *,
     return sorted(nodes, key=_node_sort_key)
 
 
+def pause(name: str, client: docker.DockerClient | None = None) -> None:
+    """``docker pause NAME``: freeze every process of the container (a node that lost power says nothing)."""
+    client = client or docker_client()
+    with translate(client, f"docker pause {name}"):
+        client.containers.get(name).pause()
+
+
+def unpause(name: str, client: docker.DockerClient | None = None) -> None:
+    """``docker unpause NAME`` when it is paused (safe to call twice)."""
+    client = client or docker_client()
+    with translate(client, f"docker unpause {name}"):
+        c = client.containers.get(name)
+        c.reload()
+        if c.status == "paused":
+            c.unpause()
+
+
 def network_frame(net: KindNetwork) -> pd.DataFrame:
     """One row per address family: network, family (4 or 6), subnet, gateway (strings)."""
     rows = [{"network": net.name, "family": fam, "subnet": str(sub),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ..core import hood as _hood
 from ..core.errors import DockerError, KindlbError
+from .dockernet import pause, unpause  # noqa: F401  (moved there; lesson.l2.failovers still imports them from here)
 from .waits import wait_until
 
 LABEL = "kindlb.router"
@@ -257,20 +258,3 @@ def running(cluster: str, role: str = "router") -> Box | None:
     nets = (c.attrs.get("NetworkSettings") or {}).get("Networks") or {}
     net, info = next(iter(nets.items()), ("", {}))
     return Box(c.name, c.attrs["Config"]["Image"], info.get("IPAddress", ""), net)
-
-
-def pause(name: str) -> None:
-    """``docker pause NAME``: freeze every process of the container."""
-    client = _client()
-    with _translate(client, f"docker pause {name}"):
-        client.containers.get(name).pause()
-
-
-def unpause(name: str) -> None:
-    """``docker unpause NAME`` when it is paused."""
-    client = _client()
-    with _translate(client, f"docker unpause {name}"):
-        c = client.containers.get(name)
-        c.reload()
-        if c.status == "paused":
-            c.unpause()

@@ -18,6 +18,7 @@ from typing import Callable
 import pandas as pd
 
 from ...cluster import router as _router
+from ...cluster.dockernet import pause, unpause
 from ...cluster.kube import Kind
 from ...cluster.waits import ticks, wait_until
 from ...core import hood as _hood
@@ -239,7 +240,7 @@ def withdraw_node(kind: Kind, p: Plan, router: Router, client: Client, ip, node:
     as from a node that lost power. The router waits out the hold time. Then ``docker unpause``."""
     steps = [_hood.Step("docker pause NODE", "every process of the node stops; its session says nothing"),
              _hood.Step("docker unpause NODE", "after the route is gone: the node, its speaker and pods carry on")]
-    return _withdraw(kind, p, router, client, ip, node, "node frozen", _router.pause, _router.unpause, steps,
+    return _withdraw(kind, p, router, client, ip, node, "node frozen", pause, unpause, steps,
                      timeout, back_timeout)
 
 
