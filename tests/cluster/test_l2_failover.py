@@ -51,16 +51,10 @@ def test_ip_survives_speaker_loss(l2_service):
     where = l2.where_is(k, ip, "nginx", ns)
     assert where.match and where.node == first, (where.mac, where.node, first)
 
-    try:
-        moved = l2.failover(k, ip, "nginx", ns, timeout=FAILOVER_TIMEOUT)
-    except kh.WaitTimeout as err:
-        # Known flake (2026-12-01, 1 run of 3): another node announced, but this host's neighbour entry kept
-        # the old MAC (the prober's own traffic keeps it REACHABLE, and a gratuitous ARP inside the kernel's
-        # locktime is ignored), so no answer came "through the new node". Once more, from the state now:
-        # a second timeout fails the test.
-        print(f"first failover attempt: {err}")
-        first = l2.wait_announcer(k, "nginx", ns, timeout=60)
-        moved = l2.failover(k, ip, "nginx", ns, timeout=FAILOVER_TIMEOUT)
+    # In this mode the DaemonSet's new speaker on the old node takes the IP back 1.3-1.8 s after the new node
+    # took it (measured on kind, v0.16.1); a failover whose new node had its turn before any request of the
+    # prober went through it is counted through the node announcing the IP by then (moved.answered_via).
+    moved = l2.failover(k, ip, "nginx", ns, timeout=FAILOVER_TIMEOUT)
     assert moved.before == first and moved.after != first
     assert moved.answered_after <= FAILOVER_TIMEOUT
     macs = dict(zip(kh.l2.node_macs(name)["node"], kh.l2.node_macs(name)["mac"]))
@@ -68,4 +62,5 @@ def test_ip_survives_speaker_loss(l2_service):
     assert kh.metallb.readiness(k)[0] is True
     assert "<title>Welcome to nginx!</title>" in demo.http_get(ip, timeout=30, subnet=l2_service["subnet"])
     print(f"{ip}: {first} -> {moved.after} (announced after {moved.announced_after} s, answering after "
-          f"{moved.answered_after} s, {moved.failed_requests} failed requests); back to {moved.back_to}")
+          f"{moved.answered_after} s through {moved.answered_via}, {moved.failed_requests} failed requests); back to "
+          f"{moved.back_to}")
