@@ -384,3 +384,15 @@ def test_missing_network(lab, client, monkeypatch):
     monkeypatch.setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", name)
     with pytest.raises(KindNetworkNotFound, match=f"'{name}' does not exist"):
         dn.kind_network(client=client)
+
+
+def test_two_lab_commands_starting_at_once_both_find_the_engine_ready():
+    """ensure-docker.sh run twice at the same moment (two `kindlb_lab up` on one host, as a workshop host or two
+    engineers do): both succeed. The runc wrapper is staged under a name of each process's own; with a shared
+    staging name the second `mv` found the first one's copy gone ('cannot stat runc-wrapper.new')."""
+    env = {**os.environ, "KINDLB_FORCE_RUNC_WRAPPER": "1"}
+    runs = [subprocess.Popen(["bash", str(ENSURE)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env) for _ in range(4)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in runs]
+    assert all(rc == 0 for rc, _ in results), [err[-300:] for rc, err in results if rc]
+    assert docker("info", check=False).returncode == 0

@@ -47,8 +47,10 @@ fi
 [ -d /lib/modules ] || mkdir -p /lib/modules
 
 if lacks_sys_resource || [ "${KINDLB_FORCE_RUNC_WRAPPER:-}" = 1 ]; then
-  install -D -m 0755 "$here/files/runc-wrapper" "$wrapper_dest.new"
-  if ! cmp -s "$wrapper_dest.new" "$wrapper_dest"; then mv "$wrapper_dest.new" "$wrapper_dest"; else rm -f "$wrapper_dest.new"; fi
+  # a name of this process's own: two lab commands starting at once must not move each other's copy away
+  staged="$wrapper_dest.new.$$"
+  install -D -m 0755 "$here/files/runc-wrapper" "$staged"
+  if ! cmp -s "$staged" "$wrapper_dest"; then mv -f "$staged" "$wrapper_dest"; else rm -f "$staged"; fi
   mkdir -p "$(dirname "$daemon_json")"
   [ -s "$daemon_json" ] || echo '{}' >"$daemon_json"
   new=$(jq --arg n "$runtime_name" --arg p "$wrapper_dest" \
