@@ -64,7 +64,7 @@ def _has_answer_cells() -> bool:
                     "issue 17): this test drives that convention")
 def test_07_answer_cell_wrong_then_right(lab, prepared):
     q2 = kh.exercises.PinAddress(prepared["k"])  # what the task will show this learner: the same cluster
-    address, prefix = q2.address, q2.era.prefix
+    address, prefix = q2.address, q2.prefix
     lab.open("07_exercises.ipynb")
     params = lab.find('solutions = False')
     lab.type_at_end(params, f'\ncluster = "{prepared["name"]}"\n')
