@@ -13,12 +13,12 @@ from ...cluster.kube import Kind, events_for, get_or_none
 from ...cluster.waits import Watch, wait_until
 from ...core import hood as _hood
 from ...core.errors import KindlbError, WaitTimeout
-from ...core.manifests import NAMESPACE
+from ...core.manifests import NAMESPACE, configmap
 from ...core.pool import PoolRange
 from ...core.release import Release, fact
 from ..answers import Outcome, apply, kubectl
 from .objects import cleanup
-from .pools import configmap, configmap_pools, pool_config, to_ranges
+from .pools import configmap_pools, pool_config, to_ranges
 from .targets import targets
 
 __all__ = ["Verdict", "Folded", "Ran", "Exercise", "run_solution", "final", "annotation", "annotation_keys", "unread",

@@ -1,6 +1,7 @@
 """The cluster's pools as the exercises (and notebook 08) read and edit them, in either MetalLB era.
 
-The objects come from :func:`kindlb_helpers.core.manifests.metallb_manifests` and are applied by
+The objects come from :func:`kindlb_helpers.core.manifests.metallb_manifests` (the ConfigMap era's from
+:func:`~kindlb_helpers.core.manifests.configmap`) and are applied by
 :func:`kindlb_helpers.cluster.metallb.apply_pool` (which waits for the webhook); this module adds what
 an exercise needs beyond one pool: every pool with its ``autoAssign``, a pool added beside the others
 (in the ConfigMap era that is one more entry of the one ConfigMap), a pool removed, free addresses.
@@ -12,12 +13,12 @@ import yaml
 from ...cluster.kube import Kind, delete, get_or_none
 from ...core import hood as _hood
 from ...core.errors import KindlbError
-from ...core.manifests import API_VERSION, NAMESPACE, metallb_manifests
+from ...core.manifests import API_VERSION, NAMESPACE, configmap, metallb_manifests
 from ...core.pool import PoolRange
 from ...core.release import Release, release
 
 __all__ = ["era_of", "pool_config", "configmap_pools", "configmap", "add_pool", "remove_pool", "free_addresses",
-           "to_ranges"]
+           "to_ranges"]  # configmap: core.manifests' (the ConfigMap era's one object), for the exercises' callers
 
 
 def era_of(kind: Kind) -> Release:
@@ -45,16 +46,6 @@ def configmap_pools(kind: Kind) -> list[dict]:
     """The ``address-pools`` of the ConfigMap era's ``config`` (empty when there is none)."""
     cm = get_or_none(kind.core.read_namespaced_config_map, "config", NAMESPACE)
     return (yaml.safe_load(((cm.data or {}).get("config") if cm else None) or "") or {}).get("address-pools", [])
-
-
-def configmap(pools: list[dict]) -> dict:
-    """The ConfigMap ``config`` holding ``pools``.
-
-    >>> configmap([{"name": "a", "protocol": "layer2", "addresses": ["10.0.0.1/32"]}])["data"]["config"]
-    'address-pools:\\n- name: a\\n  protocol: layer2\\n  addresses:\\n  - 10.0.0.1/32\\n'
-    """
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"namespace": NAMESPACE, "name": "config"},
-            "data": {"config": yaml.safe_dump({"address-pools": pools}, sort_keys=False)}}
 
 
 def to_ranges(specs) -> list[PoolRange]:
