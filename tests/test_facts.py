@@ -100,6 +100,12 @@ def test_the_notebooks_say_nothing_the_facts_contradict():
     assert "`nodeAssigned` from the speaker that announces it" not in md["03_address_pool"]
     # the speaker log is read by the IP, which every era's line carries
     assert "grep -F default/nginx" not in _code("06_layer2") + md["06_layer2"]
+    # ServiceL2Status and the exclude-from-external-load-balancers label came with v0.14.2, not v0.14.0
+    texts = {p.name: p.read_text(encoding="utf-8") for p in (*NOTEBOOKS.glob("*.ipynb"),
+                                                              *(NOTEBOOKS.parent / "kindlb_helpers").rglob("*.py"))}
+    assert fact("l2status").since == fact("exclude_lb_label").since == "v0.14.2"
+    said = [name for name, text in texts.items() if re.search(r"\bv0\.14\+|from v0\.14\b(?!\.)", text)]
+    assert not said, f"say v0.14.2 (the release that brought them), not v0.14: {said}"
     # the generated text reads the facts
     assert "kh.eras.facts_table(" in _code("02_install_metallb")
     assert "kh.eras.facts_table(" in _code("06_layer2")

@@ -332,7 +332,7 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
 
 
 def l2_status_nodes(kind: Kind, name: str = "nginx", namespace: str = "default") -> list[str] | None:
-    """The nodes MetalLB's ``ServiceL2Status`` objects name for the Service (v0.14+: each announcing
+    """The nodes MetalLB's ``ServiceL2Status`` objects name for the Service (v0.14.2+: each announcing
     speaker keeps one, and deletes it when it stops), newest first; None where MetalLB has no such kind."""
     listed = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
                          "servicel2statuses")

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from ..core import hood as _hood
 from ..core.errors import DockerError, KindlbError
-from .dockernet import pause, unpause  # noqa: F401  (moved there; lesson.l2.failovers still imports them from here)
 from .waits import wait_until
 
 LABEL = "kindlb.router"

@@ -34,7 +34,7 @@ __all__ = ["FACTS", "Fact", "Release", "fact", "release", "MAX_LENGTH", "EXCLUDE
 
 #: The longest text read as a version (v0.16.1 is 7 characters).
 MAX_LENGTH = 20
-#: The node label v0.14+ speakers honour (kubeadm puts it on the control-plane).
+#: The node label v0.14.2+ speakers honour (kubeadm puts it on the control-plane).
 EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 _NUMBER = r"(0|[1-9][0-9]{0,3})"
 _RELEASE = re.compile(rf"v?{_NUMBER}\.{_NUMBER}(?:\.{_NUMBER})?", re.ASCII)

@@ -27,6 +27,7 @@ from ..core import hood as _hood
 from ..core.errors import BadInput, KindlbError, WaitTimeout
 from ..core.objects import APP_LABEL, DEFAULT_IMAGE, POOL_REQUEST, http_url, lb_service, nginx_objects  # noqa: F401
 from ..core.page import Page  # noqa: F401  (re-exported)
+from ..core.release import fact
 
 #: How often the waits here look again (seconds): an assigned IP is noticed within this time.
 POLL = 0.2
@@ -269,7 +270,7 @@ class ServiceState:
 
     The evidence, as ``kubectl get service``, ``kubectl describe service`` (Events of this Service's uid),
     MetalLB's controller log (its lines naming the Service), its ready endpoints and MetalLB's
-    ServiceL2Status objects for it (v0.14+) show it; then ``metallb``: our diagnosis.
+    ServiceL2Status objects for it (v0.14.2+) show it; then ``metallb``: our diagnosis.
     """
 
     name: str
@@ -302,7 +303,8 @@ class ServiceState:
                          f"{html.escape(log)}</pre>")
             if self.l2status is not None:
                 nodes = ", ".join(self.l2status) or "none: no speaker announces it"
-                parts.append(f"<div>ServiceL2Status (v0.14+, one per announcing speaker): {html.escape(nodes)}</div>")
+                parts.append(f"<div>ServiceL2Status ({fact('l2status').since}+, one per announcing speaker): "
+                             f"{html.escape(nodes)}</div>")
         ml = "".join(f"<li>{html.escape(m)}</li>" for m in self.metallb)
         parts.append(f"<div><b>Our reading</b> (kindlb's diagnosis, from the above and MetalLB's configuration):"
                      f"<ul>{ml}</ul></div>")
@@ -340,7 +342,7 @@ def service_state(kind: Kind, name: str = "lb-demo", namespace: str = "default")
         steps.append(_hood.Step(_hood.kubectl(
             kind.cluster, "get", "servicel2statuses", "-l",
             f"metallb.io/service-name={name},metallb.io/service-namespace={namespace}", namespace=NAMESPACE),
-            "v0.14+: which speaker announces it (none: nobody answers ARP for its IP)"))
+            f"{fact('l2status').since}+: which speaker announces it (none: nobody answers ARP for its IP)"))
     return ServiceState(name, namespace, str(got.ip) if got else "<pending>", events, state,
                         _hood.Hood(f"look at Service {name}", steps), log, ready_endpoints(kind, name, namespace),
                         l2s, installed)

@@ -1,7 +1,7 @@
 """MetalLB's side of layer 2: which speaker announces a Service's IP, which nodes may announce at all,
 and waiting until one does.
 
-The announcer is read from MetalLB's ServiceL2Status where it keeps one (v0.14+), else from the
+The announcer is read from MetalLB's ServiceL2Status where it keeps one (v0.14.2+), else from the
 Service's ``nodeAssigned`` events; the speakers' logs and the nodes' labels and taints say why.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ...core import hood as _hood
 from ...core.errors import KindlbError
 from ...core.manifests import NAMESPACE
 from ...core.objects import APP_LABEL
+from ...core.release import fact
 from .neigh import entry_node
 from .parse import parse_node_assigned
 
@@ -63,7 +64,7 @@ def announcements(kind: Kind, name: str = "nginx", namespace: str = "default") -
 
 
 def current_announcer(kind: Kind, name: str = "nginx", namespace: str = "default") -> str | None:
-    """The announcing node: from MetalLB's ServiceL2Status where it keeps one (v0.14+), else the node
+    """The announcing node: from MetalLB's ServiceL2Status where it keeps one (v0.14.2+), else the node
     of the newest ``nodeAssigned`` event (the ConfigMap era), or None."""
     try:
         nodes = l2_status_nodes(kind, name, namespace)
@@ -84,7 +85,7 @@ def announcer_steps(cluster: str, name: str, namespace: str, ip=None, l2status: 
         steps.append(_hood.Step(_hood.kubectl(
             cluster, "get", "servicel2statuses", "-l",
             f"metallb.io/service-name={name},metallb.io/service-namespace={namespace}", namespace=NAMESPACE),
-            "v0.14+: one ServiceL2Status per announcing speaker; ALLOCATED NODE is the announcer"))
+            f"{fact('l2status').since}+: one ServiceL2Status per announcing speaker; ALLOCATED NODE is the announcer"))
     steps.append(_hood.Step(_hood.kubectl(cluster, "get", "pods", "-l", SPEAKER_LABEL, "-o", "wide",
                                           namespace=NAMESPACE)))
     logs = _hood.kubectl(cluster, "logs", "-l", SPEAKER_LABEL, "-c", "speaker", "--prefix", "--tail=-1",
@@ -102,7 +103,7 @@ def announcer_steps(cluster: str, name: str, namespace: str, ip=None, l2status: 
 
 def announcer(kind: Kind, name: str = "nginx", namespace: str = "default") -> pd.DataFrame:
     """One row per speaker: its node, its pod, what its log last says about the Service (by name or IP),
-    whether MetalLB's ServiceL2Status names that node (v0.14+; None before), and whether the newest
+    whether MetalLB's ServiceL2Status names that node (v0.14.2+; None before), and whether the newest
     ``nodeAssigned`` event does. ``attrs``: ``node`` (the announcer), ``ip``, ``l2status``, ``hood``."""
     from ..app import external_ip
 
@@ -135,7 +136,7 @@ def who_may_announce(kind: Kind, version: str | None = None) -> pd.DataFrame:
     so whether its speaker may announce in layer 2 under MetalLB ``version`` (default: the installed one).
 
     v0.12.1's speakers tolerate only the old ``master`` taint, so none runs on a kind control-plane; from
-    v0.13 one does; from v0.14 a speaker skips a node with that label (:data:`kindlb_helpers.core.release.FACTS`).
+    v0.13.0 one does; from v0.14.2 a speaker skips a node with that label (:data:`kindlb_helpers.core.release.FACTS`).
     """
     from ...cluster.metallb import installed_version
     from ...core.release import fact

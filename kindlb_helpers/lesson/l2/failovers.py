@@ -10,8 +10,8 @@ import time
 import pandas as pd
 
 from ...cluster.containers import PROBE_IMAGE
+from ...cluster.dockernet import pause, unpause
 from ...cluster.kube import Kind, is_ready
-from ...cluster.router import pause, unpause
 from ...cluster.waits import ticks, wait_until
 from ...core import hood as _hood
 from ...core.errors import BadInput, KindlbError, WaitTimeout
