@@ -2,9 +2,8 @@
 (CRD era) or, where a layer-2 pool has no node selector (ConfigMap era), with externalTrafficPolicy Local."""
 from __future__ import annotations
 
-import re
-
-from ...cluster.kube import Kind, events_for
+from ...cluster.kube import Kind
+from ..l2.announce import announcements
 from .base import Exercise, Verdict, final
 from .objects import docs, svc_yaml
 
@@ -13,13 +12,7 @@ __all__ = ["NodeSelectors", "LocalPolicy"]
 
 def _announcers(kind: Kind, svc) -> list[str]:
     """Nodes the speakers say announce ``svc``: this incarnation's nodeAssigned events."""
-    nodes = []
-    for e in events_for(kind, svc.metadata.name, "default", uid=svc.metadata.uid):
-        if e["reason"] == "nodeAssigned":
-            m = re.search(r'announcing from node "([^"]+)"', e["message"])
-            if m:
-                nodes.append(m.group(1))
-    return nodes
+    return [node for _, node in announcements(kind, svc.metadata.name, "default", uid=svc.metadata.uid)]
 
 
 class NodeSelectors(Exercise):

@@ -53,10 +53,11 @@ def _speaker_says(kind: Kind, pod, service: str, ip: str | None = None) -> str:
     return said
 
 
-def announcements(kind: Kind, name: str = "nginx", namespace: str = "default") -> list[tuple[object, str]]:
-    """(time, node) of the Service's ``nodeAssigned`` events, oldest first."""
+def announcements(kind: Kind, name: str = "nginx", namespace: str = "default",
+                  uid: str | None = None) -> list[tuple[object, str]]:
+    """(time, node) of the Service's ``nodeAssigned`` events, oldest first (with ``uid``: that incarnation's only)."""
     out = []
-    for e in events_for(kind, name, namespace):
+    for e in events_for(kind, name, namespace, uid=uid):
         node = parse_node_assigned(e["message"]) if e["reason"] == "nodeAssigned" else None
         if node:
             out.append((e["time"], node))
