@@ -139,7 +139,7 @@ def run_solution(kind: Kind, q: "Exercise", wrong: bool = False, timeout: float 
     for i, (how, text) in enumerate(q.solution_steps()):
         try:
             wait_until(lambda i=i: (q.ready_for(i), f"step {i + 1}"), timeout=timeout, desc=f"ready for step {i + 1}",
-                       progress=False, interval=0.5)
+                       progress=False)
         except WaitTimeout:
             pass  # a person would try it anyway: the step's outcome (and then the check) says what is missing
         done.append(apply(kind, text) if how == "apply" else kubectl(kind, text))
