@@ -4,6 +4,7 @@ the offline lab."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import subprocess
 import sys
@@ -29,9 +30,16 @@ def _name_of(path: Path) -> str:
     return ".".join(parts if path.stem == "__init__" else parts + [path.stem])
 
 
+@functools.cache
 def _modules() -> dict[str, Path]:
-    """Every module, 'layer.module' or 'layer.package.module' (a package's __init__ as 'layer.package')."""
+    """Every module, 'layer.module' or 'layer.package.module' (a package's __init__ as 'layer.package'); read
+    once per run (the package does not change under the tests)."""
     return {_name_of(p): p for layer in ORDER for p in (PKG / layer).rglob("*.py") if _package_of(p)}
+
+
+def _graph() -> dict[str, set[str]]:
+    """Which of the package's modules each module imports."""
+    return {name: {t for t in _imports(path) if t in _modules()} for name, path in _modules().items()}
 
 
 def _resolve(dotted: str, known: set[str]) -> str:
@@ -83,7 +91,7 @@ def test_a_layer_imports_only_the_layers_before_it():
 
 
 def test_no_import_cycles_lazy_or_not():
-    graph = {name: {t for t in _imports(path) if t in _modules()} for name, path in _modules().items()}
+    graph = _graph()
     cycles = []
 
     def visit(node, stack):
@@ -122,7 +130,7 @@ def test_imports_are_read_in_subpackages_too(tmp_path):
 
 
 def test_a_submodule_importing_its_own_package_is_a_cycle():
-    graph = {name: {t for t in _imports(path) if t in _modules()} for name, path in _modules().items()}
+    graph = _graph()
     own = [f"{m} imports {t}" for m, ts in graph.items() for t in ts if m.startswith(t + ".")]
     assert not own, own
 
