@@ -236,10 +236,15 @@ def pools(kind: Kind) -> list[tuple[str, PoolRange]]:
                              "ipaddresspools") or {"items": []}
         return [(item["metadata"]["name"], PoolRange.parse(spec))
                 for item in listed["items"] for spec in item.get("spec", {}).get("addresses", [])]
-    cm = get_or_none(kind.core.read_namespaced_config_map, "config", NAMESPACE)
-    config = yaml.safe_load(((cm.data or {}).get("config") if cm else None) or "") or {}
     return [(pool["name"], PoolRange.parse(spec))
-            for pool in config.get("address-pools", []) for spec in pool.get("addresses", [])]
+            for pool in configmap_pools(kind) for spec in pool.get("addresses", [])]
+
+
+def configmap_pools(kind: Kind) -> list[dict]:
+    """The ``address-pools`` entries of the ConfigMap era's ``config`` (empty when there is none); text that is
+    not YAML raises ``yaml.YAMLError``."""
+    cm = get_or_none(kind.core.read_namespaced_config_map, "config", NAMESPACE)
+    return (yaml.safe_load(((cm.data or {}).get("config") if cm else None) or "") or {}).get("address-pools", [])
 
 
 def l2_advertisements(kind: Kind) -> list[dict]:

@@ -231,12 +231,11 @@ def _addresses(spec: str) -> set[int]:
 
 
 def _current_pools(kind) -> list[dict]:
-    from ..cluster.kube import get_or_none
+    from ..cluster.metallb import configmap_pools
 
-    cm = get_or_none(kind.core.read_namespaced_config_map, "config", NAMESPACE)
     try:
-        return (yaml.safe_load(((cm.data or {}).get("config") if cm else None) or "") or {}).get("address-pools", [])
-    except yaml.YAMLError:
+        return configmap_pools(kind)
+    except yaml.YAMLError:  # the cluster's config is not YAML: check the learner's pools against none
         return []
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import yaml
 
 from ...cluster.kube import Kind, delete, get_or_none
+from ...cluster.metallb import configmap_pools  # re-exported: the exercises' callers use it
 from ...core import hood as _hood
 from ...core.errors import KindlbError
 from ...core.manifests import API_VERSION, NAMESPACE, configmap, metallb_manifests
@@ -40,12 +41,6 @@ def pool_config(kind: Kind) -> dict[str, dict]:
                                         "auto_assign": i["spec"].get("autoAssign", True)} for i in listed["items"]}
     return {p["name"]: {"addresses": p.get("addresses", []), "auto_assign": p.get("auto-assign", True)}
             for p in configmap_pools(kind)}
-
-
-def configmap_pools(kind: Kind) -> list[dict]:
-    """The ``address-pools`` of the ConfigMap era's ``config`` (empty when there is none)."""
-    cm = get_or_none(kind.core.read_namespaced_config_map, "config", NAMESPACE)
-    return (yaml.safe_load(((cm.data or {}).get("config") if cm else None) or "") or {}).get("address-pools", [])
 
 
 def to_ranges(specs) -> list[PoolRange]:
