@@ -27,6 +27,14 @@ _INET = re.compile(r"inet (\d+\.\d+\.\d+\.\d+)/")
 _LLADDR = re.compile(r"lladdr ((?:[0-9a-f]{2}:){5}[0-9a-f]{2})", re.I)
 
 
+def host_neigh(ip, timeout: float = 10, check: bool = True) -> str:
+    """``ip neigh show IP`` on this host: its neighbour-table line for IP (Linux's iproute2; elsewhere
+    ToolMissing names the container route)."""
+    return run(["ip", "neigh", "show", str(ip)], what="read this host's neighbour table", timeout=timeout,
+               check=check, hint="`ip` is Linux's iproute2 (not on macOS/Windows): pass via='container' to look "
+                                 "from a container on the kind network").stdout
+
+
 def neigh_mac(text: str) -> str | None:
     """The MAC of the first ``ip neigh`` line that has one.
 
@@ -79,8 +87,7 @@ def get_many(ip, n: int, token: str, via: str = "host", port: int = 80, image: s
     if via == "host":
         failed = sum(not _get(f"{url}?kindlb={token}-{i}", timeout) for i in range(1, n + 1))
         loop = f'for i in $(seq 1 {n}); do curl -s -o /dev/null "{url}?kindlb={token}-$i"; done'
-        neigh = run(["ip", "neigh", "show", str(ip)], what="read this host's neighbour table", timeout=10).stdout
-        return Sent(failed, None, neigh_mac(neigh), loop)
+        return Sent(failed, None, neigh_mac(host_neigh(ip)), loop)
     script = (f"busybox ip -4 addr show eth0; i=1; f=0; while [ $i -le {n} ]; do "
               f"busybox timeout {int(timeout)} wget -q -O /dev/null \"{url}?kindlb={token}-$i\" 2>/dev/null "
               f"|| f=$((f+1)); i=$((i+1)); done; echo \"kindlb-failed $f\"; "
@@ -143,9 +150,7 @@ class Prober:
         url = http_url(self.ip, self.port)
         while not self._stop.is_set():
             ok = _get(url, 1.0)
-            out = run(["ip", "neigh", "show", self.ip], what="read this host's neighbour table", timeout=5,
-                      check=False).stdout
-            self.answers.append(Answer(time.monotonic(), ok, neigh_mac(out)))
+            self.answers.append(Answer(time.monotonic(), ok, neigh_mac(host_neigh(self.ip, timeout=5, check=False))))
             self._stop.wait(self.interval)
 
     def _container_loop(self) -> None:

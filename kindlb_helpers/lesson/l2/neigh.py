@@ -17,6 +17,7 @@ import pandas as pd
 from ...cluster.commands import run
 from ...cluster.containers import PROBE_IMAGE, run_on_kind_network
 from ...cluster.kube import Kind
+from ...cluster.probe import host_neigh
 from ...core import hood as _hood
 from ...core.errors import BadInput, KindlbError
 from ...core.objects import http_url
@@ -150,9 +151,7 @@ def _network() -> str:
 
 def _ip_neigh(ip: str) -> str:
     """``ip neigh show IP`` on this host (Linux's iproute2; elsewhere ToolMissing names the container route)."""
-    return run(["ip", "neigh", "show", ip], what="read this host's neighbour table", timeout=10,
-               hint="`ip` is Linux's iproute2 (not on macOS/Windows): pass via='container' to look from a "
-                    "container on the kind network").stdout
+    return host_neigh(ip)
 
 
 def _host_mac(ip: str) -> str | None:
