@@ -16,7 +16,7 @@ from kindlb_helpers.core.release import release
 from kindlb_helpers.core.versions import NGINX_ONLINE_IMAGE
 from kindlb_helpers.lesson import answers, trouble
 from kindlb_helpers.lesson import exercises as ex
-from kindlb_helpers.lesson.exercises import base, node_tasks
+from kindlb_helpers.lesson.exercises import base, node_tasks, pools
 
 ROOT = Path(__file__).resolve().parent.parent
 NB07 = ROOT / "notebooks" / "07_exercises.ipynb"
@@ -175,7 +175,7 @@ def test_the_configmap_era_config_is_checked_with_metallb_v0_12_1s_rules(pools, 
 
 def _fake(cls, version, monkeypatch):
     """An exercise for ``version`` with this made-up cluster's targets (no cluster)."""
-    monkeypatch.setattr(base, "configmap_pools", lambda kind: [dict(p) for p in DEFAULT])
+    monkeypatch.setattr(pools, "configmap_pools", lambda kind: [dict(p) for p in DEFAULT])
     q = cls.__new__(cls)
     q.kind = _NoCluster()
     q.t = ex.Targets(one="172.18.254.1", reserved="172.18.254.2-172.18.254.5", l2="172.18.254.6",

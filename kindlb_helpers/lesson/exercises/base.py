@@ -13,12 +13,12 @@ from ...cluster.kube import Kind, events_for, get_or_none
 from ...cluster.waits import Watch, wait_until
 from ...core import hood as _hood
 from ...core.errors import KindlbError, WaitTimeout
-from ...core.manifests import NAMESPACE, configmap
+from ...core.manifests import NAMESPACE
 from ...core.pool import PoolRange
 from ...core.release import Release, fact
 from ..answers import Outcome, apply, kubectl
 from .objects import cleanup
-from .pools import configmap_pools, pool_config, to_ranges
+from .pools import configmap_with, pool_config, to_ranges
 from .targets import targets
 
 __all__ = ["Verdict", "Folded", "Ran", "Exercise", "run_solution", "final", "annotation", "annotation_keys", "unread",
@@ -213,7 +213,7 @@ class Exercise:
                   "metadata": {"name": name, "namespace": NAMESPACE}, "spec": {"ipAddressPools": [name]}}
             return [pool, ad] if advertise else [pool]
         entry = {"name": name, "protocol": "layer2", "addresses": [addresses], "auto-assign": auto_assign}
-        return [configmap([p for p in configmap_pools(self.kind) if p["name"] != name] + [entry])]
+        return [configmap_with(self.kind, entry)]
 
     # --- checking
     def check(self) -> Verdict:

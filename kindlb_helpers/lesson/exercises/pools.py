@@ -18,8 +18,8 @@ from ...core.manifests import API_VERSION, NAMESPACE, configmap, metallb_manifes
 from ...core.pool import PoolRange
 from ...core.release import Release, release
 
-__all__ = ["era_of", "pool_config", "configmap_pools", "configmap", "add_pool", "remove_pool", "free_addresses",
-           "to_ranges"]  # configmap: core.manifests' (the ConfigMap era's one object), for the exercises' callers
+__all__ = ["era_of", "pool_config", "configmap_pools", "configmap", "configmap_with", "add_pool", "remove_pool",
+           "free_addresses", "to_ranges"]  # configmap: core.manifests' (the ConfigMap era's one object), for the exercises' callers
 
 
 def era_of(kind: Kind) -> Release:
@@ -54,8 +54,12 @@ def _pool_objects(kind: Kind, rel: Release, name: str, specs: list[str], auto_as
     objects = metallb_manifests(specs, rel.tag, name=name, auto_assign=auto_assign)
     if rel.uses_crds:
         return objects
-    entry = yaml.safe_load(objects[0]["data"]["config"])["address-pools"][0]
-    return [configmap([p for p in configmap_pools(kind) if p["name"] != name] + [entry])]
+    return [configmap_with(kind, yaml.safe_load(objects[0]["data"]["config"])["address-pools"][0])]
+
+
+def configmap_with(kind: Kind, entry: dict) -> dict:
+    """The cluster's one ConfigMap with the pool ``entry`` added, or replacing the pool of its name."""
+    return configmap([p for p in configmap_pools(kind) if p["name"] != entry["name"]] + [entry])
 
 
 def add_pool(kind: Kind, name: str, addresses, auto_assign: bool = True) -> _hood.Done:
