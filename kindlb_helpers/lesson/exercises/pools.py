@@ -18,8 +18,9 @@ from ...core.manifests import API_VERSION, NAMESPACE, configmap, metallb_manifes
 from ...core.pool import PoolRange
 from ...core.release import Release, release
 
+# configmap: core.manifests' (the ConfigMap era's one object), for the exercises' callers
 __all__ = ["era_of", "pool_config", "configmap_pools", "configmap", "configmap_with", "add_pool", "remove_pool",
-           "free_addresses", "to_ranges"]  # configmap: core.manifests' (the ConfigMap era's one object), for the exercises' callers
+           "free_addresses", "to_ranges"]
 
 
 def era_of(kind: Kind) -> Release:
