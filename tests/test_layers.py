@@ -165,6 +165,16 @@ def test_no_module_is_over_450_lines():
     assert not big, f"split these (one job per module, at most {MAX_LINES} lines): {big}"
 
 
+def test_a_subpackages_init_only_re_exports():
+    """A package inside a layer (lesson/l2/, cluster/kube/, ...) is its modules; its __init__ only gathers their
+    names (imports, __all__, its docstring), no code of its own."""
+    code = {name: [type(n).__name__ for n in ast.parse(path.read_text(encoding="utf-8")).body
+                   if not (isinstance(n, (ast.ImportFrom, ast.Assign))
+                           or (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)))]
+            for name, path in _modules().items() if path.stem == "__init__" and "." in name}
+    assert code and not {n: c for n, c in code.items() if c}, code
+
+
 def test_every_module_says_its_one_job_first():
     """Each module's docstring opens with the one job it does (a package's __init__ says what it gathers)."""
     silent = [name for name, path in _modules().items()

@@ -33,9 +33,8 @@ def test_the_init_only_re_exports_and_each_submodule_is_small_with_one_job():
     init = ast.parse((PACKAGE / "__init__.py").read_text())
     assert all(isinstance(n, (ast.ImportFrom, ast.Assign)) or
                (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)) for n in init.body)
-    for path in PACKAGE.glob("*.py"):
+    for path in PACKAGE.glob("*.py"):  # the size of every module: tests/test_layers.py
         text = path.read_text()
-        assert len(text.splitlines()) <= 450, path.name
         doc = ast.get_docstring(ast.parse(text))
         assert doc and doc.splitlines()[0].endswith("."), f"{path.name}: its job in the docstring's first line"
         assert "from . import" not in text and "from .. import trouble" not in text, path.name
