@@ -1,6 +1,6 @@
 # kindlb: the two commands the README opens with are `make tutorial` and `make test`.
 # Version pins (KIND_VERSION, ACTIONLINT_VERSION, ...) come from the one list of them:
-include kindlb_helpers/core/versions.env
+include kindlb_helpers/_core/versions.env
 
 PYTHON ?= python3
 CLUSTER ?= kindlb

@@ -22,8 +22,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-from .core import params
-from .core.errors import (
+from ._core import params
+from ._core.errors import (
     BadInput,
     BadParameters,
     BadVersion,
@@ -40,10 +40,10 @@ from .core.errors import (
     WaitTimeout,
     WrongContext,
 )
-from .core.manifests import ARTICLE_VERSION, DEFAULT_VERSION, metallb_manifests, parse_version, to_yaml, uses_crds
-from .core.params import check as check_parameters
-from .core.pool import PoolRange, Reserved, default_size, plan_pool, validate_pool
-from .core.sipcalc import format_sipcalc, sipcalc_table
+from ._core.manifests import ARTICLE_VERSION, DEFAULT_VERSION, metallb_manifests, parse_version, to_yaml, uses_crds
+from ._core.params import check as check_parameters
+from ._core.pool import PoolRange, Reserved, default_size, plan_pool, validate_pool
+from ._core.sipcalc import format_sipcalc, sipcalc_table
 
 __version__ = "0.1.0"
 
@@ -67,7 +67,7 @@ _LAYERS = {
     "lesson": ("app", "l2", "exercises", "trouble", "doctor", "widgets", "diagrams", "eras", "tables", "bgp"),
     "tools": ("cli", "runner", "bundle", "export", "notebooks"),
 }
-_SUBMODULES = {name: f"{layer}.{name}" for layer, names in _LAYERS.items() for name in names}
+_SUBMODULES = {name: f"_{layer}.{name}" for layer, names in _LAYERS.items() for name in names}
 _LAZY = {name: _SUBMODULES[module] for name, module in _LAZY.items()}
 
 __all__ = [
@@ -86,7 +86,7 @@ def __getattr__(name: str):
     if name in _SUBMODULES:
         return importlib.import_module(f".{_SUBMODULES[name]}", __name__)
     if name in _LAYERS:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(f"._{name}", __name__)
     raise AttributeError(f"module 'kindlb_helpers' has no attribute {name!r}")
 
 

@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 import kindlb_helpers as kh
-from kindlb_helpers.core import hood
-from kindlb_helpers.core.objects import nginx_objects
-from kindlb_helpers.tools.runner import KernelPool, notebooks_dir, run_one
+from kindlb_helpers._core import hood
+from kindlb_helpers._core.objects import nginx_objects
+from kindlb_helpers._tools.runner import KernelPool, notebooks_dir, run_one
 
 NOTEBOOKS = ("02_install_metallb", "03_address_pool", "04_deploy_nginx", "05_access_app")
 

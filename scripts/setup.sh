@@ -9,7 +9,7 @@
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
-. kindlb_helpers/core/versions.env   # the pins (ACTIONLINT_VERSION, ...)
+. kindlb_helpers/_core/versions.env   # the pins (ACTIONLINT_VERSION, ...)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kindlb_helpers.core.manifests import DEFAULT_VERSION
-from kindlb_helpers.core.versions import METALLB_CONFIGMAP_VERSION
+from kindlb_helpers._core.manifests import DEFAULT_VERSION
+from kindlb_helpers._core.versions import METALLB_CONFIGMAP_VERSION
 
 ARTIFACTS = Path(os.environ.get("KINDLB_ARTIFACTS", "runs/cluster-tier"))
 #: the ConfigMap era's release, the one the series runs besides the current

@@ -13,10 +13,10 @@ import nbformat
 import pytest
 import yaml
 
-from kindlb_helpers.core import bgp_config as b
-from kindlb_helpers.core import params
-from kindlb_helpers.core.errors import BadInput, BadParameters, PoolError, WaitTimeout
-from kindlb_helpers.core.pool import PoolRange
+from kindlb_helpers._core import bgp_config as b
+from kindlb_helpers._core import params
+from kindlb_helpers._core.errors import BadInput, BadParameters, PoolError, WaitTimeout
+from kindlb_helpers._core.pool import PoolRange
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "07_bgp.ipynb"
@@ -242,7 +242,7 @@ def _hops_until(t: float, before: list[str], after: list[str]):
 
 
 def test_a_withdrawal_is_timed_to_about_a_tenth_of_a_second():
-    from kindlb_helpers.lesson.bgp import withdrawal as w
+    from kindlb_helpers._lesson.bgp import withdrawal as w
 
     t0 = time.monotonic()
     timeline: list[dict] = []
@@ -256,7 +256,7 @@ def test_a_withdrawal_is_timed_to_about_a_tenth_of_a_second():
 def test_a_session_reset_between_two_reads_is_dated_between_them():
     """FRR counts the drop before the route shows it; its lastResetTimerMsecs is whole seconds (253000, ...):
     a reset 0.3 s ago may read as 1000 ms. The date stays between the two reads, never before the act."""
-    from kindlb_helpers.lesson.bgp import withdrawal as w
+    from kindlb_helpers._lesson.bgp import withdrawal as w
 
     t0 = time.monotonic()
     reset = t0 + 0.5
@@ -277,7 +277,7 @@ def test_a_session_reset_between_two_reads_is_dated_between_them():
 
 
 def test_a_withdrawal_that_never_comes_is_none_after_its_timeout_and_the_return_is_timed():
-    from kindlb_helpers.lesson.bgp import withdrawal as w
+    from kindlb_helpers._lesson.bgp import withdrawal as w
 
     t0 = time.monotonic()
     assert w._time_withdrawal(lambda: ["w1", "w2"], lambda: {}, 0, t0, "w2", t0, 0.5, []) is None
@@ -289,7 +289,7 @@ def test_a_withdrawal_that_never_comes_is_none_after_its_timeout_and_the_return_
 
 
 def test_a_withdrawal_waits_for_two_next_hops_and_says_why_it_needs_them(monkeypatch):
-    from kindlb_helpers.lesson.bgp import withdrawal as w
+    from kindlb_helpers._lesson.bgp import withdrawal as w
 
     assert w._settled(_hops_until(time.monotonic() + 0.3, ["w1"], ["w1", "w2"]), "198.51.100.1") == ["w1", "w2"]
     monkeypatch.setattr(w, "SETTLE", 0.5)
@@ -315,9 +315,9 @@ def _imports(path: Path) -> set[str]:
 
 def test_the_bgp_code_has_no_way_to_send_from_the_host():
     """lesson/bgp/ and cluster/router.py reach BGP addresses only through `docker exec` (Docker's API)."""
-    files = sorted((ROOT / "kindlb_helpers" / "lesson" / "bgp").glob("*.py"))
+    files = sorted((ROOT / "kindlb_helpers" / "_lesson" / "bgp").glob("*.py"))
     assert len(files) > 1, "lesson/bgp is a package of several modules"
-    files += [ROOT / "kindlb_helpers" / "cluster" / "router.py", ROOT / "kindlb_helpers" / "core" / "bgp_config.py"]
+    files += [ROOT / "kindlb_helpers" / "_cluster" / "router.py", ROOT / "kindlb_helpers" / "_core" / "bgp_config.py"]
     for path in files:
         assert not (_imports(path) & SENDERS), f"{path.relative_to(ROOT)} imports {_imports(path) & SENDERS}"
 

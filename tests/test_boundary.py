@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from kindlb_helpers.cluster import commands, metallb, waits
-from kindlb_helpers.cluster.kube import Kind, get_or_none
-from kindlb_helpers.core import objects
-from kindlb_helpers.core.errors import (
+from kindlb_helpers._cluster import commands, metallb, waits
+from kindlb_helpers._cluster.kube import Kind, get_or_none
+from kindlb_helpers._core import objects
+from kindlb_helpers._core.errors import (
     BadInput,
     ClusterUnreachable,
     CommandFailed,
@@ -29,7 +29,7 @@ from kindlb_helpers.core.errors import (
     WaitTimeout,
     is_transient,
 )
-from kindlb_helpers.lesson.l2 import neigh as l2  # the client side of layer 2: _ip_neigh, _checked_ip, _via
+from kindlb_helpers._lesson.l2 import neigh as l2  # the client side of layer 2: _ip_neigh, _checked_ip, _via
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -204,14 +204,14 @@ def test_subprocess_is_called_in_one_place():
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "subprocess" \
                     and node.attr in ("run", "Popen", "check_output", "check_call", "call"):
                 users.append(str(path.relative_to(ROOT)))
-    assert set(users) == {"kindlb_helpers/cluster/commands.py"}, \
-        "call programs through kindlb_helpers.cluster.commands.run/start (the one subprocess boundary)"
+    assert set(users) == {"kindlb_helpers/_cluster/commands.py"}, \
+        "call programs through kindlb_helpers._cluster.commands.run/start (the one subprocess boundary)"
 
 
 def test_nothing_outside_the_kube_boundary_names_the_clients_exception():
     named = [str(p.relative_to(ROOT)) for d in ("kindlb_helpers", "lab/kindlb_lab") for p in (ROOT / d).rglob("*.py")
              if "ApiException" in p.read_text(encoding="utf-8")]
-    assert named == ["kindlb_helpers/cluster/kube/boundary.py"], named
+    assert named == ["kindlb_helpers/_cluster/kube/boundary.py"], named
 
 
 # ---------------------------------------------------------------- bad input is BadInput (exit 2)
@@ -224,7 +224,7 @@ def test_nginx_objects_refuses_bad_input_as_bad_input(kwargs):
 
 
 def test_app_names_are_checked_as_params_checks_them():
-    from kindlb_helpers.core import params
+    from kindlb_helpers._core import params
 
     for name in ("1app", "app-", "a" * 64, "nginx"):
         by_objects = by_params = None
@@ -255,7 +255,7 @@ def test_bad_input_from_objects_exits_2_on_the_cli(tmp_path):
     import subprocess
 
     env = {**os.environ, "KUBECONFIG": str(tmp_path / "none")}
-    out = subprocess.run([sys.executable, "-m", "kindlb_helpers.tools.cli", "run", "-p", "replicas=0", "04_deploy_app"],
+    out = subprocess.run([sys.executable, "-m", "kindlb_helpers._tools.cli", "run", "-p", "replicas=0", "04_deploy_app"],
                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr
@@ -266,7 +266,7 @@ def test_bad_input_from_objects_exits_2_on_the_cli(tmp_path):
 @pytest.mark.docker  # the second tier: a CLI subprocess / a Jupyter kernel
 def test_a_failing_cell_is_reported_with_index_count_line_and_name(tmp_path):
     nbformat = pytest.importorskip("nbformat")
-    from kindlb_helpers.tools import runner
+    from kindlb_helpers._tools import runner
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# demo"), nbformat.v4.new_code_cell("x = 1"),

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from _docker import docker
 
-from kindlb_helpers.tools import bundle
-from kindlb_helpers.tools.bundle import BundleError, image_id
+from kindlb_helpers._tools import bundle
+from kindlb_helpers._tools.bundle import BundleError, image_id
 
 RUN = uuid.uuid4().hex[:8]
 VERSION = "v0.16.1"  # a bundle is for a release kindlb knows; this run's images are told apart by REPO
@@ -101,7 +101,7 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 
 def kindlb(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kindlb_helpers.tools.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "kindlb_helpers._tools.cli", *args], capture_output=True, text=True,
                           timeout=300, env={**os.environ, **(env or {})})
 
 
@@ -138,7 +138,7 @@ def test_save_load_round_trip_restores_the_images_and_the_offline_parameters(sav
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # staging removed
     loaded = bundle.loaded_bundle(VERSION)
     assert loaded.image("nginx") == ROLES["nginx"] and loaded.image("node") == ROLES["node"]
-    from kindlb_helpers.tools.cli import _offline_params
+    from kindlb_helpers._tools.cli import _offline_params
 
     params = {"metallb_version": VERSION}
     _offline_params(params)
@@ -146,7 +146,7 @@ def test_save_load_round_trip_restores_the_images_and_the_offline_parameters(sav
                       "image": ROLES["nginx"], "probe_image": ROLES["probe"], "node_image": ROLES["node"],
                       "router_image": ROLES["router"]}
     # the manifest source is what the notebooks' installer reads
-    from kindlb_helpers.cluster.metallb import _read_source
+    from kindlb_helpers._cluster.metallb import _read_source
 
     objects, where = _read_source(VERSION, params["metallb_source"])
     assert [o["kind"] for o in objects] == ["Namespace", "Deployment", "DaemonSet"]

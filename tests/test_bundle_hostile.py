@@ -28,7 +28,7 @@ KNOWN = "v0.16.1"  # the pinned release; a bundle for it is the normal case
 REFS = {"node": f"{REPO}/node:{RUN}", "metallb": f"{REPO}/controller:{KNOWN}", "nginx": f"{REPO}/nginx:{RUN}",
         "probe": f"{REPO}/probe:{RUN}"}
 METALLB_YAML = f"kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: {REFS['metallb']}\n"
-CLI = ("import sys\ntry:\n    from kindlb_helpers.tools.cli import main\nexcept ImportError:\n"
+CLI = ("import sys\ntry:\n    from kindlb_helpers._tools.cli import main\nexcept ImportError:\n"
        "    from kindlb_helpers.cli import main\nsys.exit(main())")
 
 

@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from kindlb_helpers.cluster import capture, probe
-from kindlb_helpers.core.errors import KindlbError
+from kindlb_helpers._cluster import capture, probe
+from kindlb_helpers._core.errors import KindlbError
 
 GARP = bytes.fromhex("ffffffffffff" "02420ad30002" "0806" "0001080006040001" "02420ad30002" "0ad30002"
                      "ffffffffffff" "0ad30002")

@@ -9,7 +9,7 @@ import pytest
 
 
 def kindlb(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kindlb_helpers.tools.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "kindlb_helpers._tools.cli", *args], capture_output=True, text=True,
                           timeout=120, env={**os.environ, **(env or {})})
 
 
@@ -48,7 +48,7 @@ def test_debug_shows_the_traceback():
 
 
 def test_runner_names_the_failing_cell_as_jupyterlab_does():
-    from kindlb_helpers.tools.runner import failing_cell
+    from kindlb_helpers._tools.runner import failing_cell
 
     class Exc:
         cell_index, exec_count, ename, evalue = 4, 7, "PoolError", "pool 1-2 overlaps node x\nmore"

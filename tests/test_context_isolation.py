@@ -21,8 +21,8 @@ import pytest
 import yaml
 
 import kindlb_helpers as kh
-from kindlb_helpers.cluster import kube, metallb
-from kindlb_helpers.lesson import doctor
+from kindlb_helpers._cluster import kube, metallb
+from kindlb_helpers._lesson import doctor
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,7 +156,7 @@ def test_cli_doctor_and_pool_leave_prod_alone(prod):
     _, path = prod
     env = {**os.environ, "KUBECONFIG": str(path)}
     for args in (["doctor", "--cluster", "kindlb"], ["pool", "--cluster", "kindlb"], ["pool", "--cluster", "kindlb", "-v"]):
-        out = subprocess.run([sys.executable, "-m", "kindlb_helpers.tools.cli", *args], capture_output=True, text=True,
+        out = subprocess.run([sys.executable, "-m", "kindlb_helpers._tools.cli", *args], capture_output=True, text=True,
                              env=env, timeout=120)
         assert "Traceback" not in out.stderr, out.stderr
         assert out.returncode in (0, 1), out.stderr

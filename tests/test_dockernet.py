@@ -1,4 +1,4 @@
-"""kindlb_helpers.cluster.dockernet against a real Docker engine: no mocks.
+"""kindlb_helpers._cluster.dockernet against a real Docker engine: no mocks.
 
 A module fixture makes a throwaway dual-stack network with two kind-like node containers and a
 plain one (all labelled with this run's id, all removed at teardown); each value the module
@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from _docker import docker
 
-from kindlb_helpers.cluster import dockernet as dn
-from kindlb_helpers.core.errors import ClusterNotFound, DockerUnavailable, KindNetworkNotFound
+from kindlb_helpers._cluster import dockernet as dn
+from kindlb_helpers._core.errors import ClusterNotFound, DockerUnavailable, KindNetworkNotFound
 
 ENSURE = Path(__file__).resolve().parents[1] / "lab" / "kindlb_lab" / "ensure-docker.sh"
 IMAGE = "kindlb-test/busybox:local"

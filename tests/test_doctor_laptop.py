@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from _docker import docker
 
-from kindlb_helpers.lesson import doctor
-from kindlb_helpers.lesson.doctor import Route
+from kindlb_helpers._lesson import doctor
+from kindlb_helpers._lesson.doctor import Route
 
 RUN = uuid.uuid4().hex[:8]
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,7 +171,7 @@ def test_live_vpn_route_in_a_network_namespace(network):
                  f"ip route add {vpn} dev vpn0")
         r = subprocess.run(["ip", "netns", "exec", ns, "sh", "-c", setup], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
-        code = ("import sys; from kindlb_helpers.lesson.doctor import laptop_checks; "
+        code = ("import sys; from kindlb_helpers._lesson.doctor import laptop_checks; "
                 "print(laptop_checks(sys.argv[1]).set_index('check').loc['routes'].to_json())")
         t0 = time.monotonic()
         r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", code, name], capture_output=True,
@@ -219,7 +219,7 @@ def test_live_cloud_provider_kind_container_and_process(engine, tmp_path):
 
 def test_a_network_without_ipv4_from_captured_inspect_output(monkeypatch):
     """What `docker network inspect` says of an IPv6-only network (Docker 27+, enable_ipv4=false)."""
-    from kindlb_helpers.cluster import dockernet
+    from kindlb_helpers._cluster import dockernet
 
     attrs = {"Name": "kind", "Id": "3f1c0d2a9b7e" * 5 + "abcd", "EnableIPv6": True, "Containers": {},
              "IPAM": {"Config": [{"Subnet": "fc00:f853:ccd:e793::/64", "Gateway": "fc00:f853:ccd:e793::1"}]},

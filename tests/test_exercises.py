@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 import kindlb_helpers as kh
-from kindlb_helpers.core.release import release
-from kindlb_helpers.core.versions import NGINX_ONLINE_IMAGE
-from kindlb_helpers.lesson import answers, trouble
-from kindlb_helpers.lesson import exercises as ex
-from kindlb_helpers.lesson.exercises import base, node_tasks, pools
+from kindlb_helpers._core.release import release
+from kindlb_helpers._core.versions import NGINX_ONLINE_IMAGE
+from kindlb_helpers._lesson import answers, trouble
+from kindlb_helpers._lesson import exercises as ex
+from kindlb_helpers._lesson.exercises import base, node_tasks, pools
 
 ROOT = Path(__file__).resolve().parent.parent
 NB07 = ROOT / "notebooks" / "07_exercises.ipynb"

@@ -1,5 +1,5 @@
 """The lesson's MetalLB version facts (issue 16): data with the release each came from, in one place
-(``kindlb_helpers.core.release.FACTS``), which the library, the generated text and the notebooks read.
+(``kindlb_helpers._core.release.FACTS``), which the library, the generated text and the notebooks read.
 
 The values here are the ones checked against MetalLB's source and release notes (see each fact's evidence);
 a change to one of them must be a deliberate change here too. Where the Go module cache holds the releases,
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from kindlb_helpers.cluster import metallb
-from kindlb_helpers.core.manifests import parse_version
-from kindlb_helpers.core.release import FACTS, fact
-from kindlb_helpers.lesson import eras
+from kindlb_helpers._cluster import metallb
+from kindlb_helpers._core.manifests import parse_version
+from kindlb_helpers._core.release import FACTS, fact
+from kindlb_helpers._lesson import eras
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 import kindlb_helpers as kh
-from kindlb_helpers.cluster import kube, metallb
-from kindlb_helpers.core.errors import BadInput, BadParameters, BadVersion, ClusterUnreachable, KubeAPIError, PoolError
+from kindlb_helpers._cluster import kube, metallb
+from kindlb_helpers._core.errors import BadInput, BadParameters, BadVersion, ClusterUnreachable, KubeAPIError, PoolError
 
 ROOT = Path(__file__).resolve().parent.parent
 

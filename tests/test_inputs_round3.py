@@ -23,7 +23,7 @@ import pytest
 import kindlb_helpers as kh
 from kindlb_helpers import BadInput, KindlbError, PoolError
 
-CLI = ("import sys\ntry:\n    from kindlb_helpers.tools.cli import main\nexcept ImportError:\n"
+CLI = ("import sys\ntry:\n    from kindlb_helpers._tools.cli import main\nexcept ImportError:\n"
        "    from kindlb_helpers.cli import main\nsys.exit(main())")
 RUN = uuid.uuid4().hex[:8]
 
@@ -181,7 +181,7 @@ YAML_BAD = ["{a: 1}", "[[1, 2], [3]]", BOMB, "!!python/object:os.system x", "[" 
 def test_p_values_are_scalars_or_short_lists(value, stub_series):
     t0 = time.monotonic()
     if len(value) > 100_000:  # more than one command-line argument holds (128 KiB): the same reader, called
-        from kindlb_helpers.core.inputs import yaml_param
+        from kindlb_helpers._core.inputs import yaml_param
 
         cpu0 = time.process_time()
         with pytest.raises(BadInput, match="taken: .*(characters|items|mapping)"):
@@ -281,7 +281,7 @@ def test_pool_refuses_a_bad_network_name(network):
 # ---------------------------------------------------------------- kindlb notebooks on a hostile folder
 
 def copy_series(dest):
-    from kindlb_helpers.tools.notebooks import copy_series
+    from kindlb_helpers._tools.notebooks import copy_series
 
     assert copy_series(dest).copied
 

@@ -1,11 +1,11 @@
-"""kindlb_helpers.lesson.l2 without a cluster: the parsers, the commands shown, and bad input stopped with a message."""
+"""kindlb_helpers._lesson.l2 without a cluster: the parsers, the commands shown, and bad input stopped with a message."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers.lesson import l2
+from kindlb_helpers._lesson import l2
 
 
 def test_node_assigned_event_names_the_node():
@@ -60,7 +60,7 @@ def test_bad_input_stops_before_any_traffic(call, words, monkeypatch):
         def subnet(self, family=4):
             return ipaddress.ip_network("172.18.0.0/16")
 
-    monkeypatch.setattr("kindlb_helpers.cluster.dockernet.kind_network", lambda *a, **k: Net())
+    monkeypatch.setattr("kindlb_helpers._cluster.dockernet.kind_network", lambda *a, **k: Net())
     with pytest.raises(kh.KindlbError, match=words):
         call()
 
@@ -101,8 +101,8 @@ def test_the_package_names_every_kh_l2_call_of_the_notebooks_and_each_module_kee
 
 def _scripted(monkeypatch, entries, announcers):
     """settle() with the client's entry and MetalLB's announcer read from lists, one item per look (the
-    last one repeats); patched where settle reads them (kindlb_helpers.lesson.l2.where)."""
-    from kindlb_helpers.lesson.l2 import where
+    last one repeats); patched where settle reads them (kindlb_helpers._lesson.l2.where)."""
+    from kindlb_helpers._lesson.l2 import where
 
     looks = []
 
@@ -148,8 +148,8 @@ class _Prober:
 
 
 def test_the_counted_answer_comes_through_the_node_that_announces_the_ip_then():
-    from kindlb_helpers.cluster.probe import Answer
-    from kindlb_helpers.lesson.l2.failovers import _answer_through_announcer
+    from kindlb_helpers._cluster.probe import Answer
+    from kindlb_helpers._lesson.l2.failovers import _answer_through_announcer
 
     macs = {"w1": "02:00:00:00:00:01", "w2": "02:00:00:00:00:02"}
     old = [Answer(10.1, True, macs["w1"]), Answer(10.4, True, macs["w1"])]  # the old node keeps forwarding

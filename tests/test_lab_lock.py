@@ -22,8 +22,8 @@ import pytest
 lab_build = pytest.importorskip("kindlb_lab.build", reason="the offline lab is not installed: pip install -e lab/")
 cache_lock = lab_build.cache_lock
 
-from kindlb_helpers.core import versions  # noqa: E402
-from kindlb_helpers.core.errors import LabError  # noqa: E402
+from kindlb_helpers._core import versions  # noqa: E402
+from kindlb_helpers._core.errors import LabError  # noqa: E402
 
 LAB = Path(lab_build.__file__).resolve().parent
 # A holder: takes the lock, says so, keeps it until its stdin closes.

@@ -10,8 +10,8 @@ import nbformat
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers.core import hood
-from kindlb_helpers.core.objects import nginx_objects
+from kindlb_helpers._core import hood
+from kindlb_helpers._core.objects import nginx_objects
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -123,8 +123,8 @@ def test_hood_html_is_collapsible_and_escaped():
 
 def test_exported_page_renders_offline(tmp_path):
     """`kindlb run` exports HTML that loads no script, style or image from another host."""
-    from kindlb_helpers.tools.export import page_problems
-    from kindlb_helpers.tools.runner import run_one
+    from kindlb_helpers._tools.export import page_problems
+    from kindlb_helpers._tools.runner import run_one
 
     res = run_one(ROOT / "notebooks" / "03_address_pool.ipynb", tmp_path,
                   {"subnet": "172.19.0.1/16", "apply": False, "interactive": False})
@@ -139,9 +139,9 @@ def test_route_is_chosen_in_a_moment_and_explained():
     """probe_from="auto": the host route where this machine is the bridge's gateway, else a container."""
     import time
 
-    from kindlb_helpers.cluster.containers import _local_address, choose_route
-    from kindlb_helpers.cluster.dockernet import kind_network
-    from kindlb_helpers.core.errors import KindlbError
+    from kindlb_helpers._cluster.containers import _local_address, choose_route
+    from kindlb_helpers._cluster.dockernet import kind_network
+    from kindlb_helpers._core.errors import KindlbError
 
     try:
         net = kind_network()
@@ -159,7 +159,7 @@ def test_route_is_chosen_in_a_moment_and_explained():
 
 def test_bad_parameter_in_a_notebook_is_a_message_not_a_traceback(tmp_path):
     """A learner's bad value stops the first code cell with what to fix, and no stack."""
-    from kindlb_helpers.tools.runner import run_one
+    from kindlb_helpers._tools.runner import run_one
 
     res = run_one(ROOT / "notebooks" / "03_address_pool.ipynb", tmp_path,
                   {"subnet": "172.19.0.1/16", "apply": "maybe", "interactive": False}, html=False)

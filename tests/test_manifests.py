@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kindlb_helpers.core.errors import MetalLBError, PoolError
-from kindlb_helpers.core.manifests import manifest_url, metallb_manifests, parse_version, to_yaml, uses_crds
+from kindlb_helpers._core.errors import MetalLBError, PoolError
+from kindlb_helpers._core.manifests import manifest_url, metallb_manifests, parse_version, to_yaml, uses_crds
 
 
 def metallb_module(version: str) -> Path:

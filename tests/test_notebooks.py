@@ -12,7 +12,7 @@ import papermill as pm
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers.tools.runner import series
+from kindlb_helpers._tools.runner import series
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -141,12 +141,12 @@ def test_bad_pool_stops_with_the_pool_error(tmp_path):
 
 
 def test_runner_cli_runs_and_reports_failures(tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "kindlb_helpers.tools.cli", "run", "--output", str(tmp_path / "ok"),
+    ok = subprocess.run([sys.executable, "-m", "kindlb_helpers._tools.cli", "run", "--output", str(tmp_path / "ok"),
                          "-p", "subnet=172.19.0.1/16", "-p", "apply=false", "03_address_pool"],
                         capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "ok" / "03_address_pool.html").stat().st_size > 10_000
-    bad = subprocess.run([sys.executable, "-m", "kindlb_helpers.tools.cli", "run", "--output", str(tmp_path / "bad"),
+    bad = subprocess.run([sys.executable, "-m", "kindlb_helpers._tools.cli", "run", "--output", str(tmp_path / "bad"),
                           "-p", "subnet=172.19.0.1/16", "-p", "apply=false", "-p", "pool=172.19.0.0/24",
                           "03_address_pool"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1

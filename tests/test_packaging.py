@@ -40,7 +40,7 @@ def test_environment_matches_pyproject():
 
 def test_console_script_and_version():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["scripts"]["kindlb"] == "kindlb_helpers.tools.cli:main"
+    assert project["scripts"]["kindlb"] == "kindlb_helpers._tools.cli:main"
     import kindlb_helpers
 
     assert kindlb_helpers.__version__ == project["version"]

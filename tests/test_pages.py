@@ -7,8 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kindlb_helpers.tools import export
-from kindlb_helpers.tools.runner import notebooks_dir, run_one, series
+from kindlb_helpers._tools import export
+from kindlb_helpers._tools.runner import notebooks_dir, run_one, series
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kindlb_helpers.cluster import kind, offline
-from kindlb_helpers.core.errors import CommandFailed, KindlbError
-from kindlb_helpers.tools import bundle
+from kindlb_helpers._cluster import kind, offline
+from kindlb_helpers._core.errors import CommandFailed, KindlbError
+from kindlb_helpers._tools import bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,7 +96,7 @@ def test_without_any_kind_the_message_names_the_fix(monkeypatch, tmp_path):
     monkeypatch.setattr(offline, "_entry_points", lambda group: [])
     monkeypatch.delenv("KINDLB_KIND", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    from kindlb_helpers.core.versions import KIND_VERSION
+    from kindlb_helpers._core.versions import KIND_VERSION
 
     with pytest.raises(KindlbError, match=f"sigs.k8s.io/kind@{KIND_VERSION}"):
         kind.kind_binary()
@@ -108,7 +108,7 @@ def test_the_lab_registers_itself():
     lab = offline.sources().get("lab")
     assert lab is not None, "lab/pyproject.toml's entry point is not installed: pip install -e lab/"
     assert isinstance(lab, offline.OfflineSource) and lab.name == "lab"
-    from kindlb_helpers.core import versions
+    from kindlb_helpers._core import versions
 
     assert lab.metallb_version(None) == versions.METALLB_VERSION and lab.image("nginx") == versions.NGINX_IMAGE
     assert offline.command("lab") is not None
@@ -134,13 +134,13 @@ def _strs(node) -> list[str]:
 def test_one_place_for_each_job():
     kind_load = _calls(lambda n: isinstance(n, (ast.List, ast.Tuple)) and "load" in _strs(n)
                        and {"docker-image", "image-archive"} & set(_strs(n)))
-    assert kind_load == ["kindlb_helpers/cluster/kind.py"], kind_load
+    assert kind_load == ["kindlb_helpers/_cluster/kind.py"], kind_load
     inspect = _calls(lambda n: isinstance(n, (ast.List, ast.Tuple)) and _strs(n)[:2] in (["image", "inspect"],
                                                                                      ["docker", "image"]))
     assert inspect == [], inspect  # the one inspector is dockernet.image_id (the SDK)
     which_kind = _calls(lambda n: isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "which"
                         and n.args and isinstance(n.args[0], ast.Constant) and n.args[0].value == "kind")
-    assert which_kind == ["kindlb_helpers/cluster/kind.py"], which_kind
+    assert which_kind == ["kindlb_helpers/_cluster/kind.py"], which_kind
     sets_kind_env = _calls(lambda n: isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store)
                            and isinstance(n.slice, ast.Constant) and n.slice.value == "KINDLB_KIND")
     sets_kind_env += _calls(lambda n: isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "setdefault"
@@ -153,7 +153,7 @@ def test_delete_ignoring_404_is_written_once():
         return (isinstance(n, ast.Compare) and isinstance(n.left, ast.Attribute) and n.left.attr == "status"
                 and any(isinstance(c, ast.Constant) and c.value == 404 for c in n.comparators))
     # kube/objects.py: delete_if_there, get_or_none, served (a kind not served)
-    assert set(_calls(ignores_404)) == {"kindlb_helpers/cluster/kube/objects.py"}
+    assert set(_calls(ignores_404)) == {"kindlb_helpers/_cluster/kube/objects.py"}
 
 
 @pytest.mark.docker
@@ -162,7 +162,7 @@ def test_bundle_sees_the_real_clusters_with_the_labs_kind(monkeypatch, tmp_path)
     lab = offline.sources().get("lab")
     if lab is None or lab.kind_binary() is None:
         pytest.skip("the offline lab's kind is not built (kindlb lab build)")
-    from kindlb_helpers.cluster import dockernet
+    from kindlb_helpers._cluster import dockernet
 
     try:
         running = dockernet.kind_clusters()

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from kindlb_helpers.core.errors import PoolError
-from kindlb_helpers.core.pool import PoolRange, Reserved, default_size, plan_pool, usable_range, validate_pool
+from kindlb_helpers._core.errors import PoolError
+from kindlb_helpers._core.pool import PoolRange, Reserved, default_size, plan_pool, usable_range, validate_pool
 
 # ---------- PoolRange ----------
 

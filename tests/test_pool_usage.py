@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kindlb_helpers.core.pool_usage import Usage, asked_for, holding, named_in, usage
-from kindlb_helpers.core.release import release
+from kindlb_helpers._core.pool_usage import Usage, asked_for, holding, named_in, usage
+from kindlb_helpers._core.release import release
 
 #: 250, 1 and 4 addresses; ts-one and ipv6 are not handed out unasked.
 POOLS = {"default": ["172.19.255.1-172.19.255.250"], "ts-one": ["172.19.254.7"],

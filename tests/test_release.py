@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kindlb_helpers.core.errors import BadInput, BadVersion, MetalLBError
-from kindlb_helpers.core.manifests import manifest_url, parse_version, uses_crds
-from kindlb_helpers.core.release import FACTS, Release, fact, release
+from kindlb_helpers._core.errors import BadInput, BadVersion, MetalLBError
+from kindlb_helpers._core.manifests import manifest_url, parse_version, uses_crds
+from kindlb_helpers._core.release import FACTS, Release, fact, release
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,4 +157,4 @@ def test_the_guard_finds_a_comparison(tmp_path):
 def test_no_module_compares_versions_but_release():
     files = [p for d in ("kindlb_helpers", "lab/kindlb_lab") for p in (ROOT / d).rglob("*.py") if p.name != "release.py"]
     found = [c for p in files for c in _version_comparisons(p)]
-    assert not found, f"ask kindlb_helpers.core.release.release(version) instead: {found}"
+    assert not found, f"ask kindlb_helpers._core.release.release(version) instead: {found}"

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from kindlb_helpers.tools.runner import KernelPool, run_one, run_series
+from kindlb_helpers._tools.runner import KernelPool, run_one, run_series
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads kernel processes from /proc")
 
@@ -146,7 +146,7 @@ def test_a_spare_kernel_that_died_is_replaced_by_a_fresh_one(folder, tmp_path):
 
 
 def test_a_pool_left_open_shuts_its_spare_down_at_exit(tmp_path):
-    script = ("from kindlb_helpers.tools.runner import KernelPool, _shutdown\n"
+    script = ("from kindlb_helpers._tools.runner import KernelPool, _shutdown\n"
               "pool = KernelPool()\n"
               "_shutdown(pool.take('python3', '.'))\n"
               "print(pool._spare[1].result().provisioner.pid)\n")  # and exit without close()

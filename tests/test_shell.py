@@ -13,7 +13,7 @@ from _docker import docker
 from test_dockernet import IMAGE, ensure_engine, ensure_image  # the engine/image helpers
 
 import kindlb_helpers as kh
-from kindlb_helpers.core.errors import ClusterNotFound, WrongContext
+from kindlb_helpers._core.errors import ClusterNotFound, WrongContext
 from kindlb_lab.probe import probe_image
 
 
@@ -42,10 +42,10 @@ def test_connect_is_pinned_to_the_kind_context(tmp_path):
 
 
 def test_cli_sipcalc_prints_the_table():
-    out = subprocess.run([sys.executable, "-m", "kindlb_helpers.tools.cli", "sipcalc", "172.19.0.1/16"],
+    out = subprocess.run([sys.executable, "-m", "kindlb_helpers._tools.cli", "sipcalc", "172.19.0.1/16"],
                          capture_output=True, text=True, check=True).stdout
     assert "Usable range\t\t- 172.19.0.1 - 172.19.255.254" in out
-    bad = subprocess.run([sys.executable, "-m", "kindlb_helpers.tools.cli", "sipcalc", "300.1.1.1/8"],
+    bad = subprocess.run([sys.executable, "-m", "kindlb_helpers._tools.cli", "sipcalc", "300.1.1.1/8"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "try 172.19.0.1/16" in bad.stderr
 
@@ -89,7 +89,7 @@ def test_pool_plan_on_a_real_network(fake_kind_network, monkeypatch):
     pool, _ = kh.plan_for(net, 4)
     assert str(pool) == f"{subnet.network_address + 193}-{subnet.network_address + 254}"
     # the CLI says the same, and lists what it avoided
-    out = subprocess.run([sys.executable, "-m", "kindlb_helpers.tools.cli", "pool", "--cluster", "a", "-v"],
+    out = subprocess.run([sys.executable, "-m", "kindlb_helpers._tools.cli", "pool", "--cluster", "a", "-v"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(pool)
     assert f"node {containers[1]}" in out.stderr and "gateway" in out.stderr

@@ -1,4 +1,4 @@
-"""kindlb_helpers.core.sipcalc against the real `sipcalc` program (Debian package sipcalc).
+"""kindlb_helpers._core.sipcalc against the real `sipcalc` program (Debian package sipcalc).
 
 Every IPv4 prefix 0..32 and IPv6 prefix 0..128 with seeded random addresses,
 special addresses at many prefixes, plain addresses and netmask forms go to
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sipcalc_reference import Block, require_sipcalc, run_sipcalc
 
-from kindlb_helpers.core.sipcalc import format_sipcalc, sipcalc_table
+from kindlb_helpers._core.sipcalc import format_sipcalc, sipcalc_table
 
 RNG = random.Random(20240601)
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers.core.errors import BadInput, WaitTimeout
-from kindlb_helpers.lesson import trouble
-from kindlb_helpers.lesson.trouble import clues, diagnosis, failures, staging
+from kindlb_helpers._core.errors import BadInput, WaitTimeout
+from kindlb_helpers._lesson import trouble
+from kindlb_helpers._lesson.trouble import clues, diagnosis, failures, staging
 
 PACKAGE = Path(trouble.__file__).parent
 

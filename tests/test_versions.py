@@ -1,4 +1,4 @@
-"""Version pins live in one file, kindlb_helpers/core/versions.env, and everything reads it: the library,
+"""Version pins live in one file, kindlb_helpers/_core/versions.env, and everything reads it: the library,
 the offline lab's shell scripts, the Makefile, the tests. The lab refuses MetalLB releases it cannot
 build, and its scripts stop when a helper fails inside $(...)."""
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kindlb_helpers.core import manifests, versions
-from kindlb_helpers.core.errors import LabError
+from kindlb_helpers._core import manifests, versions
+from kindlb_helpers._core.errors import LabError
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "lab" / "kindlb_lab"
@@ -50,7 +50,7 @@ def test_no_pin_in_the_library_or_the_notebooks():
     # a parameters cell too: an image parameter is None there, and the next cell fills in the pin
     found += [f"{nb.relative_to(ROOT)}: {pins[k]}" for nb in sorted((ROOT / "notebooks").glob("*.ipynb"))
               for s in _notebook_code(nb) for k in WATCHED_LIBRARY if pins[k] in s]
-    assert not found, "read these from kindlb_helpers.core.versions (or versions.env) instead"
+    assert not found, "read these from kindlb_helpers._core.versions (or versions.env) instead"
 
 
 def test_the_pin_guard_finds_a_pin(tmp_path):
@@ -106,10 +106,10 @@ def _code_strings(path: Path) -> list[str]:
 def test_no_hard_coded_pins_in_code_that_reads_them():
     files = [*LAB.glob("*.sh"), *LAB.glob("*.py"), ROOT / "Makefile", ROOT / "scripts" / "setup.sh",
              ROOT / ".ci" / "run", *(ROOT / "tests" / "cluster").glob("*.py"), *(ROOT / ".github" / "workflows").glob("*.yml"),
-             ROOT / "kindlb_helpers" / "tools" / "cli.py"]
+             ROOT / "kindlb_helpers" / "_tools" / "cli.py"]
     pins = versions.pins()
     found = [f"{f.relative_to(ROOT)}: {pins[k]}" for f in files for s in _code_strings(f) for k in WATCHED if pins[k] in s]
-    assert not found, "read these from kindlb_helpers.core.versions (or versions.env) instead"
+    assert not found, "read these from kindlb_helpers._core.versions (or versions.env) instead"
 
 
 def test_every_lab_script_stops_on_a_failing_substitution():
@@ -155,9 +155,9 @@ def test_the_cli_stops_before_anything_runs(tmp_path):
 
 def test_a_release_the_notebooks_do_not_know_is_refused_with_the_same_choices_everywhere(tmp_path):
     """The parameter check and the install refuse the same releases, naming the same three pins."""
-    from kindlb_helpers.cluster import metallb
-    from kindlb_helpers.core import params
-    from kindlb_helpers.core.errors import BadParameters, MetalLBError
+    from kindlb_helpers._cluster import metallb
+    from kindlb_helpers._core import params
+    from kindlb_helpers._core.errors import BadParameters, MetalLBError
 
     for bad in ("v0.13.5", "v0.16.2", "v0.16.0"):
         with pytest.raises(BadParameters) as by_params:

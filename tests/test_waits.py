@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from kindlb_helpers.cluster.waits import POLL, Watch, ticks, wait_until
-from kindlb_helpers.core.errors import WaitTimeout
+from kindlb_helpers._cluster.waits import POLL, Watch, ticks, wait_until
+from kindlb_helpers._core.errors import WaitTimeout
 
 
 def counting(done_after: int):
@@ -101,7 +101,7 @@ def _free_port() -> int:
 
 def test_fetch_tries_on_its_clock_and_says_how_many_tries_it_took():
     """app.fetch against a real HTTP server on loopback: nothing listens at first, then a server starts."""
-    from kindlb_helpers.lesson import app
+    from kindlb_helpers._lesson import app
 
     port = _free_port()
     with pytest.raises(WaitTimeout, match="did not answer after 3 tries"):
@@ -170,4 +170,4 @@ def test_only_the_waits_sleep_in_a_loop():
     """One wait loop (wait_until) and one clock (ticks): no other module of the library sleeps in a loop."""
     found = [hit for p in sorted((ROOT / "kindlb_helpers").rglob("*.py"))
              if p.name != "waits.py" for hit in _sleeps_in_a_loop(p)]
-    assert not found, f"wait with kindlb_helpers.cluster.waits.wait_until, or take a clock from waits.ticks: {found}"
+    assert not found, f"wait with kindlb_helpers._cluster.waits.wait_until, or take a clock from waits.ticks: {found}"

@@ -52,7 +52,7 @@ def _kindlb(python: Path, cwd: Path, *args: str, timeout: float = 600) -> subpro
 
 def test_kindlb_comes_from_the_wheel_not_the_clone(installed):
     python, cwd, _ = installed
-    code = ("import sys, kindlb_helpers, kindlb_helpers.tools.notebooks as n; print(kindlb_helpers.__file__); "
+    code = ("import sys, kindlb_helpers, kindlb_helpers._tools.notebooks as n; print(kindlb_helpers.__file__); "
             "print(n.notebooks_dir()); print(any(p.rstrip('/') == sys.argv[1] for p in sys.path))")
     r = subprocess.run([str(python), "-c", code, str(ROOT)], cwd=cwd, env=_env(python), capture_output=True,
                        text=True, timeout=60)

@@ -41,8 +41,8 @@ def test_no_pytest_import(wheel):
 
 
 def test_the_pins_ship_with_the_library(wheel):
-    assert "kindlb_helpers/core/versions.env" in wheel.namelist()
-    assert wheel.read("kindlb_helpers/core/versions.env").decode() == (ROOT / "kindlb_helpers" / "core" / "versions.env").read_text()
+    assert "kindlb_helpers/_core/versions.env" in wheel.namelist()
+    assert wheel.read("kindlb_helpers/_core/versions.env").decode() == (ROOT / "kindlb_helpers" / "_core" / "versions.env").read_text()
 
 
 def test_every_module_and_data_file_of_the_library_is_in_the_wheel(wheel):

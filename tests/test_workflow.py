@@ -36,7 +36,7 @@ def test_cluster_job_uses_kind_action_with_three_nodes():
 def test_versions_come_from_the_pins_file_and_both_eras_run():
     (wf,) = [yaml.safe_load(p.read_text()) for p in WORKFLOWS if p.name == "cluster-tier.yml"]
     read = next(s for s in wf["jobs"]["pins"]["steps"] if s.get("id") == "read")["run"]
-    assert ". kindlb_helpers/core/versions.env" in read
+    assert ". kindlb_helpers/_core/versions.env" in read
     assert "$METALLB_VERSION" in read and "$METALLB_ARTICLE_VERSION" in read
     job = wf["jobs"]["cluster"]
     assert job["strategy"]["matrix"]["metallb"] == "${{ fromJSON(needs.pins.outputs.metallb) }}"

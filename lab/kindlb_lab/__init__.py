@@ -4,7 +4,7 @@ Go modules on a machine without a container registry.
 It is its own distribution (``pip install -e lab/`` from a clone of kindlb), so the package a
 learner installs carries no build scripts and no Docker daemon changes. ``kindlb lab ...`` and
 ``python -m kindlb_lab ...`` run its command line. Versions come from kindlb's one list of pins,
-``kindlb_helpers/core/versions.env``.
+``kindlb_helpers/_core/versions.env``.
 
 >>> import kindlb_lab
 >>> kindlb_lab.METALLB_VERSIONS == (kindlb_lab.METALLB_VERSION, "v0.12.1")
@@ -12,7 +12,7 @@ True
 """
 from __future__ import annotations
 
-from kindlb_helpers.core.versions import (
+from kindlb_helpers._core.versions import (
     COREDNS_VERSION,
     CRICTL_VERSION,
     ETCD_VERSION,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-frr.sh: the lab's BGP router image $FRR_IMAGE (kindlb_helpers/core/versions.env): a Debian
+# build-frr.sh: the lab's BGP router image $FRR_IMAGE (kindlb_helpers/_core/versions.env): a Debian
 # root filesystem with the frr package (build-rootfs.sh, cached by its package list) plus
 # files/frr-start as the command. The image tag must be the upstream version Debian's frr carries.
 # Rebuilt only when the root filesystem or frr-start change (the kindlb.inputs label).

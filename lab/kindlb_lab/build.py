@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kindlb_helpers.core import versions as v
-from kindlb_helpers.core.errors import BadVersion, LabError
-from kindlb_helpers.core.release import release
+from kindlb_helpers._core import versions as v
+from kindlb_helpers._core.errors import BadVersion, LabError
+from kindlb_helpers._core.release import release
 
 HERE = Path(__file__).resolve().parent
 
@@ -164,7 +164,7 @@ def manifest_source(version: str | None = None) -> Path:
 
 def tool_env(metallb: tuple[str, ...] = METALLB_VERSIONS) -> dict[str, str]:
     """``os.environ`` with the lab's bin directory first on PATH and what the scripts read:
-    the pins file (kindlb_helpers/core/versions.env), the cache, the MetalLB releases to build."""
+    the pins file (kindlb_helpers/_core/versions.env), the cache, the MetalLB releases to build."""
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir()}{os.pathsep}{env.get('PATH', '')}"
     env["KINDLB_LAB_CACHE"] = str(cache_dir())

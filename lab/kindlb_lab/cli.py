@@ -7,8 +7,8 @@ import os
 import shlex
 import sys
 
-from kindlb_helpers.core.errors import KindlbError
-from kindlb_helpers.core.versions import METALLB_CONFIGMAP_VERSION, METALLB_VERSION
+from kindlb_helpers._core.errors import KindlbError
+from kindlb_helpers._core.versions import METALLB_CONFIGMAP_VERSION, METALLB_VERSION
 
 _VERSIONS = f"{METALLB_VERSION} or {METALLB_CONFIGMAP_VERSION}"
 _LOCK_HELP = ("give up after this many seconds when another build holds the cache's lock "

@@ -7,12 +7,12 @@ import os
 import subprocess
 import time
 
-from kindlb_helpers.cluster import kube
-from kindlb_helpers.cluster.dockernet import image_id, kind_network, kind_nodes
-from kindlb_helpers.cluster.kind import kind_load
-from kindlb_helpers.core import versions as v
-from kindlb_helpers.core.errors import ClusterNotFound, CommandFailed, LabError, WaitTimeout
-from kindlb_helpers.lesson import app
+from kindlb_helpers._cluster import kube
+from kindlb_helpers._cluster.dockernet import image_id, kind_network, kind_nodes
+from kindlb_helpers._cluster.kind import kind_load
+from kindlb_helpers._core import versions as v
+from kindlb_helpers._core.errors import ClusterNotFound, CommandFailed, LabError, WaitTimeout
+from kindlb_helpers._lesson import app
 
 from .build import (
     METALLB_VERSIONS,

@@ -1,15 +1,15 @@
 # Shared settings for the lab build scripts; source it, do not run it.
 # Every build output lives under $KINDLB_LAB_CACHE (default ~/.cache/kindlb/lab), never in the repo.
-# Versions come from kindlb's one list of pins, kindlb_helpers/core/versions.env: kindlb_lab passes its
+# Versions come from kindlb's one list of pins, kindlb_helpers/_core/versions.env: kindlb_lab passes its
 # path in KINDLB_VERSIONS_ENV; run by hand from a clone, the scripts find it in the repo.
 
 # A helper that fails inside $(...) fails the script too (with set -e, which every script sets).
 shopt -s inherit_errexit
 
 _lab_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-VERSIONS_ENV=${KINDLB_VERSIONS_ENV:-$_lab_dir/../../kindlb_helpers/core/versions.env}
+VERSIONS_ENV=${KINDLB_VERSIONS_ENV:-$_lab_dir/../../kindlb_helpers/_core/versions.env}
 if [ ! -f "$VERSIONS_ENV" ]; then
-  echo "lab: $VERSIONS_ENV not found: set KINDLB_VERSIONS_ENV to kindlb_helpers/core/versions.env" >&2
+  echo "lab: $VERSIONS_ENV not found: set KINDLB_VERSIONS_ENV to kindlb_helpers/_core/versions.env" >&2
   exit 1
 fi
 . "$VERSIONS_ENV"

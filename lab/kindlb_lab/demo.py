@@ -8,16 +8,16 @@ from __future__ import annotations
 import ipaddress
 import time
 
-from kindlb_helpers.cluster import metallb
-from kindlb_helpers.cluster.dockernet import kind_network
-from kindlb_helpers.cluster.kube import Kind, connect, delete, get_or_none
-from kindlb_helpers.cluster.network import clusters_on, plan_for
-from kindlb_helpers.cluster.waits import wait_until
-from kindlb_helpers.core import versions as v
-from kindlb_helpers.core.errors import LabError
-from kindlb_helpers.core.manifests import NAMESPACE, metallb_manifests, uses_crds
-from kindlb_helpers.core.pool import Reserved
-from kindlb_helpers.lesson import app, l2
+from kindlb_helpers._cluster import metallb
+from kindlb_helpers._cluster.dockernet import kind_network
+from kindlb_helpers._cluster.kube import Kind, connect, delete, get_or_none
+from kindlb_helpers._cluster.network import clusters_on, plan_for
+from kindlb_helpers._cluster.waits import wait_until
+from kindlb_helpers._core import versions as v
+from kindlb_helpers._core.errors import LabError
+from kindlb_helpers._core.manifests import NAMESPACE, metallb_manifests, uses_crds
+from kindlb_helpers._core.pool import Reserved
+from kindlb_helpers._lesson import app, l2
 
 from .build import manifest_source, metallb_version
 from .cluster import kind_subnet_v4, use_lab_tools
@@ -88,7 +88,7 @@ def http_get(ip: str, timeout: float = 60, subnet: str | None = None) -> str:
 
 
 def announcing_nodes(name: str, namespace: str, svc: str) -> list[tuple[str, str]]:
-    """(time, node) of the Service's ``nodeAssigned`` events, oldest first (``kindlb_helpers.lesson.l2``)."""
+    """(time, node) of the Service's ``nodeAssigned`` events, oldest first (``kindlb_helpers._lesson.l2``)."""
     return [(str(t or ""), node) for t, node in l2.announcements(_kind(name), svc, namespace)]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kindlb_helpers.core import versions as v
+from kindlb_helpers._core import versions as v
 
 from .build import bin_dir, manifest_source, metallb_version
 from .probe import probe_image

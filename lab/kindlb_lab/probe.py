@@ -1,6 +1,6 @@
 """A tiny probe image for the offline lab: Debian's busybox-static with sh, wget and httpd.
 
-Online, ``kindlb_helpers.cluster.containers.fetch_in_network`` uses ``busybox:1.36`` from Docker Hub; with no
+Online, ``kindlb_helpers._cluster.containers.fetch_in_network`` uses ``busybox:1.36`` from Docker Hub; with no
 registry this image stands in for it (built with ``docker import``, no pull).
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from kindlb_helpers.cluster.dockernet import image_id
-from kindlb_helpers.core.errors import LabError
-from kindlb_helpers.core.versions import PROBE_IMAGE
+from kindlb_helpers._cluster.dockernet import image_id
+from kindlb_helpers._core.errors import LabError
+from kindlb_helpers._core.versions import PROBE_IMAGE
 
 APPLETS = ("sh", "sleep", "wget", "httpd", "cat", "mkdir")
 

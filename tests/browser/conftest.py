@@ -120,7 +120,7 @@ def lab_server():
     """JupyterLab on 127.0.0.1 (random port and token), root = a temporary copy of the notebooks."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no browser at {CHROMIUM}: run `make setup` (installs Debian's chromium)")
-    from kindlb_helpers.tools.runner import notebooks_dir
+    from kindlb_helpers._tools.runner import notebooks_dir
 
     workdir = Path(tempfile.mkdtemp(prefix="kindlb-browser-"))
     server = None

@@ -54,7 +54,7 @@ def _clear_answer(lab, i, variable):
 def _has_answer_cells() -> bool:
     import nbformat
 
-    from kindlb_helpers.tools.runner import notebooks_dir
+    from kindlb_helpers._tools.runner import notebooks_dir
 
     nb = nbformat.read(notebooks_dir() / "07_exercises.ipynb", as_version=4)
     return any("answer-2" in c.metadata.get("tags", []) for c in nb.cells)

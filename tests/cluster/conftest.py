@@ -32,7 +32,7 @@ def lab_cluster():
     """The offline lab's cluster: ``kindlb_lab.up()`` (reusing a healthy one), its dict; deleted at
     the end unless ``KINDLB_KEEP_CLUSTER`` is set or it existed before the session."""
     lab = pytest.importorskip("kindlb_lab", reason="the offline lab is not installed: pip install -e lab/")
-    from kindlb_helpers.cluster.kube import kind_clusters
+    from kindlb_helpers._cluster.kube import kind_clusters
 
     name = os.environ.get("KINDLB_LAB_NAME", "kindlb")
     lab.use_lab_tools()

@@ -17,9 +17,9 @@ import nbformat
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers.core import bgp_config
-from kindlb_helpers.core.versions import pins
-from kindlb_helpers.tools.runner import KernelPool, notebooks_dir, run_one
+from kindlb_helpers._core import bgp_config
+from kindlb_helpers._core.versions import pins
+from kindlb_helpers._tools.runner import KernelPool, notebooks_dir, run_one
 
 from _cluster_tier import ARTIFACTS, CONFIGMAP_ERA, eras
 

@@ -31,8 +31,8 @@ import pytest
 
 from _cluster_tier import ARTIFACTS
 
-from kindlb_helpers.core.versions import pins
-from kindlb_helpers.tools.bundle import image_id
+from kindlb_helpers._core.versions import pins
+from kindlb_helpers._tools.bundle import image_id
 
 TESTS = Path(__file__).resolve().parents[1]  # the helpers both tiers share live in tests/
 if str(TESTS) not in sys.path:  # `pytest tests/cluster` puts only tests/cluster there
@@ -60,14 +60,14 @@ def lab():
 
 def kindlb(*args: str, env: dict, timeout: float = 1800) -> tuple[subprocess.CompletedProcess, float]:
     t0 = time.monotonic()
-    r = subprocess.run([sys.executable, "-m", "kindlb_helpers.tools.cli", *args], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "kindlb_helpers._tools.cli", *args], capture_output=True, text=True,
                        timeout=timeout, env=env)
     return r, time.monotonic() - t0
 
 
 def test_bundle_from_the_lab_to_a_passing_series(lab, tmp_path):
     lab, version = lab
-    from kindlb_helpers.cluster.kube import delete_cluster, kind_clusters
+    from kindlb_helpers._cluster.kube import delete_cluster, kind_clusters
 
     if NAME in kind_clusters():
         delete_cluster(NAME)  # a leftover of an earlier run: the cluster must be fresh
@@ -81,7 +81,7 @@ def test_bundle_from_the_lab_to_a_passing_series(lab, tmp_path):
     size = file.stat().st_size
     r, times["verify"] = kindlb("bundle", "verify", str(file), "--metallb", version, env=env)
     assert r.returncode == 0, r.stderr
-    from kindlb_helpers.tools.bundle import verify
+    from kindlb_helpers._tools.bundle import verify
 
     meta = verify(file, version)
     refs = {i["ref"]: i for i in meta["images"]}

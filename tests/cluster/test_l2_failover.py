@@ -1,5 +1,5 @@
 """L2 failover: delete the speaker that announces a LoadBalancer IP; another node takes over and
-the IP keeps answering HTTP. Uses the library's helpers (``kindlb_helpers.lesson.l2``), the same the
+the IP keeps answering HTTP. Uses the library's helpers (``kindlb_helpers._lesson.l2``), the same the
 notebook 06 calls. The test owns its namespace and pool and removes them afterwards."""
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers.lesson import l2
-from kindlb_helpers.cluster.kube import connect
+from kindlb_helpers._lesson import l2
+from kindlb_helpers._cluster.kube import connect
 
 lab = pytest.importorskip("kindlb_lab", reason="the offline lab is not installed: pip install -e lab/")
 demo = pytest.importorskip("kindlb_lab.demo")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kindlb_helpers.core import versions as pins
-from kindlb_helpers.cluster.kube import connect
+from kindlb_helpers._core import versions as pins
+from kindlb_helpers._cluster.kube import connect
 
 lab = pytest.importorskip("kindlb_lab", reason="the offline lab is not installed: pip install -e lab/")
 

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers.tools.runner import KernelPool, declared_parameters, notebooks_dir, run_one
+from kindlb_helpers._tools.runner import KernelPool, declared_parameters, notebooks_dir, run_one
 
 from _lesson_setup import as_02_to_04_leave_it
 from _cluster_tier import ARTIFACTS, eras

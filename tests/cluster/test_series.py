@@ -16,9 +16,9 @@ import nbformat
 import pytest
 
 import kindlb_helpers as kh
-from kindlb_helpers.core import hood
-from kindlb_helpers.core.objects import nginx_objects
-from kindlb_helpers.tools.runner import KernelPool, notebooks_dir, run_one
+from kindlb_helpers._core import hood
+from kindlb_helpers._core.objects import nginx_objects
+from kindlb_helpers._tools.runner import KernelPool, notebooks_dir, run_one
 
 from _cluster_tier import ARTIFACTS, eras
 

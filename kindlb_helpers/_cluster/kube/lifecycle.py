@@ -1,0 +1,87 @@
+"""The cluster's life: create a kind cluster unless it exists (:func:`ensure_cluster`), delete it."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+from ..._core import hood as _hood
+from ..._core.errors import KindlbError
+from ..._core.objects import kind_config
+from ..kind import kind as _kind
+from ..kind import kind_clusters
+from ..kubeconfig import current_context, has_context, write_context
+from .boundary import DEFAULT_CLUSTER
+
+
+class Ensured(tuple):
+    """``(created, message)`` from :func:`ensure_cluster`, plus ``context_changed``, ``previous_context``
+    and ``hood`` (the ``kind`` command and config file, or the checks a reuse amounts to)."""
+
+    def __new__(cls, created: bool, message: str, context_changed: bool = False,
+                previous_context: str | None = None, hood=None) -> "Ensured":
+        self = super().__new__(cls, (created, message))
+        self.created, self.message = created, message
+        self.context_changed, self.previous_context = context_changed, previous_context
+        self.hood = hood
+        return self
+
+    def _repr_html_(self) -> str:
+        import html
+
+        lines = self.message.strip().splitlines()
+        shown = "\n".join(lines[-6:])
+        return (f"<div><b>{'created' if self.created else 'reused'}</b><pre>{html.escape(shown)}</pre></div>"
+                + (self.hood._repr_html_() if self.hood else ""))
+
+
+def ensure_cluster(
+    cluster: str = DEFAULT_CLUSTER,
+    *,
+    workers: int = 2,
+    image: str | None = None,
+    wait: str = "180s",
+) -> Ensured:
+    """Create kind cluster ``cluster`` unless it exists. Returns (created, message).
+
+    Reusing a cluster leaves the kubeconfig's current context as it was (a missing
+    ``kind-<cluster>`` context is written beside the others). Creating one lets kind make
+    ``kind-<cluster>`` the current context, as ``kind create cluster`` always does; the result's
+    ``context_changed`` and the message say so.
+    """
+    before = current_context()
+    if cluster in kind_clusters():
+        note = ""
+        if not has_context(cluster):
+            write_context(cluster)
+            note = f"; wrote its context kind-{cluster} (your current context is unchanged)"
+        return Ensured(False, f"kind cluster {cluster!r} exists: reusing it{note}", False, before,
+                       _hood.reuse_cluster_steps(cluster))
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
+        fh.write(kind_config(workers))
+    args = ["create", "cluster", "--name", cluster, "--config", fh.name, "--wait", wait]
+    if image:
+        args += ["--image", image]
+    try:
+        out = _kind(*args, timeout=900)
+    finally:
+        os.unlink(fh.name)
+    if out.returncode != 0:
+        raise KindlbError(f"kind create cluster --name {cluster} failed:\n{out.stderr.strip()[-3000:]}")
+    after = current_context()
+    changed = after != before
+    text = out.stderr.strip()
+    if changed:
+        text += (f"\nkind made {after!r} your current kube context (it was {before!r}); "
+                 f"`kubectl config use-context {before}` switches back" if before else
+                 f"\nkind made {after!r} your current kube context")
+    return Ensured(True, text, changed, before, _hood.create_cluster_steps(cluster, kind_config(workers), image, wait))
+
+
+def delete_cluster(cluster: str) -> bool:
+    """Delete kind cluster ``cluster``; False when there was none."""
+    if cluster not in kind_clusters():
+        return False
+    out = _kind("delete", "cluster", "--name", cluster, timeout=300)
+    if out.returncode != 0:
+        raise KindlbError(f"kind delete cluster --name {cluster} failed: {out.stderr.strip()}")
+    return True

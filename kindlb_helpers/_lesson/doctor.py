@@ -1,0 +1,437 @@
+"""The environment check every notebook starts with, and ``kindlb doctor``."""
+from __future__ import annotations
+
+import importlib.metadata
+import ipaddress
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .._cluster.commands import run
+from .._core.errors import BadInput, CommandTimeout, KindlbError, ToolMissing
+
+CHECKS = ("python", "docker", "kind", "kubectl", "cluster", "context", "metallb")
+PACKAGES = ("kubernetes", "docker", "pandas", "ipywidgets", "papermill", "tqdm", "PyYAML")
+
+
+def _run(cmd: list[str], env: dict | None = None) -> tuple[bool, str]:
+    try:
+        out = run(cmd, what=cmd[0], timeout=30, env=env, check=False)
+    except (ToolMissing, CommandTimeout) as exc:  # reported as a failed check, in the program's own words
+        return False, str(exc.__cause__ or exc)
+    return out.returncode == 0, (out.stdout or out.stderr).strip()
+
+
+def _python() -> tuple[bool, str, str]:
+    missing, found = [], []
+    for pkg in PACKAGES:
+        try:
+            found.append(f"{pkg} {importlib.metadata.version(pkg)}")
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(pkg)
+    if missing:
+        return False, "missing: " + ", ".join(missing), "pip install -e . (or conda env create -f environment.yml)"
+    return True, "; ".join(found), ""
+
+
+def _docker() -> tuple[bool, str, str]:
+    from .._cluster.dockernet import docker_client
+
+    try:
+        client = docker_client()
+        return True, f"engine {client.version().get('Version', '?')}", ""
+    except KindlbError as exc:
+        return False, str(exc), "start Docker (Docker Desktop, or `sudo systemctl start docker`)"
+
+
+def _kind() -> tuple[bool, str, str]:
+    from .._cluster.kube import kind_binary
+
+    try:
+        ok, text = _run([kind_binary(), "version"])
+    except KindlbError:
+        return False, "not on PATH", "install kind: https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
+    return ok, text, "" if ok else "reinstall kind"
+
+
+def _kubectl(cluster: str) -> tuple[bool, str, str]:
+    """kubectl's own version, with a kubeconfig that holds nothing: no context, no server to contact."""
+    from .._cluster.kube import kind_context
+
+    exe = shutil.which("kubectl")
+    if not exe:
+        return False, "not on PATH", "install kubectl: https://kubernetes.io/docs/tasks/tools/"
+    with tempfile.TemporaryDirectory(prefix="kindlb-doctor-") as tmp:
+        empty = os.path.join(tmp, "kubeconfig")
+        open(empty, "w").close()
+        env = {**os.environ, "KUBECONFIG": empty}
+        ok, text = _run([exe, "version", "--client", "-o", "json", "--kubeconfig", empty,
+                         "--context", kind_context(cluster), "--request-timeout", "1s"], env=env)
+    try:
+        return ok, json.loads(text)["clientVersion"]["gitVersion"], ""
+    except (ValueError, KeyError):
+        return ok, text.splitlines()[0] if text else "?", ""
+
+
+def _cluster(cluster: str) -> tuple[bool, str, str]:
+    from .._cluster.kube import kind_clusters
+
+    try:
+        names = kind_clusters()
+    except KindlbError as exc:
+        return False, str(exc), "fix docker and kind first"
+    if cluster in names:
+        return True, f"kind cluster {cluster!r} exists (all: {', '.join(names)})", ""
+    return False, f"no kind cluster {cluster!r} (have: {', '.join(names) or 'none'})", \
+        f"run notebook 00_prerequisites, or: kind create cluster --name {cluster}"
+
+
+def _context(cluster: str) -> tuple[bool, str, str]:
+    from .._cluster.kube import PROBE_TIMEOUT, ClusterUnreachable, connect, wait_api_ready
+
+    try:
+        k = connect(cluster, timeout=PROBE_TIMEOUT, retries=0)
+        wait_api_ready(k, timeout=0.5)  # one try (two if the first is refused at once)
+    except ClusterUnreachable as exc:
+        return False, str(exc), f"docker start {cluster}-control-plane (or re-create the cluster)"
+    except KindlbError as exc:
+        return False, str(exc), f"kind export kubeconfig --name {cluster} (this also makes it the current context)"
+    return True, f"{k.context} answers (the current context is never used)", ""
+
+
+def _metallb(cluster: str) -> tuple[bool, str, str]:
+    from .._cluster.kube import PROBE_TIMEOUT, connect
+    from .._cluster.metallb import installed_version, readiness
+
+    try:
+        k = connect(cluster, timeout=PROBE_TIMEOUT, retries=0)
+        version = installed_version(k)
+        if version is not None:
+            ready, text = readiness(k)
+    except KindlbError as exc:
+        return False, f"cannot tell: {exc}", "fix the cluster first"
+    if version is None:
+        return False, "not installed", "run notebook 02_install_metallb"
+    return ready, f"{version}: {text}", "" if ready else "kubectl -n metallb-system get pods; wait or reinstall"
+
+
+def _import_for(checks) -> None:
+    """Import, in this thread, what the checks will import, so that the threads only run them."""
+    if "docker" in checks or "cluster" in checks:
+        from .._cluster import dockernet  # noqa: F401
+    if {"context", "metallb"} & set(checks):
+        from kubernetes import client
+
+        from .._cluster import kube, metallb  # noqa: F401
+
+        for api in ("VersionApi", "CoreV1Api", "AppsV1Api", "V1Deployment", "V1DaemonSet"):
+            getattr(client, api)
+
+
+def check_environment(cluster: str = "kindlb", checks: tuple[str, ...] = CHECKS) -> pd.DataFrame:
+    """One row per check: what, ok, what was found, what to do about it.
+
+    Only the context ``kind-<cluster>`` is ever contacted, with short timeouts; the kubectl check
+    runs ``kubectl version --client`` with an empty kubeconfig, so it contacts nothing. Unknown
+    check names are refused. Later checks are skipped (not failed) when an earlier one they need has failed.
+    """
+    funcs = {"python": _python, "docker": _docker, "kind": _kind, "kubectl": lambda: _kubectl(cluster),
+             "cluster": lambda: _cluster(cluster), "context": lambda: _context(cluster),
+             "metallb": lambda: _metallb(cluster)}
+    needs = {"cluster": ("docker", "kind"), "context": ("cluster",), "metallb": ("context",)}
+    if isinstance(checks, str):
+        checks = (checks,)
+    unknown = [c for c in checks if c not in funcs]
+    if unknown:
+        raise BadInput(f"unknown check(s) {', '.join(map(repr, unknown))}: choose from {', '.join(CHECKS)}")
+    # the checks wait on processes and sockets, not on each other: run them side by side (a check
+    # whose prerequisite failed is still reported as skipped, as if it had never run)
+    from concurrent.futures import ThreadPoolExecutor
+
+    # two threads must not start the same import (requests, kubernetes' lazy models): each group's
+    # imports happen here first; the API client's, the slowest, while the processes of the first group run
+    first = [c for c in dict.fromkeys(checks) if c not in ("context", "metallb")]
+    with ThreadPoolExecutor(max_workers=len(checks) or 1, thread_name_prefix="kindlb-check") as pool:
+        _import_for([c for c in first if c in ("docker", "cluster")])
+        futures = {name: pool.submit(funcs[name]) for name in first}
+        _import_for([c for c in checks if c in ("context", "metallb")])
+        futures.update({name: pool.submit(funcs[name]) for name in checks if name not in futures})
+    rows, ok = [], {}
+    for name in checks:
+        if any(ok.get(n) is False for n in needs.get(name, ())):
+            rows.append({"check": name, "ok": None, "found": "skipped", "fix": "fix the checks above first"})
+            ok[name] = False
+            continue
+        good, found, fix = futures[name].result()
+        ok[name] = good
+        rows.append({"check": name, "ok": good, "found": found, "fix": fix})
+    return pd.DataFrame(rows, columns=["check", "ok", "found", "fix"])
+
+
+def require(frame: pd.DataFrame, *names: str) -> None:
+    """Stop with a clear message when any of the named checks failed."""
+    bad = frame[frame["check"].isin(names) & (frame["ok"] != True)]  # noqa: E712
+    if len(bad):
+        lines = [f"- {r.check}: {r.found} -> {r.fix}" for r in bad.itertuples()]
+        raise KindlbError("this notebook cannot go on yet:\n" + "\n".join(lines))
+
+
+def styled(frame: pd.DataFrame):
+    """The check table with a tick or a cross per row."""
+    shown = frame.assign(ok=frame["ok"].map({True: "✔", False: "✘", None: "–"}))
+
+    def colour(v):
+        return {"✔": "color:#1a7f37;font-weight:bold", "✘": "color:#cf222e;font-weight:bold"}.get(v, "")
+
+    return shown.style.map(colour, subset=["ok"]).hide(axis="index")
+
+
+# ---------------------------------------------------------------- laptops: warnings, each with its fix
+# None of these contacts a kube context: they read the host's routes, Docker and /proc.
+
+#: An idle 3-node cluster takes about 1.1 GiB (measured); with MetalLB, nginx and headroom, 4 GiB.
+MIN_DOCKER_MEMORY = 4 * 2**30
+LAPTOP_CHECKS = ("kind network", "routes", "docker memory", "other load balancer", "inotify")
+#: kind's advice for several clusters on one Linux host ("too many open files": new nodes exit at once).
+INOTIFY_MIN = {"max_user_instances": 512, "max_user_watches": 524288}
+_CLOUD_PROVIDER_KIND = "cloud-provider-kind"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One IPv4 host route: destination network and the interface it leaves by."""
+
+    network: ipaddress.IPv4Network
+    dev: str
+
+    def __str__(self) -> str:
+        return f"{self.network} dev {self.dev}"
+
+
+def parse_ip_route(text: str) -> list[Route]:
+    """Routes from ``ip -4 route`` output; the default route is left out.
+
+    >>> parse_ip_route("default via 192.168.1.1 dev wlan0\\n10.8.0.0/16 dev tun0 scope link\\n")
+    [Route(network=IPv4Network('10.8.0.0/16'), dev='tun0')]
+    """
+    routes = []
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0] in ("default", "unreachable", "blackhole", "prohibit", "local", "broadcast"):
+            continue
+        try:
+            net = ipaddress.IPv4Network(words[0], strict=False)
+        except ValueError:
+            continue
+        dev = words[words.index("dev") + 1] if "dev" in words[:-1] else "?"
+        routes.append(Route(net, dev))
+    return routes
+
+
+def parse_proc_net_route(text: str) -> list[Route]:
+    """Routes from Linux's ``/proc/net/route`` (hex, little-endian); the default route is left out."""
+    routes = []
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 8:
+            continue
+        dest, mask = (ipaddress.IPv4Address(int(x, 16).to_bytes(4, "little")) for x in (f[1], f[7]))
+        if int(mask) == 0:
+            continue
+        routes.append(Route(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False), f[0]))
+    return routes
+
+
+def parse_netstat_rn(text: str) -> list[Route]:
+    """IPv4 routes from macOS's ``netstat -rn`` (``10.8/16``, ``172.16``: BSD's short forms); no default.
+
+    >>> parse_netstat_rn("Internet:\\nDestination Gateway Flags Netif Expire\\n10.8/16 link#17 UCS utun3\\n")
+    [Route(network=IPv4Network('10.8.0.0/16'), dev='utun3')]
+    """
+    routes, inet = [], False
+    for line in text.splitlines():
+        if line.startswith("Internet"):
+            inet = not line.startswith("Internet6")
+            continue
+        f = line.split()
+        if not inet or len(f) < 4 or f[0] in ("default", "Destination"):
+            continue
+        dest, _, plen = f[0].partition("/")
+        parts = dest.split(".")
+        if not all(p.isdigit() for p in parts) or len(parts) > 4:
+            continue
+        prefix = int(plen) if plen else (32 if len(parts) == 4 else 8 * len(parts))
+        try:
+            net = ipaddress.IPv4Network(f"{'.'.join(parts + ['0'] * (4 - len(parts)))}/{prefix}", strict=False)
+        except ValueError:
+            continue
+        if net.prefixlen == 32 or net.prefixlen == 0:
+            continue  # hosts (ARP entries) and default are not what hides a subnet
+        routes.append(Route(net, f[3] if len(f) > 3 else "?"))
+    return routes
+
+
+def host_routes() -> list[Route]:
+    """This machine's IPv4 routes: /proc/net/route on Linux, ``netstat -rn`` on macOS."""
+    proc = Path("/proc/net/route")
+    if proc.exists():
+        return parse_proc_net_route(proc.read_text())
+    ok, text = _run(["netstat", "-rn", "-f", "inet"])
+    return parse_netstat_rn(text) if ok else []
+
+
+def overlapping_routes(subnet, routes: list[Route], own_devs: tuple[str, ...] = ()) -> list[Route]:
+    """The routes that overlap SUBNET, apart from those through its own bridge (OWN_DEVS)."""
+    net = ipaddress.ip_network(str(subnet), strict=False)
+    return [r for r in routes if r.dev not in own_devs and r.network.overlaps(net)]
+
+
+def free_subnet(routes: list[Route], taken: list = ()) -> ipaddress.IPv4Network | None:
+    """A private /16 no route and no TAKEN network overlaps, to suggest for the kind network."""
+    avoid = [r.network for r in routes] + [ipaddress.ip_network(str(t), strict=False) for t in taken]
+    candidates = [ipaddress.IPv4Network(f"172.{b}.0.0/16") for b in range(18, 32)] + \
+        [ipaddress.IPv4Network(f"10.{b}.0.0/16") for b in (201, 202, 203, 210, 220)]
+    return next((c for c in candidates if not any(c.overlaps(a) for a in avoid)), None)
+
+
+def route_warnings(subnet, routes: list[Route], own_devs: tuple[str, ...] = ()) -> tuple[bool, str, str]:
+    """(ok, found, fix) for host routes overlapping the kind network's SUBNET."""
+    bad = overlapping_routes(subnet, routes, own_devs)
+    if not bad:
+        return True, f"no host route overlaps {subnet} ({len(routes)} routes read)", ""
+    net = ipaddress.ip_network(str(subnet), strict=False)
+    hijack = [r for r in bad if r.network.prefixlen >= net.prefixlen]
+    what = "takes part of the kind network away (its addresses, the pool's too, leave by that interface)" if hijack \
+        else "covers the kind network (the VPN's hosts in it become unreachable while kind runs)"
+    spare = free_subnet(routes, [subnet])
+    fix = (f"disconnect the VPN while you work, or move kind to a free subnet: kind delete cluster; docker network rm "
+           f"kind; docker network create kind --subnet {spare or '<a free /16>'}; then re-create the cluster")
+    return False, f"{'; '.join(map(str, bad))} {what}", fix
+
+
+def memory_warning(mem_total: int | None) -> tuple[bool, str, str]:
+    """(ok, found, fix) for Docker's memory (``docker info`` MemTotal, bytes)."""
+    if not mem_total:
+        return False, "Docker did not say how much memory it has", "check `docker info` (MemTotal)"
+    gib = mem_total / 2**30
+    if mem_total >= MIN_DOCKER_MEMORY:
+        return True, f"{gib:.1f} GiB (a 3-node cluster needs about 1.1 GiB idle; 4 GiB recommended)", ""
+    return False, f"Docker has {gib:.1f} GiB: a 3-node cluster with MetalLB and nginx needs about 4 GiB", \
+        "Docker Desktop: Settings > Resources > Memory: 4 GB or more (then Apply & restart); " \
+        "or run notebook 00 with workers=0 (one node)"
+
+
+def _kind_network_check(name: str | None) -> tuple[bool, str, str, object]:
+    from .._cluster.dockernet import kind_network, kind_network_name
+    from .._core.errors import KindNetworkNotFound
+
+    net_name = name or kind_network_name()
+    try:
+        net = kind_network(net_name)
+    except KindNetworkNotFound:
+        return False, f"docker network {net_name!r} does not exist", \
+            "it comes with the first kind cluster: run notebook 00 (or `kind create cluster`)", None
+    except KindlbError as exc:
+        return False, str(exc), "start Docker first", None
+    if 4 not in net.subnets:
+        have = ", ".join(str(s) for s in net.subnets.values()) or "none"
+        return False, f"docker network {net_name!r} has no IPv4 subnet (has: {have})", \
+            ("delete the clusters, `docker network rm " + net_name + "`, and let kind create it again "
+             "(it adds an IPv4 subnet); MetalLB's pool and the host route need one"), net
+    return True, f"{net_name}: IPv4 {net.subnet(4)}", "", net
+
+
+def other_load_balancers() -> list[str]:
+    """cloud-provider-kind found running: containers (by name, image or label) and processes."""
+    found = []
+    try:
+        from .._cluster.dockernet import docker_client, translate
+
+        client = docker_client()
+        with translate(client, "list the running containers"):
+            running = client.containers.list()
+        for c in running:
+            image = (c.attrs.get("Config") or {}).get("Image", "")
+            labels = " ".join(f"{k}={v}" for k, v in (c.labels or {}).items())
+            if any(_CLOUD_PROVIDER_KIND in s for s in (c.name, image, labels)):
+                found.append(f"container {c.name}")
+    except KindlbError:
+        pass
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            argv0 = (proc / "cmdline").read_bytes().split(b"\0", 1)[0].decode(errors="replace")
+        except OSError:
+            continue
+        if os.path.basename(argv0) == _CLOUD_PROVIDER_KIND:
+            found.append(f"process {proc.name} ({argv0})")
+    if not Path("/proc/1").exists():  # macOS: no /proc
+        ok, text = _run(["pgrep", "-lf", _CLOUD_PROVIDER_KIND])
+        found += [f"process {line}" for line in text.splitlines() if ok and line.strip()]
+    return found
+
+
+def inotify_warning(limits: dict[str, int] | None) -> tuple[bool | None, str, str]:
+    """(ok, found, fix) for Linux's inotify limits; None when they cannot be read (macOS, Docker Desktop's VM)."""
+    if not limits:
+        return None, "skipped (no /proc/sys/fs/inotify here; Docker Desktop's VM has its own)", ""
+    low = {k: v for k, v in limits.items() if v < INOTIFY_MIN[k]}
+    found = ", ".join(f"{k}={v}" for k, v in limits.items())
+    if not low:
+        return True, found, ""
+    return False, f"{found}: low for several kind clusters (new nodes exit with 'too many open files')", \
+        "sudo sysctl -w " + " ".join(f"fs.inotify.{k}={INOTIFY_MIN[k]}" for k in low) + \
+        " (and in /etc/sysctl.d/ to keep it)"
+
+
+def _inotify_limits() -> dict[str, int] | None:
+    base = Path("/proc/sys/fs/inotify")
+    try:
+        return {k: int((base / k).read_text()) for k in INOTIFY_MIN}
+    except (OSError, ValueError):
+        return None
+
+
+def laptop_checks(network: str | None = None) -> pd.DataFrame:
+    """Warnings for a learner's laptop, each with its fix: the kind network, VPN routes, Docker's memory,
+    another LoadBalancer implementation. Reads Docker, the routing table and /proc; no kube context."""
+    rows = []
+    ok, found, fix, net = _kind_network_check(network)
+    rows.append({"check": "kind network", "ok": ok, "found": found, "fix": fix})
+    if net is not None and 4 in net.subnets:
+        own = (f"br-{net.id[:12]}",)
+        try:
+            from .._cluster.dockernet import docker_client, translate
+
+            client = docker_client()
+            with translate(client, "inspect the kind network"):
+                opts = client.api.inspect_network(net.id).get("Options") or {}
+            own += (opts.get("com.docker.network.bridge.name", own[0]),)
+        except KindlbError:  # the default bridge name is enough
+            pass
+        ok, found, fix = route_warnings(net.subnet(4), host_routes(), own)
+    else:
+        ok, found, fix = None, "skipped (no IPv4 kind network to compare with)", ""
+    rows.append({"check": "routes", "ok": ok, "found": found, "fix": fix})
+    try:
+        from .._cluster.dockernet import docker_client, translate
+
+        client = docker_client()
+        with translate(client, "read Docker's memory"):
+            mem = client.info().get("MemTotal")
+        ok, found, fix = memory_warning(mem)
+    except KindlbError as exc:
+        ok, found, fix = None, f"skipped ({exc})", ""
+    rows.append({"check": "docker memory", "ok": ok, "found": found, "fix": fix})
+    others = other_load_balancers()
+    rows.append({"check": "other load balancer", "ok": not others,
+                 "found": "; ".join(others) if others else "no cloud-provider-kind running",
+                 "fix": ("stop it (`docker rm -f NAME` / `kill PID`): it hands out LoadBalancer IPs too and races "
+                         "MetalLB for every Service") if others else ""})
+    ok, found, fix = inotify_warning(_inotify_limits())
+    rows.append({"check": "inotify", "ok": ok, "found": found, "fix": fix})
+    return pd.DataFrame(rows, columns=["check", "ok", "found", "fix"])

@@ -1,0 +1,302 @@
+"""What every exercise is: a task, a check that reads the cluster (a :class:`Verdict`), a hint and a
+solution folded until clicked (:class:`Folded`), and the automated run of a solution (:func:`run_solution`).
+
+A check never reads the learner's code, only the cluster; what the installed release reads (its Service
+annotation prefixes, CRDs or ConfigMap) is asked of :func:`kindlb_helpers._core.release.release`.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from ..._cluster.kube import Kind, events_for, get_or_none
+from ..._cluster.waits import Watch, wait_until
+from ..._core import hood as _hood
+from ..._core.errors import KindlbError, WaitTimeout
+from ..._core.manifests import NAMESPACE
+from ..._core.pool import PoolRange
+from ..._core.release import Release, fact
+from ..answers import Outcome, apply, kubectl
+from .objects import cleanup
+from .pools import configmap_with, pool_config, to_ranges
+from .targets import targets
+
+__all__ = ["Verdict", "Folded", "Ran", "Exercise", "run_solution", "final", "annotation", "annotation_keys", "unread",
+           "metallb_key", "SETTLE", "READY_WITHIN"]
+
+#: How long a check waits for MetalLB to act on what was just applied (seconds).
+SETTLE = 20
+#: How long an automated run waits for what a solution's next step needs (seconds).
+READY_WITHIN = 90
+
+
+# ---------- what a release reads on a Service ----------
+
+def annotation_keys(rel: Release, what: str) -> tuple[str, ...]:
+    """The annotation keys for ``what`` that release ``rel`` reads, the one to write first."""
+    return tuple(f"{p}/{what}" for p in rel.annotation_prefixes)
+
+
+def annotation(rel: Release, svc, what: str) -> tuple[str | None, str | None]:
+    """(value, key) of the first annotation ``what`` that release ``rel`` reads on ``svc``.
+
+    >>> from kindlb_helpers._core.release import release
+    >>> class Svc:
+    ...     class metadata:
+    ...         annotations = {"metallb.io/allow-shared-ip": "k"}
+    >>> annotation(release("v0.16.1"), Svc, "allow-shared-ip"), annotation(release("v0.12.1"), Svc, "allow-shared-ip")
+    (('k', 'metallb.io/allow-shared-ip'), (None, None))
+    """
+    ann = svc.metadata.annotations or {}
+    return next(((ann[k], k) for k in annotation_keys(rel, what) if k in ann), (None, None))
+
+
+def unread(rel: Release, svc, what: str) -> str | None:
+    """An annotation ``what`` on ``svc`` with a MetalLB prefix that release ``rel`` does not read."""
+    ann = svc.metadata.annotations or {}
+    read = annotation_keys(rel, what)
+    return next((k for k in ann if metallb_key(k) and k.split("/", 1)[1] == what and k not in read), None)
+
+
+def metallb_key(key: str) -> bool:
+    """Whether an annotation key has a MetalLB prefix (``metallb.io/``, ``metallb.universe.tf/``)."""
+    return "/" in key and key.split("/", 1)[0].startswith("metallb.")
+
+
+#: The release from which Services take the ``metallb.io/`` prefix (the messages name it).
+NEW_PREFIX_SINCE = fact("metallb_io_prefix").since
+
+
+# ---------- verdicts, hints, solutions ----------
+
+@dataclass(frozen=True)
+class Verdict:
+    """Right or wrong, and why (with the command that shows it)."""
+
+    correct: bool
+    why: str
+    final: bool = False  # waiting will not change it
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __repr__(self) -> str:
+        return f"{'Correct' if self.correct else 'Not yet'}: {self.why}"
+
+    def _repr_html_(self) -> str:
+        colour, word = ("#1a7f37", "Correct") if self.correct else ("#cf222e", "Not yet")
+        return (f"<div style='border-left:4px solid {colour};padding-left:0.6em'><b style='color:{colour}'>{word}"
+                f"</b>: {html.escape(self.why)}</div>")
+
+
+def final(why: str) -> Verdict:
+    """A wrong verdict that waiting will not change."""
+    return Verdict(False, why, final=True)
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A hint or a solution: closed until clicked."""
+
+    title: str
+    text: str
+    code: str = ""
+
+    def __repr__(self) -> str:
+        return f"{self.title}: {self.text}" + (f"\n{self.code}" if self.code else "")
+
+    def _repr_html_(self) -> str:
+        code = f"<pre style='{_hood.PRE}'>{html.escape(self.code)}</pre>" if self.code else ""
+        return (f"<details><summary><b>{html.escape(self.title)}</b> (click to open)</summary>"
+                f"<div>{html.escape(self.text)}</div>{code}</details>")
+
+
+def _steps_text(steps: list[tuple[str, str]]) -> str:
+    if len(steps) == 1 and steps[0][0] == "apply":
+        return steps[0][1]
+    out = []
+    for i, (how, text) in enumerate(steps, 1):
+        if how == "apply":
+            out.append(f"# step {i}: in the answer cell (kubectl apply -f -)\n{text.rstrip()}")
+        else:
+            out.append(f"# step {i}:\nkubectl {text}")
+    return "\n\n".join(out)
+
+
+class Ran(list):
+    """The outcomes of an automated run's steps, shown one under the other."""
+
+    def _repr_html_(self) -> str:
+        return "".join(o._repr_html_() for o in self) or "<i>nothing run</i>"
+
+
+def run_solution(kind: Kind, q: "Exercise", wrong: bool = False, timeout: float = READY_WITHIN) -> list[Outcome]:
+    """Do the solution's steps (or apply the known wrong answer) as a person would, waiting between steps
+    for what the next one needs; for the automated runs (papermill ``solutions=True`` / ``wrong=True``)."""
+    if wrong:
+        return Ran([apply(kind, q.wrong_text())])
+    done = Ran()
+    for i, (how, text) in enumerate(q.solution_steps()):
+        try:
+            wait_until(lambda i=i: (q.ready_for(i), f"step {i + 1}"), timeout=timeout, desc=f"ready for step {i + 1}",
+                       progress=False)
+        except WaitTimeout:
+            pass  # a person would try it anyway: the step's outcome (and then the check) says what is missing
+        done.append(apply(kind, text) if how == "apply" else kubectl(kind, text))
+    return done
+
+
+class Exercise:
+    """One task: its text, a check that reads the cluster, a hint, a solution and a wrong answer."""
+
+    number = 0
+    title = ""
+    hint_text = ""
+    #: A phrase the check's answer to :meth:`wrong_text` contains (the cluster tier asserts it).
+    wrong_says = ""
+
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+        self.t = targets(kind)
+        self.era: Release = self.t.era
+        self.version, self.crds = self.era.tag, self.era.uses_crds
+
+    @property
+    def prefix(self) -> str:
+        """The annotation prefix to write for this release (``metallb.io`` from v0.14.9)."""
+        return self.era.annotation_prefix
+
+    # --- what the learner sees
+    def task(self) -> str:  # pragma: no cover - overridden
+        return ""
+
+    def _repr_html_(self) -> str:
+        return (f"<div><b>Exercise {self.number}: {html.escape(self.title)}</b> (MetalLB {html.escape(self.version)})"
+                f"<div style='white-space:pre-wrap'>{html.escape(self.task())}</div></div>")
+
+    def __repr__(self) -> str:
+        return f"Exercise {self.number}: {self.title} (MetalLB {self.version})\n{self.task()}"
+
+    def hint(self) -> Folded:
+        return Folded(f"Hint {self.number}", self.hint_text)
+
+    def solution(self) -> Folded:
+        steps = self.solution_steps()
+        text = ("apply this YAML in the answer cell (it runs `kubectl apply -f -`)" if len(steps) == 1 else
+                "in this order: each YAML in the answer cell (`kubectl apply -f -`), each kubectl line with "
+                "kh.exercises.kubectl(k, \"...\") or in a terminal")
+        return Folded(f"Solution {self.number}", text, _steps_text(steps))
+
+    def solution_steps(self) -> list[tuple[str, str]]:
+        """``[("apply", yaml) | ("kubectl", command), ...]``: what a person does, in order."""
+        return [("apply", self.solution_text())]
+
+    def solution_text(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def wrong_text(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def ready_for(self, step: int) -> bool:
+        """Whether step ``step`` (0-based) of the solution may run now (a person waits for what they need)."""
+        return True
+
+    # --- pools as YAML, in the era's form
+    def pool_yaml(self, name: str, addresses: str, auto_assign: bool = False, advertise: bool = True) -> list[dict]:
+        """An IPAddressPool (+ L2Advertisement), or the whole ConfigMap with this pool added (ConfigMap era),
+        as a learner writes them: ``addresses`` as the task names them, autoAssign written out."""
+        if self.crds:
+            pool = {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+                    "metadata": {"name": name, "namespace": NAMESPACE},
+                    "spec": {"addresses": [addresses], "autoAssign": auto_assign}}
+            ad = {"apiVersion": "metallb.io/v1beta1", "kind": "L2Advertisement",
+                  "metadata": {"name": name, "namespace": NAMESPACE}, "spec": {"ipAddressPools": [name]}}
+            return [pool, ad] if advertise else [pool]
+        entry = {"name": name, "protocol": "layer2", "addresses": [addresses], "auto-assign": auto_assign}
+        return [configmap_with(self.kind, entry)]
+
+    # --- checking
+    def check(self) -> Verdict:
+        """Right or wrong, and why; waits up to :data:`SETTLE` seconds for MetalLB to act first."""
+        seen = [self.state()]
+        if seen[-1].correct or seen[-1].final:
+            return seen[-1]
+
+        def settled() -> tuple[bool, str]:
+            seen.append(self.state())
+            return seen[-1].correct or seen[-1].final, seen[-1].why
+
+        try:  # looked at again when a Service or an event in default changes, and every second
+            wait_until(settled, timeout=SETTLE, desc=f"check {self.number}", progress=False,
+                       watches=[Watch(self.kind.core.list_namespaced_service, "default"),
+                                Watch(self.kind.core.list_namespaced_event, "default")])
+        except WaitTimeout:
+            pass  # the verdict as it stands after SETTLE seconds
+        return seen[-1]
+
+    def state(self) -> Verdict:
+        """The verdict on the cluster as it is now (no waiting); never raises."""
+        try:
+            return self._check()
+        except KindlbError as exc:
+            return final(str(exc))
+        except Exception as exc:  # a half-made object must not end in a traceback
+            return Verdict(False, f"could not read the cluster ({type(exc).__name__}: {str(exc)[:200]})")
+
+    def _check(self) -> Verdict:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    # --- shared reads
+    def _svc(self, name: str):
+        svc = get_or_none(self.kind.core.read_namespaced_service, name, "default")
+        if svc is None:
+            raise KindlbError(f"there is no Service {name!r} yet: `kubectl get services` lists them; apply its YAML "
+                              "in the answer cell")
+        return svc
+
+    @staticmethod
+    def _ip(svc) -> str | None:
+        ing = (svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None) or []
+        return next((i.ip for i in ing if i.ip), None)
+
+    def _events(self, svc) -> list[dict]:
+        return events_for(self.kind, svc.metadata.name, "default", uid=svc.metadata.uid)
+
+    def _warning(self, svc) -> str | None:
+        """The controller's last word on why ``svc`` has no address (this incarnation's events only)."""
+        warn = [e for e in self._events(svc) if e["type"] == "Warning" and e["reason"] != "deprecatedAnnotation"]
+        return f"{warn[-1]['reason']}: {warn[-1]['message']}" if warn else None
+
+    def _pending(self, svc) -> Verdict:
+        said = self._warning(svc)
+        name = svc.metadata.name
+        return Verdict(False, f"{name} is still <pending>" + (f"; the controller says {said}" if said else "")
+                       + f" (`kubectl describe service {name}`, Events)")
+
+    def _pool(self, name: str) -> tuple[list[PoolRange], bool]:
+        cfg = pool_config(self.kind).get(name)
+        if cfg is None:
+            where = ("`kubectl -n metallb-system get ipaddresspools`" if self.crds
+                     else "`kubectl -n metallb-system get configmap config -o yaml`")
+            raise KindlbError(f"there is no pool {name!r} yet ({where} lists the pools): apply it in the answer cell")
+        return to_ranges(cfg["addresses"]), bool(cfg["auto_assign"])
+
+    def _asks_pool(self, svc, pool: str) -> Verdict | None:
+        """None when ``svc`` asks for ``pool`` in a way this release reads; else the verdict saying how."""
+        value, _ = annotation(self.era, svc, "address-pool")
+        name = svc.metadata.name
+        if value == pool:
+            return None
+        not_read = unread(self.era, svc, "address-pool")
+        if not_read:
+            return final(f"{name} has {not_read}, which MetalLB {self.version} does not read (the metallb.io/ prefix "
+                         f"came with {NEW_PREFIX_SINCE}): use {self.prefix}/address-pool")
+        if value:
+            return final(f"{name} asks for pool {value!r}, not {pool!r} (`kubectl get service {name} -o yaml`, "
+                         "metadata.annotations)")
+        return final(f"{name} does not ask for pool {pool}: add the annotation {self.prefix}/"
+                     f"address-pool: {pool} (`kubectl get service {name} -o yaml` shows its metadata)")
+
+    def cleanup(self) -> _hood.Done:
+        """Remove what the exercises created (``ex-*``)."""
+        return cleanup(self.kind)

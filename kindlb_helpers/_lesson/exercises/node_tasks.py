@@ -1,0 +1,164 @@
+"""Exercise 5, about nodes: announce a pool from a chosen node, with an L2Advertisement's nodeSelectors
+(CRD era) or, where a layer-2 pool has no node selector (ConfigMap era), with externalTrafficPolicy Local."""
+from __future__ import annotations
+
+from ..._cluster.kube import Kind
+from ..l2.announce import announcements
+from .base import Exercise, Verdict, final
+from .objects import docs, svc_yaml
+
+__all__ = ["NodeSelectors", "LocalPolicy"]
+
+
+def _announcers(kind: Kind, svc) -> list[str]:
+    """Nodes the speakers say announce ``svc``: this incarnation's nodeAssigned events."""
+    return [node for _, node in announcements(kind, svc.metadata.name, "default", uid=svc.metadata.uid)]
+
+
+class NodeSelectors(Exercise):
+    """(e, CRD era) An L2Advertisement with nodeSelectors: only the chosen node announces the pool."""
+
+    number, title = 5, "announce only from a chosen node (nodeSelectors)"
+    wrong_says = "no nodeSelectors"
+
+    hint_text = ("An L2Advertisement's spec.nodeSelectors is a list of label selectors (matchLabels: ...); every node "
+                 "carries kubernetes.io/hostname=<its name>. Only speakers on matching nodes may announce the pools "
+                 "listed in spec.ipAddressPools.")
+
+    def task(self) -> str:
+        return (f"1. A pool ex-l2 holding {self.t.l2} (autoAssign false), announced by an L2Advertisement ex-l2 "
+                f"whose nodeSelectors select only the node {self.t.worker}.\n"
+                "2. A LoadBalancer Service ex-node (selector app: nginx, port 80) that asks for pool ex-l2.\n"
+                f"`kubectl describe service ex-node` should then show nodeAssigned from {self.t.worker} only.")
+
+    def solution_text(self) -> str:
+        pool, ad = self.pool_yaml("ex-l2", f"{self.t.l2}/32")
+        ad["spec"]["nodeSelectors"] = [{"matchLabels": {"kubernetes.io/hostname": self.t.worker}}]
+        return docs(pool, ad, svc_yaml("ex-node", {f"{self.prefix}/address-pool": "ex-l2"}))
+
+    def wrong_text(self) -> str:
+        return docs(*self.pool_yaml("ex-l2", f"{self.t.l2}/32"),
+                    svc_yaml("ex-node", {f"{self.prefix}/address-pool": "ex-l2"}))
+
+    def _check(self) -> Verdict:
+        from ..._cluster.metallb import l2_advertisements
+
+        ranges, _ = self._pool("ex-l2")
+        ads = l2_advertisements(self.kind)
+        mine = next((a for a in ads if a["metadata"]["name"] == "ex-l2"), None)
+        if mine is None:
+            return final("there is no L2Advertisement ex-l2 (`kubectl -n metallb-system get l2advertisements`)")
+        spec = mine.get("spec") or {}
+        if "ex-l2" not in (spec.get("ipAddressPools") or []):
+            return final("L2Advertisement ex-l2 does not list pool ex-l2 in spec.ipAddressPools")
+        selectors = spec.get("nodeSelectors") or []
+        if not selectors:
+            return final("L2Advertisement ex-l2 has no nodeSelectors: every node may announce its pool "
+                         "(`kubectl -n metallb-system get l2advertisement ex-l2 -o yaml`)")
+        nodes = {n.metadata.name: n.metadata.labels or {} for n in self.kind.core.list_node().items}
+        chosen = sorted(n for n, labels in nodes.items() if any(_matches(s, labels) for s in selectors))
+        if chosen != [self.t.worker]:
+            return final(f"the nodeSelectors of ex-l2 select {chosen or 'no node'}, not only {self.t.worker} "
+                         "(`kubectl get nodes --show-labels`)")
+        others = [a["metadata"]["name"] for a in ads if a["metadata"]["name"] != "ex-l2"
+                  and (not (a.get("spec") or {}).get("ipAddressPools") and not (a.get("spec") or {}).get(
+                      "ipAddressPoolSelectors") or "ex-l2" in ((a.get("spec") or {}).get("ipAddressPools") or []))]
+        if others:
+            return final(f"L2Advertisement {others[0]} also announces pool ex-l2 (it lists it, or lists no pool at "
+                         "all, which means every pool), from any node")
+        svc = self._svc("ex-node")
+        wrong = self._asks_pool(svc, "ex-l2")
+        if wrong:
+            return wrong
+        got = self._ip(svc)
+        if not got:
+            return self._pending(svc)
+        announcers = _announcers(self.kind, svc)
+        if not announcers:
+            return Verdict(False, "ex-node has an address but no nodeAssigned event yet (`kubectl describe service "
+                                  "ex-node`); the speaker may need a moment")
+        if set(announcers) != {self.t.worker}:
+            return Verdict(False, f"ex-node is announced from {sorted(set(announcers))}, expected only "
+                                  f"{self.t.worker}")
+        return Verdict(True, f"ex-node has {got}, announced from {self.t.worker} only (event nodeAssigned): the "
+                             "L2Advertisement's nodeSelectors chose the node")
+
+
+def _matches(selector: dict, labels: dict) -> bool:
+    """A LabelSelector (matchLabels, matchExpressions In/NotIn/Exists/DoesNotExist) against node labels."""
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+class LocalPolicy(Exercise):
+    """(e, ConfigMap era) The announcing node chosen by where the pods are: externalTrafficPolicy Local.
+
+    v0.12.1's layer-2 pools have no node selector (``internal/config/config.go``: an address pool has protocol,
+    name, addresses, avoid-buggy-ips, auto-assign and bgp-advertisements; only BGP peers take node-selectors),
+    so the node is chosen the other way: under ``Local`` only a node with a ready pod of the Service may announce.
+    """
+
+    number, title = 5, "announce from a chosen node (externalTrafficPolicy: Local)"
+    wrong_says = "externalTrafficPolicy Cluster"
+
+    hint_text = ("A Deployment's pod template takes spec.nodeSelector: {kubernetes.io/hostname: <node>}. A Service "
+                 "with spec.externalTrafficPolicy: Local is announced only from nodes that run one of its ready pods.")
+
+    def task(self) -> str:
+        return (f"MetalLB {self.version} cannot restrict a layer-2 pool to nodes (its ConfigMap has no node selector "
+                "for layer2 pools; L2Advertisement.nodeSelectors came with the CRDs in v0.13). Choose the node the "
+                f"other way:\n1. A Deployment ex-lone: 1 replica of {self.t.image}, pod label app: ex-lone, "
+                f"pinned to the node {self.t.worker}.\n2. A LoadBalancer Service ex-local (selector app: ex-lone, "
+                f"port 80) with externalTrafficPolicy: Local.\nIt should be announced from {self.t.worker} only.")
+
+    def _objects(self, policy: str) -> list[dict]:
+        dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ex-lone"},
+               "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "ex-lone"}},
+                        "template": {"metadata": {"labels": {"app": "ex-lone"}},
+                                     "spec": {"nodeSelector": {"kubernetes.io/hostname": self.t.worker},
+                                              "containers": [{"name": "nginx", "image": self.t.image,
+                                                              "ports": [{"containerPort": 80}]}]}}}}
+        return [dep, svc_yaml("ex-local", app="ex-lone", extra_spec={"externalTrafficPolicy": policy})]
+
+    def solution_text(self) -> str:
+        return docs(*self._objects("Local"))
+
+    def wrong_text(self) -> str:
+        return docs(*self._objects("Cluster"))
+
+    def _check(self) -> Verdict:
+        svc = self._svc("ex-local")
+        if svc.spec.external_traffic_policy != "Local":
+            return final(f"ex-local has externalTrafficPolicy {svc.spec.external_traffic_policy}: under Cluster any "
+                         "node with a speaker may announce it; set spec.externalTrafficPolicy: Local")
+        pods = self.kind.core.list_namespaced_pod("default", label_selector="app=ex-lone").items
+        if not pods:
+            return final("no pod has the label app=ex-lone (`kubectl get pods -l app=ex-lone -o wide`): the "
+                         "Deployment ex-lone makes it")
+        where = sorted({p.spec.node_name for p in pods if p.spec.node_name})
+        if where != [self.t.worker]:
+            return Verdict(False, f"the ex-lone pods run on {where or 'no node yet'}, not only {self.t.worker} "
+                                  "(`kubectl get pods -l app=ex-lone -o wide`)")
+        got = self._ip(svc)
+        if not got:
+            return self._pending(svc)
+        announcers = _announcers(self.kind, svc)
+        if not announcers:
+            return Verdict(False, "ex-local has an address but no nodeAssigned event yet (its pod may not be ready: "
+                                  "`kubectl get pods -l app=ex-lone`)")
+        if set(announcers) != {self.t.worker}:
+            return Verdict(False, f"ex-local is announced from {sorted(set(announcers))}, expected {self.t.worker}")
+        return Verdict(True, f"ex-local has {got}, announced from {self.t.worker}, the only node with its pod: under "
+                             "Local a node without a ready pod never announces")

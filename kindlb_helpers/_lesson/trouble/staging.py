@@ -1,0 +1,230 @@
+"""Causing one failure on purpose and repairing it (notebook 08), and cleaning up after an interrupted run.
+
+:func:`cause` breaks one thing and creates the Service (``ts-...``) that shows it, then waits until MetalLB
+has acted on it; :func:`repair` mends it, waits until the Service is served again and removes every
+``ts-*`` object; :func:`cleanup` undoes whatever an interrupted run left (safe twice). Each returns the
+commands a person would type (its hood). The speakers are broken by a nodeSelector no node matches.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+
+from ..._cluster.kube import Kind, delete, events_for, get_or_none, is_ready
+from ..._cluster.kube import apply as _apply
+from ..._cluster.metallb import configure, l2_advertisements, wait_ready
+from ..._cluster.waits import wait_until
+from ..._core import hood as _hood
+from ..._core.errors import KindlbError, WaitTimeout
+from ..._core.manifests import NAMESPACE
+from ..._core.versions import NGINX_ONLINE_IMAGE
+from ..exercises import add_pool, free_addresses, lb_service, pool_config
+from ..exercises import cleanup as _cleanup
+from .failures import EXCLUDE, NOWHERE, PREFIX, installed, ip_of, service_of
+
+
+def _speaker_patch(selector: dict) -> dict:
+    return {"spec": {"template": {"spec": {"nodeSelector": selector}}}}
+
+
+def _patch_speakers(kind: Kind, selector: dict, why: str) -> _hood.Step:
+    patch = _speaker_patch(selector)
+    kind.apps.patch_namespaced_daemon_set("speaker", NAMESPACE, patch)
+    return _hood.Step(_hood.kubectl(kind.cluster, "patch", "daemonset", "speaker", "-p",
+                                    json.dumps(patch, separators=(",", ":")), namespace=NAMESPACE), why)
+
+
+def _settle(done, why: str, timeout: float = 90, required: bool = True) -> bool:
+    """Wait (bounded) until ``done()``; a WaitTimeout after ``timeout`` when ``required``, else False."""
+    try:
+        wait_until(lambda: (bool(done()), why), timeout=timeout, desc=why, progress=False)
+    except WaitTimeout:
+        if not required:
+            return False
+        raise WaitTimeout(f"{why} after {timeout:.0f} s: run the cell again") from None
+    return True
+
+
+def _has_ip(kind: Kind, service: str) -> bool:
+    svc = get_or_none(kind.core.read_namespaced_service, service, "default")
+    return bool(svc and ip_of(svc))
+
+
+def _has_event(kind: Kind, service: str, reason: str) -> bool:
+    svc = get_or_none(kind.core.read_namespaced_service, service, "default")
+    return bool(svc) and any(e["reason"] == reason for e in events_for(kind, service, "default", uid=svc.metadata.uid))
+
+
+def _fresh(kind: Kind, service: str) -> None:
+    """Delete an old incarnation of ``service`` so that the new one starts with no history."""
+    if get_or_none(kind.core.read_namespaced_service, service, "default") is not None:
+        delete(kind, "v1", "Service", service, "default")
+        _settle(lambda: get_or_none(kind.core.read_namespaced_service, service, "default") is None,
+                f"Service {service} is still being deleted", 30)
+
+
+def _workers(kind: Kind) -> list[str]:
+    return sorted(n.metadata.name for n in kind.core.list_node().items
+                  if "node-role.kubernetes.io/control-plane" not in (n.metadata.labels or {}))
+
+
+def _control_plane(kind: Kind) -> str:
+    return next(n.metadata.name for n in kind.core.list_node().items
+                if "node-role.kubernetes.io/control-plane" in (n.metadata.labels or {}))
+
+
+def cause(kind: Kind, what: str, image: str | None = None) -> _hood.Done:
+    """Break one thing (``what`` is a key of :data:`FAILURES`) and create the Service that shows it."""
+    service = service_of(what)
+    here = installed(kind)
+    if here is None:
+        raise KindlbError("MetalLB is not installed: run notebooks 02 and 03 first")
+    version, crds = here.tag, here.uses_crds
+    c = kind.cluster
+    steps: list[_hood.Step] = []
+    _fresh(kind, service)
+    wait_for = None
+    annotations = None
+    app, policy = "nginx", None
+    if what == "no pool":
+        if crds:
+            delete(kind, "metallb.io/v1beta1", "IPAddressPool", "default", NAMESPACE)
+            steps.append(_hood.Step(_hood.kubectl(c, "delete", "ipaddresspool", "default", namespace=NAMESPACE),
+                                    "the pool goes; its L2Advertisement stays"))
+            wait_for = None  # the controller may say nothing at all: the evidence shows what it did
+        else:
+            delete(kind, "v1", "ConfigMap", "config", NAMESPACE)
+            steps.append(_hood.Step(_hood.kubectl(c, "delete", "configmap", "config", namespace=NAMESPACE),
+                                    "the ConfigMap era keeps every pool in this one ConfigMap"))
+            wait_for = lambda: _has_ip(kind, service)  # noqa: E731  (v0.12.1 keeps the last valid config)
+    elif what == "no L2Advertisement":
+        if not crds:
+            raise KindlbError(f"MetalLB {version} has no L2Advertisement: the ConfigMap's `protocol: layer2` says how "
+                              "to announce each pool, so this failure cannot happen in this era")
+        delete(kind, "metallb.io/v1beta1", "L2Advertisement", "default", NAMESPACE)
+        steps.append(_hood.Step(_hood.kubectl(c, "delete", "l2advertisement", "default", namespace=NAMESPACE),
+                                "the pool stays: addresses are still handed out"))
+        wait_for = lambda: _has_ip(kind, service)  # noqa: E731
+    elif what == "pool exhausted":
+        one = str(free_addresses(kind, 2, ignore=(PREFIX,)).first)  # the next one is free too: the repair
+        key = f"{here.annotation_prefix}/address-pool"  # metallb.io/ from v0.14.9 (core.release)
+        steps += add_pool(kind, "ts-one", one, auto_assign=False).hood.steps
+        _fresh(kind, "ts-first")
+        steps += lb_service(kind, "ts-first", annotations={key: "ts-one"}).hood.steps
+        _settle(lambda: _has_ip(kind, "ts-first"), "ts-first has no address yet")
+        annotations = {key: "ts-one"}
+        wait_for = lambda: _has_event(kind, service, "AllocationFailed")  # noqa: E731
+    elif what == "speakers not ready":
+        steps.append(_patch_speakers(kind, NOWHERE, "a nodeSelector no node matches: every speaker pod goes"))
+        _settle(lambda: not any(is_ready(p) and not p.metadata.deletion_timestamp for p in
+                                kind.core.list_namespaced_pod(NAMESPACE, label_selector="component=speaker").items),
+                "the speaker pods are still there")
+        wait_for = lambda: _has_ip(kind, service)  # noqa: E731
+    elif what == "no endpoints":
+        app = "ngnix"  # the typo
+        wait_for = lambda: _has_ip(kind, service)  # noqa: E731
+    elif what == "Local without announcer":
+        cp = _control_plane(kind)
+        dep = _cp_deployment(cp, image or _nginx_image(kind))
+        _apply(kind, [dep])
+        steps.append(_hood.Step(_hood.kubectl(c, "apply", "-f", "ts-cp.yaml"), f"one nginx pod, on {cp} only",
+                                (("ts-cp.yaml", [dep]),)))
+        _settle(lambda: any(is_ready(p) for p in kind.core.list_namespaced_pod(
+            "default", label_selector="app=ts-cp").items), "the ts-cp pod is not ready", 120)
+        app, policy = "ts-cp", "Local"
+        wait_for = lambda: _has_ip(kind, service)  # noqa: E731
+    elif what == "excluded nodes":
+        workers = _workers(kind)
+        for w in workers:
+            kind.core.patch_node(w, {"metadata": {"labels": {EXCLUDE: ""}}})
+        steps.append(_hood.Step(_hood.kubectl(c, "label", "node", *workers, f"{EXCLUDE}="),
+                                "the control-plane has it already (kubeadm)"))
+        wait_for = lambda: _has_ip(kind, service)  # noqa: E731
+    else:  # ping vs TCP: nothing is broken
+        wait_for = lambda: _has_event(kind, service, "nodeAssigned")  # noqa: E731
+    done = lb_service(kind, service, annotations=annotations, app=app, policy=policy)
+    steps += done.hood.steps
+    if wait_for is None:
+        _settle(lambda: _has_event(kind, service, "AllocationFailed") or _has_ip(kind, service),
+                "no word from the controller", timeout=15, required=False)
+    else:
+        _settle(wait_for, f"MetalLB has not acted on {service} yet")
+    time.sleep(2)  # let the speakers have their say (or not) before the evidence is read
+    return _hood.Done(f"caused: {what}; created {service}", _hood.Hood(f"cause: {what}", steps))
+
+
+def _nginx_image(kind: Kind) -> str:
+    dep = get_or_none(kind.apps.read_namespaced_deployment, "nginx", "default")
+    return dep.spec.template.spec.containers[0].image if dep else NGINX_ONLINE_IMAGE
+
+
+def _cp_deployment(node: str, image: str) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ts-cp", "namespace": "default"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "ts-cp"}},
+                     "template": {"metadata": {"labels": {"app": "ts-cp"}},
+                                  "spec": {"nodeSelector": {"kubernetes.io/hostname": node},
+                                           "tolerations": [{"key": "node-role.kubernetes.io/control-plane",
+                                                            "operator": "Exists", "effect": "NoSchedule"}],
+                                           "containers": [{"name": "nginx", "image": image,
+                                                           "ports": [{"containerPort": 80}]}]}}}}
+
+
+def repair(kind: Kind, what: str, pool: str, timeout: float = 180) -> _hood.Done:
+    """Mend what :func:`cause` broke; wait until the Service is served again (or the kept config is restored)."""
+    service = service_of(what)
+    c = kind.cluster
+    steps: list[_hood.Step] = []
+    check = lambda: _has_ip(kind, service)  # noqa: E731
+    if what in ("no pool", "no L2Advertisement"):
+        steps += configure(kind, pool, "default").hood.steps
+        if what == "no L2Advertisement":
+            check = lambda: _has_event(kind, service, "nodeAssigned")  # noqa: E731
+    elif what == "pool exhausted":
+        one = pool_config(kind)["ts-one"]["addresses"][0].split("/")[0].split("-")[0]
+        grown = f"{one}-{ipaddress.ip_address(one) + 1}"
+        steps += add_pool(kind, "ts-one", grown, auto_assign=False).hood.steps
+    elif what == "speakers not ready":
+        steps.append(_patch_speakers(kind, {k: None for k in NOWHERE}, "remove that nodeSelector again"))
+        steps += wait_ready(kind, timeout=timeout, progress=False).hood.steps
+        check = lambda: _has_event(kind, service, "nodeAssigned")  # noqa: E731
+    elif what == "no endpoints":
+        kind.core.patch_namespaced_service(service, "default", {"spec": {"selector": {"app": "nginx"}}})
+        steps.append(_hood.Step(_hood.kubectl(c, "patch", "service", service, "-p",
+                                              '{"spec":{"selector":{"app":"nginx"}}}'), "the selector, spelt right"))
+        check = lambda: _has_event(kind, service, "nodeAssigned")  # noqa: E731
+    elif what == "Local without announcer":
+        kind.core.patch_namespaced_service(service, "default", {"spec": {"externalTrafficPolicy": "Cluster"}})
+        steps.append(_hood.Step(_hood.kubectl(c, "patch", "service", service, "-p",
+                                              '{"spec":{"externalTrafficPolicy":"Cluster"}}'),
+                                "or run a pod on a worker: either gives MetalLB a node that may announce"))
+        check = lambda: _has_event(kind, service, "nodeAssigned")  # noqa: E731
+    elif what == "excluded nodes":
+        workers = _workers(kind)
+        for w in workers:
+            kind.core.patch_node(w, {"metadata": {"labels": {EXCLUDE: None}}})
+        steps.append(_hood.Step(_hood.kubectl(c, "label", "node", *workers, f"{EXCLUDE}-"), "the workers may announce"))
+        check = lambda: _has_event(kind, service, "nodeAssigned")  # noqa: E731
+    _settle(check, f"{service} is not served yet", timeout)
+    cleaned = _cleanup(kind, PREFIX)
+    return _hood.Done(f"repaired: {what}; removed the ts-* objects", _hood.Hood(f"repair: {what}",
+                                                                                 steps + cleaned.hood.steps))
+
+
+def cleanup(kind: Kind, pool: str | None = None) -> _hood.Done:
+    """Remove every ``ts-*`` object and undo any failure left by an interrupted run; safe twice."""
+    here = installed(kind)
+    if here is not None:
+        ds = get_or_none(kind.apps.read_namespaced_daemon_set, "speaker", NAMESPACE)
+        if ds is not None and any(k in (ds.spec.template.spec.node_selector or {}) for k in NOWHERE):
+            _patch_speakers(kind, {k: None for k in NOWHERE}, "undo")
+        for w in _workers(kind):
+            n = kind.core.read_node(w)
+            if EXCLUDE in (n.metadata.labels or {}):
+                kind.core.patch_node(w, {"metadata": {"labels": {EXCLUDE: None}}})
+        if pool is not None:
+            have = pool_config(kind)
+            if "default" not in have or (here.uses_crds and not any(
+                    a["metadata"]["name"] == "default" for a in l2_advertisements(kind))):
+                configure(kind, pool, "default")
+    return _cleanup(kind, PREFIX)

@@ -1,0 +1,149 @@
+"""Saving: every image the series needs and MetalLB's manifest, in one bundle file (``kindlb bundle save``)."""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import json
+import re
+import shutil
+import tarfile
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+from ..._core.errors import BadInput, KindlbError
+from ..._core.versions import KIND_VERSION, NGINX_ONLINE_IMAGE, NODE_IMAGE, PROBE_ONLINE_IMAGE, pins
+from .dockercli import _docker, _require_image
+from .format import _CHUNK, FORMAT, FORMAT_VERSION, MANIFEST, BundleError, normalize_version
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def manifest_images(folder: Path) -> list[str]:
+    """The image references a MetalLB install manifest uses, in order, once each."""
+    refs: list[str] = []
+    for path in sorted(folder.glob("*.yaml")):
+        for m in re.finditer(r"^\s*image:\s*['\"]?([^\s'\"]+)", path.read_text(), re.MULTILINE):
+            if m.group(1) not in refs:
+                refs.append(m.group(1))
+    return refs
+
+
+def _collect_manifest(version: str, manifest: str | Path | None, dest: Path) -> None:
+    """Copy (or download) VERSION's install manifest into DEST."""
+    dest.mkdir(parents=True)
+    if manifest is None:
+        from ..._cluster.metallb import manifest_url
+
+        for url in manifest_url(version):
+            try:
+                with urllib.request.urlopen(url, timeout=60) as resp:
+                    (dest / url.rsplit("/", 1)[-1]).write_bytes(resp.read())
+            except OSError as exc:
+                raise BundleError(f"could not download {url} ({exc}): pass the manifest with --manifest FILE") \
+                    from None
+        return
+    src = Path(manifest).expanduser()
+    files = sorted(src.glob("*.yaml")) if src.is_dir() else [src] if src.is_file() else []
+    if not files:
+        raise BadInput(f"--manifest {src}: no such file, or a folder without *.yaml")
+    for f in files:
+        shutil.copyfile(f, dest / f.name)
+
+
+def _from_lab(version: str) -> dict:
+    from ..._cluster.offline import source
+
+    lab = source("lab", hint="--from-lab needs the offline lab: `pip install -e lab/` in a clone of kindlb")
+    ver = lab.metallb_version(version)
+    return {"version": ver, "node": lab.image("node"), "nginx": lab.image("nginx"), "probe": lab.image("probe"),
+            "manifest": lab.manifest_source(ver)}
+
+
+def _cluster_node_image(cluster: str = "kindlb") -> str | None:
+    try:
+        out = _docker("inspect", "-f", "{{.Config.Image}}", f"{cluster}-control-plane", timeout=60).strip()
+    except (BundleError, KindlbError):
+        return None
+    return out or None
+
+
+def save(file: str | Path, metallb_version: str | None = None, *, from_lab: bool = False,
+         node_image: str | None = None, nginx_image: str | None = None, probe_image: str | None = None,
+         manifest: str | Path | None = None, router_image: str | None = None,
+         log: Callable[[str], None] = lambda m: None) -> dict:
+    """Write one bundle FILE with the node, MetalLB, nginx, probe and BGP router images and MetalLB's manifest.
+
+    Images come from the local Docker engine (pulled when missing, online). With FROM_LAB, the
+    offline lab's images and manifest; otherwise kind's node image of the running ``kindlb``
+    cluster (or NODE_IMAGE), the online nginx and busybox (``NGINX_ONLINE_IMAGE``, ``PROBE_ONLINE_IMAGE``
+    in versions.env), FRR's ``FRR_ONLINE_IMAGE`` (notebook 07_bgp's router, run by Docker, not loaded
+    into the nodes) and the release's manifest URL.
+    """
+    t0 = time.monotonic()
+    version = normalize_version(metallb_version)
+    if from_lab:
+        lab = _from_lab(version)
+        version = lab["version"]
+        node_image = node_image or lab["node"]
+        nginx_image = nginx_image or lab["nginx"]
+        probe_image = probe_image or lab["probe"]
+        manifest = manifest or lab["manifest"]
+        router_image = router_image or pins()["FRR_IMAGE"]
+    node_image = node_image or _cluster_node_image()
+    if not node_image:
+        raise BadInput(f"which kind node image? pass --node-image (e.g. kind {KIND_VERSION}'s kindest/node image, "
+                       f"or the offline lab's {NODE_IMAGE}), or create the kindlb cluster first and its node image "
+                       "is taken")
+    nginx_image = nginx_image or NGINX_ONLINE_IMAGE
+    probe_image = probe_image or PROBE_ONLINE_IMAGE  # containers.PROBE_IMAGE, the probe the series runs online
+    router_image = router_image or pins()["FRR_ONLINE_IMAGE"]
+    out = Path(file).expanduser()
+    if out.is_dir():
+        raise BadInput(f"{out} is a folder: give the bundle's file name, e.g. {out / f'kindlb-{version}.tar'}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".kindlb-bundle-", dir=out.parent) as tmp:
+        work = Path(tmp)
+        _collect_manifest(version, manifest, work / "metallb")
+        metallb_refs = manifest_images(work / "metallb")
+        if not metallb_refs:
+            raise BadInput(f"the MetalLB manifest for {version} names no image: is it MetalLB's install manifest?")
+        wrong = [r for r in metallb_refs if not r.endswith(f":{version}")]
+        if wrong:
+            raise BadInput(f"the manifest is not MetalLB {version}'s: it runs {', '.join(wrong)}")
+        wanted = [("node", node_image), *(("metallb", r) for r in metallb_refs), ("nginx", nginx_image),
+                  ("probe", probe_image), ("router", router_image)]
+        images, files = [], {}
+        for role, ref in wanted:
+            iid = _require_image(ref, pull=not from_lab)
+            name = f"images/{role}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', ref.rsplit('/', 1)[-1])}.tar"
+            log(f"saving {ref} ({role}) ...")
+            (work / "images").mkdir(exist_ok=True)
+            _docker("save", "-o", str(work / name), ref)
+            images.append({"role": role, "ref": ref, "id": iid, "file": name})
+        for path in sorted(p for p in work.rglob("*") if p.is_file()):
+            rel = path.relative_to(work).as_posix()
+            files[rel] = {"sha256": _sha256_file(path), "size": path.stat().st_size}
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "metallb_version": version,
+                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "images": images, "files": files}
+        partial = out.with_name(out.name + ".partial")
+        with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
+            data = json.dumps(meta, indent=1).encode()
+            info = tarfile.TarInfo(MANIFEST)
+            info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+            tar.addfile(info, io.BytesIO(data))
+            for rel in files:
+                tar.add(work / rel, arcname=rel, recursive=False)
+        partial.replace(out)
+    return {"file": str(out), "metallb_version": version, "images": images, "size": out.stat().st_size,
+            "seconds": round(time.monotonic() - t0, 1)}
