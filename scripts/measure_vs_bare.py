@@ -25,6 +25,7 @@ from pathlib import Path
 
 import kindlb_helpers as kh
 from kindlb_helpers._core import hood
+from kindlb_helpers._core.manifests import manifest_url
 from kindlb_helpers._core.objects import nginx_objects
 from kindlb_helpers._tools.runner import KernelPool, notebooks_dir, run_one
 
@@ -49,13 +50,13 @@ def bare(cluster: str, version: str, source: str | None, image: str, pool: str) 
     if source and Path(source).is_dir():
         sources = [str(Path(source) / "namespace.yaml"), str(Path(source) / "metallb.yaml")]
     else:
-        sources = [source] if source else kh.manifests.manifest_url(version)
-    crds = kh.uses_crds(version)
+        sources = [source] if source else manifest_url(version)
+    crds = kh.metallb.uses_crds(version)
     objs = nginx_objects(image=image)
     parts = [
         hood.install_steps(cluster, version, sources, drop_psp=not crds, memberlist=False),
         hood.wait_metallb_steps(cluster, 300),
-        hood.apply_steps(cluster, kh.metallb_manifests(pool, version), "metallb-config.yaml", "pool"),
+        hood.apply_steps(cluster, kh.metallb.manifests(pool, version), "metallb-config.yaml", "pool"),
         hood.deploy_steps(cluster, objs),
         hood.rollout_steps(cluster, "nginx", "default", 180),
         hood.wait_ip_steps(cluster, "nginx", "default", 120),
@@ -127,14 +128,14 @@ def main() -> None:
     ap.add_argument("--offline", action="store_true", help="the offline lab's manifest and images")
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
-    version, source, image = kh.DEFAULT_VERSION, None, kh.objects.DEFAULT_IMAGE
+    version, source, image = kh.metallb.DEFAULT_VERSION, None, kh.app.DEFAULT_IMAGE
     if args.offline:
         import kindlb_lab as lab
 
         source, image = str(lab.manifest_source(version)), lab.NGINX_IMAGE
-    k = kh.connect(args.cluster)
-    net = kh.kind_network()
-    pool = str(kh.plan_pool(net.subnet(4), kh.taken_on(net, 4)))
+    k = kh.cluster.connect(args.cluster)
+    net = kh.cluster.network()
+    pool = str(kh.pool.plan(net.subnet(4), kh.pool.taken(net, 4)))
     params = {"interactive": False, "metallb_version": version, "metallb_source": source, "image": image,
               "requests": 60, "pool": pool, "probe_from": "host"}
     bare_times, runs = [], []

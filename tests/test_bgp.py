@@ -353,7 +353,7 @@ def test_no_notebook_command_on_the_host_names_the_bgp_address():
     assert "svc = kh.bgp.expose(" in source
     assert host_uses_of_bgp_address(source) == []
     # the check can say no: a host-side fetch, curl or ping of the address is caught
-    for wrong in ("kh.app.fetch(svc.ip)", "kh.l2.where_is(k, svc.ip)", "kh.containers.fetch_in_network(svc.ip)",
+    for wrong in ("kh.app.fetch(svc.ip)", "kh.l2.where_is(k, svc.ip)", "kh.app.fetch_in_network(svc.ip)",
                   "print(str(svc.ip))"):
         assert host_uses_of_bgp_address(source + "\n" + wrong), wrong
     # and no shell line of the notebook's text names the pool's addresses outside the two containers

@@ -52,7 +52,7 @@ def test_runner_names_the_failing_cell_as_jupyterlab_does():
 
     class Exc:
         cell_index, exec_count, ename, evalue = 4, 7, "PoolError", "pool 1-2 overlaps node x\nmore"
-        source = "\n# comment-free first line below\nnet, reserved = kh.taken_from_text(subnet, taken)\n"
+        source = "\n# comment-free first line below\nnet, reserved = kh.pool.taken_from_text(subnet, taken)\n"
 
     assert failing_cell(Exc()) == ("cell [7] `# comment-free first line below` raised PoolError: "
                                    "pool 1-2 overlaps node x\nmore")  # a list of fixes is kept whole

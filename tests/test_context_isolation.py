@@ -136,7 +136,7 @@ def test_the_notebooks_check_tuples_are_found():
 
 @pytest.mark.parametrize("checks", notebook_check_tuples(), ids=lambda t: "-".join(t))
 def test_check_environment_contacts_only_kind_context(prod, checks):
-    frame = kh.check_environment("kindlb", checks=checks)
+    frame = kh.doctor.check("kindlb", checks=checks)
     assert list(frame["check"]) == list(checks)
     # messages are whole: not cut at the first colon
     for found in frame["found"]:
@@ -191,7 +191,7 @@ def test_ensure_cluster_writes_a_missing_context_without_switching(tmp_path, mon
         data = yaml.safe_load(path.read_text())
         assert data["current-context"] == "prod"
         assert {c["name"] for c in data["contexts"]} == {"prod", "kind-kindlb"}
-        assert kh.connect("kindlb").host == "https://127.0.0.1:1"
+        assert kh.cluster.connect("kindlb").host == "https://127.0.0.1:1"
         assert oct(path.stat().st_mode & 0o777) == "0o600"
         assert listener.accepted == 0
     finally:

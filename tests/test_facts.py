@@ -107,8 +107,8 @@ def test_the_notebooks_say_nothing_the_facts_contradict():
     said = [name for name, text in texts.items() if re.search(r"\bv0\.14\+|from v0\.14\b(?!\.)", text)]
     assert not said, f"say v0.14.2 (the release that brought them), not v0.14: {said}"
     # the generated text reads the facts
-    assert "kh.eras.facts_table(" in _code("02_install_metallb")
-    assert "kh.eras.facts_table(" in _code("06_layer2")
+    assert "kh.metallb.facts_table(" in _code("02_install_metallb")
+    assert "kh.metallb.facts_table(" in _code("06_layer2")
 
 
 def _modcache() -> Path | None:

@@ -17,6 +17,7 @@ import yaml
 import kindlb_helpers as kh
 from kindlb_helpers._cluster import kube, metallb
 from kindlb_helpers._core.errors import BadInput, BadParameters, BadVersion, ClusterUnreachable, KubeAPIError, PoolError
+from kindlb_helpers._core.params import KNOWN
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,42 +26,42 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.parametrize("subnet", ["172.19.0.1", " 172.19.0.1 ", "fc00:f853:ccd:e793::1"])
 def test_subnet_without_prefix_is_refused_with_the_fix(subnet):
-    for call in (kh.plan_pool, kh.network.taken_from_text, kh.default_size):
+    for call in (kh.pool.plan, kh.pool.taken_from_text, kh.pool.default_size):
         with pytest.raises(PoolError, match="write it as ip a shows it, e.g. 172.19.0.1/16"):
             call(subnet)
     with pytest.raises(BadParameters, match="subnet: .*write it as ip a shows it"):
-        kh.check_parameters(subnet=subnet)
+        kh.params.check(subnet=subnet)
 
 
 def test_networks_are_ranges_never_enumerated():
     start = time.monotonic()
-    objs = kh.metallb_manifests(ipaddress.ip_network("172.19.0.0/16"))
+    objs = kh.metallb.manifests(ipaddress.ip_network("172.19.0.0/16"))
     assert objs[0]["spec"]["addresses"] == ["172.19.0.0/16"]
-    objs = kh.metallb_manifests(ipaddress.ip_network("fc00:f853:ccd:e793::/64"), "v0.9.4")
+    objs = kh.metallb.manifests(ipaddress.ip_network("fc00:f853:ccd:e793::/64"), "v0.9.4")
     assert "fc00:f853:ccd:e793::/64" in objs[0]["data"]["config"]
-    kh.plan_pool("10.0.0.0/8", taken=ipaddress.ip_network("10.255.0.0/16"))
-    kh.plan_pool("fc00::/64", taken=[ipaddress.ip_network("fc00::/80")])
+    kh.pool.plan("10.0.0.0/8", taken=ipaddress.ip_network("10.255.0.0/16"))
+    kh.pool.plan("fc00::/64", taken=[ipaddress.ip_network("fc00::/80")])
     assert time.monotonic() - start < 1
 
 
 def test_pool_specs_of_every_documented_type():
-    rng = kh.PoolRange("172.19.255.1-172.19.255.250")  # the README's form
-    assert rng.size == 250 and kh.PoolRange("172.19.255.1", "172.19.255.250") == rng
+    rng = kh.pool.PoolRange("172.19.255.1-172.19.255.250")  # the README's form
+    assert rng.size == 250 and kh.pool.PoolRange("172.19.255.1", "172.19.255.250") == rng
     specs = ["172.19.251.0/30", "172.19.254.7", ipaddress.ip_address("172.19.253.1"),
              ipaddress.ip_network("172.19.252.0/30"), rng]
-    assert len(kh.metallb_manifests(specs)[0]["spec"]["addresses"]) == 5
+    assert len(kh.metallb.manifests(specs)[0]["spec"]["addresses"]) == 5
     for bad in (42, 3.5, True, {"a": 1}, b"172.19.0.1", None):
         with pytest.raises(PoolError, match="is not a pool"):
-            kh.metallb_manifests(bad)
+            kh.metallb.manifests(bad)
 
 
 def test_taken_interfaces_are_interpreted_not_ignored():
     iface = ipaddress.ip_interface("172.19.255.5/16")
     with pytest.raises(PoolError, match="overlaps taken 172.19.255.5"):
-        kh.validate_pool("172.19.255.1-172.19.255.9", "172.19.0.0/16", [iface])
+        kh.pool.validate("172.19.255.1-172.19.255.9", "172.19.0.0/16", [iface])
     with pytest.raises(PoolError, match="overlaps"):
-        kh.validate_pool("172.19.255.1-172.19.255.9", "172.19.0.0/16", iface)  # a single entry, no list
-    assert ipaddress.ip_address("172.19.255.3") not in kh.plan_pool("172.19.0.0/16",
+        kh.pool.validate("172.19.255.1-172.19.255.9", "172.19.0.0/16", iface)  # a single entry, no list
+    assert ipaddress.ip_address("172.19.255.3") not in kh.pool.plan("172.19.0.0/16",
                                                                     taken=[ipaddress.ip_interface("172.19.255.3/16")])
 
 
@@ -68,25 +69,25 @@ def test_taken_interfaces_are_interpreted_not_ignored():
                                   ipaddress.ip_address("fe80::1%eth0")])
 def test_scoped_ipv6_is_refused(spec):
     with pytest.raises(PoolError, match="scoped address"):
-        kh.metallb_manifests(spec)
+        kh.metallb.manifests(spec)
     with pytest.raises(PoolError, match="scoped"):
-        kh.plan_pool("fe80::%eth0/64")
+        kh.pool.plan("fe80::%eth0/64")
 
 
 @pytest.mark.parametrize("name", ["default\n", "Default", "-a", "a_b", "", "a" * 254, 7])
 def test_pool_names_checked_as_the_api_server_does(name):
     with pytest.raises(PoolError, match="not a valid Kubernetes name"):
-        kh.metallb_manifests("172.19.255.1-172.19.255.9", name=name)
+        kh.metallb.manifests("172.19.255.1-172.19.255.9", name=name)
 
 
 def test_subdomain_pool_names_pass():
-    assert kh.metallb_manifests("172.19.255.1-172.19.255.9", name="pool-1.team")[0]["metadata"]["name"] == "pool-1.team"
+    assert kh.metallb.manifests("172.19.255.1-172.19.255.9", name="pool-1.team")[0]["metadata"]["name"] == "pool-1.team"
 
 
 @pytest.mark.parametrize("version", ["0.x", "latest", "", "v1", "v0.16.1\nrm", (0, "x"), None])
 def test_malformed_metallb_version_is_a_value_error(version):
     with pytest.raises(BadVersion, match="not a MetalLB version: write it like v0.16.1") as err:
-        kh.metallb_manifests("172.19.255.1-172.19.255.9", version)
+        kh.metallb.manifests("172.19.255.1-172.19.255.9", version)
     assert isinstance(err.value, ValueError)
 
 
@@ -106,9 +107,9 @@ def notebook_defaults() -> dict[str, dict]:
 @pytest.mark.parametrize("name", sorted(notebook_defaults()))
 def test_every_notebook_default_passes_and_every_parameter_is_known(name):
     values = notebook_defaults()[name]
-    unknown = set(values) - set(kh.params.KNOWN)
+    unknown = set(values) - set(KNOWN)
     assert not unknown, f"{name} declares parameters params.check does not know: {unknown}"
-    kh.check_parameters(values)
+    kh.params.check(values)
 
 
 BAD = {
@@ -139,24 +140,24 @@ BAD = {
 @pytest.mark.parametrize("name,value", [(k, v) for k, vs in BAD.items() for v in vs])
 def test_each_bad_parameter_is_named_with_its_fix(name, value):
     with pytest.raises(BadParameters) as err:
-        kh.check_parameters({name: value})
+        kh.params.check({name: value})
     assert list(err.value.problems) == [name]
     assert isinstance(err.value, ValueError)
 
 
 def test_all_bad_parameters_in_one_error():
     with pytest.raises(BadParameters) as err:
-        kh.check_parameters(globals_like := {"cluster": "kindlb", "apply": "maybe", "replicas": 0, "x": object()})
+        kh.params.check(globals_like := {"cluster": "kindlb", "apply": "maybe", "replicas": 0, "x": object()})
     assert set(err.value.problems) == {"apply", "replicas"} and globals_like["x"] is not None
     assert "2 parameters to fix" in str(err.value)
 
 
 def test_family_must_agree_with_subnet_and_pool():
-    kh.check_parameters(family=6, subnet="fc00:f853:ccd:e793::1/64", pool="fc00:f853:ccd:e793::ff00/120")
+    kh.params.check(family=6, subnet="fc00:f853:ccd:e793::1/64", pool="fc00:f853:ccd:e793::ff00/120")
     with pytest.raises(BadParameters, match="family=6 but subnet 172.19.0.1/16 is IPv4"):
-        kh.check_parameters(family=6, subnet="172.19.0.1/16")
+        kh.params.check(family=6, subnet="172.19.0.1/16")
     with pytest.raises(BadParameters, match="family=4 but pool"):
-        kh.check_parameters(family=4, pool="fc00::1-fc00::9")
+        kh.params.check(family=4, pool="fc00::1-fc00::9")
 
 
 # ---------- the API boundary: client errors become kindlb's ----------
@@ -211,7 +212,7 @@ def test_api_errors_become_kube_api_error_with_status_and_cause(api_server, stat
     from kubernetes.client.exceptions import ApiException
 
     _Api.status = status
-    k = kh.connect("t", kubeconfig=api_server)
+    k = kh.cluster.connect("t", kubeconfig=api_server)
     with pytest.raises(KubeAPIError) as err:
         k.apps.read_namespaced_deployment("controller", "metallb-system")
     assert err.value.status == status and isinstance(err.value.__cause__, ApiException)
@@ -223,29 +224,29 @@ def test_api_errors_become_kube_api_error_with_status_and_cause(api_server, stat
 
 def test_404_means_absent(api_server):
     _Api.status = 404
-    k = kh.connect("t", kubeconfig=api_server)
+    k = kh.cluster.connect("t", kubeconfig=api_server)
     assert metallb.installed_version(k) is None
     assert kube.get_or_none(k.apps.read_namespaced_deployment, "controller", "metallb-system") is None
 
 
 def test_api_server_down_during_installed_version(api_server):
-    k = kh.connect("down", kubeconfig=api_server, retries=0)
+    k = kh.cluster.connect("down", kubeconfig=api_server, retries=0)
     with pytest.raises(ClusterUnreachable, match="does not answer .*kind get clusters"):
         metallb.installed_version(k)
 
 
 def test_a_context_naming_a_missing_cluster(api_server):
     with pytest.raises(kh.ClusterNotFound, match="kind-ghost cannot be used.*kind export kubeconfig --name ghost"):
-        kh.connect("ghost", kubeconfig=api_server)
+        kh.cluster.connect("ghost", kubeconfig=api_server)
 
 
 def test_bad_kubeconfig_is_a_message(tmp_path):
     path = tmp_path / "config"
     path.write_text("{not: yaml: at all")
     with pytest.raises(kh.ClusterNotFound, match="not found"):
-        kh.connect("kindlb", kubeconfig=str(path))
+        kh.cluster.connect("kindlb", kubeconfig=str(path))
 
 
 def test_unknown_check_name_is_refused():
     with pytest.raises(BadInput, match="unknown check"):
-        kh.check_environment("kindlb", checks=("pyhton",))
+        kh.doctor.check("kindlb", checks=("pyhton",))

@@ -22,6 +22,7 @@ import pytest
 
 import kindlb_helpers as kh
 from kindlb_helpers import BadInput, KindlbError, PoolError
+from kindlb_helpers._cluster.dockernet import docker_client
 
 CLI = ("import sys\ntry:\n    from kindlb_helpers._tools.cli import main\nexcept ImportError:\n"
        "    from kindlb_helpers.cli import main\nsys.exit(main())")
@@ -67,10 +68,10 @@ def test_numbers_are_ascii_digits_only(text):
 @pytest.mark.parametrize("version", ["v０.１６.１", "v0.١٦.1", "v0.16.1-rc1", "v0.16.1+meta", "v 0.16.1", "v0.16.01",
                                      "v0.16", "v0.16.1.0", "0.16.1\n"])
 def test_versions_are_ascii_digits_of_a_known_release(version):
-    refused_by(kh.check_parameters, metallb_version=version, match="metallb_version")
+    refused_by(kh.params.check, metallb_version=version, match="metallb_version")
     if not version.isascii() or " " in version or version.count(".") > 2:  # the library reads any vX.Y.Z
         with pytest.raises(BadInput, match="ASCII|not a MetalLB version"):
-            kh.metallb_manifests("172.19.255.1-172.19.255.250", version)
+            kh.metallb.manifests("172.19.255.1-172.19.255.250", version)
 
 
 @pytest.mark.parametrize("value", ["010", "0o10", "1_0", "0x10", "8.0", "1e1", "+8", "８"])
@@ -85,15 +86,15 @@ def test_yaml_numbers_in_p_are_plain_decimals(value, stub_series):
 
 @pytest.mark.parametrize("value", [4.0, 6.0, True, "4", 4 + 0j])
 def test_whole_numbers_refuse_floats_everywhere(value):
-    refused_by(kh.check_parameters, family=value, match="family")
+    refused_by(kh.params.check, family=value, match="family")
     for name in ("workers", "replicas", "pool_size", "requests"):
         if not isinstance(value, bool):
-            refused_by(kh.check_parameters, **{name: value}, match=name)
+            refused_by(kh.params.check, **{name: value}, match=name)
 
 
 def test_the_right_numbers_still_pass(stub_series):
-    kh.check_parameters(family=4, pool_size=10, workers=0, metallb_version="v0.16.1", timeout=2.5)
-    kh.check_parameters(metallb_version="0.12.1")
+    kh.params.check(family=4, pool_size=10, workers=0, metallb_version="v0.16.1", timeout=2.5)
+    kh.params.check(metallb_version="0.12.1")
     r = kindlb("pool", "--size", "25", "--network", "no-such-net-" + RUN)
     assert r.returncode == 1 and "does not exist" in r.stderr, r.stderr  # got past the size: Docker answered
     r = kindlb("pool", "--family", "４", "--network", "no-such-net-" + RUN)  # int() reads it as 4
@@ -109,16 +110,16 @@ MAPPED = ["::ffff:172.19.0.1/112", "::ffff:ac13:1/112", "[::ffff:1.2.3.4]-[::fff
 @pytest.mark.parametrize("text", MAPPED)
 def test_ipv4_mapped_ipv6_is_refused_naming_the_ipv4_form(text):
     if "/" in text:
-        for call in (kh.plan_pool, kh.default_size):
+        for call in (kh.pool.plan, kh.pool.default_size):
             refused_by(call, text, match="IPv4-mapped")
-        refused_by(kh.check_parameters, subnet=text, match="IPv4-mapped")
-        refused_by(kh.validate_pool, "fc00::1-fc00::2", text, match="IPv4-mapped")
-    refused_by(kh.metallb_manifests, text, match="IPv4-mapped")
-    refused_by(kh.check_parameters, pool=text, match="IPv4-mapped")
-    refused_by(kh.plan_pool, "fc00::/64", [text], match="IPv4-mapped")
+        refused_by(kh.params.check, subnet=text, match="IPv4-mapped")
+        refused_by(kh.pool.validate, "fc00::1-fc00::2", text, match="IPv4-mapped")
+    refused_by(kh.metallb.manifests, text, match="IPv4-mapped")
+    refused_by(kh.params.check, pool=text, match="IPv4-mapped")
+    refused_by(kh.pool.plan, "fc00::/64", [text], match="IPv4-mapped")
     obj = ipaddress.ip_network(text, strict=False) if "/" in text else None
     if obj is not None:
-        refused_by(kh.plan_pool, obj, match="IPv4-mapped")
+        refused_by(kh.pool.plan, obj, match="IPv4-mapped")
 
 
 def test_mapped_refusal_in_kindlb_run(stub_series):
@@ -131,15 +132,15 @@ def test_mapped_refusal_in_kindlb_run(stub_series):
 
 @pytest.mark.parametrize("subnet", ["172.19.0.1/32", "fc00::1/128", "172.19.0.0/32", " 10.0.0.9/32 "])
 def test_a_single_address_subnet_is_not_a_subnet(subnet):
-    refused_by(kh.plan_pool, subnet, match="one address")
-    refused_by(kh.network.taken_from_text, subnet, match="one address")
-    refused_by(kh.check_parameters, subnet=subnet, match="one address")
-    refused_by(kh.plan_pool, ipaddress.ip_network(subnet.strip(), strict=False), match="one address")
+    refused_by(kh.pool.plan, subnet, match="one address")
+    refused_by(kh.pool.taken_from_text, subnet, match="one address")
+    refused_by(kh.params.check, subnet=subnet, match="one address")
+    refused_by(kh.pool.plan, ipaddress.ip_network(subnet.strip(), strict=False), match="one address")
 
 
 def test_small_subnets_keep_the_bridge_out():
-    net, taken = kh.network.taken_from_text("172.19.0.1/30")
-    pool = kh.plan_pool(net, taken, size=1)
+    net, taken = kh.pool.taken_from_text("172.19.0.1/30")
+    pool = kh.pool.plan(net, taken, size=1)
     assert ipaddress.ip_address("172.19.0.1") not in pool and str(pool) == "172.19.0.2-172.19.0.2"
 
 
@@ -152,12 +153,12 @@ LONG = ["9" * 5000, "v0." + "1" * 5000 + ".1", "172.19.0.1/" + "1" * 100_000, "a
 def test_long_inputs_are_echoed_cut_short(text):
     for kwargs in ({"metallb_version": text}, {"subnet": text}, {"cluster": text}, {"pool": text},
                    {"image": text}, {"pool_name": text}):
-        refused_by(kh.check_parameters, **kwargs, match=list(kwargs)[0])
-    refused_by(kh.parse_version, text, match="version")
-    refused_by(kh.metallb_manifests, text, match=".")
-    refused_by(kh.metallb_manifests, "172.19.255.1-172.19.255.9", text, match="version")
-    refused_by(kh.plan_pool, text, match=".")
-    refused_by(kh.PoolRange, text, match=".")
+        refused_by(kh.params.check, **kwargs, match=list(kwargs)[0])
+    refused_by(kh.metallb.parse_version, text, match="version")
+    refused_by(kh.metallb.manifests, text, match=".")
+    refused_by(kh.metallb.manifests, "172.19.255.1-172.19.255.9", text, match="version")
+    refused_by(kh.pool.plan, text, match=".")
+    refused_by(kh.pool.PoolRange, text, match=".")
 
 
 @pytest.mark.parametrize("args", [["sipcalc", "1" * 100_000], ["pool", "--network", "n" * 100_000],
@@ -200,34 +201,34 @@ def test_p_values_are_scalars_or_short_lists(value, stub_series):
                          ids=["list", "str", "int", "type", "bytes", "pairs"])
 def test_check_wants_a_mapping(params):
     with pytest.raises(BadInput, match="mapping|dict"):
-        kh.check_parameters(params)
+        kh.params.check(params)
 
 
 # ---------------------------------------------------------------- image tags, brackets, object values
 
 @pytest.mark.parametrize("image", ["nginx:ｔａｇ", "nginx:tag_é", "ｎｇｉｎｘ:1.27", "nginx:1.27\u200b", "nginx:١"])
 def test_image_references_are_ascii(image):
-    refused_by(kh.check_parameters, image=image, match="image")
+    refused_by(kh.params.check, image=image, match="image")
     with pytest.raises(KindlbError):
-        kh.nginx_objects(image=image)
+        kh.app.nginx_objects(image=image)
 
 
 @pytest.mark.parametrize("spec", ["[1.2.3.4]-[1.2.3.5", "[1.2.3.4-1.2.3.5]", "1.2.3.4]-1.2.3.5", "[[1.2.3.4]]",
                                   "[1.2.3.4", "[fc00::1", "fc00::1]", "[]"])
 def test_brackets_must_balance_around_one_address(spec):
-    refused_by(kh.PoolRange, spec, match=".")
-    refused_by(kh.check_parameters, pool=spec, match="pool")
+    refused_by(kh.pool.PoolRange, spec, match=".")
+    refused_by(kh.params.check, pool=spec, match="pool")
 
 
 def test_brackets_around_ipv6_still_read():
-    assert str(kh.PoolRange("[fc00::1]-[fc00::5]")) == "fc00::1-fc00::5"
+    assert str(kh.pool.PoolRange("[fc00::1]-[fc00::5]")) == "fc00::1-fc00::5"
 
 
 @pytest.mark.parametrize("kwargs", [{"pool": "Not A Pool!"}, {"pool": "p" * 300}, {"pool": 7}, {"pool": "pöol"},
                                     {"traffic_policy": "local"}, {"name": "Nginx"}, {"namespace": "a" * 64}])
 def test_nginx_objects_check_every_value(kwargs):
     with pytest.raises(KindlbError) as err:
-        kh.nginx_objects(**kwargs)
+        kh.app.nginx_objects(**kwargs)
     assert len(str(err.value)) < 400
 
 
@@ -380,8 +381,8 @@ def ip_range_network():
 
 
 def test_the_planner_treats_docker_ip_range_as_taken(ip_range_network):
-    net = kh.kind_network(ip_range_network)
-    pool, taken = kh.plan_for(net, 4, None)
+    net = kh.cluster.network(ip_range_network)
+    pool, taken = kh.pool.plan_for(net, 4, None)
     handed_out = ipaddress.ip_network("198.18.7.0/24")
     assert any(t.range.first == handed_out.network_address and t.range.last == handed_out.broadcast_address
                for t in taken), [str(t) for t in taken]
@@ -399,16 +400,16 @@ SINGLES = [str(ipaddress.ip_address("10.0.0.0") + 2 * i) for i in range(10_000)]
 def test_ten_thousand_single_addresses_are_sorted_and_merged():
     """CPU seconds, not wall seconds: the bound is about the algorithm, on a machine others share."""
     t0, cpu0 = time.monotonic(), time.process_time()
-    objs = kh.metallb_manifests(SINGLES)
-    kh.check_parameters(pool=SINGLES, family=4)
-    pool = kh.plan_pool("10.0.0.0/8", taken=SINGLES, size=250)
-    kh.validate_pool(pool, "10.0.0.0/8", taken=SINGLES)
+    objs = kh.metallb.manifests(SINGLES)
+    kh.params.check(pool=SINGLES, family=4)
+    pool = kh.pool.plan("10.0.0.0/8", taken=SINGLES, size=250)
+    kh.pool.validate(pool, "10.0.0.0/8", taken=SINGLES)
     took, cpu = time.monotonic() - t0, time.process_time() - cpu0
     print(f"10,000 single addresses: manifests + check + plan + validate in {took:.2f} s ({cpu:.2f} s CPU)")
     assert len(objs[0]["spec"]["addresses"]) == 10_000
     assert cpu < 10, f"{cpu:.1f} s CPU"  # (quadratic, it was over 20 s; ~1 s on an idle machine)
     with pytest.raises(PoolError, match="overlap"):
-        kh.metallb_manifests([*SINGLES, SINGLES[5000]])  # the one repeat among 10,001 is still found
+        kh.metallb.manifests([*SINGLES, SINGLES[5000]])  # the one repeat among 10,001 is still found
 
 
 # ---------------------------------------------------------------- daemons that accept and never answer
@@ -418,7 +419,7 @@ def test_a_silent_docker_daemon_is_reported_within_10_s(silent_listener, monkeyp
     monkeypatch.setenv("DOCKER_HOST", host)
     t0 = time.monotonic()
     with pytest.raises(kh.DockerUnavailable, match=f"127.0.0.1:{silent_listener}.*DOCKER_HOST") as err:
-        kh.docker_client()
+        docker_client()
     took = time.monotonic() - t0
     print(f"silent Docker daemon reported in {took:.1f} s")
     assert took < 10 and len(str(err.value)) < 400
@@ -436,10 +437,10 @@ def test_a_silent_api_server_is_reported_within_10_s(silent_listener, tmp_path):
         "contexts": [{"name": "kind-silent", "context": {"cluster": "kind-silent", "user": "kind-silent"}}],
         "users": [{"name": "kind-silent", "user": {"token": "x"}}]}))
     before = cfg.read_bytes()
-    k = kh.connect("silent", kubeconfig=str(cfg))
+    k = kh.cluster.connect("silent", kubeconfig=str(cfg))
     t0 = time.monotonic()
     with pytest.raises(kh.ClusterUnreachable, match=f"127.0.0.1:{silent_listener}"):
-        kh.wait_nodes_ready(k, timeout=120, progress=False)
+        kh.cluster.wait_nodes_ready(k, timeout=120, progress=False)
     took = time.monotonic() - t0
     print(f"silent API server reported in {took:.1f} s")
     assert took < 10
@@ -460,7 +461,7 @@ def test_doctor_on_a_broken_kubeconfig(tmp_path):
         (tmp_path / name).write_bytes(content)
     code = ("import os, kindlb_helpers as kh\nfor name in os.environ['SAMPLE'].split(','):\n"
             "    os.environ['KUBECONFIG'] = os.path.join(os.environ['DIR'], name)\n"
-            "    row = kh.check_environment('kindlb', ('context',)).iloc[0]\n"
+            "    row = kh.doctor.check('kindlb', ('context',)).iloc[0]\n"
             "    print(name, '|', row['ok'], '|', row['found'], '|', row['fix'])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                        env={**os.environ, "SAMPLE": ",".join(BROKEN_KUBECONFIGS), "DIR": str(tmp_path)})

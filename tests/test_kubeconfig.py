@@ -4,6 +4,7 @@ from __future__ import annotations
 import yaml
 
 import kindlb_helpers as kh
+from kindlb_helpers._cluster.kubeconfig import context_names, current_context
 
 
 def _kubeconfig(path, current: str | None) -> str:
@@ -22,14 +23,14 @@ def _kubeconfig(path, current: str | None) -> str:
 def test_connect_without_a_current_context(tmp_path):
     """`kind delete cluster` of the current cluster leaves no current-context; kubectl copes, so do we."""
     for current in (None, ""):
-        k = kh.connect("kindlb", kubeconfig=_kubeconfig(tmp_path / "config", current))
+        k = kh.cluster.connect("kindlb", kubeconfig=_kubeconfig(tmp_path / "config", current))
         assert k.context == "kind-kindlb"
-        assert kh.kube.current_context(tmp_path / "config") is None
+        assert current_context(tmp_path / "config") is None
 
 
 def test_contexts_from_a_kubeconfig_list(tmp_path):
     first = _kubeconfig(tmp_path / "a", "kind-kindlb")
-    names, why = kh.kube.context_names(f"{tmp_path / 'missing'}:{first}")
+    names, why = context_names(f"{tmp_path / 'missing'}:{first}")
     assert names == ["kind-kindlb"] and why == ""
-    names, why = kh.kube.context_names(str(tmp_path / "missing"))
+    names, why = context_names(str(tmp_path / "missing"))
     assert names == [] and "missing" in why

@@ -75,8 +75,10 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-def test_every_module_sits_in_a_layer():
-    assert sorted(p.name for p in PKG.glob("*.py")) == ["__init__.py"]
+def test_every_module_sits_in_a_layer_or_is_a_topic():
+    """Beside __init__.py, the package's top level holds only the public topics (kh.cluster, kh.pool, ...)."""
+    import kindlb_helpers as kh
+    assert sorted(p.stem for p in PKG.glob("*.py")) == sorted(["__init__", *kh._TOPICS])
     assert {p.name for p in PKG.iterdir() if p.is_dir() and p.name not in ("_notebooks", "__pycache__")} == set(ORDER)
 
 
@@ -133,6 +135,46 @@ def test_a_submodule_importing_its_own_package_is_a_cycle():
     graph = _graph()
     own = [f"{m} imports {t}" for m, ts in graph.items() for t in ts if m.startswith(t + ".")]
     assert not own, own
+
+
+def test_a_topic_only_names_what_the_layers_do():
+    """kindlb_helpers/<topic>.py is a public module over the private layers: a docstring, imports, __all__."""
+    for path in PKG.glob("*.py"):
+        if path.stem == "__init__":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assert ast.get_docstring(tree), path.name
+        body = [type(n).__name__ for n in tree.body
+                if not (isinstance(n, (ast.ImportFrom, ast.Assign)) or (isinstance(n, ast.Expr)
+                                                                        and isinstance(n.value, ast.Constant)))]
+        assert not body, (path.name, body)
+        assert all(n.level == 1 and n.module.startswith("_") for n in tree.body if isinstance(n, ast.ImportFrom)), \
+            f"{path.name}: a topic imports from the private layers only"
+
+
+def test_the_surface_is_the_topics_show_and_the_errors():
+    """kh offers the topics, show and the error types; nothing else public (no flat aliases, no layers, no
+    module table), and importing it installs no IPython hook."""
+    code = ("import kindlb_helpers as kh, kindlb_helpers._core.errors as e, inspect; "
+            "errors = {n for n, v in vars(e).items() if inspect.isclass(v) and issubclass(v, e.KindlbError)}; "
+            "public = {n for n in dir(kh) if not n.startswith('_')}; "
+            "print(sorted(public - set(kh._TOPICS) - {'show'} - errors), sorted(set(kh.__all__) ^ public), "
+            "'_short_errors_in_notebooks' in vars(kh), "
+            "[t for t in kh._TOPICS if getattr(kh, t).__name__ != 'kindlb_helpers.' + t])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[] [] False []"
+    assert 9 <= len(__import__("kindlb_helpers")._TOPICS) <= 14
+
+
+def test_only_user_input_errors_hide_their_traceback():
+    """IPython shows an error with _render_traceback_ as that text: only BadInput (the learner's value) has it;
+    every other error, a bug's above all, keeps its traceback."""
+    from kindlb_helpers._core import errors
+    short = {n for n, v in vars(errors).items() if isinstance(v, type) and hasattr(v, "_render_traceback_")}
+    assert short == {n for n, v in vars(errors).items() if isinstance(v, type) and issubclass(v, errors.BadInput)}
+    assert errors.PoolError("pick a range")._render_traceback_() == ["\x1b[31mPoolError\x1b[0m: pick a range"]
+    assert not hasattr(errors.WaitTimeout("x"), "_render_traceback_")
 
 
 def test_star_import_and_the_facade_names():

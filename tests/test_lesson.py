@@ -9,9 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import kindlb_helpers as kh
 from kindlb_helpers._core import hood
-from kindlb_helpers._core.objects import nginx_objects
+from kindlb_helpers._core.objects import EXTRAS, nginx_objects
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -112,7 +111,7 @@ def test_deployment_is_what_kubectl_create_deploy_makes():
     assert svc["spec"] == {"type": "LoadBalancer", "selector": {"app": "nginx"},
                            "ports": [{"port": 80, "protocol": "TCP", "targetPort": 80}]}
     extras = set(dep["spec"]["template"]["spec"]["containers"][0]) - {"name", "image"}
-    assert extras == set(kh.objects.EXTRAS), "every extra is named (and explained) in EXTRAS"
+    assert extras == set(EXTRAS), "every extra is named (and explained) in EXTRAS"
 
 
 def test_hood_html_is_collapsible_and_escaped():

@@ -104,31 +104,31 @@ def test_pool_notebook_without_a_cluster(tmp_path, subnet, taken, version, pool)
     family = ipaddress.ip_interface(subnet).version
     nb = run_pool_notebook(tmp_path, subnet=subnet, taken=taken, family=family, metallb_version=version)
     res = result_of(nb)
-    net, reserved = kh.taken_from_text(subnet, taken)
-    expected = kh.plan_pool(net, reserved)
+    net, reserved = kh.pool.taken_from_text(subnet, taken)
+    expected = kh.pool.plan(net, reserved)
     assert res["planned"] == res["pool"] == str(expected)
     if pool:
         assert res["pool"] == pool
     assert res["subnet"] == str(net) and res["family"] == family and res["size"] == expected.size
     assert res["applied"] is False and res["configured"] == []
-    assert res["kinds"] == (["IPAddressPool", "L2Advertisement"] if kh.uses_crds(version) else ["ConfigMap"])
+    assert res["kinds"] == (["IPAddressPool", "L2Advertisement"] if kh.metallb.uses_crds(version) else ["ConfigMap"])
     # the sipcalc table shown is sipcalc's for the bridge address
-    (table,) = [o for o in outputs_of(nb, "kh.sipcalc_table") if "text/html" in o.get("data", {})]
-    expected_table = kh.sipcalc_table(f"{ipaddress.ip_interface(subnet).ip}/{net.prefixlen}")
+    (table,) = [o for o in outputs_of(nb, "kh.pool.sipcalc_table") if "text/html" in o.get("data", {})]
+    expected_table = kh.pool.sipcalc_table(f"{ipaddress.ip_interface(subnet).ip}/{net.prefixlen}")
     for value in expected_table["value"]:
         assert value in table["data"]["text/html"]
     # the YAML printed is the helper's rendering of the chosen pool
-    yaml_text = "".join(o.get("text", "") for o in outputs_of(nb, "kh.to_yaml"))
-    assert kh.to_yaml(kh.metallb_manifests(expected, version)) in yaml_text
+    yaml_text = "".join(o.get("text", "") for o in outputs_of(nb, "kh.metallb.to_yaml"))
+    assert kh.metallb.to_yaml(kh.metallb.manifests(expected, version)) in yaml_text
     # the picture was drawn
-    assert any("image/png" in o.get("data", {}) for o in outputs_of(nb, "kh.subnet_figure"))
+    assert any("image/png" in o.get("data", {}) for o in outputs_of(nb, "kh.pool.figure"))
 
 
 def test_pool_notebook_takes_the_parameter_pool(tmp_path):
     nb = run_pool_notebook(tmp_path, subnet="10.89.0.1/16", pool="10.89.200.0/28", pool_name="lab")
     res = result_of(nb)
     assert res["pool"] == "10.89.200.0-10.89.200.15" and res["size"] == 16
-    assert "name: lab" in "".join(o.get("text", "") for o in outputs_of(nb, "kh.to_yaml"))
+    assert "name: lab" in "".join(o.get("text", "") for o in outputs_of(nb, "kh.metallb.to_yaml"))
 
 
 def test_bad_pool_stops_with_the_pool_error(tmp_path):
@@ -137,7 +137,7 @@ def test_bad_pool_stops_with_the_pool_error(tmp_path):
     assert err.value.ename == "PoolError"
     assert "overlaps gateway 172.19.0.1" in err.value.evalue
     nb = nbformat.read(tmp_path / "03.ipynb", as_version=4)
-    assert not any(o.get("text") for o in outputs_of(nb, "kh.to_yaml")), "nothing rendered after a bad pool"
+    assert not any(o.get("text") for o in outputs_of(nb, "kh.metallb.to_yaml")), "nothing rendered after a bad pool"
 
 
 def test_runner_cli_runs_and_reports_failures(tmp_path):

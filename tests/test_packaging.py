@@ -49,8 +49,8 @@ def test_console_script_and_version():
 def test_pure_core_imports_neither_docker_nor_kubernetes():
     import subprocess
 
-    code = ("import sys, kindlb_helpers as kh; kh.plan_pool('10.0.0.0/8'); kh.sipcalc_table('10.0.0.1/8');"
-            "kh.metallb_manifests('10.255.255.1-10.255.255.9', 'v0.16.1');"
+    code = ("import sys, kindlb_helpers as kh; kh.pool.plan('10.0.0.0/8'); kh.pool.sipcalc_table('10.0.0.1/8');"
+            "kh.metallb.manifests('10.255.255.1-10.255.255.9', 'v0.16.1');"
             "bad = [m for m in ('docker', 'kubernetes', 'ipywidgets', 'matplotlib') if m in sys.modules];"
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

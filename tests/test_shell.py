@@ -31,14 +31,14 @@ def kubeconfig(tmp_path, *names: str) -> str:
 
 def test_connect_is_pinned_to_the_kind_context(tmp_path):
     cfg = kubeconfig(tmp_path, "kind-kindlb", "production")  # production is the *current* context
-    k = kh.connect("kindlb", kubeconfig=cfg)
+    k = kh.cluster.connect("kindlb", kubeconfig=cfg)
     assert k.context == "kind-kindlb"
     assert k.api.configuration.host == "https://127.0.0.1:6443"
     with pytest.raises(WrongContext, match="refusing context 'production'.*allow_other_context=True"):
-        kh.connect("kindlb", context="production", kubeconfig=cfg)
-    assert kh.connect("kindlb", context="production", kubeconfig=cfg, allow_other_context=True).context == "production"
+        kh.cluster.connect("kindlb", context="production", kubeconfig=cfg)
+    assert kh.cluster.connect("kindlb", context="production", kubeconfig=cfg, allow_other_context=True).context == "production"
     with pytest.raises(ClusterNotFound, match="kind-other.*kind create cluster --name other"):
-        kh.connect("other", kubeconfig=cfg)
+        kh.cluster.connect("other", kubeconfig=cfg)
 
 
 def test_cli_sipcalc_prints_the_table():
@@ -80,13 +80,13 @@ def fake_kind_network():
 def test_pool_plan_on_a_real_network(fake_kind_network, monkeypatch):
     name, subnet, containers = fake_kind_network
     monkeypatch.setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", name)
-    net = kh.kind_network()
-    taken = kh.taken_on(net, 4)
+    net = kh.cluster.network()
+    taken = kh.pool.taken(net, 4)
     labels = sorted(t.label for t in taken)
     assert labels == sorted(["gateway", f"node {containers[0]}", f"node {containers[1]}", f"container {containers[2]}"])
-    frame = kh.taken_frame(taken)
+    frame = kh.pool.taken_table(taken)
     assert set(frame["what"]) == {"gateway", "node", "container"}
-    pool, _ = kh.plan_for(net, 4)
+    pool, _ = kh.pool.plan_for(net, 4)
     assert str(pool) == f"{subnet.network_address + 193}-{subnet.network_address + 254}"
     # the CLI says the same, and lists what it avoided
     out = subprocess.run([sys.executable, "-m", "kindlb_helpers._tools.cli", "pool", "--cluster", "a", "-v"],
@@ -96,8 +96,8 @@ def test_pool_plan_on_a_real_network(fake_kind_network, monkeypatch):
     # a pool that hits a container is refused with its name
     ip = next(t.range.first for t in taken if t.label.startswith("container"))
     with pytest.raises(kh.PoolError, match=f"overlaps container {containers[2]} {ip}"):
-        kh.validate_pool(f"{ip}-{ip + 3}", net.subnet(4), taken)
-    assert kh.clusters_on(net) == ["a"]
+        kh.pool.validate(f"{ip}-{ip + 3}", net.subnet(4), taken)
+    assert kh.cluster.on_network(net) == ["a"]
 
 
 @pytest.mark.docker

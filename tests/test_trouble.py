@@ -24,7 +24,7 @@ def test_every_public_name_is_re_exported_from_where_it_lives():
              "applies": failures, "not_here": failures, "default_pool": failures}
     for name, home in homes.items():
         assert getattr(trouble, name) is getattr(home, name), name
-        assert getattr(kh.trouble, name) is getattr(home, name), name
+        assert name not in kh.trouble.__all__ or getattr(kh.trouble, name) is getattr(home, name), name
     assert set(homes) < set(trouble.__all__) and all(hasattr(trouble, n) for n in trouble.__all__)
     assert callable(trouble.evidence) and callable(trouble.diagnose)  # functions, not the submodules
 

@@ -34,7 +34,7 @@ NS, NA = 135, 136
 SOL_PACKET, PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC = 263, 1, 1
 ALL_NODES_MAC = "33:33:00:00:00:01"
 COLUMNS = ["seconds", "family", "packet", "sender MAC", "from", "to", "target", "flags", "MAC in option",
-           "unsolicited"]
+           "gratuitous"]
 
 
 def _mac(b: bytes) -> str:
@@ -57,14 +57,14 @@ def _ll_option(options: bytes, kind: int) -> str | None:
 def parse_ndp(frame: bytes) -> dict | None:
     """One Ethernet frame to the fields of its Neighbor Solicitation or Advertisement, or None.
 
-    ``flags`` of an NA: R (router), S (solicited), O (override). ``unsolicited``: an NA without S,
+    ``flags`` of an NA: R (router), S (solicited), O (override). ``gratuitous``: an unsolicited NA (no S),
     which is what a speaker sends when it takes an address over.
 
     >>> na = bytes.fromhex("333300000001" "02420ad30003" "86dd" "6000000000203aff" + "fe80" + "00" * 12 + "0003"
     ...                    + "ff02" + "00" * 13 + "01" + "88000000" + "20000000" + "fc00" + "00" * 13 + "64"
     ...                    + "0201" + "02420ad30003")
     >>> r = parse_ndp(na)
-    >>> r["packet"], r["target"], r["flags"], r["MAC in option"], r["unsolicited"]
+    >>> r["packet"], r["target"], r["flags"], r["MAC in option"], r["gratuitous"]
     ('NA', 'fc00::64', 'O', '02:42:0a:d3:00:03', True)
     >>> parse_ndp(b"short") is None
     True
@@ -83,12 +83,12 @@ def parse_ndp(frame: bytes) -> dict | None:
     if kind == NS:
         return {"family": "IPv6", "packet": "NS", "sender MAC": _mac(frame[6:12]), "from": str(src),
                 "to": str(dst), "target": str(target), "flags": "", "MAC in option": _ll_option(icmp[24:], 1),
-                "unsolicited": False}
+                "gratuitous": False}
     bits = icmp[4]
     flags = "".join(n for n, b in (("R", 0x80), ("S", 0x40), ("O", 0x20)) if bits & b)
     return {"family": "IPv6", "packet": "NA", "sender MAC": _mac(frame[6:12]), "from": str(src), "to": str(dst),
             "target": str(target), "flags": flags, "MAC in option": _ll_option(icmp[24:], 2),
-            "unsolicited": not bits & 0x40}
+            "gratuitous": not bits & 0x40}
 
 
 def _arp_row(frame: bytes) -> dict | None:
@@ -98,7 +98,7 @@ def _arp_row(frame: bytes) -> dict | None:
         return None
     return {"family": "IPv4", "packet": f"ARP {a['op']}", "sender MAC": a["sender MAC"], "from": a["sender IP"],
             "to": a["to"], "target": a["sender IP"] if a["gratuitous"] or a["op"] == "reply" else a["target IP"],
-            "flags": "", "MAC in option": a["sender MAC"], "unsolicited": a["gratuitous"]}
+            "flags": "", "MAC in option": a["sender MAC"], "gratuitous": a["gratuitous"]}
 
 
 def parse_frame(frame: bytes) -> dict | None:

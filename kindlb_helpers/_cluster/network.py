@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .._core.pool import PoolRange, Reserved, as_subnet, plan_pool
-from .dockernet import KindNetwork
+
+if TYPE_CHECKING:  # a type only: kh.pool.plan and the sipcalc table must not load docker
+    from .dockernet import KindNetwork
 
 
 def taken_on(net: KindNetwork, family: int = 4) -> list[Reserved]:

@@ -20,7 +20,15 @@ class KindlbError(Exception):
 
 
 class BadInput(KindlbError, ValueError):
-    """A value given by the user (a parameter, an address, a name, a version) that cannot be used."""
+    """A value given by the user (a parameter, an address, a name, a version) that cannot be used.
+
+    In IPython and Jupyter it shows as its message alone (``_render_traceback_``, IPython's own protocol): the
+    learner's value is wrong, and the stack says nothing to them. Every other error, a bug above all, keeps
+    its traceback.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
 
 
 class PoolError(BadInput):

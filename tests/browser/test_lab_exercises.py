@@ -20,7 +20,7 @@ pytestmark = pytest.mark.cluster
 @pytest.fixture(scope="module")
 def prepared(cluster):
     """MetalLB (the pinned release) with a pool ``default`` and nginx, as notebooks 02-04 leave the cluster."""
-    k = as_02_to_04_leave_it(cluster, kh.DEFAULT_VERSION)["k"]
+    k = as_02_to_04_leave_it(cluster, kh.metallb.DEFAULT_VERSION)["k"]
     kh.exercises.cleanup(k)
     try:
         yield {"name": cluster["name"], "k": k}

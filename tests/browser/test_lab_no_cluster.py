@@ -26,7 +26,7 @@ def test_03_picker_in_jupyterlab(lab):
     lab.run_all(timeout=240)
     lab.shot("03-run-all")
 
-    pick = lab.find("kh.pool_picker(")
+    pick = lab.find("kh.pool.picker(")
     failed = lab.errors()
     lab.expect(not failed, failed[0][0] if failed else pick, "no error output anywhere after Run All Cells",
                failed[0][1] if failed else "")
@@ -126,7 +126,7 @@ def test_diagrams_and_hood_blocks(lab):
     lab.open("03_address_pool.ipynb")
     lab.type_at_end(lab.find("apply = True"), f'\napply = False\nsubnet = "{SUBNET}"\n')
     lab.run_all(timeout=240)
-    fig = lab.find("kh.subnet_figure(")
+    fig = lab.find("kh.pool.figure(")
     img = lab.cell(fig).locator(".jp-OutputArea img").first
     img.scroll_into_view_if_needed()
     natural = img.evaluate("i => i.complete ? i.naturalWidth : 0")
@@ -135,7 +135,8 @@ def test_diagrams_and_hood_blocks(lab):
                "the subnet figure rendered (naturalWidth > 0, > 200x50 px)", f"naturalWidth={natural} box={box}")
 
     last = lab.cells().count() - 1
-    new = lab.add_cell_below(last, 'kh.hood.apply_steps(cluster, objects, "metallb-config.yaml", "the pool")')
+    new = lab.add_cell_below(last, 'import kindlb_helpers._core.hood as hood; '
+                                   'hood.apply_steps(cluster, objects, "metallb-config.yaml", "the pool")')
     lab.run_cell(new)
     hood = lab.cell(new).locator("details.kindlb-hood, .jp-OutputArea details").first
     hood.wait_for(timeout=15_000)

@@ -64,7 +64,7 @@ def era(request, cluster):
         params["router_image"] = pins()["FRR_IMAGE"]
     else:
         params.pop("metallb_source", None)
-    k = kh.connect(cluster["name"])
+    k = kh.cluster.connect(cluster["name"])
     kh.bgp.remove(k)
     installed = kh.metallb.installed_version(k)
     if installed is not None and installed != version:
@@ -73,9 +73,9 @@ def era(request, cluster):
     state = {"version": version, "params": params, "k": k}
     run(cluster, state, notebooks_dir() / "02_install_metallb.ipynb")
     # notebooks 03 and 04, by the library: a layer-2 pool apart from other clusters' on the kind network, nginx
-    net = kh.kind_network()
-    others = kh.metallb.other_clusters_pools(cluster["name"], kh.network.clusters_on(net))
-    pool, _ = kh.network.plan_for(net, size=16, extra=others)
+    net = kh.cluster.network()
+    others = kh.metallb.other_clusters_pools(cluster["name"], kh.cluster.on_network(net))
+    pool, _ = kh.pool.plan_for(net, size=16, extra=others)
     kh.metallb.configure(k, pool)
     kh.app.deploy(k, image=params.get("image", pins()["NGINX_ONLINE_IMAGE"]))
     kh.app.wait_rollout(k, progress=False)
@@ -169,7 +169,7 @@ def test_bgp_notebook_sessions_ecmp_spread_local_withdrawal_and_cleanup(cluster,
     # layer 2 keeps working: the nginx Service still answers from its layer-2 address
     lb = kh.app.wait_external_ip(k, "nginx", "default", timeout=60, progress=False)
     assert lb.pool != "bgp"
-    page = kh.containers.fetch_in_network(lb.ip, image=cluster["params"].get("probe_image", pins()["PROBE_ONLINE_IMAGE"]))
+    page = kh.app.fetch_in_network(lb.ip, image=cluster["params"].get("probe_image", pins()["PROBE_ONLINE_IMAGE"]))
     assert page.status == 200
 
 
@@ -198,7 +198,7 @@ def test_a_peer_that_never_comes_up_is_diagnosed(cluster, era):
 
 def test_bad_input_is_refused_before_anything_is_applied(cluster, era):
     k = era["k"]
-    subnet = str(kh.kind_network().subnet(4))
+    subnet = str(kh.cluster.network().subnet(4))
     node_ip = next(a.address for a in k.core.list_node().items[0].status.addresses if a.type == "InternalIP")
     l2_pool = str(next(r for n, r in kh.metallb.pools(k) if n != "bgp").first)
     for kwargs, words in (({"router_asn": 0}, "router_asn 0 is not an AS number"),

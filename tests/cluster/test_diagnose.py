@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 import kindlb_helpers as kh
+from kindlb_helpers._cluster import kube, metallb
 from kindlb_lab import demo
 
 
@@ -14,10 +15,10 @@ from kindlb_lab import demo
 def tiny_pool(cluster):
     """MetalLB with a one-address pool that only Services asking for it by name get."""
     name = cluster["name"]
-    k = kh.connect(name)
-    wanted = cluster["params"].get("metallb_version", kh.DEFAULT_VERSION)
+    k = kh.cluster.connect(name)
+    wanted = cluster["params"].get("metallb_version", kh.metallb.DEFAULT_VERSION)
     installed = kh.metallb.installed_version(k)
-    if installed is not None and kh.release.release(installed) != kh.release.release(wanted):
+    if installed is not None and kh.metallb.release(installed) != kh.metallb.release(wanted):
         # another era left by the previous user (test_lesson_07_08 ends with v0.12.1): its ConfigMap would be
         # replaced by this test's one pool, which v0.12.1 refuses while nginx holds an address of pool default
         kh.metallb.uninstall(k, progress=False)
@@ -28,14 +29,14 @@ def tiny_pool(cluster):
     suffix = uuid.uuid4().hex[:6]
     ns, pool = f"kindlb-diag-{suffix}", f"kindlb-diag-{suffix}"
     address = demo.free_range(name, size=1)
-    objs = kh.metallb_manifests(address, kh.metallb.installed_version(k), pool, auto_assign=False)
-    kh.metallb.apply_pool(k, objs, timeout=120)
+    objs = kh.metallb.manifests(address, kh.metallb.installed_version(k), pool, auto_assign=False)
+    metallb.apply_pool(k, objs, timeout=120)
     try:
         yield k, ns, pool, objs
     finally:
-        kh.kube.delete(k, "v1", "Namespace", ns)
+        kube.delete(k, "v1", "Namespace", ns)
         for obj in objs:
-            kh.kube.delete(k, obj["apiVersion"], obj["kind"], pool, "metallb-system")
+            kube.delete(k, obj["apiVersion"], obj["kind"], pool, "metallb-system")
 
 
 def test_exhausted_pool_is_named_in_the_timeout(tiny_pool, cluster):
@@ -59,9 +60,9 @@ def test_exhausted_pool_is_named_in_the_timeout(tiny_pool, cluster):
 
 def test_missing_l2advertisement_is_named(tiny_pool):
     k, ns, pool, objs = tiny_pool
-    assert kh.kube.delete(k, "metallb.io/v1beta1", "L2Advertisement", pool, "metallb-system")
-    reasons = kh.metallb.diagnose(k)
-    assert kh.metallb.l2_advertisements(k) == [], "another L2Advertisement exists; this test needs only its own"
+    assert kube.delete(k, "metallb.io/v1beta1", "L2Advertisement", pool, "metallb-system")
+    reasons = metallb.diagnose(k)
+    assert metallb.l2_advertisements(k) == [], "another L2Advertisement exists; this test needs only its own"
     assert any("no L2Advertisement" in r for r in reasons), reasons
-    kh.metallb.apply_pool(k, objs, timeout=60)
-    assert not any("no L2Advertisement" in r for r in kh.metallb.diagnose(k))
+    metallb.apply_pool(k, objs, timeout=60)
+    assert not any("no L2Advertisement" in r for r in metallb.diagnose(k))

@@ -34,7 +34,7 @@ def l2_service(lab_cluster):
     subnet = lab.kind_subnet_v4()
     k = connect(name)
     installed = kh.metallb.installed_version(k)
-    if installed is not None and kh.release.release(installed) != kh.release.release(lab.metallb_version()):
+    if installed is not None and kh.metallb.release(installed) != kh.metallb.release(lab.metallb_version()):
         # another era left by the slot's previous user (test_lesson_07_08 and the series end with v0.12.1):
         # install_metallb refuses to mix two releases
         kh.metallb.uninstall(k, progress=False)

@@ -20,6 +20,7 @@ import nbformat
 import pytest
 
 import kindlb_helpers as kh
+from kindlb_helpers._lesson.exercises import configmap, configmap_pools
 from kindlb_helpers._tools.runner import KernelPool, declared_parameters, notebooks_dir, run_one
 
 from _lesson_setup import as_02_to_04_leave_it
@@ -136,9 +137,9 @@ def assert_bad_yaml(k, name: str, crds: bool) -> None:
         pool = ("apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: ex-bad\n  namespace: "
                 f"metallb-system\nspec:\n  addresses: [{first}/32]\n")
     else:
-        pools = kh.exercises.configmap_pools(k) + [{"name": "ex-bad", "protocol": "layer2",
+        pools = configmap_pools(k) + [{"name": "ex-bad", "protocol": "layer2",
                                                     "addresses": [f"{first}/32"]}]
-        pool = kh.to_yaml([kh.exercises.configmap(pools)])
+        pool = kh.metallb.to_yaml([configmap(pools)])
     cases["address inside another pool"] = (pool + svc, "overlap")
     for what, (text, words) in cases.items():
         got = kh.exercises.apply(k, text)
@@ -154,7 +155,7 @@ def _expected(seen: dict, what: str, crds: bool, version: str) -> str:
     ip = seen["ip"].strip()
     nodes = seen["nodes"].split()
     excluded = set(seen["excluded"].split())
-    honours = kh.parse_version(version) >= (0, 14, 2)
+    honours = kh.metallb.parse_version(version) >= (0, 14, 2)
     if not crds and not seen["configmap"]:
         return "config kept" if ip else "no pool"
     if crds and not seen["pools"]:

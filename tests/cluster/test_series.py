@@ -17,8 +17,12 @@ import pytest
 
 import kindlb_helpers as kh
 from kindlb_helpers._core import hood
-from kindlb_helpers._core.objects import nginx_objects
-from kindlb_helpers._tools.runner import KernelPool, notebooks_dir, run_one
+from kindlb_helpers._cluster.kube import served
+from kindlb_helpers._cluster.metallb import CONTROLLER_MAKES_MEMBERLIST
+from kindlb_helpers._core.manifests import manifest_url
+from kindlb_helpers._lesson.tables import NODE_COLUMNS
+from kindlb_helpers._core.objects import http_url, nginx_objects
+from kindlb_helpers._tools.runner import KernelPool, declared_parameters, notebooks_dir, run_one
 
 from _cluster_tier import ARTIFACTS, eras
 
@@ -46,13 +50,13 @@ def era(request, cluster) -> dict:
         params["metallb_source"] = str(lab.manifest_source(version))
     else:
         params.pop("metallb_source", None)
-    k = kh.connect(cluster["name"])
+    k = kh.cluster.connect(cluster["name"])
     # the series starts where a learner starts: no app, no demo Service, no MetalLB
     kh.app.remove(k)
     kh.app.delete_service(k, "lb-demo")
     if kh.metallb.installed_version(k) is not None:
         kh.metallb.uninstall(k, progress=False)
-    return {"version": version, "params": params, "crds": kh.uses_crds(version), "state": {}}
+    return {"version": version, "params": params, "crds": kh.metallb.uses_crds(version), "state": {}}
 
 
 def run(cluster: dict, era: dict, name: str, **extra) -> dict:
@@ -61,7 +65,7 @@ def run(cluster: dict, era: dict, name: str, **extra) -> dict:
     if state.get("failed"):
         pytest.skip(f"an earlier notebook failed: {state['failed']}")
     params = {"cluster": cluster["name"], "interactive": False, **era["params"], **extra}
-    known = set(kh.runner.declared_parameters(notebooks_dir() / f"{name}.ipynb"))
+    known = set(declared_parameters(notebooks_dir() / f"{name}.ipynb"))
     out = ARTIFACTS / "notebooks" / era["version"]
     res = run_one(notebooks_dir() / f"{name}.ipynb", out, {k: v for k, v in params.items() if k in known},
                   kernels=KERNELS)
@@ -104,8 +108,8 @@ def test_01_nodes_match_kubectl(cluster, era):
     header, rows = wide[0], wide[1:]
     assert res["internal_ips"] == [r[header.index("INTERNAL-IP")] for r in rows]
     # and the helper's frame has kubectl's columns and values (AGE may tick between the two reads)
-    frame = kh.nodes_frame(kh.connect(cluster["name"]))
-    assert list(frame.columns) == kh.tables.NODE_COLUMNS
+    frame = kh.cluster.nodes_table(kh.cluster.connect(cluster["name"]))
+    assert list(frame.columns) == NODE_COLUMNS
     for row, mine in zip(rows, frame.itertuples(index=False)):
         assert [row[i] for i in range(5) if i != 3] == [v for i, v in enumerate(mine[:5]) if i != 3]
         assert row[5:7] == [mine[5], mine[6]]
@@ -139,11 +143,11 @@ def test_02_rerun_is_harmless(cluster, era):
 
 def test_03_pool_inside_the_kind_subnet_and_the_waiting_service_gets_an_ip(cluster, era):
     res = run(cluster, era, "03_address_pool")
-    net = kh.kind_network()
+    net = kh.cluster.network()
     subnet = net.subnet(4)
-    pool = kh.PoolRange.parse(res["pool"])
-    assert pool in kh.PoolRange.parse(str(subnet)) and res["subnet"] == str(subnet)
-    for t in kh.taken_on(net, 4):
+    pool = kh.pool.PoolRange.parse(res["pool"])
+    assert pool in kh.pool.PoolRange.parse(str(subnet)) and res["subnet"] == str(subnet)
+    for t in kh.pool.taken(net, 4):
         assert not t.range.overlaps(pool), t
     assert res["configured"] == [("default", res["pool"])]
     assert res["kinds"] == (["IPAddressPool", "L2Advertisement"] if era["crds"] else ["ConfigMap"])
@@ -170,9 +174,9 @@ def test_04_the_shown_commands_make_the_same_objects_and_outcome(cluster, era):
     """The deploy, wait, curl and remove lines the notebooks show, run literally in their own namespace."""
     if era["state"].get("failed"):
         pytest.skip("an earlier notebook failed")
-    name, ns, image = cluster["name"], "literal", era["params"].get("image", kh.objects.DEFAULT_IMAGE)
+    name, ns, image = cluster["name"], "literal", era["params"].get("image", kh.app.DEFAULT_IMAGE)
     objs = nginx_objects("nginx", ns, image)
-    k = kh.connect(name)
+    k = kh.cluster.connect(name)
     try:
         done = bash(hood.deploy_steps(name, objs).script())
         assert done.returncode == 0, done.stderr
@@ -195,7 +199,7 @@ def test_04_the_shown_commands_make_the_same_objects_and_outcome(cluster, era):
                                                                           for p in st.ports]
         got = kh.app.external_ip(k, "nginx", ns)
         assert got is not None and got.ip in era["state"]["pool"]
-        url = kh.objects.http_url(got.ip)
+        url = http_url(got.ip)
         for _ in range(30):  # the shown curl line, until ARP settles and nginx's page comes back
             page = bash(hood.fetch_steps(url).script(), timeout=30)
             if page.returncode == 0 and "Welcome to nginx!" in page.stdout:
@@ -214,7 +218,7 @@ def test_05_page_from_the_pool_ip_and_spread(cluster, era):
     ip = ipaddress.ip_address(res["ip"])
     assert ip in era["state"]["pool"]
     assert res["pool"] == "default"
-    assert res["records_pool"] is kh.release.fact("pool_annotation").holds(era["version"])
+    assert res["records_pool"] is kh.metallb.fact("pool_annotation").holds(era["version"])
     assert res["status"] == 200 and res["title"] == "Welcome to nginx!"
     assert (res["probe_from"], res["route_asked"], res["client"]) == ("host", "auto", None)
     assert res["failed"] == 0 and res["counted"] == res["sent"] == 60
@@ -232,7 +236,7 @@ def test_05_from_a_container_on_the_kind_network(cluster, era):
     assert res["failed"] == 0 and res["counted"] == res["sent"] == 60
     assert res["pods_hit"] == 3, f"requests did not reach all 3 pods: {res['per_pod']}"
     client = ipaddress.ip_address(res["client"])
-    assert client in kh.kind_network().subnet(4) and client != kh.kind_network().gateway(4)
+    assert client in kh.cluster.network().subnet(4) and client != kh.cluster.network().gateway(4)
 
 
 def test_05_an_assigned_ip_is_noticed_within_a_fifth_of_a_second(cluster, era):
@@ -247,7 +251,7 @@ def test_05_an_assigned_ip_is_noticed_within_a_fifth_of_a_second(cluster, era):
 
     if era["state"].get("failed"):
         pytest.skip(f"an earlier notebook failed: {era['state']['failed']}")
-    k = kh.connect(cluster["name"])
+    k = kh.cluster.connect(cluster["name"])
     lags = []
     for n in range(5):  # round 0 pays Python's one-time imports of the client's models: not counted
         name = f"notice-{n}"
@@ -327,7 +331,7 @@ def test_06_layer2_announcer_arp_failover_and_traffic_policy(cluster, era):
     assert n["back_to"] in res["may_announce"] and n["client_uses"] in res["may_announce"], n
     nodes = [line.split() for line in kubectl(cluster, "get", "nodes", "--no-headers").splitlines()]
     assert len(nodes) == 3 and all(row[1] == "Ready" for row in nodes), nodes
-    assert kh.metallb.readiness(kh.connect(cluster["name"]))[0] is True
+    assert kh.metallb.readiness(kh.cluster.connect(cluster["name"]))[0] is True
     era["state"]["failover"] = {"speaker": f, "node": n}
     print(f"{era['version']}: speaker deleted {f['from']} -> {f['to']}: answered via the new node after "
           f"{f['answered']} s ({f['failed']} failed); node paused {n['from']} -> {n['to']}: new announcer after "
@@ -356,11 +360,11 @@ def test_06_rerun_from_a_container_on_the_kind_network(cluster, era):
     assert f["mac_after"] in f["garp_macs"], f
     assert res["node_failover"] is None
     client = res["client_address"]
-    assert ipaddress.ip_address(client) in kh.kind_network().subnet(4) and client != str(kh.kind_network().gateway(4))
+    assert ipaddress.ip_address(client) in kh.cluster.network().subnet(4) and client != str(kh.cluster.network().gateway(4))
     cl, lo = res["policies"]["Cluster"], res["policies"]["Local"]
     # each measurement runs in its own probe container (its own address): nginx logged that container's address
     assert lo["source IP kept"] is True and lo["whose"] == ["the probe container (the real client)"]
-    assert all(ipaddress.ip_address(a) in kh.kind_network().subnet(4) for a in lo["client addresses"])
+    assert all(ipaddress.ip_address(a) in kh.cluster.network().subnet(4) for a in lo["client addresses"])
     assert cl["source IP kept"] is False and cl["whose"] == [f"node {cl['entry node']}"]
     for p in (cl, lo):
         assert p["entry node"] == p["announcer"] and p["requests counted"] == 30, p
@@ -392,13 +396,13 @@ def test_07_a_learners_bad_yaml_gets_one_line_and_applies_nothing(cluster, era):
 
     if era["state"].get("failed"):
         pytest.skip(f"an earlier notebook failed: {era['state']['failed']}")
-    assert_bad_yaml(kh.connect(cluster["name"]), cluster["name"], era["crds"])
+    assert_bad_yaml(kh.cluster.connect(cluster["name"]), cluster["name"], era["crds"])
 
 
 def test_08_each_diagnosis_matches_the_state_the_cluster_was_put_in_and_reruns(cluster, era):
     from test_lesson_07_08 import assert_08
 
-    k = kh.connect(cluster["name"])
+    k = kh.cluster.connect(cluster["name"])
     for _ in range(2):
         assert_08(run(cluster, era, "08_troubleshooting"), k, cluster["name"], era["crds"], era["version"])
 
@@ -422,16 +426,16 @@ def test_the_shown_install_commands_install_the_same_metallb(cluster, era):
     """The install and wait lines of notebook 2, literally, on a cluster without MetalLB; then uninstall."""
     if era["state"].get("failed"):
         pytest.skip("an earlier notebook failed")
-    k = kh.connect(cluster["name"])
+    k = kh.cluster.connect(cluster["name"])
     assert kh.metallb.installed_version(k) is None
     source = era["params"].get("metallb_source")
     if source and os.path.isdir(source):
         sources = [os.path.join(source, "namespace.yaml"), os.path.join(source, "metallb.yaml")]
     else:
-        sources = [source] if source else kh.manifests.manifest_url(era["version"])
-    psp = not kh.kube.served(k, "policy/v1beta1", "PodSecurityPolicy")
+        sources = [source] if source else manifest_url(era["version"])
+    psp = not served(k, "policy/v1beta1", "PodSecurityPolicy")
     steps = hood.install_steps(cluster["name"], era["version"], sources, drop_psp=psp and not era["crds"],
-                               memberlist=kh.parse_version(era["version"]) < kh.metallb.CONTROLLER_MAKES_MEMBERLIST)
+                               memberlist=kh.metallb.parse_version(era["version"]) < CONTROLLER_MAKES_MEMBERLIST)
     try:
         done = bash(steps.script())
         assert done.returncode == 0, done.stderr
