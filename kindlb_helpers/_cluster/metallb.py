@@ -135,7 +135,8 @@ def install(kind: Kind, version: str = DEFAULT_VERSION, source: str | Path | Non
 
 
 def ensure_memberlist_secret(kind: Kind) -> str:
-    """MetalLB before v0.13 needs secret ``memberlist`` (a random 128-byte key) for its speakers."""
+    """MetalLB before v0.10.0 needs secret ``memberlist`` (a random 128-byte key) for its speakers; from v0.10.0
+    the controller creates it (release fact ``memberlist_by_controller``)."""
     from kubernetes import client
 
     if get_or_none(kind.core.read_namespaced_secret, "memberlist", NAMESPACE) is not None:
@@ -337,8 +338,8 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
 
 
 def l2_status_nodes(kind: Kind, name: str = "nginx", namespace: str = "default") -> list[str] | None:
-    """The nodes MetalLB's ``ServiceL2Status`` objects name for the Service (v0.14.2+: each announcing
-    speaker keeps one, and deletes it when it stops), newest first; None where MetalLB has no such kind."""
+    """The nodes MetalLB's ``ServiceL2Status`` objects name for the Service (v0.14.6+: each announcing
+    speaker keeps one, and deletes it when it stops; v0.14.4-v0.14.5 only with --enable-l2-service-status), newest first; None where MetalLB has no such kind."""
     listed = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
                          "servicel2statuses")
     if listed is None:
