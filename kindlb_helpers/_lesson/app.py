@@ -270,7 +270,7 @@ class ServiceState:
 
     The evidence, as ``kubectl get service``, ``kubectl describe service`` (Events of this Service's uid),
     MetalLB's controller log (its lines naming the Service), its ready endpoints and MetalLB's
-    ServiceL2Status objects for it (v0.14.2+) show it; then ``metallb``: our diagnosis.
+    ServiceL2Status objects for it (v0.14.6+) show it; then ``metallb``: our diagnosis.
     """
 
     name: str
