@@ -115,8 +115,10 @@ def lb_service(name: str, namespace: str = "default", port: int = 80, selector: 
                      "ports": [{"name": f"{port}-{port}", "port": port, "protocol": "TCP", "targetPort": port}]}}
 
 
-def kind_config(workers: int = 2) -> str:
-    """kind's cluster config: one control-plane and ``workers`` workers (the article's shape).
+def kind_config(workers: int = 2, ip_family: str = "ipv4") -> str:
+    """kind's cluster config: one control-plane and ``workers`` workers (the article's shape); with
+    ``ip_family="dual"`` (or ``"ipv6"``) also ``networking.ipFamily``, which is all kind needs for a
+    dual-stack cluster. The default writes no ``networking`` at all (kind's default is IPv4).
 
     >>> print(kind_config(1), end="")
     kind: Cluster
@@ -124,11 +126,24 @@ def kind_config(workers: int = 2) -> str:
     nodes:
     - role: control-plane
     - role: worker
+    >>> print(kind_config(0, ip_family="dual"), end="")
+    kind: Cluster
+    apiVersion: kind.x-k8s.io/v1alpha4
+    networking:
+      ipFamily: dual
+    nodes:
+    - role: control-plane
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= 10:
         raise BadInput(f"workers must be a whole number from 0 to 10 (got {workers!r})")
+    if ip_family not in ("ipv4", "dual", "ipv6"):
+        raise BadInput(f"ip_family must be 'ipv4', 'dual' or 'ipv6' (kind's networking.ipFamily), not {ip_family!r}")
     nodes = [{"role": "control-plane"}] + [{"role": "worker"} for _ in range(workers)]
-    return yaml.safe_dump({"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "nodes": nodes}, sort_keys=False)
+    config: dict = {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4"}
+    if ip_family != "ipv4":
+        config["networking"] = {"ipFamily": ip_family}
+    config["nodes"] = nodes
+    return yaml.safe_dump(config, sort_keys=False)
 
 
 def http_url(ip, port: int = 80, path: str = "/") -> str:

@@ -42,6 +42,7 @@ from .build import (
 from .cli import main
 from .cluster import (
     built_metallb_versions,
+    cluster_families,
     down,
     kind_subnet_v4,
     load_metallb,
@@ -76,6 +77,7 @@ __all__ = [
     "build",
     "built_metallb_versions",
     "cache_dir",
+    "cluster_families",
     "down",
     "ensure_docker",
     "kind_subnet_v4",

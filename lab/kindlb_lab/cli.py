@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
             s.add_argument("--lock-timeout", type=float, metavar="SECONDS", help=_LOCK_HELP)
         if cmd == "up":
             s.add_argument("--workers", type=int, default=2)
+            s.add_argument("--ip-family", choices=("ipv4", "dual"), default="ipv4", dest="ip_family",
+                           help="kind's networking.ipFamily: ipv4 (default) or dual (IPv4 and IPv6: pods, "
+                                "Services and the lab's CNI in both families)")
             s.add_argument("--metallb", metavar="VERSION",
                            help=f"build and load only this MetalLB release ({_VERSIONS}; default: all built)")
         if cmd == "smoke":
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "build":
             result = build(force=args.force, metallb=args.metallb)
         elif args.cmd == "up":
-            result = up(args.name, workers=args.workers, metallb=args.metallb)
+            result = up(args.name, workers=args.workers, metallb=args.metallb, ip_family=args.ip_family)
         elif args.cmd == "down":
             result = down(args.name)
         elif args.cmd == "status":

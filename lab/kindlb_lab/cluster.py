@@ -67,19 +67,36 @@ def load_metallb(name: str = "kindlb", version: str | None = None) -> dict:
             "metallb_source": str(manifest_source(ver)), "seconds": round(time.monotonic() - t0, 1)}
 
 
-def up(name: str = "kindlb", workers: int = 2, timeout: float = 600, metallb: str | None = None) -> dict:
+def cluster_families(name: str) -> tuple[int, ...]:
+    """The address families the running cluster NAME gives pods: those of its nodes' podCIDRs ((4,) or (4, 6))."""
+    k = kube.connect(name)
+    fams = {6 if ":" in c else 4 for n in k.core.list_node().items for c in (n.spec.pod_cid_rs or [])}
+    return tuple(sorted(fams))
+
+
+_FAMILIES = {"ipv4": (4,), "dual": (4, 6)}
+
+
+def up(name: str = "kindlb", workers: int = 2, timeout: float = 600, metallb: str | None = None,
+       ip_family: str = "ipv4") -> dict:
     """Build (cached), create or reuse the kind cluster NAME, preload nginx and MetalLB images:
     those of release METALLB, or of every release built when None.
+
+    ``ip_family="dual"`` makes a dual-stack cluster (kind's ``networking.ipFamily: dual``): pods and
+    Services get IPv4 and IPv6 addresses, the lab's CNI (podnet) routes both. An existing cluster of the
+    other family is not reused: LabError says to delete it first.
 
     >>> up()["context"]                # doctest: +SKIP
     'kind-kindlb'
     """
+    if ip_family not in _FAMILIES:
+        raise LabError(f"ip_family must be 'ipv4' or 'dual' (got {ip_family!r})")
     t0 = time.monotonic()
     ensure_docker()
     releases = [metallb_version(metallb)] if metallb else None
     build(metallb=releases)
     use_lab_tools()
-    created, _ = kube.ensure_cluster(name, workers=workers, image=v.NODE_IMAGE)
+    created, _ = kube.ensure_cluster(name, workers=workers, image=v.NODE_IMAGE, ip_family=ip_family)
     k = kube.connect(name)
     if not created:
         # An existing cluster may still be starting (e.g. after a Docker restart): give it a minute.
@@ -87,8 +104,13 @@ def up(name: str = "kindlb", workers: int = 2, timeout: float = 600, metallb: st
             kube.wait_nodes_ready(k, workers + 1, timeout=60, progress=False)
         except WaitTimeout:
             kube.delete_cluster(name)
-            created, _ = kube.ensure_cluster(name, workers=workers, image=v.NODE_IMAGE)
+            created, _ = kube.ensure_cluster(name, workers=workers, image=v.NODE_IMAGE, ip_family=ip_family)
             k = kube.connect(name)
+        have = cluster_families(name)
+        if have and have != _FAMILIES[ip_family]:
+            word = "dual-stack" if len(have) > 1 else "IPv4-only"
+            raise LabError(f"kind cluster {name!r} exists and is {word}, not {ip_family}: delete it first "
+                           f"(`kindlb lab down --name {name}`), or use another --name")
     loaded = releases or built_metallb_versions()
     _kind_load(name, [*(i for m in loaded for i in metallb_images(m)), v.NGINX_IMAGE])
     kube.wait_nodes_ready(k, workers + 1, timeout=timeout, progress=False)
@@ -96,7 +118,7 @@ def up(name: str = "kindlb", workers: int = 2, timeout: float = 600, metallb: st
     return {"name": name, "context": kube.kind_context(name), "created": created, "node_image": v.NODE_IMAGE,
             "metallb_version": loaded[0] if loaded else v.METALLB_VERSION, "metallb_loaded": loaded,
             "metallb_manifest": str(manifest_source(loaded[0] if loaded else None)),
-            "nginx_image": v.NGINX_IMAGE, "bin_dir": str(bin_dir()),
+            "ip_family": ip_family, "nginx_image": v.NGINX_IMAGE, "bin_dir": str(bin_dir()),
             "seconds": round(time.monotonic() - t0, 1)}
 
 
@@ -150,6 +172,7 @@ def node_images(name: str, node: str) -> list[str]:
 
 __all__ = [
     "built_metallb_versions",
+    "cluster_families",
     "down",
     "kind_subnet_v4",
     "load_metallb",

@@ -40,14 +40,17 @@ def ensure_cluster(
     workers: int = 2,
     image: str | None = None,
     wait: str = "180s",
+    ip_family: str = "ipv4",
 ) -> Ensured:
     """Create kind cluster ``cluster`` unless it exists. Returns (created, message).
 
     Reusing a cluster leaves the kubeconfig's current context as it was (a missing
     ``kind-<cluster>`` context is written beside the others). Creating one lets kind make
     ``kind-<cluster>`` the current context, as ``kind create cluster`` always does; the result's
-    ``context_changed`` and the message say so.
+    ``context_changed`` and the message say so. ``ip_family="dual"`` writes kind's
+    ``networking.ipFamily: dual`` (a dual-stack cluster); an existing cluster is reused as it is.
     """
+    config = kind_config(workers, ip_family)  # checks workers and ip_family before anything runs
     before = current_context()
     if cluster in kind_clusters():
         note = ""
@@ -57,7 +60,7 @@ def ensure_cluster(
         return Ensured(False, f"kind cluster {cluster!r} exists: reusing it{note}", False, before,
                        _hood.reuse_cluster_steps(cluster))
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
-        fh.write(kind_config(workers))
+        fh.write(config)
     args = ["create", "cluster", "--name", cluster, "--config", fh.name, "--wait", wait]
     if image:
         args += ["--image", image]
@@ -74,7 +77,7 @@ def ensure_cluster(
         text += (f"\nkind made {after!r} your current kube context (it was {before!r}); "
                  f"`kubectl config use-context {before}` switches back" if before else
                  f"\nkind made {after!r} your current kube context")
-    return Ensured(True, text, changed, before, _hood.create_cluster_steps(cluster, kind_config(workers), image, wait))
+    return Ensured(True, text, changed, before, _hood.create_cluster_steps(cluster, config, image, wait))
 
 
 def delete_cluster(cluster: str) -> bool:
