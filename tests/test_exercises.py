@@ -16,7 +16,7 @@ from kindlb_helpers._core.release import release
 from kindlb_helpers._core.versions import NGINX_ONLINE_IMAGE
 from kindlb_helpers._lesson import answers, trouble
 from kindlb_helpers._lesson import exercises as ex
-from kindlb_helpers._lesson.exercises import base, node_tasks, pools
+from kindlb_helpers._lesson.exercises import base, pools
 
 ROOT = Path(__file__).resolve().parent.parent
 NB07 = ROOT / "notebooks" / "07_exercises.ipynb"
@@ -232,7 +232,7 @@ def test_exercise_one_records_the_reason_with_kubectl_after_reading_it(monkeypat
     ({"matchExpressions": [{"key": "x", "operator": "Exists"}]}, {}, False),
 ])
 def test_node_selectors_are_matched_as_kubernetes_does(selector, labels, yes):
-    assert node_tasks._matches(selector, labels) is yes
+    assert base.matches(selector, labels) is yes
 
 
 def test_verdicts_say_right_or_wrong_and_why():

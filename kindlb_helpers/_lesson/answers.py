@@ -217,6 +217,8 @@ def configmap_problem(doc: dict, current_pools: list[dict]) -> str | None:
 
 def _addresses(spec: str) -> set[int]:
     """The addresses of one CIDR or range as ints (capped: pools here are small, /16 at most)."""
+    if "-" not in spec and "/" not in spec:  # MetalLB's ParseCIDR: one address needs its /32 (or /128)
+        raise ValueError(spec)
     if "-" in spec:
         a, b = (ipaddress.ip_address(s.strip()) for s in spec.split("-", 1))
         if int(b) < int(a):

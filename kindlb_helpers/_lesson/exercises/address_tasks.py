@@ -2,6 +2,8 @@
 Services (4); every way the installed release reads is accepted."""
 from __future__ import annotations
 
+import ipaddress
+
 from .base import NEW_PREFIX_SINCE, Exercise, Verdict, annotation, annotation_keys, final, unread
 from .objects import docs, svc_yaml
 
@@ -43,24 +45,42 @@ class PinAddress(Exercise):
         if not value and not field_ip:
             if ignored:
                 return final(f"ex-pinned has {ignored}, which MetalLB {self.version} does not read (the metallb.io/ "
-                             f"prefix came with {NEW_PREFIX_SINCE}): use {self.prefix}/loadBalancerIPs or "
-                             "spec.loadBalancerIP")
-            return final("ex-pinned does not ask for an address: add the annotation "
-                         f"{self.prefix}/loadBalancerIPs: {self.t.pin} (`kubectl get service ex-pinned -o yaml`"
-                         " shows its metadata)")
-        asked = value or field_ip
+                             f"prefix came with {NEW_PREFIX_SINCE}): use the prefix {self.prefix}/")
+            return final("ex-pinned does not ask for an address (`kubectl get service ex-pinned -o yaml` shows its "
+                         f"annotations): MetalLB {self.version} reads the request from the annotation the section "
+                         "above names, or from spec.loadBalancerIP")
+        if value and field_ip:
+            return final(f"ex-pinned asks twice, with {key} and with spec.loadBalancerIP: MetalLB refuses a Service "
+                         "with both (its event LoadBalancerFailed, `kubectl describe service ex-pinned`); keep one")
+        asked = (value or field_ip).strip()
         how = key if value else "spec.loadBalancerIP"
+        if not _addresses(asked):
+            said = self._warning(svc)
+            return final(f"{how} of ex-pinned is {asked!r}: MetalLB wants plain addresses there (no /32, no range)"
+                         + (f"; the controller says {said}" if said else ""))
         got = self._ip(svc)
         if not got:
             return self._pending(svc)
-        if asked.strip() != self.t.pin:
-            return final(f"ex-pinned asks for {asked} with {how} and got {got}: ask for {self.t.pin}")
+        if asked != self.t.pin:
+            return final(f"ex-pinned asks for {asked} with {how} and got {got}: the task asks for another address")
         if got != self.t.pin:
             return Verdict(False, f"ex-pinned asks for {self.t.pin} but has {got} (MetalLB may need a moment)")
         note = ""
         if key and key.split("/", 1)[0] in self.era.annotation_prefixes[1:]:  # read, but not the one to write
             note = f" ({key} still works in {self.version} but is deprecated: a deprecatedAnnotation event says so)"
         return Verdict(True, f"ex-pinned got {got}, asked for with {how}{note}")
+
+
+def _addresses(text: str) -> bool:
+    """Whether ``text`` is one address or a comma-separated list of them, as loadBalancerIPs takes.
+
+    >>> _addresses("172.19.255.250"), _addresses("172.19.255.250/32"), _addresses("10.0.0.1,fd00::1")
+    (True, False, True)
+    """
+    try:
+        return all(ipaddress.ip_address(p.strip()) for p in text.split(","))
+    except ValueError:
+        return False
 
 
 class ShareAddress(Exercise):

@@ -6,6 +6,7 @@ annotation prefixes, CRDs or ConfigMap) is asked of :func:`kindlb_helpers._core.
 """
 from __future__ import annotations
 
+import difflib
 import html
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from .pools import configmap_with, pool_config, to_ranges
 from .targets import targets
 
 __all__ = ["Verdict", "Folded", "Ran", "Exercise", "run_solution", "final", "annotation", "annotation_keys", "unread",
-           "metallb_key", "SETTLE", "READY_WITHIN"]
+           "metallb_key", "misspelt", "last_change", "matches", "SETTLE", "READY_WITHIN", "KNOWN_KEYS"]
 
 #: How long a check waits for MetalLB to act on what was just applied (seconds).
 SETTLE = 20
@@ -63,8 +64,76 @@ def metallb_key(key: str) -> bool:
     return "/" in key and key.split("/", 1)[0].startswith("metallb.")
 
 
+#: The Service annotations MetalLB reads (after its prefix), and the one its controller writes.
+KNOWN_KEYS = ("address-pool", "loadBalancerIPs", "allow-shared-ip", "ip-allocated-from-pool")
+#: The prefixes MetalLB has used for them.
+KNOWN_PREFIXES = ("metallb.io", "metallb.universe.tf")
+
+
+def misspelt(svc) -> str | None:
+    """A Service annotation that looks meant for MetalLB but is no key MetalLB reads, named as the learner wrote
+    it, with the key it resembles (never its value).
+
+    >>> class Svc:
+    ...     class metadata:
+    ...         name, annotations = "ex-pinned", {"metallb.io/loadBalancerIP": "172.19.255.250"}
+    >>> misspelt(Svc).split(": ")[-1]
+    'did you mean `loadBalancerIPs`?'
+    """
+    for key in svc.metadata.annotations or {}:
+        if "/" not in key:
+            continue
+        prefix, what = key.split("/", 1)
+        near_prefix = difflib.get_close_matches(prefix, KNOWN_PREFIXES, n=1, cutoff=0.8)
+        if not near_prefix:
+            continue
+        name = svc.metadata.name
+        if prefix not in KNOWN_PREFIXES:
+            return (f"{name} has the annotation {key}, whose prefix MetalLB does not know: did you mean "
+                    f"`{near_prefix[0]}/`?")
+        if what in KNOWN_KEYS:
+            continue
+        near = difflib.get_close_matches(what, KNOWN_KEYS, n=1, cutoff=0.6) or [
+            k for k in KNOWN_KEYS if k.lower() == what.lower()]
+        if near:
+            return f"{name} has the annotation {key}, which MetalLB does not know: did you mean `{near[0]}`?"
+        return (f"{name} has the annotation {key}, which MetalLB does not read (it reads "
+                f"{', '.join(KNOWN_KEYS[:3])} under its prefix)")
+    return None
+
+
+def last_change(svc):
+    """When someone last changed the Service (its metadata or spec, not the status MetalLB writes): the newest
+    of its managedFields' times, or its creation."""
+    times = [m.time for m in (svc.metadata.managed_fields or [])
+             if m.time and getattr(m, "subresource", None) != "status" and m.manager not in ("controller", "speaker")]
+    return max(times, default=svc.metadata.creation_timestamp)
+
+
 #: The release from which Services take the ``metallb.io/`` prefix (the messages name it).
 NEW_PREFIX_SINCE = fact("metallb_io_prefix").since
+
+
+def matches(selector: dict, labels: dict) -> bool:
+    """A LabelSelector (matchLabels, matchExpressions In/NotIn/Exists/DoesNotExist) against labels.
+
+    >>> matches({"matchLabels": {"a": "1"}}, {"a": "1", "b": "2"}), matches({"matchLabels": {"a": "1"}}, {})
+    (True, False)
+    """
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
 
 
 # ---------- verdicts, hints, solutions ----------
@@ -248,10 +317,14 @@ class Exercise:
 
     # --- shared reads
     def _svc(self, name: str):
+        """The Service ``name``; a missing one, or one with a misspelt MetalLB annotation, is the verdict."""
         svc = get_or_none(self.kind.core.read_namespaced_service, name, "default")
         if svc is None:
             raise KindlbError(f"there is no Service {name!r} yet: `kubectl get services` lists them; apply its YAML "
                               "in the answer cell")
+        typo = misspelt(svc)
+        if typo:
+            raise KindlbError(f"{typo} (`kubectl get service {name} -o yaml`, metadata.annotations)")
         return svc
 
     @staticmethod
@@ -262,16 +335,52 @@ class Exercise:
     def _events(self, svc) -> list[dict]:
         return events_for(self.kind, svc.metadata.name, "default", uid=svc.metadata.uid)
 
+    def _warnings(self, svc) -> list[dict]:
+        return [e for e in self._events(svc) if e["type"] == "Warning" and e["reason"] != "deprecatedAnnotation"]
+
     def _warning(self, svc) -> str | None:
         """The controller's last word on why ``svc`` has no address (this incarnation's events only)."""
-        warn = [e for e in self._events(svc) if e["type"] == "Warning" and e["reason"] != "deprecatedAnnotation"]
+        warn = self._warnings(svc)
         return f"{warn[-1]['reason']}: {warn[-1]['message']}" if warn else None
 
     def _pending(self, svc) -> Verdict:
-        said = self._warning(svc)
+        """<pending>, with the controller's reason; final once the controller has spoken since the last change
+        (waiting will not change it then)."""
+        warn = self._warnings(svc)
+        said = f"{warn[-1]['reason']}: {warn[-1]['message']}" if warn else None
         name = svc.metadata.name
+        changed = last_change(svc)
+        acted = bool(warn) and warn[-1]["time"] is not None and changed is not None and warn[-1]["time"] >= changed
         return Verdict(False, f"{name} is still <pending>" + (f"; the controller says {said}" if said else "")
-                       + f" (`kubectl describe service {name}`, Events)")
+                       + f" (`kubectl describe service {name}`, Events)", final=acted)
+
+    def _announcers(self, svc) -> list[str]:
+        """The nodes announcing ``svc`` now: MetalLB's ServiceL2Status objects where the release keeps them
+        (one per announcing speaker, deleted when it stops), else the node of this incarnation's newest
+        ``nodeAssigned`` event (one node answers for an address in layer 2). Never the event history."""
+        from ..._cluster.metallb import l2_status_nodes
+        from ..l2.announce import announcements
+
+        if self.era.has_l2_status:
+            return sorted(set(l2_status_nodes(self.kind, svc.metadata.name, "default") or []))
+        got = announcements(self.kind, svc.metadata.name, "default", uid=svc.metadata.uid)
+        return [got[-1][1]] if got else []
+
+    def _advertised(self, pool: str) -> list[str]:
+        """The L2Advertisements that announce ``pool``: listing it, selecting it by its labels, or naming no
+        pool at all (then every pool)."""
+        from ..._cluster.metallb import l2_advertisements
+
+        obj = get_or_none(self.kind.custom.get_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
+                          "ipaddresspools", pool) or {}
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        out = []
+        for ad in l2_advertisements(self.kind):
+            spec = ad.get("spec") or {}
+            listed, selectors = spec.get("ipAddressPools") or [], spec.get("ipAddressPoolSelectors") or []
+            if (not listed and not selectors) or pool in listed or any(matches(s, labels) for s in selectors):
+                out.append(ad["metadata"]["name"])
+        return out
 
     def _pool(self, name: str) -> tuple[list[PoolRange], bool]:
         cfg = pool_config(self.kind).get(name)

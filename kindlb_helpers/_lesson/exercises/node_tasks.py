@@ -2,17 +2,10 @@
 (CRD era) or, where a layer-2 pool has no node selector (ConfigMap era), with externalTrafficPolicy Local."""
 from __future__ import annotations
 
-from ..._cluster.kube import Kind
-from ..l2.announce import announcements
-from .base import Exercise, Verdict, final
+from .base import Exercise, Verdict, final, matches
 from .objects import docs, svc_yaml
 
 __all__ = ["NodeSelectors", "LocalPolicy"]
-
-
-def _announcers(kind: Kind, svc) -> list[str]:
-    """Nodes the speakers say announce ``svc``: this incarnation's nodeAssigned events."""
-    return [node for _, node in announcements(kind, svc.metadata.name, "default", uid=svc.metadata.uid)]
 
 
 class NodeSelectors(Exercise):
@@ -56,13 +49,11 @@ class NodeSelectors(Exercise):
             return final("L2Advertisement ex-l2 has no nodeSelectors: every node may announce its pool "
                          "(`kubectl -n metallb-system get l2advertisement ex-l2 -o yaml`)")
         nodes = {n.metadata.name: n.metadata.labels or {} for n in self.kind.core.list_node().items}
-        chosen = sorted(n for n, labels in nodes.items() if any(_matches(s, labels) for s in selectors))
+        chosen = sorted(n for n, labels in nodes.items() if any(matches(s, labels) for s in selectors))
         if chosen != [self.t.worker]:
             return final(f"the nodeSelectors of ex-l2 select {chosen or 'no node'}, not only {self.t.worker} "
                          "(`kubectl get nodes --show-labels`)")
-        others = [a["metadata"]["name"] for a in ads if a["metadata"]["name"] != "ex-l2"
-                  and (not (a.get("spec") or {}).get("ipAddressPools") and not (a.get("spec") or {}).get(
-                      "ipAddressPoolSelectors") or "ex-l2" in ((a.get("spec") or {}).get("ipAddressPools") or []))]
+        others = [a for a in self._advertised("ex-l2") if a != "ex-l2"]
         if others:
             return final(f"L2Advertisement {others[0]} also announces pool ex-l2 (it lists it, or lists no pool at "
                          "all, which means every pool), from any node")
@@ -73,33 +64,17 @@ class NodeSelectors(Exercise):
         got = self._ip(svc)
         if not got:
             return self._pending(svc)
-        announcers = _announcers(self.kind, svc)
+        announcers = self._announcers(svc)
+        where = ("`kubectl -n metallb-system get servicel2statuses`" if self.era.has_l2_status
+                 else "`kubectl describe service ex-node`, event nodeAssigned")
         if not announcers:
-            return Verdict(False, "ex-node has an address but no nodeAssigned event yet (`kubectl describe service "
-                                  "ex-node`); the speaker may need a moment")
-        if set(announcers) != {self.t.worker}:
-            return Verdict(False, f"ex-node is announced from {sorted(set(announcers))}, expected only "
-                                  f"{self.t.worker}")
-        return Verdict(True, f"ex-node has {got}, announced from {self.t.worker} only (event nodeAssigned): the "
+            return Verdict(False, f"ex-node has {got} but no speaker announces it yet ({where}); the speaker may "
+                                  "need a moment")
+        if announcers != [self.t.worker]:
+            return Verdict(False, f"ex-node is announced now from {announcers} ({where}), expected only "
+                                  f"{self.t.worker}; the speakers may need a moment")
+        return Verdict(True, f"ex-node has {got}, announced now from {self.t.worker} only ({where}): the "
                              "L2Advertisement's nodeSelectors chose the node")
-
-
-def _matches(selector: dict, labels: dict) -> bool:
-    """A LabelSelector (matchLabels, matchExpressions In/NotIn/Exists/DoesNotExist) against node labels."""
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    for e in selector.get("matchExpressions") or []:
-        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and labels.get(key) in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
 
 
 class LocalPolicy(Exercise):
@@ -143,6 +118,9 @@ class LocalPolicy(Exercise):
         if svc.spec.external_traffic_policy != "Local":
             return final(f"ex-local has externalTrafficPolicy {svc.spec.external_traffic_policy}: under Cluster any "
                          "node with a speaker may announce it; set spec.externalTrafficPolicy: Local")
+        if (svc.spec.selector or {}) != {"app": "ex-lone"}:
+            return final(f"ex-local selects {svc.spec.selector or 'no pods'}: under Local only nodes with a ready pod "
+                         "of the Service announce, so it must select the ex-lone pods alone (selector app: ex-lone)")
         pods = self.kind.core.list_namespaced_pod("default", label_selector="app=ex-lone").items
         if not pods:
             return final("no pod has the label app=ex-lone (`kubectl get pods -l app=ex-lone -o wide`): the "
@@ -154,11 +132,13 @@ class LocalPolicy(Exercise):
         got = self._ip(svc)
         if not got:
             return self._pending(svc)
-        announcers = _announcers(self.kind, svc)
+        announcers = self._announcers(svc)
         if not announcers:
             return Verdict(False, "ex-local has an address but no nodeAssigned event yet (its pod may not be ready: "
                                   "`kubectl get pods -l app=ex-lone`)")
-        if set(announcers) != {self.t.worker}:
-            return Verdict(False, f"ex-local is announced from {sorted(set(announcers))}, expected {self.t.worker}")
+        if announcers != [self.t.worker]:
+            return Verdict(False, f"ex-local is announced now from {announcers[0]} (its newest nodeAssigned event, "
+                                  f"`kubectl describe service ex-local`), expected {self.t.worker}; the speakers may "
+                                  "need a moment")
         return Verdict(True, f"ex-local has {got}, announced from {self.t.worker}, the only node with its pod: under "
                              "Local a node without a ready pod never announces")

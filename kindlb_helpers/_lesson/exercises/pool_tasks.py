@@ -126,14 +126,20 @@ class ReservedPool(Exercise):
     @property
     def hint_text(self) -> str:
         field_name = "spec.autoAssign" if self.crds else "auto-assign"
+        announce = (" A pool's addresses answer only when an L2Advertisement in metallb-system announces the pool "
+                    "(spec.ipAddressPools lists it), as in notebook 3." if self.crds else
+                    " protocol: layer2 makes the speakers announce the pool's addresses.")
         return (f"{field_name}: false keeps MetalLB from handing the pool's addresses to Services that do not name "
-                f"the pool; a Service names it with the annotation {self.prefix}/address-pool.")
+                f"the pool; a Service names it with the annotation {self.prefix}/address-pool." + announce)
 
     def task(self) -> str:
-        return (f"1. Add a pool ex-reserved with {self.t.reserved} that MetalLB does not hand out by itself.\n"
+        announce = (", and announce it in layer 2 (an L2Advertisement in metallb-system, as in notebook 3)"
+                    if self.crds else " (a layer2 pool, announced by the speakers)")
+        return (f"1. Add a pool ex-reserved with {self.t.reserved} that MetalLB does not hand out by itself"
+                f"{announce}.\n"
                 "2. A LoadBalancer Service ex-chosen (selector app: nginx, port 80) gets an address from it by naming "
-                "the pool.\n3. A Service ex-plain, the same but without any annotation, must get its address from "
-                "another pool.")
+                "the pool, and that address answers.\n3. A Service ex-plain, the same but without any annotation, "
+                "must get its address from another pool.")
 
     def solution_text(self) -> str:
         key = f"{self.prefix}/address-pool"
@@ -152,6 +158,10 @@ class ReservedPool(Exercise):
         if auto:
             return final(f"pool ex-reserved has autoAssign true: a Service that names no pool may get one of its "
                          f"addresses; set it to false (`{show}`)")
+        if self.crds and not self._advertised("ex-reserved"):
+            return final("no L2Advertisement announces pool ex-reserved (`kubectl -n metallb-system get "
+                         "l2advertisements -o yaml`): its addresses are handed out, but no node answers ARP for them, "
+                         "so nothing reaches the Service")
         chosen = self._svc("ex-chosen")
         wrong = self._asks_pool(chosen, "ex-reserved")
         if wrong:
@@ -174,11 +184,17 @@ class ReservedPool(Exercise):
         if any(ipaddress.ip_address(plain_ip) in r for r in ranges):
             return final(f"ex-plain got {plain_ip} from ex-reserved although it names no pool: is autoAssign false? "
                          f"(`{show}`)")
+        announcers = self._announcers(chosen)
+        if not announcers:
+            where = ("`kubectl -n metallb-system get servicel2statuses`" if self.era.has_l2_status
+                     else "`kubectl describe service ex-chosen`, event nodeAssigned")
+            return Verdict(False, f"ex-chosen has {got}, but no speaker announces it yet ({where}); the speakers may "
+                                  "need a moment")
         home = next((p for p, cfg in pool_config(self.kind).items()
                      if any(ipaddress.ip_address(plain_ip) in r for r in to_ranges(cfg["addresses"]))), "?")
-        return Verdict(True, f"ex-chosen got {got} from ex-reserved because it names it; ex-plain, naming no pool, "
-                             f"got {plain_ip} from pool {home}: with autoAssign false MetalLB never picks ex-reserved "
-                             "for it")
+        return Verdict(True, f"ex-chosen got {got} from ex-reserved because it names it, announced from "
+                             f"{announcers[0]}; ex-plain, naming no pool, got {plain_ip} from pool {home}: with "
+                             "autoAssign false MetalLB never picks ex-reserved for it")
 
 
 class BreakFix(Exercise):

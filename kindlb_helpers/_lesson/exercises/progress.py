@@ -30,14 +30,15 @@ class Progress:
         return int((self.frame["status"] == "done").sum())
 
     def __repr__(self) -> str:
-        return f"{self.done}/{len(self.frame)} done\n" + self.frame.to_string(index=False)
+        with pd.option_context("display.max_colwidth", None, "display.width", None):
+            return f"{self.done}/{len(self.frame)} done\n" + self.frame.to_string(index=False)
 
     def _repr_html_(self) -> str:
         def colour(v):
             return "color:#1a7f37;font-weight:bold" if v == "done" else "color:#cf222e"
 
         styled = (self.frame.style.hide(axis="index").map(colour, subset=["status"])
-                  .set_properties(**{"text-align": "left"}))
+                  .set_properties(**{"text-align": "left", "white-space": "pre-wrap"}))
         return f"<div><b>Progress: {self.done}/{len(self.frame)} done</b></div>" + styled.to_html()
 
 
@@ -47,5 +48,5 @@ def progress(kind: Kind) -> Progress:
     for q in exercises(kind):
         v = q.state()
         rows.append({"exercise": q.number, "title": q.title, "status": "done" if v else "not yet",
-                     "what the cluster says": v.why if len(v.why) <= 160 else v.why[:157] + "..."})
+                     "what the cluster says": v.why})
     return Progress(rows)
