@@ -4,7 +4,7 @@
   events table here);
 - the controller's and the speakers' log lines about this Service (by its key and its address, since it
   was created);
-- MetalLB's status resources where the release has them (ServiceL2Status since v0.14.2,
+- MetalLB's status resources where the release has them (ServiceL2Status since v0.14.6,
   ConfigurationState since v0.15.3: release facts l2status, configuration_state); the ConfigMap era has
   none, its whole configuration is the ConfigMap;
 - per failure, the pods and EndpointSlices, the nodes' exclude label, or ping and TCP from a container.
@@ -172,5 +172,3 @@ def ping_and_tcp(ip: str, image: str | None = None) -> str:
              f"(in docker run --rm --network kind {image or PROBE_IMAGE})\n{head.strip()}\n"
              f"page title: {title.group(1).strip() if title else '(none)'}\nneighbour table:\n{arp.strip()}")
     return shown + (f"\n{err.strip()}" if err.strip() else "")
-
-
