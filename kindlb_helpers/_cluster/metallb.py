@@ -21,6 +21,7 @@ from .._core.pool_usage import usage
 from .._core.release import fact, release
 from .._core.versions import METALLB_CHOICES, METALLB_CONFIGMAP_VERSION, METALLB_KNOWN
 from .kube import PROBE_TIMEOUT, Kind, apply, connect, delete_if_there, get_or_none, is_ready, served
+from .stuck import guard, not_ready
 from .waits import Watch, wait_until
 
 POOL_ANNOTATION = "metallb.io/ip-allocated-from-pool"
@@ -191,8 +192,9 @@ def wait_ready(kind: Kind, timeout: float = 300, progress: bool = True) -> _hood
     follow = [Watch(kind.apps.list_namespaced_deployment, NAMESPACE, field_selector="metadata.name=controller"),
               Watch(kind.apps.list_namespaced_daemon_set, NAMESPACE, field_selector="metadata.name=speaker"),
               Watch(kind.core.list_namespaced_pod, NAMESPACE)]
-    text = wait_until(lambda: readiness(kind), timeout=timeout, desc="MetalLB ready", progress=progress,
-                      watches=follow, explain=lambda: "\n".join(diagnose(kind)))
+    check = guard(lambda: readiness(kind), kind, NAMESPACE, desc="MetalLB ready")  # a stuck image: named in seconds
+    text = wait_until(check, timeout=timeout, desc="MetalLB ready", progress=progress,
+                      watches=follow, explain=lambda: not_ready(kind, NAMESPACE, "MetalLB"))
     return _hood.Done(f"MetalLB ready: {text}", _hood.wait_metallb_steps(kind.cluster, timeout))
 
 

@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from .._core.errors import BadInput, KindlbError
+from .._core.errors import BadInput, KindlbError, NoOfflineSource
 from .._core.inputs import cut
 from .._core.release import release
 from .._core.versions import METALLB_VERSION, pins
@@ -61,10 +61,6 @@ LOAD_HINT = ("load a bundle (`kindlb bundle load FILE`, from a USB stick or `kin
              "offline lab in a clone of kindlb (`pip install -e lab/`, then `kindlb lab up`)")
 #: The online images, by role (versions.env).
 _ONLINE_PINS = {"nginx": "NGINX_ONLINE_IMAGE", "probe": "PROBE_ONLINE_IMAGE", "router": "FRR_ONLINE_IMAGE"}
-
-
-class NoOfflineSource(KindlbError):
-    """``sources="offline"`` (``kindlb run --offline``), "bundle" or "lab" asked for a source that is not here."""
 
 
 # ---------- what a loaded bundle holds ----------
@@ -280,6 +276,8 @@ class Sources:
 
     items: tuple[Source, ...]
     sources: str = "auto"
+    #: The MetalLB release the manifest was resolved for.
+    metallb_version: str = METALLB_VERSION
 
     def __iter__(self) -> Iterator[Source]:
         return iter(self.items)
@@ -325,15 +323,19 @@ def resolve_all(sources: str = "auto", *, metallb_version: str | None = None, **
     if unknown:
         raise BadInput(f"resolve_all() knows the parameters {', '.join(_ROLE_OF)}, not {', '.join(unknown)}")
     return Sources(tuple(resolve(_ROLE_OF[name], value, sources=sources, metallb_version=metallb_version)
-                         for name, value in given.items()), sources)
+                         for name, value in given.items()), sources, _version(metallb_version))
 
 
 def for_run(params: Mapping[str, object], offline: bool) -> Sources:
     """Every role for ``kindlb run``: the user's ``-p`` values, then (``--offline``) a loaded bundle or the
     lab, never online, else NoOfflineSource at once. Without ``--offline`` the notebooks resolve themselves."""
     given = {param: params.get(param) for param in _ROLE_OF}
-    return resolve_all("offline" if offline else str(params.get("sources", "auto")),
-                       metallb_version=params.get("metallb_version"), **given)  # type: ignore[arg-type]
+    version = params.get("metallb_version")
+    if version is None and offline and loaded_bundle() is not None:  # the one bundle loaded: its release
+        version = loaded_bundle().metallb_version  # type: ignore[union-attr]
+    found = resolve_all("offline" if offline else str(params.get("sources", "auto")),
+                        metallb_version=version, **given)  # type: ignore[arg-type]
+    return Sources(found.items, found.sources, _version(version))
 
 
 def offline_here(metallb_version: str | None = None) -> str | None:

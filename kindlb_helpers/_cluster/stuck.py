@@ -4,7 +4,7 @@ A pod whose container waits with ``ErrImagePull``, ``ImagePullBackOff``, ``ErrIm
 ``InvalidImageName`` or ``CrashLoopBackOff`` will not become ready by waiting: the kubelet only retries
 with a growing back-off. :func:`guard` wraps a wait's check so that the wait stops with :class:`ImageStuck`
 (the pod, its image, its node, the kubelet's words and the fix) as soon as such a status has lasted its
-grace (:data:`GRACE`: at most 12 s), instead of sitting out the whole timeout.
+grace (:data:`GRACE`: at most 12 s; ``ImageStuck`` is in ``_core.errors``), instead of sitting out the whole timeout.
 
 The fix is the one that works here: an image that Docker has but the nodes lack is loaded with
 ``kind load docker-image``; one that Docker lacks is replaced by the local image that the source resolver
@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .._core.errors import KindlbError
+from .._core.errors import ImageStuck, KindlbError
 
 #: Seconds a status may last before the wait stops: a first ErrImagePull may still succeed on the next
 #: try (ImagePullBackOff follows within seconds when it does not), and a container that crashed once
@@ -30,14 +30,6 @@ GRACE: dict[str, float] = {"ImagePullBackOff": 0.0, "ErrImageNeverPull": 0.0, "I
 #: How often a guarded wait lists the pods (the wait itself may look more often).
 EVERY = 1.0
 _PULL = ("ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "ErrImagePull")
-
-
-class ImageStuck(KindlbError):
-    """A pod cannot start its image (it cannot be pulled, may not be pulled, or crashes): waiting will not help."""
-
-    def __init__(self, message: str, stuck: Stuck | None = None) -> None:
-        super().__init__(message)
-        self.stuck = stuck
 
 
 @dataclass(frozen=True)
@@ -183,3 +175,21 @@ def guard(check: Check, kind: Any, namespace: str, label_selector: str | None = 
         return done, status
 
     return guarded
+
+
+def not_ready(kind: Any, namespace: str, what: str) -> str:
+    """Why WHAT (the pods of NAMESPACE) is not ready, from its own pods only: each pod that is not Ready, with its
+    node, phase and its containers' waiting reasons (what a wait's timeout says; a pool, say, is not a pod's
+    readiness)."""
+    lines = []
+    for p in kind.core.list_namespaced_pod(namespace).items:
+        ready = any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
+        if ready or p.metadata.deletion_timestamp:
+            continue
+        waiting = [f"{c.name}: {c.state.waiting.reason}" for c in (p.status.container_statuses or [])
+                   if c.state and c.state.waiting]
+        lines.append(f"pod {p.metadata.name} on {p.spec.node_name or 'no node yet'}: {p.status.phase}"
+                     + (f" ({', '.join(waiting)})" if waiting else ""))
+    head = (f"{what}'s pods that are not Ready:\n" + "\n".join(lines) if lines else
+            f"every {what} pod is Ready; its Deployment or DaemonSet has not caught up yet")
+    return f"{head}\n`kubectl -n {namespace} describe pods` shows their events"

@@ -117,6 +117,20 @@ class WaitTimeout(KindlbError, TimeoutError):
     """A wait ran out of time; the message explains what was seen."""
 
 
+class ImageStuck(KindlbError):
+    """A pod cannot start its image (it cannot be pulled, may not be pulled, or its process keeps exiting): waiting
+    will not help. ``.stuck`` holds the pod, node, image and reason the message names with the fix."""
+
+    def __init__(self, message: str, stuck: object = None) -> None:
+        super().__init__(message)
+        self.stuck = stuck
+
+
+class NoOfflineSource(KindlbError):
+    """An offline-only run (``kindlb run --offline``, ``sources="offline"``) with neither a loaded bundle nor the
+    offline lab here; the message says what to load."""
+
+
 class ToolMissing(KindlbError):
     """A program kindlb runs (kind, kubectl, docker, ip, ...) is not installed or cannot be run."""
 

@@ -151,6 +151,8 @@ KNOWN: dict[str, Callable[[object], str | None]] = {
     "namespace": _via(lambda v: dns1123_label(v, "namespace")),
     "image": _optional(_via(image_ref)),  # None: the pinned image (versions.env)
     "probe_image": _optional(_via(image_ref)),
+    # where images and manifests come from when their parameter is None/"auto" (_cluster/sources.py)
+    "sources": _choice("auto", "online", "offline", "bundle", "lab"),
     "replicas": _number(1, 50, whole=True, unit=" pods"),
     "requests": _number(1, 1000, whole=True, unit=" requests"),
     "probe_from": _choice("auto", "host", "container"),
