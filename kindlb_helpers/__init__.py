@@ -7,7 +7,7 @@ use, and the few names every notebook needs (:func:`show` and the error types):
 - ``kh.metallb``: versions and eras, release facts, manifests, install, readiness, configure, uninstall;
 - ``kh.pool``: the subnet (``sipcalc``), what is taken, the pool planned, picked, validated and drawn;
 - ``kh.app``: nginx deployed, exposed, fetched and removed;
-- ``kh.l2``, ``kh.bgp``: layer 2 and BGP on the wire;
+- ``kh.l2``, ``kh.bgp``: layer 2 and BGP on the wire; ``kh.dual``: IPv6 and dual-stack LoadBalancers;
 - ``kh.exercises``, ``kh.trouble``: the exercises (07) and the staged failures (08);
 - ``kh.doctor``, ``kh.params``, ``kh.diagrams``: the first cell's checks, the parameters, the pictures.
 
@@ -45,7 +45,8 @@ __version__ = "0.1.0"
 
 # the public topics, each a module of this package (kindlb_helpers/<topic>.py), imported on first use
 # because they load pandas, docker and kubernetes, which the first line of a notebook does not need
-_TOPICS = ("app", "bgp", "cluster", "diagrams", "doctor", "exercises", "l2", "metallb", "params", "pool", "trouble")
+_TOPICS = ("app", "bgp", "cluster", "diagrams", "doctor", "dual", "exercises", "l2", "metallb", "params", "pool",
+           "trouble")
 
 __all__ = [
     *_TOPICS, "show",
