@@ -1,18 +1,18 @@
 """A MetalLB release is one object (issue 15): parsed once and strictly, asked everything that depends on it,
-its answers checked against the releases' own source in the Go module cache (skipped where it is absent),
-and no other module compares versions."""
+its answers checked against the releases' own source, fetched from the Go module proxy in the docker tier
+(tests/_metallb_source.py: downloaded on a fresh machine, never skipped), and no other module compares versions."""
 from __future__ import annotations
 
 import ast
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from kindlb_helpers._core.errors import BadInput, BadVersion, MetalLBError
 from kindlb_helpers._core.manifests import manifest_url, parse_version, uses_crds
+from _metallb_source import module
 from kindlb_helpers._core.release import FACTS, Release, fact, release
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,23 +84,16 @@ def test_every_fact_names_its_release_and_evidence():
 
 # ---------------------------------------------------------------- checked against each release's own source
 
-def _module(tag: str) -> Path | None:
-    try:
-        cache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, timeout=30).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        cache = os.environ.get("GOMODCACHE", "")
-    path = Path(cache or "~/go/pkg/mod").expanduser() / "go.universe.tf" / f"metallb@{tag}"
-    return path if path.is_dir() else None
+#: The releases whose manifests and controller the answers are read against: every served tag on either side of
+#: a boundary the answers depend on (release.SERVED), and the eras the notebooks run.
+CACHED = ["v0.9.6", "v0.10.3", "v0.12.1", "v0.13.0", "v0.13.7", "v0.13.9", "v0.13.12", "v0.14.3", "v0.14.5",
+          "v0.14.8", "v0.14.9", "v0.15.2", "v0.15.3", "v0.16.1"]
 
 
-CACHED = ["v0.12.1", "v0.13.0", "v0.13.9", "v0.13.12", "v0.14.8", "v0.14.9", "v0.16.1"]
-
-
+@pytest.mark.docker  # may download the tags (Go module proxy): not the unit tier
 @pytest.mark.parametrize("tag", CACHED)
 def test_the_answers_match_the_release_source(tag):
-    src = _module(tag)
-    if src is None:
-        pytest.skip(f"go.universe.tf/metallb@{tag} is not in the Go module cache")
+    src = module(tag)
     r = release(tag)
     manifests = [src / f for f in r.manifest_files]
     assert all(m.is_file() for m in manifests), manifests  # the files it names exist in that release
@@ -119,8 +112,11 @@ def test_the_answers_match_the_release_source(tag):
     assert r.annotation_prefixes == ((prefix.group(1), deprecated.group(1)) if deprecated else (prefix.group(1),))
     assert ("ip-allocated-from-pool" in service_go) == (r.pool_annotation is not None)
     speaker = "\n".join(p.read_text() for p in (src / "speaker").glob("*.go") if not p.name.endswith("_test.go"))
-    assert ("LabelNodeExcludeBalancers" in speaker or "exclude-from-external-load-balancers" in speaker) == \
-        r.honours_exclude_lb_label
+    assert ("LabelNodeExcludeBalancers" in speaker or "exclude-from-external-load-balancers" in speaker
+            or "IsNodeExcludedFromBalancers" in speaker) == r.honours_exclude_lb_label
+    # ServiceL2Status on by default: the status reconciler runs unless a flag (default false) is needed
+    k8s_go = (src / "internal" / "k8s" / "k8s.go").read_text()
+    assert ("Layer2Status" in k8s_go and "enable-l2-service-status" not in speaker) == r.has_l2_status
 
 
 # ---------------------------------------------------------------- nobody else compares versions

@@ -30,8 +30,12 @@ from .release import release
 
 #: AS numbers MetalLB and FRR accept: 1..4294967294 (0 and 4294967295 are reserved, RFC 7607 / RFC 7300).
 ASN_MAX = 4294967294
-#: AS numbers for private use (RFC 6996), what a lab should pick.
+#: AS numbers for private use (RFC 6996): what a real private network picks.
 PRIVATE_ASNS = ((64512, 65534), (4200000000, 4294967294))
+#: AS numbers for documentation and examples (RFC 5398), never used on the internet: the lab's, like its TEST-NET-2
+#: pool below.
+DOCUMENTATION_ASNS = ((64496, 64511), (65536, 65551))
+#: The lab's router and MetalLB: documentation AS numbers (RFC 5398), not private ones (64500, 64501 < 64512).
 ROUTER_ASN = 64501
 METALLB_ASN = 64500
 #: TEST-NET-2 (RFC 5737): documentation addresses, never routed on the internet, outside every kind subnet.
@@ -58,7 +62,8 @@ def check_asn(value, what: str = "AS number") -> int:
     """
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= ASN_MAX:
         raise BadInput(f"{what} {value!r} is not an AS number: use a whole number from 1 to {ASN_MAX}, "
-                       f"best a private one (64512-65534 or 4200000000-4294967294), e.g. {ROUTER_ASN}")
+                       f"best a private one (64512-65534 or 4200000000-4294967294) on a real network, or in a lab "
+                       f"a documentation one (64496-64511, RFC 5398) as kindlb's {ROUTER_ASN}")
     return value
 
 

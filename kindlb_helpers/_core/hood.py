@@ -194,7 +194,7 @@ def install_steps(cluster: str, version: str, sources: list[str], *, drop_psp: b
     if memberlist:
         steps.append(Step(kubectl(cluster, "create", "secret", "generic", "memberlist", "-n", NAMESPACE)
                           + ' --from-literal=secretkey="$(openssl rand -base64 128)"',
-                          f"MetalLB {version} speakers need this key for memberlist; from v0.12 the controller "
+                          f"MetalLB {version} speakers need this key for memberlist; from v0.10.0 the controller "
                           "creates it"))
     return Hood(f"install MetalLB {version}", steps)
 
@@ -206,7 +206,7 @@ def wait_metallb_steps(cluster: str, timeout: float) -> Hood:
         Step(kubectl(cluster, "wait", "deployment/controller", "--for=condition=Available", t, namespace=NAMESPACE),
              "the controller hands out addresses"),
         Step(kubectl(cluster, "rollout", "status", "daemonset/speaker", t, namespace=NAMESPACE),
-             "one speaker per node answers ARP"),
+             "a speaker per node it may run on; for each IP the elected one answers ARP"),
         Step(kubectl(cluster, "get", "pods", "-o", "wide", namespace=NAMESPACE)),
     ])
 

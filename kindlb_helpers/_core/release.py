@@ -5,12 +5,9 @@ padding, at most 20 characters) and answers: its era (ConfigMap or CRDs), whethe
 webhook, where its manifests are published, its images, who makes the ``memberlist`` secret, which
 Service annotation prefixes it reads, which node labels it honours, ... Every answer comes from
 :data:`FACTS`, the table of what the lesson states about MetalLB releases, each row with the first (and
-last) release it holds for and the evidence (a file:line of that release's source in the Go module cache,
-or its release notes). Nothing else in the package compares versions.
-
-RN below is ``website/content/release-notes/_index.md`` of v0.16.1, which holds every release's notes;
-its first 0.13 and 0.14 sections are 0.13.2 and 0.14.2 (the proxy serves no v0.14.0-v0.14.2 module, so
-those rows rest on RN).
+last) release it holds for and its evidence: source lines at tags the Go module proxy serves (:data:`SERVED`),
+on both sides of a boundary, with release notes quoted beside them, never instead. Nothing else in the package
+compares versions.
 
 >>> r = release("v0.16.1")
 >>> r.era, r.uses_crds, r.annotation_prefixes
@@ -30,7 +27,7 @@ from dataclasses import dataclass
 
 from .errors import BadVersion
 
-__all__ = ["FACTS", "Fact", "Release", "fact", "release", "MAX_LENGTH", "EXCLUDE_LB_LABEL"]
+__all__ = ["FACTS", "Fact", "Line", "Release", "SERVED", "fact", "release", "MAX_LENGTH", "EXCLUDE_LB_LABEL"]
 
 #: The longest text read as a version (v0.16.1 is 7 characters).
 MAX_LENGTH = 20
@@ -199,15 +196,45 @@ def release(value: object) -> Release:
 
 # ---------------------------------------------------------------- the facts, with their releases
 
+#: MetalLB tags the Go module proxy serves (``go mod download go.universe.tf/metallb@TAG``), tried one by one
+#: on 2026-12-06 from v0.9.3 to v0.16.1; every evidence line sits at one of them, so the tests can read it on
+#: any machine. Not served (403): v0.9.3-v0.9.5, v0.9.7, v0.9.8, v0.10.0-v0.10.2, v0.13.1, v0.13.8, v0.13.11,
+#: v0.14.0-v0.14.2, v0.14.4, v0.14.6, v0.14.7, v0.15.0, v0.15.1, v0.16.0. Where a boundary release is one of
+#: those, the row's ``gap`` names it and what its git tag shows.
+SERVED = ("v0.9.6", "v0.10.3", "v0.11.0", "v0.12.0", "v0.12.1", "v0.13.0", "v0.13.2", "v0.13.3", "v0.13.4",
+          "v0.13.5", "v0.13.6", "v0.13.7", "v0.13.9", "v0.13.10", "v0.13.12", "v0.14.3", "v0.14.5", "v0.14.8",
+          "v0.14.9", "v0.15.2", "v0.15.3", "v0.16.1")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of MetalLB's source at a served tag, as evidence for a fact: line LINE of PATH at TAG holds
+    the text SHOWS, the fact ``holds`` (or not) at TAG, and ABSENT (when given) appears nowhere in that file."""
+
+    tag: str
+    path: str
+    line: int
+    shows: str
+    holds: bool
+    absent: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.tag} {self.path}:{self.line}"
+
+
 @dataclass(frozen=True)
 class Fact:
-    """One claim the lesson makes about MetalLB, the releases it holds for, and the evidence."""
+    """One claim the lesson makes about MetalLB, the releases it holds for, and the evidence: source lines at
+    tags (``lines``; for a boundary, the last served release on each side of it), and notes (release notes
+    quoted beside the code, never instead)."""
 
     key: str
     text: str
     since: str | None
     until: str | None
-    evidence: str
+    lines: tuple[Line, ...]
+    notes: str = ""
+    gap: str = ""
 
     def holds(self, version: object) -> bool:
         """True when the fact is true for MetalLB ``version``.
@@ -218,6 +245,12 @@ class Fact:
         v = release(version)
         return ((self.since is None or release(self.since) <= v)
                 and (self.until is None or v <= release(self.until)))
+
+    @property
+    def evidence(self) -> str:
+        """The evidence in words: each source line (with or without the behaviour), the gap, the notes."""
+        said = "; ".join(f"{x} ({'with' if x.holds else 'without'})" for x in self.lines)
+        return "; ".join(p for p in (said, self.gap, self.notes) if p)
 
     @property
     def releases(self) -> str:
@@ -240,69 +273,150 @@ class Fact:
         return f"{self.text[0].upper()}{self.text[1:]} ({self.releases}): {yes} for {release(version)}."
 
 
-#: What the lesson and the library state about MetalLB releases (rows from issue 16's facts.md, checked
-#: in the Go module cache and RN); add a row here, with its evidence, before code or a notebook relies on it.
+_L = Line
+_NATIVE = "config/manifests/metallb-native.yaml"
+_OLD = "manifests/metallb.yaml"
+
+#: What the lesson and the library state about MetalLB releases; add a row here, with its evidence, before code
+#: or a notebook relies on it. A row with ``since`` or ``until`` names a boundary: its lines include the last
+#: served release on the older side and the first on the newer (tests/test_facts.py reads both tags). RN is
+#: ``website/content/release-notes/_index.md`` of v0.16.1 (its first 0.13 and 0.14 sections are 0.13.2 and
+#: 0.14.2: the tags v0.13.0, v0.13.1, v0.13.8, v0.14.0 and v0.14.1 have no notes of their own).
 FACTS: tuple[Fact, ...] = (
-    Fact("memberlist_by_controller", "the controller creates the memberlist Secret itself", "v0.10.0", None,
-         "RN 0.10.0 ('This Secret is now automatically created by the MetalLB controller'); "
-         "v0.12.1 manifests/metallb.yaml:440, "
-         "v0.16.1 config/manifests/metallb-native.yaml:2132 (METALLB_ML_SECRET_NAME)"),
-    Fact("configmap", "configured by the ConfigMap config (address-pools)", None, "v0.12.1",
-         "RN 0.13.2 ('the ConfigMap configuration is not supported anymore')"),
+    Fact("memberlist_by_controller", "the controller creates the memberlist Secret itself", "v0.10.0", None, (
+        _L("v0.9.6", _OLD, 314, "name: memberlist", False, absent="METALLB_ML_SECRET_NAME"),
+        _L("v0.10.3", _OLD, 422, "METALLB_ML_SECRET_NAME", True),
+        _L("v0.10.3", "controller/main.go", 133, "name of the memberlist secret to create", True),
+        _L("v0.12.1", _OLD, 440, "METALLB_ML_SECRET_NAME", True)),
+         notes="RN 0.10.0 ('This Secret is now automatically created by the MetalLB controller')",
+         gap="v0.10.0-v0.10.2 are not on the proxy; the git tag v0.10.0 has the same line at "
+             "manifests/metallb.yaml:422 and v0.9.8, the last 0.9 tag, none"),
+    Fact("configmap", "configured by the ConfigMap config (address-pools)", None, "v0.12.1", (
+        _L("v0.12.1", "controller/main.go", 126, "Kubernetes ConfigMap containing MetalLB's configuration", True),
+        _L("v0.13.0", "controller/main.go", 121, 'flag.String("namespace"', False, absent="ConfigMap")),
+         notes="RN 0.13.2 ('the ConfigMap configuration is not supported anymore')"),
     Fact("crds", "configured by custom resources (IPAddressPool, L2Advertisement), checked by a validating webhook",
-         "v0.13.0", None, "RN 0.13.2 ('CRD support! ... validating webhooks'); "
-         "v0.16.1 config/manifests/metallb-native.yaml:2308"),
-    Fact("pool_annotation", "the controller records the pool on the Service (ip-allocated-from-pool)", "v0.13.9", None,
-         "RN 0.13.9 ('Annotate the service with the pool'); v0.13.9 controller/service.go:35"),
+         "v0.13.0", None, (
+        _L("v0.12.1", _OLD, 126, "", False, absent="CustomResourceDefinition"),
+        _L("v0.13.0", _NATIVE, 875, "kind: IPAddressPool", True),
+        _L("v0.13.0", _NATIVE, 1725, "kind: ValidatingWebhookConfiguration", True)),
+         notes="RN 0.13.2 ('CRD support! ... validating webhooks')"),
+    Fact("pool_annotation", "the controller records the pool on the Service (ip-allocated-from-pool)", "v0.13.9", None, (
+        _L("v0.13.7", "controller/service.go", 35, '"metallb.universe.tf/address-pool"', False,
+           absent="ip-allocated-from-pool"),
+        _L("v0.13.9", "controller/service.go", 35, '"metallb.universe.tf/ip-allocated-from-pool"', True)),
+         notes="RN 0.13.9 ('Annotate the service with the pool')",
+         gap="the tag v0.13.8 (a day before v0.13.9, no release notes, not on the proxy) has the line too"),
     Fact("metallb_io_prefix", "Service annotations use the prefix metallb.io/ (metallb.universe.tf/ still read, "
-         "deprecated, with a deprecatedAnnotation event)", "v0.14.9", None,
-         "RN 0.14.9; v0.14.8 controller/service.go:33 (metallb.universe.tf only); "
-         "v0.14.9 controller/service.go:33,40"),
-    Fact("universe_prefix_only", "Service annotations use only the prefix metallb.universe.tf/", None, "v0.14.8",
-         "v0.12.1 controller/service.go:33-34; v0.14.8 controller/service.go:33"),
+         "deprecated, with a deprecatedAnnotation event)", "v0.14.9", None, (
+        _L("v0.14.8", "controller/service.go", 33, 'AnnotationPrefix             = "metallb.universe.tf"', False,
+           absent="DeprecatedAnnotationPrefix"),
+        _L("v0.14.9", "controller/service.go", 33, 'AnnotationPrefix             = "metallb.io"', True),
+        _L("v0.14.9", "controller/service.go", 40, 'DeprecatedAnnotationPrefix             = "metallb.universe.tf"',
+           True),
+        _L("v0.16.1", "controller/main.go", 107, '"deprecatedAnnotation"', True)),
+         notes="RN 0.14.9"),
+    Fact("universe_prefix_only", "Service annotations use only the prefix metallb.universe.tf/", None, "v0.14.8", (
+        _L("v0.12.1", "controller/service.go", 33, '"metallb.universe.tf/address-pool"', True),
+        _L("v0.14.8", "controller/service.go", 33, 'AnnotationPrefix             = "metallb.universe.tf"', True,
+           absent="DeprecatedAnnotationPrefix"),
+        _L("v0.14.9", "controller/service.go", 33, 'AnnotationPrefix             = "metallb.io"', False))),
     Fact("speaker_on_control_plane", "the speaker DaemonSet tolerates the node-role.kubernetes.io/control-plane taint "
-         "(before: only the old master taint)", "v0.13.0", None,
-         "v0.12.1 manifests/metallb.yaml:406-409; v0.13.0 and v0.16.1 config/manifests/metallb-native.yaml:2286-2292"),
+         "(before: only the old master taint)", "v0.13.0", None, (
+        _L("v0.12.1", _OLD, 408, "key: node-role.kubernetes.io/master", False,
+           absent="node-role.kubernetes.io/control-plane"),
+        _L("v0.13.0", _NATIVE, 1721, "key: node-role.kubernetes.io/control-plane", True),
+        _L("v0.16.1", _NATIVE, 2291, "key: node-role.kubernetes.io/control-plane", True))),
     Fact("exclude_lb_label", "speakers do not announce from nodes labelled "
-         "node.kubernetes.io/exclude-from-external-load-balancers (kubeadm labels the control-plane)", "v0.14.2", None,
-         "RN 0.14.2 ('Implement NodeExcludeBalancers', PR 2073); v0.14.8 speaker/layer2_controller.go:232, "
-         "speaker/main.go:88 (--ignore-exclude-lb), v0.16.1 speaker/layer2_controller.go:268; absent in v0.13.12"),
-    Fact("l2status", "each announcing speaker keeps a ServiceL2Status object naming its node", "v0.14.2", None,
-         "RN 0.14.2 (PR 2198); v0.16.1 config/manifests/metallb-native.yaml:1567"),
+         "node.kubernetes.io/exclude-from-external-load-balancers (kubeadm labels the control-plane)", "v0.14.2", None, (
+        _L("v0.13.12", "speaker/layer2_controller.go", 98, "func (c *layer2Controller) ShouldAnnounce(", False,
+           absent="IsNodeExcludedFromBalancers"),
+        _L("v0.14.3", "speaker/layer2_controller.go", 215, "k8snodes.IsNodeExcludedFromBalancers(nodes[s])", True)),
+         notes="RN 0.14.2 ('Implement NodeExcludeBalancers', PR 2073)",
+         gap="v0.14.2, the first release with it, is not on the proxy; its git tag has the same check, and so do "
+             "the tags v0.14.0 and v0.14.1 (made the same hour, never released: no release notes)"),
+    Fact("l2status", "each announcing speaker keeps a ServiceL2Status object naming its node, by default "
+         "(v0.14.4 and v0.14.5 only with the speaker flag --enable-l2-service-status, off by default; none before)",
+         "v0.14.6", None, (
+        _L("v0.14.3", "internal/k8s/k8s.go", 100, "type Config struct", False, absent="L2Status"),
+        _L("v0.14.5", "speaker/main.go", 90, 'flag.Bool("enable-l2-service-status", false', False),
+        _L("v0.14.8", "internal/k8s/k8s.go", 281, "if cfg.Layer2StatusChan != nil {", True,
+           absent="EnableL2Status"),
+        _L("v0.16.1", _NATIVE, 1571, "kind: ServiceL2Status", True)),
+         notes="RN 0.14.2 lists the status (PR 2198), yet the code at that tag has none of it, and v0.14.4 put it "
+               "behind the flag (speaker/main.go:90, 'because of issue 2311'): the code, not the note",
+         gap="v0.14.6, the first release on by default, is not on the proxy: its git tag has no flag and reports "
+             "the status unconditionally (speaker/main.go:172); v0.14.4 (the flag's first) is not served either"),
     Fact("log_names_service", "the speaker's serviceAnnounced / serviceWithdrawn log lines name the Service "
-         "(\"service\":\"default/nginx\"); later ones name only its IPs", None, "v0.12.1",
-         "v0.12.1 internal/k8s/k8s.go:489, speaker/main.go:324; v0.13.0 speaker/main.go:278,344 "
-         "and v0.16.1 speaker/main.go:416,481 (\"ips\", no service)"),
+         "(\"service\":\"default/nginx\"); later ones name only its IPs", None, "v0.12.1", (
+        _L("v0.12.1", "internal/k8s/k8s.go", 489, 'l := log.With(c.logger, "service", string(k))', True),
+        _L("v0.12.1", "speaker/main.go", 324, '"serviceAnnounced"', True),
+        _L("v0.13.0", "speaker/main.go", 278, 'l = log.With(l, "ips", lbIPs)', False),
+        _L("v0.16.1", "speaker/main.go", 416, 'l = log.With(l, "ips", lbIPs)', False))),
     Fact("no_endpoints_no_announce", "a Service without a ready endpoint gets an IP (IPAllocated) but no speaker "
-         "announces it: no nodeAssigned event, no ARP answer", None, None,
-         "v0.12.1 speaker/layer2_controller.go:95-97; v0.16.1 speaker/layer2_controller.go:83-86"),
+         "announces it: no nodeAssigned event, no ARP answer", None, None, (
+        _L("v0.12.1", "speaker/layer2_controller.go", 96, "if !activeEndpointExists(eps) {", True),
+        _L("v0.16.1", "speaker/layer2_controller.go", 84, "if !activeEndpointExists(eps) {", True))),
     Fact("no_pool_no_event", "a LoadBalancer Service that MetalLB cannot serve because no pool exists gets no "
          "event; the reason is only a debug-level log line (v0.16.1 also logs 'failed to handle service' without it)",
-         None, None, "v0.12.1 controller/main.go:64 (noConfig, debug); v0.16.1 controller/service.go:62-66 "
-         "(pools are empty, debug), "
-         "v0.16.1 internal/k8s/controllers/service_controller_reload.go:107 (the error line)"),
+         None, None, (
+        _L("v0.12.1", "controller/main.go", 64, '"not processing, still waiting for config"', True),
+        _L("v0.16.1", "controller/service.go", 64, '"pools are empty"', True),
+        _L("v0.16.1", "internal/k8s/controllers/service_controller_reload.go", 107,
+           '"failed to handle service, no retry"', True))),
     Fact("garp", "a speaker that takes over an IP sends gratuitous ARP (a request and a reply) at once, then every "
-         "1.1 s for 5 s", None, None,
-         "v0.12.1 internal/layer2/announcer.go:141-178; v0.16.1 internal/layer2/announcer.go:157-197, arp.go:54-66"),
+         "1.1 s for 5 s", None, None, (
+        _L("v0.12.1", "internal/layer2/announcer.go", 152, "ticker.Reset(1100 * time.Millisecond)", True),
+        _L("v0.12.1", "internal/layer2/announcer.go", 157, "time.Now().Add(5 * time.Second)", True),
+        _L("v0.16.1", "internal/layer2/announcer.go", 172, "ticker.Reset(1100 * time.Millisecond)", True),
+        _L("v0.16.1", "internal/layer2/announcer.go", 177, "time.Now().Add(5 * time.Second)", True))),
+    Fact("garp_on_every_announce", "a speaker sends gratuitous ARP every time it (re)processes a Service it "
+         "announces (SetBalancer), not only when it takes an IP over", None, None, (
+        _L("v0.12.1", "internal/layer2/announcer.go", 224, "defer a.doSpam(ip)", True),
+        _L("v0.16.1", "internal/layer2/announcer.go", 260, "defer a.doSpam(adv)", True))),
     Fact("graceful_leave", "a speaker that is stopped leaves memberlist (Leave, 1 s) within its 2 s grace period",
-         None, None, "v0.12.1 internal/speakerlist/speakerlist.go:290-300, manifests/metallb.yaml:405; "
-         "v0.16.1 internal/speakerlist/speakerlist.go:323-333, metallb-native.yaml:2285"),
+         None, None, (
+        _L("v0.12.1", "internal/speakerlist/speakerlist.go", 296, "sl.ml.Leave(time.Second)", True),
+        _L("v0.12.1", _OLD, 405, "terminationGracePeriodSeconds: 2", True),
+        _L("v0.16.1", "internal/speakerlist/speakerlist.go", 329, "sl.ml.Leave(time.Second)", True),
+        _L("v0.16.1", _NATIVE, 2285, "terminationGracePeriodSeconds: 2", True))),
+    Fact("auto_assign_only_automatic", "a pool with autoAssign false is skipped only when MetalLB picks an address "
+         "itself: a Service that names the pool, or requests one of its addresses, still gets one", None, None, (
+        _L("v0.12.1", "internal/allocator/allocator.go", 281, "if !a.pools[poolName].AutoAssign {", True),
+        _L("v0.16.1", "internal/allocator/allocator.go", 386, "if !pool.AutoAssign", True)),
+         notes="both lines are in Allocate (the automatic choice); Assign (a requested IP) and AllocateFromPool "
+               "(a named pool) do not read AutoAssign; docs _advanced_ipaddresspool_configuration.md"),
+    Fact("native_bgp_no_bfd", "the native BGP speaker has no BFD: v0.16.1's webhook refuses a BFD profile, v0.12.1's "
+         "speakers keep the last configuration and log that the reload failed", None, None, (
+        _L("v0.12.1", "internal/bgp/native/native.go", 95, "bfd profiles not supported in native mode", True),
+        _L("v0.12.1", "speaker/bgp_controller.go", 97, '"failed to sync bfd profiles"', True),
+        _L("v0.12.1", "internal/k8s/k8s.go", 561, "config (re)load failed, config marked stale", True),
+        _L("v0.16.1", "internal/config/validation.go", 37, "has bfd-profile set on native bgp mode", True),
+        _L("v0.16.1", "internal/config/validation.go", 68, "bfd profiles section set", True))),
     Fact("config_kept_when_missing", "when the ConfigMap config is deleted or invalid, the controller and the "
          "speakers keep the last valid configuration and go on serving; they log 'configuration is missing, "
-         "MetalLB will not function' or 'config (re)load failed, config marked stale'", None, "v0.12.1",
-         "v0.12.1 internal/k8s/k8s.go:542-544 (ConfigMap gone: configChanged(nil)), controller/main.go:105-107 "
-         "(nil: an error line, returns before c.config = cfg at controller/main.go:114), speaker/main.go:400-402, "
-         "internal/k8s/k8s.go:554 and internal/k8s/k8s.go:561 (config marked stale)"),
+         "MetalLB will not function' or 'config (re)load failed, config marked stale'", None, "v0.12.1", (
+        _L("v0.12.1", "controller/main.go", 106, "configuration is missing, MetalLB will not function", True),
+        _L("v0.12.1", "internal/k8s/k8s.go", 561, "config (re)load failed, config marked stale", True),
+        _L("v0.13.0", "internal/k8s/controllers/config_controller.go", 106, "Pools:              ipAddressPools.Items,",
+           False)),
+         notes="v0.12.1 internal/k8s/k8s.go:542-544 (ConfigMap gone: configChanged(nil)), controller/main.go:105-107 "
+               "(nil: an error line, returns before c.config = cfg at controller/main.go:114); from v0.13.0 the "
+               "pools are whatever IPAddressPools exist (none: none)"),
     Fact("configuration_state", "each MetalLB component reports the configuration errors it found in a "
-         "ConfigurationState object", "v0.15.3", None,
-         "RN 0.15.3 ('Add ConfigurationState CRD to expose configuration errors', #2881); "
-         "v0.16.1 api/v1beta1/configurationstate_types.go:64, v0.16.1 config/manifests/metallb-native.yaml:868; "
-         "absent in v0.14.9"),
+         "ConfigurationState object", "v0.15.3", None, (
+        _L("v0.15.2", _NATIVE, 1304, "name: servicel2statuses.metallb.io", False, absent="ConfigurationState"),
+        _L("v0.15.3", "api/v1beta1/configurationstate_types.go", 68, "type ConfigurationState struct", True)),
+         notes="RN 0.15.3 ('Add ConfigurationState CRD to expose configuration errors', #2881)"),
     Fact("quay_images", "the manifests run quay.io/metallb/controller and quay.io/metallb/speaker at the release's tag "
-         "(Docker Hub's metallb/* images are deprecated from 0.13)", "v0.12.1", None,
-         "v0.12.1 manifests/metallb.yaml:365,444; v0.13.0 config/manifests/metallb-native.yaml:1579,1675; "
-         "v0.16.1 config/manifests/metallb-native.yaml:2136,2233; RN 0.13.2 (dockerhub deprecated); "
-         "earlier releases not checked here (their modules are not on the proxy)"),
+         "(Docker Hub's metallb/* images are deprecated from 0.13)", "v0.10.1", None, (
+        _L("v0.9.6", _OLD, 316, "image: metallb/speaker:v0.9.6", False, absent="quay.io"),
+        _L("v0.10.3", _OLD, 366, "image: quay.io/metallb/speaker:v0.10.3", True),
+        _L("v0.12.1", _OLD, 365, "image: quay.io/metallb/speaker:v0.12.1", True),
+        _L("v0.16.1", _NATIVE, 2233, "quay.io/metallb/speaker:v0.16.1", True)),
+         notes="RN 0.13.2 (dockerhub deprecated)",
+         gap="v0.10.0's git tag names quay.io/metallb/speaker:main (not its own tag), v0.10.1 its own; neither is on "
+             "the proxy; the tags v0.9.7/v0.9.8 (not served) are 0.9 patches made after the move"),
 )
 
 _BY_KEY = {f.key: f for f in FACTS}

@@ -34,7 +34,8 @@ def compare(pool, name: str = "default", version: str = DEFAULT_VERSION) -> pd.D
          f"L2Advertisement spec.ipAddressPools: {l2['spec']['ipAddressPools']}",
          "announce the pool's addresses in layer 2: one node answers ARP (IPv4) / NDP (IPv6) for each"),
         ("address-pools[0].auto-assign: false", "IPAddressPool spec.autoAssign: false",
-         "only Services that ask for this pool by name get its addresses"),
+         "MetalLB never picks from it by itself: only Services that name the pool, or request one of its "
+         "addresses, get one"),
         (f"Service annotation {_prefix(CONFIGMAP_ERA)}/address-pool",
          f"Service annotation {_prefix(version)}/address-pool" + _prefix_note(version),
          "ask for an address from a named pool"),

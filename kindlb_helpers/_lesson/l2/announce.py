@@ -1,7 +1,7 @@
 """MetalLB's side of layer 2: which speaker announces a Service's IP, which nodes may announce at all,
 and waiting until one does.
 
-The announcer is read from MetalLB's ServiceL2Status where it keeps one (v0.14.2+), else from the
+The announcer is read from MetalLB's ServiceL2Status where it keeps one (v0.14.6+), else from the
 Service's ``nodeAssigned`` events; the speakers' logs and the nodes' labels and taints say why.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .parse import parse_node_assigned
 SPEAKER_LABEL = "component=speaker"
 
 
-def _speakers(kind: Kind) -> list:
+def speaker_pods(kind: Kind) -> list:
     pods = kind.core.list_namespaced_pod(NAMESPACE, label_selector=SPEAKER_LABEL).items
     return sorted((p for p in pods if not p.metadata.deletion_timestamp), key=lambda p: p.spec.node_name or "")
 
@@ -65,7 +65,7 @@ def announcements(kind: Kind, name: str = "nginx", namespace: str = "default",
 
 
 def current_announcer(kind: Kind, name: str = "nginx", namespace: str = "default") -> str | None:
-    """The announcing node: from MetalLB's ServiceL2Status where it keeps one (v0.14.2+), else the node
+    """The announcing node: from MetalLB's ServiceL2Status where it keeps one (v0.14.6+), else the node
     of the newest ``nodeAssigned`` event (the ConfigMap era), or None."""
     try:
         nodes = l2_status_nodes(kind, name, namespace)
@@ -104,7 +104,7 @@ def announcer_steps(cluster: str, name: str, namespace: str, ip=None, l2status: 
 
 def announcer(kind: Kind, name: str = "nginx", namespace: str = "default") -> pd.DataFrame:
     """One row per speaker: its node, its pod, what its log last says about the Service (by name or IP),
-    whether MetalLB's ServiceL2Status names that node (v0.14.2+; None before), and whether the newest
+    whether MetalLB's ServiceL2Status names that node (v0.14.6+; None before), and whether the newest
     ``nodeAssigned`` event does. ``attrs``: ``node`` (the announcer), ``ip``, ``l2status``, ``hood``."""
     from ..app import external_ip
 
@@ -118,12 +118,12 @@ def announcer(kind: Kind, name: str = "nginx", namespace: str = "default") -> pd
     events = announcements(kind, name, namespace)
     newest_event = events[-1][1] if events else None
     svc = f"{namespace}/{name}"
-    pods = _app_pods_by_node(kind, name, namespace)
+    pods = app_pods_by_node(kind, name, namespace)
     rows = [{"node": p.spec.node_name, f"{name} pods": pods.get(p.spec.node_name, 0), "speaker": p.metadata.name,
              "ready": all(c.ready for c in (p.status.container_statuses or [])) and bool(p.status.container_statuses),
              "speaker log says": _speaker_says(kind, p, svc, ip),
              "ServiceL2Status": None if l2s is None else p.spec.node_name in l2s[:1],
-             "nodeAssigned": p.spec.node_name == newest_event} for p in _speakers(kind)]
+             "nodeAssigned": p.spec.node_name == newest_event} for p in speaker_pods(kind)]
     frame = pd.DataFrame(rows, columns=["node", f"{name} pods", "speaker", "ready", "speaker log says",
                                         "ServiceL2Status", "nodeAssigned"])
     frame.attrs.update(node=node, ip=ip, service=svc, l2status=l2s,
@@ -145,7 +145,7 @@ def who_may_announce(kind: Kind, version: str | None = None) -> pd.DataFrame:
     version = version or installed_version(kind)
     label = "node.kubernetes.io/exclude-from-external-load-balancers"
     honours = bool(version) and fact("exclude_lb_label").holds(version)
-    speakers = {p.spec.node_name for p in _speakers(kind)}
+    speakers = {p.spec.node_name for p in speaker_pods(kind)}
     rows = []
     for n in sorted(kind.core.list_node().items, key=lambda n: n.metadata.name):
         labels = n.metadata.labels or {}
@@ -181,7 +181,7 @@ def who_may_announce(kind: Kind, version: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def _app_pods_by_node(kind: Kind, name: str, namespace: str) -> dict[str, int]:
+def app_pods_by_node(kind: Kind, name: str, namespace: str) -> dict[str, int]:
     """node -> number of ready pods of the app on it."""
     out: dict[str, int] = {}
     for p in kind.core.list_namespaced_pod(namespace, label_selector=f"{APP_LABEL}={name}").items:
@@ -207,7 +207,7 @@ def wait_local_announcer(kind: Kind, name: str = "nginx", namespace: str = "defa
         via == "container" or shutil.which("ip") is not None)
 
     def check() -> tuple[bool, str]:
-        now, pods = current_announcer(kind, name, namespace), _app_pods_by_node(kind, name, namespace)
+        now, pods = current_announcer(kind, name, namespace), app_pods_by_node(kind, name, namespace)
         if now and pods.get(now):
             seen[:] = [now]
             return True, f"{now} announces and runs {pods[now]} pod(s)"
