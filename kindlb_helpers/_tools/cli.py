@@ -114,6 +114,9 @@ def _run(args) -> int:
         os.environ["KINDLB_NOTEBOOKS"] = str(notebooks_dir(args.notebooks_dir).resolve())
     params = _parse_params(args.param)
     check_run_parameters(params, args.notebooks or None)  # what the user typed; nothing has run yet
+    from .._core.paths import folder_for
+
+    folder_for(args.output, "create the output folder")  # a name too long, a file on the way: said before any run
     loaded = _offline_params(params) if args.offline else None
     if args.delete_cluster:
         params["delete_cluster"] = True
@@ -178,8 +181,21 @@ def _notebook_arg(name: str) -> str:
 
     if "/" not in name and "\\" not in name and not name.endswith(".ipynb"):
         return name
-    path = Path(name).expanduser().resolve()
-    if path.suffix != ".ipynb" or not path.is_file():
+    from .._core.paths import path_error
+
+    try:
+        path = Path(name).expanduser().resolve()
+        found = path.is_file()
+    except OSError as exc:  # a name too long, a loop of links
+        raise path_error(name, exc, "run the notebook") from None
+    if path.suffix == ".ipynb" and not found:
+        try:
+            path.lstat()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # a file on the way (not a folder), no permission
+            raise path_error(name, exc, "run the notebook") from None
+    if path.suffix != ".ipynb" or not found:
         raise BadInput(f"no notebook file {cut(name)} ({path}): give a series name such as 03_address_pool, "
                        "or the path of an .ipynb file")
     print(f"running {path}: the notebook file you named")
@@ -342,11 +358,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(_one_or_two_lines(exc), file=sys.stderr)
-        return 2 if isinstance(exc, BadInput) else 1
+        return 2 if isinstance(exc, BadInput) or _paths_fault(exc) else 1
+
+
+def _paths_fault(exc: BaseException) -> bool:
+    """An OS error on a path that another path would avoid (a name too long, a file on the way): bad input."""
+    if not isinstance(exc, OSError) or not exc.filename or isinstance(exc, KindlbError):
+        return False
+    from .._core.paths import path_error
+
+    return isinstance(path_error(exc.filename, exc, "use"), BadInput)
 
 
 def _one_or_two_lines(exc: BaseException) -> str:
     """``kindlb: <message>``: the first line, then everything else joined into a second one."""
+    if isinstance(exc, OSError) and exc.filename and not isinstance(exc, KindlbError):
+        from .._core.paths import path_error  # an OS error on a path: the path and the fix, not "a bug?"
+
+        exc = path_error(exc.filename, exc, "use")
     text = str(exc).strip() or type(exc).__name__
     if not isinstance(exc, KindlbError):
         text = f"{type(exc).__name__}: {text} (a bug? `kindlb --debug ...` shows where)"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._core.errors import BadInput, KindlbError
+from .._core.paths import path_error
 
 #: The record of what ``copy_series`` wrote into a folder (file name -> sha256).
 RECORD = ".kindlb-notebooks.json"
@@ -38,7 +39,14 @@ def notebooks_dir(folder: str | Path | None = None) -> Path:
     if path is None:
         raise KindlbError(f"no notebooks shipped with kindlb_helpers in {_HERE}: reinstall kindlb "
                           "(`pip install --force-reinstall kindlb`), or pass --notebooks DIR / set KINDLB_NOTEBOOKS")
-    if not any(path.glob("00_*.ipynb")):
+    try:
+        path.stat()
+        found = any(path.glob("00_*.ipynb"))
+    except FileNotFoundError:
+        found = False
+    except OSError as exc:  # a name too long, a file on the way, no permission: the user's path, said as such
+        raise path_error(path, exc, "read the notebooks in") from None
+    if not found:
         how = "--notebooks DIR" if folder else "KINDLB_NOTEBOOKS"
         raise KindlbError(f"no notebooks in {path}: point {how} at a folder made by `kindlb notebooks DIR`, "
                           "or unset it to use the installed copy")
@@ -150,6 +158,12 @@ def copy_series(dest: str | Path, force: bool = False, source: Path | None = Non
     if isinstance(dest, str) and not dest.strip():
         raise BadInput("the folder name is empty: give the folder to copy the series into, e.g. kindlb-notebooks")
     dest = Path(dest).expanduser()
+    try:
+        dest.lstat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # a name too long, a file on the way, no permission
+        raise path_error(dest, exc, "copy the series into") from None
     if dest.exists() and not dest.is_dir():
         raise BadInput(f"{dest} is not a folder: give a new or existing folder for the series")
     record_path = dest / RECORD
@@ -184,5 +198,5 @@ def copy_series(dest: str | Path, force: bool = False, source: Path | None = Non
         for target, data in writes:
             _write(target, data)
     except OSError as exc:
-        raise BadInput(f"cannot write in {dest} ({exc.strerror or exc}): pick a folder you can write") from None
+        raise path_error(dest, exc, "copy the series into") from None
     return report

@@ -20,7 +20,7 @@ from ..._core.errors import BadInput, KindlbError
 from .cache import Loaded, cache_dir
 from .dockercli import _docker, _docker_answers, image_id
 from .format import MANIFEST, NODE_ROLES, BundleError
-from .verify import _scan
+from .verify import _scan, bundle_file
 
 
 def _clusters() -> list[str]:
@@ -41,6 +41,7 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
     exists. DOCKER_ONLY: no cluster at all.
     """
     t0 = time.monotonic()
+    bundle_file(file)  # the user's path first, before Docker is asked anything
     _docker_answers()
     clusters: list[str] = []
     if not docker_only:  # the cluster is named by the user: checked before the archive is read

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..._core.errors import BadInput, KindlbError
+from ..._core.paths import file_to_write, path_error
 from ..._core.versions import KIND_VERSION, NGINX_ONLINE_IMAGE, NODE_IMAGE, PROBE_ONLINE_IMAGE, pins
 from .dockercli import _docker, _require_image
 from .format import _CHUNK, FORMAT, FORMAT_VERSION, MANIFEST, BundleError, normalize_version
@@ -91,6 +92,7 @@ def save(file: str | Path, metallb_version: str | None = None, *, from_lab: bool
     """
     t0 = time.monotonic()
     version = normalize_version(metallb_version)
+    out = _bundle_path(file, version)  # the user's path first: said before any image is read
     if from_lab:
         lab = _from_lab(version)
         version = lab["version"]
@@ -107,10 +109,37 @@ def save(file: str | Path, metallb_version: str | None = None, *, from_lab: bool
     nginx_image = nginx_image or NGINX_ONLINE_IMAGE
     probe_image = probe_image or PROBE_ONLINE_IMAGE  # containers.PROBE_IMAGE, the probe the series runs online
     router_image = router_image or pins()["FRR_ONLINE_IMAGE"]
+    try:
+        return _write_bundle(out, version, t0, from_lab, node_image, nginx_image, probe_image, router_image,
+                             manifest, log)
+    except OSError as exc:  # a full disk, a folder made read-only meanwhile: the user's path and the fix
+        where = exc.filename or out
+        if str(where).startswith(str(out.parent)):
+            raise path_error(out, exc, "write the bundle") from None
+        raise path_error(where, exc, "read") from None  # --manifest's file or folder
+
+
+def _bundle_path(file: str | Path, version: str) -> Path:
+    """FILE as the bundle to write: not a folder, its name fits, its folder exists (made) and is writable."""
     out = Path(file).expanduser()
-    if out.is_dir():
+    try:
+        is_dir = out.is_dir()
+    except OSError as exc:
+        raise path_error(file, exc, "write the bundle") from None
+    if is_dir:
         raise BadInput(f"{out} is a folder: give the bundle's file name, e.g. {out / f'kindlb-{version}.tar'}")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    file_to_write(out, "write the bundle")
+    try:  # written first as NAME.partial, then renamed: that name must fit too
+        out.with_name(out.name + ".partial").lstat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise path_error(out, exc, "write the bundle") from None
+    return out
+
+
+def _write_bundle(out: Path, version: str, t0: float, from_lab: bool, node_image: str, nginx_image: str,
+                  probe_image: str, router_image: str, manifest, log: Callable[[str], None]) -> dict:
     with tempfile.TemporaryDirectory(prefix=".kindlb-bundle-", dir=out.parent) as tmp:
         work = Path(tmp)
         _collect_manifest(version, manifest, work / "metallb")

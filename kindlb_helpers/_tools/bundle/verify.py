@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..._core.errors import BadInput
 from ..._core.inputs import cut
+from ..._core.paths import path_error
 from .format import (
     _CHUNK,
     _INNER_JSON,
@@ -110,13 +111,28 @@ def _familiar(ref: str) -> str:
     return ref
 
 
+def bundle_file(file: str | Path) -> Path:
+    """FILE as a bundle to read: a file that is there; else one line naming it (a name too long, a file on the
+    way, no permission, or simply nothing there) and what to give instead."""
+    path = Path(file).expanduser()
+    try:
+        found = path.is_file()
+        if not found:
+            path.stat()  # nothing there is said below; any other OS error on the path, here
+    except FileNotFoundError:
+        found = False
+    except OSError as exc:
+        raise path_error(file, exc, "read the bundle") from None
+    if not found:
+        raise BadInput(f"no bundle at {cut(str(path), 200)}: give the file `kindlb bundle save` wrote")
+    return path
+
+
 def _scan(file: str | Path, metallb_version: str | None, extract_to: Path | None) -> dict:
     """Read the whole archive once and prove it: the manifest first (names, release, sizes, entries), then
     every member (regular, listed once, its size and sha256, and what each image tar would tag). With
     EXTRACT_TO, each member is also written there as it is read (``load``'s second pass, after ``verify``)."""
-    path = Path(file).expanduser()
-    if not path.is_file():
-        raise BadInput(f"no bundle at {cut(str(path), 200)}: give the file `kindlb bundle save` wrote")
+    path = bundle_file(file)
     name = str(path)
     asked = normalize_version(metallb_version) if metallb_version is not None else None
     seen: dict[str, str] = {}
