@@ -29,7 +29,7 @@ from kindlb_helpers._core.errors import (
     WaitTimeout,
     is_transient,
 )
-from kindlb_helpers._lesson.l2 import neigh as l2  # the client side of layer 2: _ip_neigh, _checked_ip, _via
+from kindlb_helpers._lesson.l2 import neigh as l2  # the client side of layer 2: _ip_neigh, checked_ip, checked_via
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -242,9 +242,9 @@ def test_app_names_are_checked_as_params_checks_them():
 
 def test_l2_bad_input_is_bad_input():
     with pytest.raises(BadInput):
-        l2._checked_ip("not-an-ip")
+        l2.checked_ip("not-an-ip")
     with pytest.raises(BadInput):
-        l2._via("browser")
+        l2.checked_via("browser")
     with pytest.raises(BadInput):
         l2.neighbours("not-an-ip")  # refused before anything is contacted
 

@@ -116,7 +116,7 @@ def _scripted(monkeypatch, entries, announcers):
 
     monkeypatch.setattr(where, "entry_node", entry)
     monkeypatch.setattr(where, "current_announcer", lambda kind, name, namespace: nxt(announcers))
-    monkeypatch.setattr(where, "_checked_ip", lambda ip: str(ip))
+    monkeypatch.setattr(where, "checked_ip", lambda ip: str(ip))
     return looks
 
 

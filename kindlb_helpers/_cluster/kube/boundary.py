@@ -112,7 +112,7 @@ def translate(what: str, cluster: str = DEFAULT_CLUSTER, host: str | None = None
         ) from exc
 
 
-class _Translated:
+class Translated:
     """A typed API object (CoreV1Api, ...) whose every method call goes through :func:`translate`."""
 
     def __init__(self, target: Any, cluster: str, host: str | None) -> None:

@@ -17,7 +17,7 @@ import yaml
 from ..._core.errors import ClusterNotFound, KindlbError, WrongContext
 from ..commands import run
 from ..kubeconfig import context_names, kind_context
-from .boundary import DEFAULT_CLUSTER, _Translated, translate
+from .boundary import DEFAULT_CLUSTER, Translated, translate
 
 #: (connect, read) seconds for a request that gives no timeout of its own; watches and log follows get none.
 DEFAULT_TIMEOUT = (5.0, 60.0)
@@ -63,7 +63,7 @@ class Kind:
 
     def typed(self, api_class: Any) -> Any:
         """``api_class(self.api)`` (e.g. ``kubernetes.client.RbacAuthorizationV1Api``) with translated errors."""
-        return _Translated(api_class(self.api), self.cluster, self.host)
+        return Translated(api_class(self.api), self.cluster, self.host)
 
     @property
     def core(self):

@@ -16,9 +16,9 @@ from ..inputs import cut
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
-_INTERFACES = (ipaddress.IPv4Interface, ipaddress.IPv6Interface)
-_ADDRESSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
-_NETWORKS = (ipaddress.IPv4Network, ipaddress.IPv6Network)
+INTERFACE_TYPES = (ipaddress.IPv4Interface, ipaddress.IPv6Interface)
+ADDRESS_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+NETWORK_TYPES = (ipaddress.IPv4Network, ipaddress.IPv6Network)
 _SCOPED = ("a scoped address such as fe80::1%eth0 belongs to one interface and cannot be in a pool: "
            "use a global or unique-local address (kind's are like fc00:f853:ccd:e793::10)")
 
@@ -30,7 +30,7 @@ def _unscoped(value):
     return value
 
 
-def _plain(value):
+def plain_address(value):
     """``value`` as a user gave it, or PoolError when it is scoped or IPv4-mapped IPv6 (``::ffff:1.2.3.4``:
     IPv4 dressed as IPv6, which neither MetalLB nor Docker hands out as either family)."""
     _unscoped(value)
@@ -58,14 +58,14 @@ def _address(text: str, what: str = "address") -> IPAddress:
             + (" (brackets go around one IPv6 address, both of them: [fc00::1])" if "[" in text or "]" in text
                else "")
         ) from None
-    return _plain(addr)
+    return plain_address(addr)
 
 
 def _one_address(value: object) -> IPAddress:
     """An address from text or an ipaddress object (an interface counts as its address)."""
-    if isinstance(value, _INTERFACES):
+    if isinstance(value, INTERFACE_TYPES):
         value = value.ip
-    if isinstance(value, _ADDRESSES):
+    if isinstance(value, ADDRESS_TYPES):
         return _unscoped(value)
     if isinstance(value, str):
         return _address(value)
@@ -118,12 +118,12 @@ class PoolRange:
         """Read ``a-b``, a CIDR ``net/len``, a single address, or ipaddress objects."""
         if isinstance(spec, PoolRange):
             return spec
-        if isinstance(spec, _INTERFACES):  # an interface names one taken address, not its whole network
+        if isinstance(spec, INTERFACE_TYPES):  # an interface names one taken address, not its whole network
             spec = spec.ip
-        if isinstance(spec, _ADDRESSES):
-            return cls(_plain(spec), spec)
-        if isinstance(spec, _NETWORKS):  # a range by its ends: never enumerated
-            _plain(spec)
+        if isinstance(spec, ADDRESS_TYPES):
+            return cls(plain_address(spec), spec)
+        if isinstance(spec, NETWORK_TYPES):  # a range by its ends: never enumerated
+            plain_address(spec)
             return cls(spec.network_address, spec.broadcast_address)
         if not isinstance(spec, str):
             raise PoolError(
@@ -139,7 +139,7 @@ class PoolRange:
             raise PoolError(f"{cut(text)}: {_SCOPED}")
         if "/" in text:
             try:
-                _plain(ipaddress.ip_network(text, strict=False))  # ::ffff:a.b.c.d/n: said before its host bits
+                plain_address(ipaddress.ip_network(text, strict=False))  # ::ffff:a.b.c.d/n: said before its host bits
             except ValueError as exc:
                 if isinstance(exc, PoolError):
                     raise
@@ -184,7 +184,7 @@ class PoolRange:
         return str(net) if net is not None else str(self)
 
     def __contains__(self, item: object) -> bool:
-        if isinstance(item, _INTERFACES):
+        if isinstance(item, INTERFACE_TYPES):
             item = item.ip
         if isinstance(item, str):
             item = _address(item)
@@ -231,7 +231,7 @@ class Reserved:
 TakenSpec = Union[Reserved, PoolSpec, "tuple[str, PoolSpec]"]
 
 
-_SINGLE = (str, PoolRange, Reserved, *_ADDRESSES, *_NETWORKS, *_INTERFACES)
+_SINGLE = (str, PoolRange, Reserved, *ADDRESS_TYPES, *NETWORK_TYPES, *INTERFACE_TYPES)
 
 
 def reserved(taken: Iterable[TakenSpec] | TakenSpec | None) -> list[Reserved]:

@@ -6,13 +6,13 @@ import ipaddress
 from ..errors import PoolError
 from ..inputs import cut
 from .ranges import (
-    _ADDRESSES,
-    _INTERFACES,
-    _NETWORKS,
+    ADDRESS_TYPES,
+    INTERFACE_TYPES,
+    NETWORK_TYPES,
     IPInterface,
     IPNetwork,
     PoolRange,
-    _plain,
+    plain_address,
 )
 
 _NO_PREFIX = "write it as ip a shows it, e.g. 172.19.0.1/16 (or fc00:f853:ccd:e793::1/64)"
@@ -30,11 +30,11 @@ def as_subnet(subnet: str | IPNetwork | IPInterface) -> IPNetwork:
     ...
     kindlb_helpers._core.errors.PoolError: '172.19.0.1' has no prefix length, ...: write it as ip a shows it, e.g. ...
     """
-    if isinstance(subnet, _INTERFACES):
+    if isinstance(subnet, INTERFACE_TYPES):
         subnet = subnet.network
-    if isinstance(subnet, _NETWORKS):
-        return _one_host_refused(_plain(subnet), str(subnet))
-    if isinstance(subnet, _ADDRESSES):
+    if isinstance(subnet, NETWORK_TYPES):
+        return _one_host_refused(plain_address(subnet), str(subnet))
+    if isinstance(subnet, ADDRESS_TYPES):
         raise PoolError(f"{subnet} is an address, not a subnet: {_NO_PREFIX}")
     if not isinstance(subnet, str):
         raise PoolError(f"{cut(subnet)} (a {type(subnet).__name__}) is not a subnet: {_NO_PREFIX}")
@@ -51,7 +51,7 @@ def as_subnet(subnet: str | IPNetwork | IPInterface) -> IPNetwork:
         net = ipaddress.ip_network(text, strict=False)
     except ValueError:
         raise PoolError(f"{cut(text)} is not a subnet: {_NO_PREFIX}") from None
-    return _one_host_refused(_plain(net), text)
+    return _one_host_refused(plain_address(net), text)
 
 
 def _one_host_refused(net: IPNetwork, text: str) -> IPNetwork:

@@ -12,7 +12,7 @@ from ..._core import bgp_config as _bgp
 from ..._core import hood as _hood
 from ..._core.manifests import NAMESPACE
 from ..._core.release import release
-from .peering import _configmap_config
+from .peering import configmap_config
 from .routes import SERVICE
 
 
@@ -34,7 +34,7 @@ def remove(kind: Kind, service: str = SERVICE, namespace: str = "default") -> _h
         steps.append(_hood.Step(_hood.kubectl(kind.cluster, "delete", "bgppeer/router", "bgpadvertisement/bgp",
                                               "ipaddresspool/bgp", "--ignore-not-found", namespace=NAMESPACE)))
     elif version:
-        config = _configmap_config(kind)
+        config = configmap_config(kind)
         if "peers" in config or any(x.get("name") == _bgp.POOL_NAME for x in config.get("address-pools", [])):
             objects = [_bgp.configmap(_bgp.without_bgp(config))]
             apply_pool(kind, objects)
@@ -63,7 +63,7 @@ def leftovers(kind: Kind) -> list[str]:
                                  plural) or {"items": []}
             left += [f"{plural}/{i['metadata']['name']}" for i in listed["items"]]
     elif version:
-        config = _configmap_config(kind)
+        config = configmap_config(kind)
         left += ["configmap peers"] if config.get("peers") else []
     left += [f"pool {n}" for n, r in pools(kind) if n == _bgp.POOL_NAME]
     from ..._cluster.dockernet import docker_client

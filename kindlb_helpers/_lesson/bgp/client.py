@@ -20,8 +20,8 @@ from ..._core.errors import BadInput
 from ..._core.objects import APP_LABEL
 from .peering import Router
 from .plan import Plan
-from .routes import SERVICE, _policy
-from .show import _frame
+from .routes import SERVICE, traffic_policy
+from .show import frame
 
 
 @dataclass
@@ -63,7 +63,7 @@ def spread(kind: Kind, client: Client, ip, requests: int = 30, service: str = SE
     they entered: the node whose address nginx saw (``Cluster``: kube-proxy rewrote the source), or the
     pod's own node (``Local``: the source is the client). One row per node."""
     from ..app import app_logs
-    from ..l2.clients import _address_owner, _whose
+    from ..l2.clients import address_owners, owner_of
 
     if isinstance(requests, bool) or not isinstance(requests, int) or not 1 <= requests <= 1000:
         raise BadInput(f"requests must be a whole number from 1 to 1000 (got {requests!r})")
@@ -74,13 +74,13 @@ def spread(kind: Kind, client: Client, ip, requests: int = 30, service: str = SE
             'echo "answered $ok"')
     code, out = _router.exec_in(client.name, ["sh", "-c", loop], check=False)
     answered = int(out.split("answered", 1)[1].split()[0]) if "answered" in out else 0
-    owners = _address_owner(kind)
-    policy = _policy(kind, service, namespace)
+    owners = address_owners(kind)
+    policy = traffic_policy(kind, service, namespace)
     counts: dict[str, int] = {}
     pods: dict[str, int] = {}
     for pod, log in app_logs(kind, app, namespace, lambda log: len(_parse_log(log, token)), answered):
         for addr in _parse_log(log, token):
-            whose = _whose(addr, owners, client.ip)
+            whose = owner_of(addr, owners, client.ip)
             node = whose[5:] if whose.startswith("node ") else pod.spec.node_name
             counts[node] = counts.get(node, 0) + 1
             pods[pod.spec.node_name] = pods.get(pod.spec.node_name, 0) + 1
@@ -96,7 +96,7 @@ def spread(kind: Kind, client: Client, ip, requests: int = 30, service: str = SE
                    + f" | grep -F kindlb={token}- | awk '{{print $2}}' | sort | uniq -c",
                    "the client address nginx logged: a node's own address under Cluster (SNAT), "
                    "the client's under Local")])
-    return _frame(rows, ["node", "requests entered", "served by its pods"], hood, service=service, ip=ip,
+    return frame(rows, ["node", "requests entered", "served by its pods"], hood, service=service, ip=ip,
                   policy=policy, sent=requests, answered=answered, token=token)
 
 

@@ -19,8 +19,8 @@ from ..._core import hood as _hood
 from ..._core.errors import BadInput
 from ..._core.manifests import NAMESPACE
 from ..._core.release import release
-from .plan import Plan, _names
-from .show import _frame, _vtysh_step
+from .plan import Plan, neighbour_names
+from .show import frame, vtysh_step
 
 SPEAKER_LABEL = "component=speaker"
 
@@ -55,7 +55,7 @@ def current_router(kind: Kind) -> Router | None:
     return Router(box.name, box.ip, box.image, {}, _hood.Hood("router", [])) if box else None
 
 
-def _configmap_config(kind: Kind) -> dict:
+def configmap_config(kind: Kind) -> dict:
     cm = get_or_none(kind.core.read_namespaced_config_map, "config", NAMESPACE)
     return yaml.safe_load(((cm.data or {}).get("config") if cm else None) or "") or {}
 
@@ -63,7 +63,7 @@ def _configmap_config(kind: Kind) -> dict:
 def peer(kind: Kind, p: Plan, router: Router, timeout: float = 120) -> _hood.Done:
     """Tell MetalLB about the router and the pool: BGPPeer + IPAddressPool + BGPAdvertisement (v0.13+),
     or ``peers`` and a ``protocol: bgp`` pool added to the ConfigMap (v0.12.1)."""
-    config = None if release(p.version).uses_crds else _configmap_config(kind)
+    config = None if release(p.version).uses_crds else configmap_config(kind)
     objects = _bgp.metallb_objects(p.core, router.ip, p.version, config)
     done = apply_pool(kind, objects, timeout=timeout)
     if release(p.version).uses_crds:
@@ -90,10 +90,10 @@ def speakers_by_node(kind: Kind) -> dict[str, object]:
 
 def sessions(p: Plan, router: Router) -> pd.DataFrame:
     """One row per neighbour, from ``show bgp summary json``: state, uptime, prefixes received."""
-    rows = _bgp.parse_summary(_router.vtysh(router.name, "show bgp summary json"), _names(p))
-    hood = _hood.Hood("the router's BGP sessions", [_vtysh_step(router.name, "show bgp summary",
+    rows = _bgp.parse_summary(_router.vtysh(router.name, "show bgp summary json"), neighbour_names(p))
+    hood = _hood.Hood("the router's BGP sessions", [vtysh_step(router.name, "show bgp summary",
                                                                 "one line per neighbour: State/PfxRcd")])
-    return _frame(rows, ["neighbour", "node", "AS", "state", "uptime", "prefixes received", "messages received"],
+    return frame(rows, ["neighbour", "node", "AS", "state", "uptime", "prefixes received", "messages received"],
                   hood)
 
 
@@ -150,7 +150,7 @@ def _metallb_peer(kind: Kind, p: Plan) -> dict | None:
             return None
         s = obj.get("spec", {})
         return {"address": s.get("peerAddress"), "peer_asn": s.get("peerASN"), "my_asn": s.get("myASN")}
-    peers = _configmap_config(kind).get("peers") or []
+    peers = configmap_config(kind).get("peers") or []
     if not peers:
         return None
     s = peers[0]
@@ -176,7 +176,7 @@ def wait_established(kind: Kind, p: Plan, router: Router, timeout: float = 120) 
     def explain() -> str:
         return ("; ".join(diagnose(kind, p, router)) + f". Evidence: docker exec {router.name} vtysh -c "
                 f"'show bgp summary'; kubectl -n {NAMESPACE} logs -l {SPEAKER_LABEL} | grep -i bgp "
-                f"({len(_names(p))} neighbours)")
+                f"({len(neighbour_names(p))} neighbours)")
 
     wait_until(check, timeout=timeout, desc="BGP sessions Established", progress=False, explain=explain)
     table = last["table"]

@@ -17,7 +17,7 @@ from ..._core import bgp_config as _bgp
 from ..._core import hood as _hood
 from ..._core.errors import MetalLBError
 from ..._core.versions import pins
-from .show import _frame
+from .show import frame
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Plan:
     def neighbours(self) -> pd.DataFrame:
         rows = [{"node": n, "role": self.roles.get(n, ""), "address": ip, "AS": self.core.metallb_asn}
                 for n, ip in self.core.neighbours]
-        return _frame(rows, ["node", "role", "address", "AS"])
+        return frame(rows, ["node", "role", "address", "AS"])
 
     def _repr_html_(self) -> str:
         p = self.core
@@ -127,6 +127,6 @@ def plan(kind: Kind, router_asn: int = _bgp.ROUTER_ASN, metallb_asn: int = _bgp.
                 {n: r for n, _, r in nodes})
 
 
-def _names(p: Plan) -> dict[str, str]:
+def neighbour_names(p: Plan) -> dict[str, str]:
     """Each neighbour's address -> its node's name (what the router's tables are read with)."""
     return {ip: n for n, ip in p.core.neighbours}

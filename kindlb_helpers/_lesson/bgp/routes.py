@@ -17,8 +17,8 @@ from ..._core.manifests import NAMESPACE
 from ..._core.objects import APP_LABEL
 from ..._core.release import EXCLUDE_LB_LABEL, release
 from .peering import SPEAKER_LABEL, Router, speakers_by_node
-from .plan import Plan, _names
-from .show import _exec, _frame, _vtysh_step
+from .plan import Plan, neighbour_names
+from .show import exec_line, frame, vtysh_step
 
 SERVICE = "nginx-bgp"
 
@@ -38,7 +38,7 @@ def expose(kind: Kind, p: Plan, app: str = "nginx", namespace: str = "default", 
         *got.hood.steps]))
 
 
-def _policy(kind: Kind, name: str, namespace: str) -> str:
+def traffic_policy(kind: Kind, name: str, namespace: str) -> str:
     svc = kind.core.read_namespaced_service(name, namespace)
     return svc.spec.external_traffic_policy or "Cluster"
 
@@ -57,7 +57,7 @@ def should_advertise(kind: Kind, p: Plan, name: str = SERVICE, namespace: str = 
         if release(p.version).honours_exclude_lb_label and EXCLUDE_LB_LABEL in labels:
             continue
         out.append(node)
-    if _policy(kind, name, namespace) == "Local":
+    if traffic_policy(kind, name, namespace) == "Local":
         with_pods = {q.spec.node_name for q in kind.core.list_namespaced_pod(
             namespace, label_selector=f"{APP_LABEL}={app}").items
             if not q.metadata.deletion_timestamp and is_ready(q)}
@@ -65,7 +65,7 @@ def should_advertise(kind: Kind, p: Plan, name: str = SERVICE, namespace: str = 
     return sorted(out)
 
 
-def _kernel_hops(router: Router, ip: str) -> list[str]:
+def kernel_hops(router: Router, ip: str) -> list[str]:
     """The kernel route's next hops for ``ip`` (``ip route``; zebra's FIB view where the image has no iproute2)."""
     ip = _bgp.host_prefix(ip)
     code, text = _router.exec_in(router.name, ["ip", "route", "show", ip], check=False)
@@ -80,32 +80,33 @@ def routes(p: Plan, router: Router, ip) -> pd.DataFrame:
     One row per path: next hop, its node, AS path, best/multipath, and whether the kernel route uses it.
     ``attrs``: ``kernel`` (next hops of the kernel route), ``nodes`` (their nodes), ``kernel_text``."""
     ip = str(ipaddress.ip_address(str(ip)))
-    names = _names(p)
+    names = neighbour_names(p)
     table = _bgp.parse_bgp_table(_router.vtysh(router.name, f"show bgp ipv4 unicast {ip}/32 json"))
     if not table:  # older FRR answers a single prefix in another shape: read the whole table
         table = [r for r in _bgp.parse_bgp_table(_router.vtysh(router.name, "show bgp ipv4 unicast json"))
                  if r["prefix"] == f"{ip}/32"]
     kernel_text = _router.exec_in(router.name, ["ip", "route", "show", ip], check=False)[1]
-    kernel = _kernel_hops(router, ip)
+    kernel = kernel_hops(router, ip)
     rows = [{"prefix": r["prefix"], "next hop": r["next hop"], "node": names.get(r["next hop"], "?"),
              "AS path": r["AS path"], "best": r["best"], "multipath": r["multipath"],
              "in kernel route": r["next hop"] in kernel} for r in table]
     hood = _hood.Hood(f"the router's routes to {ip}", [
-        _vtysh_step(router.name, f"show bgp ipv4 unicast {ip}/32", "the paths BGP received, one per node"),
-        _hood.Step(_exec(router.name, f"ip route show {ip}"), "the kernel's route: one nexthop line per node (ECMP)")])
-    return _frame(rows, ["prefix", "next hop", "node", "AS path", "best", "multipath", "in kernel route"], hood,
+        vtysh_step(router.name, f"show bgp ipv4 unicast {ip}/32", "the paths BGP received, one per node"),
+        _hood.Step(exec_line(router.name, f"ip route show {ip}"),
+                   "the kernel's route: one nexthop line per node (ECMP)")])
+    return frame(rows, ["prefix", "next hop", "node", "AS path", "best", "multipath", "in kernel route"], hood,
                   kernel=kernel, nodes=sorted(names.get(h, h) for h in kernel), kernel_text=kernel_text.strip())
 
 
 def wait_next_hops(kind: Kind, p: Plan, router: Router, ip, name: str = SERVICE, namespace: str = "default",
                    app: str = "nginx", timeout: float = 60) -> pd.DataFrame:
     """Wait until the kernel route's next hops are exactly the nodes that should advertise; the routes table."""
-    names = _names(p)
+    names = neighbour_names(p)
     want: list[str] = []
 
     def check() -> tuple[bool, str]:
         want[:] = should_advertise(kind, p, name, namespace, app)
-        have = sorted(names.get(h, h) for h in _kernel_hops(router, str(ip)))
+        have = sorted(names.get(h, h) for h in kernel_hops(router, str(ip)))
         return bool(want) and have == want, f"{', '.join(have) or 'none'}, expected {', '.join(want) or 'none'}"
 
     wait_until(check, timeout=timeout, desc=f"the router's next hops for {ip}", progress=False,

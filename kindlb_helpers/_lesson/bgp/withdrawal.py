@@ -26,9 +26,9 @@ from ..._core.errors import BadInput, WaitTimeout
 from ..._core.manifests import NAMESPACE
 from .client import Client
 from .peering import SPEAKER_LABEL, Router, speakers_by_node
-from .plan import Plan, _names
-from .routes import _kernel_hops
-from .show import _exec
+from .plan import Plan, neighbour_names
+from .routes import kernel_hops
+from .show import exec_line
 
 WITHDRAW_LIMIT = 300
 #: Seconds the route has, right after a change, to show two next hops again before a withdrawal starts.
@@ -161,11 +161,11 @@ def _withdraw(kind: Kind, p: Plan, router: Router, client: Client, ip, node: str
     if not 1 <= timeout <= WITHDRAW_LIMIT:
         raise BadInput(f"timeout must be 1 to {WITHDRAW_LIMIT} seconds (got {timeout!r})")
     ip = str(ipaddress.ip_address(str(ip)))
-    names = _names(p)
+    names = neighbour_names(p)
     addr_of = {n: a for n, a in p.core.neighbours}
 
     def hops() -> list[str]:
-        return sorted(names.get(h, h) for h in _kernel_hops(router, ip))
+        return sorted(names.get(h, h) for h in kernel_hops(router, ip))
 
     before = _settled(hops, ip)
     victim = node or before[-1]
@@ -211,9 +211,9 @@ def _withdraw(kind: Kind, p: Plan, router: Router, client: Client, ip, node: str
     tl = pd.DataFrame(timeline)
     tl.attrs["probes"] = probes
     hood = _hood.Hood(f"{case}: time the withdrawal of {victim}", steps + [
-        _hood.Step(f"while sleep 0.2; do date +%T.%N; {_exec(router.name, f'ip route show {ip}')}; done",
+        _hood.Step(f"while sleep 0.2; do date +%T.%N; {exec_line(router.name, f'ip route show {ip}')}; done",
                    "watch the router's route lose, then regain, the node's next hop"),
-        _hood.Step(f"while sleep 0.3; do {_exec(client.name, f'wget -q -T 1 -O /dev/null http://{ip}/')} "
+        _hood.Step(f"while sleep 0.3; do {exec_line(client.name, f'wget -q -T 1 -O /dev/null http://{ip}/')} "
                    "&& echo ok || echo FAIL; done", "meanwhile, from the client: does the address answer?")])
     return Withdrawal(case, victim, before, withdrawn, back, len(probes), sum(ok for _, ok in probes),
                       sum(after), len(after), reason, tl, hood)

@@ -32,9 +32,7 @@ from .announce import (
     wait_local_announcer,
     who_may_announce,
 )
-from .clients import (  # noqa: F401  (_address_owner, _whose: lesson.bgp reads client addresses the same way)
-    _address_owner,
-    _whose,
+from .clients import (
     client_addresses,
     compare_policies,
     policy_figure,

@@ -14,7 +14,7 @@ from ..._core import hood as _hood
 from ..._core.errors import BadInput, KindlbError
 from ..._core.objects import APP_LABEL, http_url
 from .announce import current_announcer
-from .neigh import _checked_ip, _mac_to_node, _via
+from .neigh import checked_ip, checked_via, mac_to_node
 from .parse import parse_access_log
 from .where import settle
 
@@ -48,7 +48,7 @@ def scale(kind: Kind, replicas: int, name: str = "nginx", namespace: str = "defa
                                         *done.hood.steps]))
 
 
-def _address_owner(kind: Kind) -> dict:
+def address_owners(kind: Kind) -> dict:
     """node name -> (InternalIP, pod CIDR network), to say whose address a client address is."""
     out = {}
     for n in kind.core.list_node().items:
@@ -58,7 +58,7 @@ def _address_owner(kind: Kind) -> dict:
     return out
 
 
-def _whose(addr: str, owners: dict, client: str | None, client_is: str = "this host") -> str:
+def owner_of(addr: str, owners: dict, client: str | None, client_is: str = "this host") -> str:
     if client and addr == client:
         return f"{client_is} (the real client)"
     a = ipaddress.ip_address(addr)
@@ -83,7 +83,7 @@ def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", na
     from ..._cluster.dockernet import kind_network
     from ..._cluster.probe import get_many
 
-    ip, via = _checked_ip(ip), _via(via)
+    ip, via = checked_ip(ip), checked_via(via)
     if isinstance(requests, bool) or not isinstance(requests, int) or not 1 <= requests <= 1000:
         raise BadInput(f"requests must be a whole number from 1 to 1000 (got {requests!r})")
     svc = kind.core.read_namespaced_service(name, namespace)
@@ -95,7 +95,7 @@ def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", na
     client_is = "this host" if via == "host" else "the probe container"
     from ..app import app_logs
 
-    owners = _address_owner(kind)
+    owners = address_owners(kind)
     rows = []
     for pod, log in app_logs(kind, name, namespace, lambda log: len(parse_access_log(log, token)),
                              requests - sent.failed):
@@ -103,10 +103,10 @@ def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", na
         for addr in sorted(set(seen)) or [None]:
             rows.append({"pod": pod.metadata.name, "node": pod.spec.node_name,
                          "client address": addr, "requests": seen.count(addr) if addr else 0,
-                         "whose address": _whose(addr, owners, client, client_is) if addr else ""})
+                         "whose address": owner_of(addr, owners, client, client_is) if addr else ""})
     frame = pd.DataFrame(sorted(rows, key=lambda r: (r["node"], r["pod"])),
                          columns=["pod", "node", "client address", "requests", "whose address"])
-    mac_of = _mac_to_node(kind.cluster)
+    mac_of = mac_to_node(kind.cluster)
     frame.attrs.update(policy=policy, host=client, via=via, announcer=current_announcer(kind, name, namespace),
                        entry_before=entry, entry=mac_of.get(sent.mac or ""),
                        sent=requests, failed=sent.failed, token=token,

@@ -17,9 +17,9 @@ from ..._core import hood as _hood
 from ..._core.errors import BadInput, KindlbError, WaitTimeout
 from ..._core.manifests import NAMESPACE
 from ..._core.objects import http_url
-from .announce import SPEAKER_LABEL, _app_pods_by_node, _speakers, current_announcer
+from .announce import SPEAKER_LABEL, app_pods_by_node, current_announcer, speaker_pods
 from .failover_report import FAILOVER_LIMIT, FAILURES, Failover
-from .neigh import _checked_ip, _mac_to_node, _via, neighbours, node_macs
+from .neigh import checked_ip, checked_via, mac_to_node, neighbours, node_macs
 
 
 def _node_containers(cluster: str) -> list[str]:
@@ -53,7 +53,7 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
     from ..._cluster.capture import ArpCapture
     from ..._cluster.probe import Prober
 
-    ip, via = _checked_ip(ip), _via(via)
+    ip, via = checked_ip(ip), checked_via(via)
     if mode not in FAILURES:
         raise BadInput(f"mode must be 'speaker' or 'node' (got {mode!r})")
     if capture not in ("auto", "host", "node", "off"):
@@ -65,11 +65,11 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
         raise KindlbError(f"no speaker announces {namespace}/{name} yet: wait for the external IP first "
                           "(kh.app.wait_external_ip), and check that the Service has ready pods and that an "
                           "L2Advertisement exists")
-    mac_of = _mac_to_node(kind.cluster)
+    mac_of = mac_to_node(kind.cluster)
     mac_before = neighbours(ip, via, image, port, arping=False).attrs["mac"]
     victim = before
     if mode == "speaker":
-        pods = [p for p in _speakers(kind) if p.spec.node_name == before]
+        pods = [p for p in speaker_pods(kind) if p.spec.node_name == before]
         if not pods:
             raise KindlbError(f"no speaker pod runs on {before}: `kubectl -n {NAMESPACE} get pods -o wide` shows them")
         victim = pods[0].metadata.name
@@ -118,7 +118,7 @@ def _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before,
     samples: list[tuple[float, str | None]] = []
     node_mac = {n: m for m, n in mac_of.items()}
     announced = answered = after = mac_after = None
-    pods = _app_pods_by_node(kind, name, namespace)
+    pods = app_pods_by_node(kind, name, namespace)
     pods_on_failed = (pods.get(before, 0), sum(pods.values()))
     t0 = time.monotonic()
     paused = False

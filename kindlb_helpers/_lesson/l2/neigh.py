@@ -2,7 +2,7 @@
 LoadBalancer IP, which MACs answer ``arping``, and which node container owns a MAC.
 
 Traffic goes only to the LoadBalancer IP, and only when it lies inside the kind docker network
-(:func:`_checked_ip`). Where the host has no route to the kind network (Docker Desktop on macOS and
+(:func:`checked_ip`). Where the host has no route to the kind network (Docker Desktop on macOS and
 Windows), ``via="container"`` looks from a throwaway busybox container on that network.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ..._core.objects import http_url
 from .parse import parse_arping, parse_neigh
 
 
-def _checked_ip(ip, subnet=None) -> str:
+def checked_ip(ip, subnet=None) -> str:
     """``ip`` as text when it lies in the kind network (only there may the helpers send traffic)."""
     from ..._cluster.dockernet import kind_network
 
@@ -39,7 +39,7 @@ def _checked_ip(ip, subnet=None) -> str:
     return str(addr)
 
 
-def _via(via: str) -> str:
+def checked_via(via: str) -> str:
     if via not in ("host", "container"):
         raise BadInput(f"via must be 'host' or 'container' (where the host cannot reach the kind network), "
                        f"not {via!r}")
@@ -70,7 +70,7 @@ def node_macs(cluster: str, network: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def _mac_to_node(cluster: str) -> dict[str, str]:
+def mac_to_node(cluster: str) -> dict[str, str]:
     frame = node_macs(cluster)
     return dict(zip(frame["mac"], frame["node"]))
 
@@ -102,7 +102,7 @@ def neighbours(ip, via: str = "host", image: str = PROBE_IMAGE, port: int = 80, 
     inside a busybox container on the kind network (for hosts without a route to it). One row per
     source: ``ip neigh`` and ``arping`` (when an arping is installed). ``attrs``: ``mac``, ``hood``.
     """
-    ip, via = _checked_ip(ip), _via(via)
+    ip, via = checked_ip(ip), checked_via(via)
     url = http_url(ip, port)
     rows: list[dict] = []
     if via == "host":
@@ -166,4 +166,4 @@ def entry_node(kind: Kind, ip, via: str = "host", image: str = PROBE_IMAGE) -> s
         mac = _host_mac(ip)
     else:
         mac = neighbours(ip, "container", image, arping=False).attrs["mac"]
-    return _mac_to_node(kind.cluster).get(mac or "")
+    return mac_to_node(kind.cluster).get(mac or "")

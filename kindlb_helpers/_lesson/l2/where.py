@@ -15,7 +15,7 @@ from ..._cluster.waits import wait_until
 from ..._core import hood as _hood
 from ..._core.errors import WaitTimeout
 from .announce import announcer_steps, current_announcer
-from .neigh import _checked_ip, _via, entry_node, neighbours, node_macs
+from .neigh import checked_ip, checked_via, entry_node, neighbours, node_macs
 
 
 @dataclass
@@ -67,7 +67,7 @@ def settle(kind: Kind, ip, name: str = "nginx", namespace: str = "default", time
     Speakers may hand an IP back and forth for a moment after a change (a speaker that restarts rejoins
     memberlist and takes its IPs back); measuring before they agree would mix two entry nodes.
     """
-    ip, via = _checked_ip(ip), _via(via)
+    ip, via = checked_ip(ip), checked_via(via)
     agreed: list = []  # [(since when, node)] while the client's entry and MetalLB name the same node
 
     def check() -> tuple[bool, str]:
