@@ -138,10 +138,9 @@ def test_save_load_round_trip_restores_the_images_and_the_offline_parameters(sav
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # staging removed
     loaded = bundle.loaded_bundle(VERSION)
     assert loaded.image("nginx") == ROLES["nginx"] and loaded.image("node") == ROLES["node"]
-    from kindlb_helpers._tools.cli import _offline_params
+    from kindlb_helpers._cluster.sources import for_run  # what `kindlb run --offline` passes the notebooks
 
-    params = {"metallb_version": VERSION}
-    _offline_params(params)
+    params = {"metallb_version": VERSION, **for_run({"metallb_version": VERSION}, offline=True).params()}
     assert params == {"metallb_version": VERSION, "metallb_source": str(cache / VERSION / "metallb"),
                       "image": ROLES["nginx"], "probe_image": ROLES["probe"], "node_image": ROLES["node"],
                       "router_image": ROLES["router"]}

@@ -256,7 +256,10 @@ def resolve(role: str, given: object = None, *, sources: str = "auto", metallb_v
     what = {"offline": "a loaded bundle or the offline lab", "bundle": "a loaded bundle",
             "lab": "the offline lab (built)"}[sources]
     for_version = f" for MetalLB {version}" if role == "metallb" else ""
-    raise NoOfflineSource(f"sources={sources!r} needs {what}{for_version}, and none is here: {LOAD_HINT}; "
+    run = "an offline run (kindlb run --offline, sources='offline')" if sources == "offline" else f"sources={sources!r}"
+    if loaded_bundle() is None and not lab_built():  # nothing offline at all: say that, not which role
+        raise NoOfflineSource(f"{run} needs {what}, and neither is here: {LOAD_HINT}")
+    raise NoOfflineSource(f"{run} needs {what}{for_version} for the {LABELS[role]}, and it has none: {LOAD_HINT}; "
                           f"or set {PARAMETERS[role]} yourself")
 
 
@@ -326,10 +329,10 @@ def resolve_all(sources: str = "auto", *, metallb_version: str | None = None, **
                          for name, value in given.items()), sources, _version(metallb_version))
 
 
-def for_run(params: Mapping[str, object], offline: bool) -> Sources:
-    """Every role for ``kindlb run``: the user's ``-p`` values, then (``--offline``) a loaded bundle or the
-    lab, never online, else NoOfflineSource at once. Without ``--offline`` the notebooks resolve themselves."""
-    given = {param: params.get(param) for param in _ROLE_OF}
+def for_run(params: Mapping[str, object], offline: bool, roles: tuple[str, ...] = ROLES) -> Sources:
+    """ROLES for ``kindlb run``: the user's ``-p`` values, then (``--offline``) a loaded bundle or the lab, never
+    online, else NoOfflineSource at once. Without ``--offline`` the notebooks resolve themselves."""
+    given = {PARAMETERS[role]: params.get(PARAMETERS[role]) for role in roles}
     version = params.get("metallb_version")
     if version is None and offline and loaded_bundle() is not None:  # the one bundle loaded: its release
         version = loaded_bundle().metallb_version  # type: ignore[union-attr]

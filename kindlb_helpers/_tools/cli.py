@@ -94,13 +94,6 @@ def _parse_params(pairs: list[str]) -> dict:
 LAB_HINT = "it lives beside the package, in a clone of kindlb: `pip install -e lab/` (scripts/setup.sh does it)"
 
 
-def _lab():
-    """The offline lab as an offline source (a distribution of its own, registered by entry point), or None."""
-    from .._cluster.offline import sources
-
-    return sources().get("lab")
-
-
 def _run(args) -> int:
     import os
 
@@ -117,25 +110,25 @@ def _run(args) -> int:
     from .._core.paths import folder_for
 
     folder_for(args.output, "create the output folder")  # a name too long, a file on the way: said before any run
-    loaded = _offline_params(params) if args.offline else None
+    found = None
+    if args.offline:  # the one resolver: a loaded bundle, else the lab, never online; refused here otherwise
+        from .offline_run import prepare
+        from .runner import series
+
+        found = prepare(args.cluster, params, args.notebooks or series())
     if args.delete_cluster:
         params["delete_cluster"] = True
     quiet_libraries(args.output, args.verbose)
     start = time.monotonic()
     run = functools.partial(run_series, verbose=args.verbose, log_failure=functools.partial(print, file=sys.stderr))
-    if loaded is None:
+    if found is None:
         results = run(args.cluster, params, args.output, args.notebooks or None)
-    else:  # a bundle: 00 may create the cluster from its node image; its other images go into the nodes then
-        from .bundle import into_cluster
+    else:  # 00 may create the cluster from the offline node image; MetalLB's and nginx's go into the nodes
+        from . import offline_run
         from .runner import series
 
-        names = args.notebooks or series()
-        first = [n for n in names if n.startswith("00_")]
-        results = run(args.cluster, params, args.output, first) if first else []
-        rest = [n for n in names if n not in first]
-        if rest and all(r.ok for r in results):
-            into_cluster(args.cluster, loaded, log=print)
-            results += run(args.cluster, params, args.output, rest)
+        results = offline_run.run(run, args.cluster, params, args.output, args.notebooks or None, found,
+                                  series())
     failed = [r for r in results if not r.ok]
     ran = f"{len(results)} notebook{'s' if len(results) != 1 else ''} in {time.monotonic() - start:.0f} s"
     if failed:
@@ -200,34 +193,6 @@ def _notebook_arg(name: str) -> str:
                        "or the path of an .ipynb file")
     print(f"running {path}: the notebook file you named")
     return str(path.with_suffix(""))
-
-
-def _offline_params(params: dict):
-    """--offline: a loaded bundle's manifest and images (returned), else the offline lab's (None returned);
-    what the user set wins."""
-    from .bundle import loaded_bundle
-
-    bundle = loaded_bundle(params.get("metallb_version"))
-    if bundle is not None:
-        params["metallb_version"] = bundle.metallb_version
-        params.setdefault("metallb_source", str(bundle.manifest_source))
-        params.setdefault("image", bundle.image("nginx"))
-        params.setdefault("probe_image", bundle.image("probe"))
-        params.setdefault("node_image", bundle.image("node"))
-        if any(i["role"] == "router" for i in bundle.manifest["images"]):  # bundles made before 07_bgp have none
-            params.setdefault("router_image", bundle.image("router"))
-        return bundle
-    lab = _lab()
-    if lab is None:
-        raise KindlbError("--offline needs a loaded image bundle (`kindlb bundle load FILE`) or the offline lab, "
-                          f"and neither is here: {LAB_HINT}")
-    version = lab.metallb_version(params.get("metallb_version"))  # a version the lab cannot build stops here
-    params["metallb_version"] = version
-    params.setdefault("metallb_source", str(lab.manifest_source(version)))
-    params.setdefault("image", lab.image("nginx"))
-    if params.get("probe_from", "auto") != "host":
-        params.setdefault("probe_image", lab.image("probe"))
-    return None
 
 
 def _notebooks(args) -> int:
