@@ -96,4 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             os.environ[LOCK_TIMEOUT_ENV] = saved
     print(json.dumps(result, indent=2, default=str))
+    if args.cmd == "up":  # after the JSON (scripts read it), on stderr: what changes for the learner
+        from kindlb_helpers._cluster.sources import now_used
+
+        print(now_used("lab"), file=sys.stderr)
     return 0
