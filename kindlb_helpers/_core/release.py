@@ -417,6 +417,50 @@ FACTS: tuple[Fact, ...] = (
          notes="RN 0.13.2 (dockerhub deprecated)",
          gap="v0.10.0's git tag names quay.io/metallb/speaker:main (not its own tag), v0.10.1 its own; neither is on "
              "the proxy; the tags v0.9.7/v0.9.8 (not served) are 0.9 patches made after the move"),
+    # IPv6 and dual stack (issue 28; rows from "ipv6", evidence moved to served tags)
+    Fact("ndp", "layer 2 mode answers IPv6 with NDP: the announcing speaker answers Neighbor Solicitations for the IP "
+         "with a Neighbor Advertisement carrying its node's MAC", "v0.4.0", None, (
+        _L("v0.9.6", "internal/layer2/ndp.go", 1, "package layer2", True),
+        _L("v0.12.1", "internal/layer2/ndp.go", 99, "func (n *ndpResponder) processRequest() dropReason {", True),
+        _L("v0.16.1", "internal/layer2/ndp.go", 100, "func (n *ndpResponder) processRequest() dropReason {", True)),
+         gap="v0.4.0 brought it (git tags: v0.3.1 has internal/arp only, v0.4.0 internal/ndp/ndp.go); no tag before "
+             "v0.9.6 is served, so the older side is not evidenced by the tests: the lesson relies on it only for "
+             "v0.12.1 and v0.16.1, whose lines are read"),
+    Fact("unsolicited_na", "a speaker that takes over an IPv6 address sends unsolicited Neighbor Advertisements "
+         "(Solicited clear, Override set) to all nodes (ff02::1) at once, then every 1.1 s for 5 s, as it sends "
+         "gratuitous ARP for IPv4; its solicited answers carry Override clear", None, None, (
+        _L("v0.12.1", "internal/layer2/ndp.go", 55, "n.advertise(net.IPv6linklocalallnodes, ip, true)", True),
+        _L("v0.12.1", "internal/layer2/ndp.go", 156, "Override:      gratuitous,", True),
+        _L("v0.16.1", "internal/layer2/ndp.go", 56, "n.advertise(net.IPv6linklocalallnodes, ip, true)", True),
+        _L("v0.16.1", "internal/layer2/ndp.go", 161, "Override:      gratuitous,", True),
+        _L("v0.16.1", "internal/layer2/announcer.go", 172, "ticker.Reset(1100 * time.Millisecond)", True))),
+    Fact("dual_stack_services", "a dual-stack Service (two ClusterIPs) gets one LoadBalancer address of each family "
+         "from one pool that holds both", "v0.12.0", None, (
+        _L("v0.11.0", "internal/allocator/allocator.go", 268, "isIPv6 bool, ports []Port", False, absent="ipfamily"),
+        _L("v0.12.0", "internal/allocator/allocator.go", 241, "case ipfamily.DualStack:", True),
+        _L("v0.12.0", "internal/ipfamily/ipfamily.go", 20, 'DualStack Family = "dual"', True)),
+         notes="RN 0.12.0 ('Dual stack services are now supported. L2 works out of the box')"),
+    Fact("one_announcer_per_service", "in layer 2 mode one node announces all of a Service's addresses (IPv4 and "
+         "IPv6 together): the election hashes node names with the Service's first address", "v0.12.0", None, (
+        _L("v0.11.0", "speaker/layer2_controller.go", 125, "lbIP net.IP, pool *config.Pool", False),
+        _L("v0.12.0", "speaker/layer2_controller.go", 105, "Using the first IP should work for both single and dual",
+           True),
+        _L("v0.16.1", "speaker/layer2_controller.go", 110, "Using the first IP should work for both single and dual",
+           True))),
+    Fact("prefer_dual_fallback", "a PreferDualStack Service on a dual-stack cluster whose pools cannot give both "
+         "families gets one address (single-stack) instead of none", "v0.14.9", None, (
+        _L("v0.14.8", "internal/allocator/allocator.go", 306, "func (a *Allocator) Allocate(", False,
+           absent="PreferDualStack"),
+        _L("v0.14.9", "internal/allocator/allocator.go", 309, "if !isPreferDualStack(serviceIPFamilyPolicy", True)),
+         notes="RN 0.14.9 ('Added support for prefer-dual-stack IPFamilyPolicy ... gracefully falling back to "
+               "single-stack', #2587); before, the family comes from the ClusterIPs alone: both or AllocationFailed "
+               "(v0.12.1 controller/service.go:184)"),
+    Fact("allocation_failed_event", "a Service whose family no suitable pool holds gets a Warning event "
+         "AllocationFailed, 'Failed to allocate IP for \"ns/name\": ...', and stays <pending>", None, None, (
+        _L("v0.12.1", "controller/service.go", 136, '"AllocationFailed", "Failed to allocate IP for %q: %s"', True),
+        _L("v0.16.1", "controller/service.go", 180, '"AllocationFailed", "Failed to allocate IP for %q: %s"', True)),
+         notes="v0.12.1 internal/allocator/allocator.go:262 ('no available IPs in pool %q for %s IPFamily'); "
+               "v0.16.1 internal/allocator/allocation.go:62-67, allocator.go:172-175"),
 )
 
 _BY_KEY = {f.key: f for f in FACTS}
