@@ -96,7 +96,8 @@ def up(name: str = "kindlb", workers: int = 2, timeout: float = 600, metallb: st
     releases = [metallb_version(metallb)] if metallb else None
     build(metallb=releases)
     use_lab_tools()
-    created, _ = kube.ensure_cluster(name, workers=workers, image=v.NODE_IMAGE, ip_family=ip_family)
+    created, _ = kube.ensure_cluster(name, workers=workers, image=v.NODE_IMAGE, ip_family=ip_family,
+                                     by="kindlb lab up")
     k = kube.connect(name)
     if not created:
         # An existing cluster may still be starting (e.g. after a Docker restart): give it a minute.
@@ -104,7 +105,8 @@ def up(name: str = "kindlb", workers: int = 2, timeout: float = 600, metallb: st
             kube.wait_nodes_ready(k, workers + 1, timeout=60, progress=False)
         except WaitTimeout:
             kube.delete_cluster(name)
-            created, _ = kube.ensure_cluster(name, workers=workers, image=v.NODE_IMAGE, ip_family=ip_family)
+            created, _ = kube.ensure_cluster(name, workers=workers, image=v.NODE_IMAGE, ip_family=ip_family,
+                                             by="kindlb lab up")
             k = kube.connect(name)
         have = cluster_families(name)
         if have and have != _FAMILIES[ip_family]:

@@ -1,6 +1,7 @@
 """The cluster's life: create a kind cluster unless it exists (:func:`ensure_cluster`), delete it."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 
@@ -10,6 +11,7 @@ from ..._core.objects import kind_config
 from ..kind import kind as _kind
 from ..kind import kind_clusters
 from ..kubeconfig import current_context, has_context, write_context
+from . import origin as _origin
 from .boundary import DEFAULT_CLUSTER
 
 
@@ -41,6 +43,7 @@ def ensure_cluster(
     image: str | None = None,
     wait: str = "180s",
     ip_family: str = "ipv4",
+    by: str = "notebook 00_prerequisites",
 ) -> Ensured:
     """Create kind cluster ``cluster`` unless it exists. Returns (created, message).
 
@@ -49,6 +52,9 @@ def ensure_cluster(
     ``kind-<cluster>`` the current context, as ``kind create cluster`` always does; the result's
     ``context_changed`` and the message say so. ``ip_family="dual"`` writes kind's
     ``networking.ipFamily: dual`` (a dual-stack cluster); an existing cluster is reused as it is.
+
+    A cluster it creates gets a record of its config and of BY, who asked (kube/origin.py); reusing one shows the
+    ``kind create cluster`` command and config that made it (that record, else read off its node containers).
     """
     config = kind_config(workers, ip_family)  # checks workers and ip_family before anything runs
     before = current_context()
@@ -57,8 +63,11 @@ def ensure_cluster(
         if not has_context(cluster):
             write_context(cluster)
             note = f"; wrote its context kind-{cluster} (your current context is unchanged)"
-        return Ensured(False, f"kind cluster {cluster!r} exists: reusing it{note}", False, before,
-                       _hood.reuse_cluster_steps(cluster))
+        made = _origin.read_cluster(cluster)
+        reused = Ensured(False, f"kind cluster {cluster!r} exists: reusing it{note}"
+                         + (f"\n{made.sentence()}" if made else ""), False, before, _made_hood(cluster, made))
+        reused.origin = made
+        return reused
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
         fh.write(config)
     args = ["create", "cluster", "--name", cluster, "--config", fh.name, "--wait", wait]
@@ -77,7 +86,19 @@ def ensure_cluster(
         text += (f"\nkind made {after!r} your current kube context (it was {before!r}); "
                  f"`kubectl config use-context {before}` switches back" if before else
                  f"\nkind made {after!r} your current kube context")
+    _origin.record_cluster(cluster, config, image, by, wait)  # for 00 to show later, when the cluster is reused
     return Ensured(True, text, changed, before, _hood.create_cluster_steps(cluster, config, image, wait))
+
+
+def _made_hood(cluster: str, made: _origin.Origin | None) -> _hood.Hood:
+    """What a person checks before reusing a cluster, after the command and config that made it (when known)."""
+    reuse = _hood.reuse_cluster_steps(cluster)
+    if made is None:
+        return reuse
+    create = _hood.create_cluster_steps(cluster, made.config, made.image, made.wait).steps[0]
+    when = f" on {made.created}" if made.created else ""
+    shown = dataclasses.replace(create, why=f"how it was made ({made.by}{when}); not run again now")
+    return _hood.Hood(f"kind cluster {cluster!r}: how it was made, and reusing it", [shown, *reuse.steps])
 
 
 def delete_cluster(cluster: str) -> bool:

@@ -84,26 +84,51 @@ def read(kind: Any) -> Origin:
     if data.get(CONFIG_FILE):
         return Origin(kind.cluster, data[CONFIG_FILE], data.get("image") or None, data.get("by") or "kindlb", True,
                       data.get("created") or None, data.get("wait") or "180s")
-    return from_nodes(kind)
+    return from_nodes(kind.cluster, kind)
 
 
-def from_nodes(kind: Any) -> Origin:
+def record_cluster(cluster: str, config: str, image: str | None, by: str, wait: str = "180s") -> bool:
+    """:func:`record` for kind cluster CLUSTER, just created; False when it cannot be written."""
+    from .client import connect
+
+    try:
+        return record(connect(cluster), config, image, by, wait)
+    except KindlbError:
+        return False
+
+
+def read_cluster(cluster: str) -> Origin | None:
+    """:func:`read` for kind cluster CLUSTER; read off its node containers alone when its API does not answer;
+    None when not even Docker can say."""
+    from .client import connect
+
+    try:
+        return read(connect(cluster))
+    except KindlbError:
+        try:
+            return from_nodes(cluster)
+        except KindlbError:
+            return None
+
+
+def from_nodes(cluster: str, kind: Any = None) -> Origin:
     """The config as kind's node containers show it: one node per container with its role, the node image,
-    and ``ipFamily`` from the nodes' pod CIDRs; who made it, as far as the node image tells."""
-    from ..dockernet import CLUSTER_LABEL, ROLE_LABEL, docker_client
+    and ``ipFamily`` from the nodes' pod CIDRs (when KIND can ask); who made it, as far as the node image tells."""
+    from ..dockernet import CLUSTER_LABEL, ROLE_LABEL, docker_client, translate
 
     client = docker_client()
-    summaries = client.api.containers(all=True, filters={"label": f"{CLUSTER_LABEL}={kind.cluster}"})
+    with translate(client, f"list the node containers of {cluster}"):
+        summaries = client.api.containers(all=True, filters={"label": f"{CLUSTER_LABEL}={cluster}"})
     roles = sorted(((c.get("Labels") or {}).get(ROLE_LABEL, "worker") for c in summaries),
                    key=lambda r: (r != "control-plane", r))
     images = {c.get("Image") for c in summaries if c.get("Image")}
     image = images.pop() if len(images) == 1 else None
     doc: dict = {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4"}
-    family = _ip_family(kind)
+    family = _ip_family(kind) if kind is not None else None
     if family:
         doc["networking"] = {"ipFamily": family}
     doc["nodes"] = [{"role": r} for r in roles]
-    return Origin(kind.cluster, yaml.safe_dump(doc, sort_keys=False), image, _who(image), False)
+    return Origin(cluster, yaml.safe_dump(doc, sort_keys=False), image, _who(image), False)
 
 
 def _ip_family(kind: Any) -> str | None:
