@@ -128,6 +128,7 @@ def _path_or_none(value: object) -> str | None:
 #: Every parameter any notebook declares, and its check.
 KNOWN: dict[str, Callable[[object], str | None]] = {
     "cluster": _via(kind_cluster_name),
+    "dual_cluster": _via(kind_cluster_name),  # 07_dual_stack's own dual-stack cluster
     "workers": _number(0, 10, whole=True, unit=" worker nodes"),
     "expected_nodes": _number(1, 11, whole=True, unit=" nodes"),
     "node_image": _optional(_via(image_ref)),
