@@ -17,7 +17,6 @@ from ._lesson.bgp import (
     peer,
     plan,
     remove,
-    report,
     routes,
     sessions,
     spread,
@@ -33,6 +32,6 @@ from ._lesson.bgp import (
 )
 
 __all__ = ["SERVICE", "Client", "Plan", "Router", "Withdrawal", "diagnose", "expose", "leftovers", "modes_table",
-           "peer", "plan", "remove", "report", "routes", "sessions", "spread", "spread_figure", "start_client",
+           "peer", "plan", "remove", "routes", "sessions", "spread", "spread_figure", "start_client",
            "start_router", "wait_established", "wait_next_hops", "withdraw_node", "withdraw_speaker",
            "withdrawal_figure", "withdrawals"]

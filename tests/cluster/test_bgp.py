@@ -1,29 +1,36 @@
-"""BGP mode (issue 19), cluster tier: notebook 07_bgp under papermill on both MetalLB eras, against a real
-FRR router container. Asserts what a learner sees: every session Established, one ECMP next hop per
-advertising node, the address answering through the router, Local shrinking the next hops, withdrawals
-within their bounds (times recorded in runs/cluster-tier/bgp-times.json), a rerun over a kept setup, a
-cleanup that leaves nothing, layer 2 still working; and a peer that never comes up, diagnosed."""
+"""BGP mode (issue 19), cluster tier: notebook 07_bgp driven cell by cell on both MetalLB eras, against a real
+FRR router container; the test reads the kernel's state with a cell it appends (the notebook holds nothing for
+the tests). Asserts what a learner sees: every session Established, one ECMP next hop per advertising node, the
+address answering through the router, Local shrinking the next hops, withdrawals within their bounds (times
+recorded in runs/cluster-tier/bgp-times.json), a rerun over a kept setup, a cleanup that leaves nothing, layer 2
+still working; and a peer that never comes up, diagnosed.
+
+The frozen node's dead time is judged from raw records, not from what the notebook computed: the client's own
+record of every request (``docker exec CLIENT cat RECORD``), Docker's record of the pause (``docker events``) and
+FRR's record of the session (``show bgp neighbors IP json``). Requests must go on at their interval through the
+freeze, some must fail while the router still routes to the frozen node, none after, and the table must say how
+many failed and for how long, beside the hold time."""
 from __future__ import annotations
 
-import ast
 import html
 import json
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
 import kindlb_helpers as kh
 from kindlb_helpers._core import bgp_config
 from kindlb_helpers._core.versions import pins
-from kindlb_helpers._tools.runner import KernelPool, notebooks_dir, run_one
+from kindlb_helpers._tools.runner import notebooks_dir
+
+from _driver import Notebook
 
 from _cluster_tier import ARTIFACTS, CONFIGMAP_ERA, eras
 
-KERNELS = KernelPool()
 TIMES = ARTIFACTS / "bgp-times.json"
 
 
@@ -31,24 +38,101 @@ def _notebook() -> Path:
     return Path(os.environ.get("KINDLB_BGP_NOTEBOOK") or notebooks_dir() / "07_bgp.ipynb")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _kernels():
-    yield KERNELS
-    KERNELS.close()
+#: What the test reads from 07_bgp's kernel once every cell ran: a cell it appends (plain values only).
+READ = """{
+    "version": bgp.version, "router_ip": router.ip, "ip": str(svc.ip), "pool": bgp.pool,
+    "router": router.name, "client": client.name, "hold_time": bgp.core.hold_time,
+    "neighbours": dict(bgp.core.neighbours),
+    "sessions": sessions[["node", "state", "prefixes received"]].to_dict("records"),
+    "expected_peers": sessions.attrs.get("expected", []),
+    "next_hops": routes.attrs["nodes"], "advertising": routes.attrs.get("expected", []),
+    "local_next_hops": local_routes.attrs["nodes"], "local_expected": local_routes.attrs.get("expected", []),
+    "lone_next_hops": lone_routes.attrs["nodes"], "lone_expected": lone_routes.attrs.get("expected", []),
+    "bgp_spread": {n: int(c) for n, c in zip(bgp_view["node"], bgp_view["requests entered"])},
+    "bgp_answered": int(bgp_view.attrs["answered"]),
+    "l2_spread": {n: int(c) for n, c in zip(l2_view["node"], l2_view["requests entered"])},
+    "l2_answered": int(l2_view.attrs["answered"]),
+    "withdrawals": {w.case: {"node": w.node, "withdrawn_after": w.withdrawn_after, "back_after": w.back_after,
+                             "record": w.record, "interval": w.interval, "requests": len(w.requests),
+                             "failed": len(w.failed), "failing": w.failing, "longest_gap": w.longest_gap,
+                             "summary": {str(key): str(v) for key, v in w.summary().items()}}
+                    for w in (gone_speaker, gone_node)},
+    "removed": list(removed.details) if removed else [],
+    "leftovers": kh.bgp.leftovers(k) if removed else [],
+}"""
 
 
-def run(cluster: dict, era: dict, path: Path, **extra) -> tuple[dict, object]:
-    """Execute one notebook with the era's parameters; its ``result`` and the executed notebook."""
+def run(cluster: dict, era: dict, path: Path, read: str | None = READ, **extra) -> tuple[dict | None, object]:
+    """Run the notebook cell by cell with the era's parameters, then read its state with an appended cell
+    (``read``); (what it read, the executed notebook)."""
     params = {"cluster": cluster["name"], "interactive": False, **era["params"], **extra}
-    res = run_one(path, ARTIFACTS / "notebooks" / era["version"], params, kernels=KERNELS)
-    if not res.ok:
-        pytest.fail(f"{path.stem} failed: {res.error} (executed notebook: {res.output})")
-    nb = nbformat.read(res.output, as_version=4)
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors, f"{path.stem} left an error output"
-    last = next(c for c in reversed(nb.cells) if c.cell_type == "code")
-    text = next(o["data"]["text/plain"] for o in last.outputs if "text/plain" in o.get("data", {}))
-    return ast.literal_eval(text), nb
+    with Notebook(path.stem, params, folder=path.parent, save_to=ARTIFACTS / "notebooks" / era["version"]) as nb:
+        nb.run_all()
+        return (nb.value(read) if read else None), nb.nb
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60, check=True).stdout
+
+
+def client_record(client: str, record: str) -> list[tuple[float, float, bool]]:
+    """The client's own record of its requests: (sent, done, answered), in the kernel's uptime seconds (the
+    client's clock), in the order sent."""
+    rows = []
+    for line in docker("exec", client, "cat", record).splitlines():
+        n, sent, done, ok = line.split()
+        rows.append((float(sent), float(done), ok == "ok"))
+    return sorted(rows)
+
+
+def paused_at(node: str, since: float) -> float:
+    """When Docker paused the node container (its own event record), on the client's clock: Docker dates
+    events in epoch nanoseconds; the containers share this host's kernel, whose uptime the client records."""
+    out = docker("events", "--since", f"{since:.0f}", "--until", f"{time.time() + 1:.0f}", "--filter",
+                 f"container={node}", "--filter", "event=pause", "--format", "{{.TimeNano}}")
+    stamps = [int(x) for x in out.split()]
+    assert stamps, f"docker events has no pause of {node} since {since}"
+    boot = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+    return stamps[-1] / 1e9 - boot
+
+
+def assert_dead_time(r: dict, started: float) -> dict:
+    """The frozen node, from raw records: requests at their interval throughout, failures while the router kept
+    the node's next hop (the hold time) and none after, and the table saying how many failed and for how long."""
+    w = r["withdrawals"]["node frozen"]
+    rows = client_record(r["client"], w["record"])
+    t0 = paused_at(w["node"], started)
+    sent = [s for s, _, _ in rows]
+    gaps = [b - a for a, b in zip(sent, sent[1:])]
+    before = [s for s in sent if s < t0]
+    interval = (before[-1] - before[0]) / (len(before) - 1)
+    hold = r["hold_time"]
+    # the requests kept going through the freeze, at the interval they had before it
+    during = [s for s in sent if t0 <= s <= t0 + w["withdrawn_after"]]
+    assert len(during) >= 0.6 * w["withdrawn_after"] / interval, (len(during), w)
+    if max(gaps) > 3 * interval:  # a stalled host: the table must say so, never look lossless
+        assert "a gap" in w["summary"]["longest gap between requests (s)"], w["summary"]
+    failed = [s - t0 for s, _, ok in rows if not ok]
+    # failures while the route still led to the frozen node, none once it was withdrawn (plus one bound)
+    assert failed, f"no request failed while {w['node']} was frozen: the hold time was not measured ({w})"
+    assert all(-0.2 <= f <= w["withdrawn_after"] + 1.5 for f in failed), (failed, w)
+    assert hold / 3 - 1 <= max(failed) <= hold + 2, (failed, hold)
+    # the table says how many failed and for how long, beside the hold time, as the raw record does
+    table = w["summary"]
+    assert int(table["failed"]) == len(failed) == w["failed"], (table, len(failed))
+    assert table["hold time (s)"] == str(hold)
+    first, last = w["failing"]
+    assert abs(first - min(failed)) < 0.3 and abs(last - max(failed)) < 0.3, (w["failing"], failed)
+    assert f"{first:.1f} to {last:.1f}" in table["failing (s after the act)"], table
+    # FRR's own record: the session went down because the hold timer ran out, with the hold time we set
+    ip = r["neighbours"][w["node"]]
+    info = json.loads(docker("exec", r["router"], "vtysh", "-c", f"show bgp neighbors {ip} json"))[ip]
+    assert info.get("bgpTimerHoldTimeMsecs") == hold * 1000, info.get("bgpTimerHoldTimeMsecs")
+    said = " ".join(str(info.get(k, "")) for k in ("lastResetDueTo", "lastNotificationReason"))
+    assert "Hold Timer Expired" in said or "hold" in said.lower(), said
+    return {"failed": len(failed), "requests": len(rows), "failing_for": round(max(failed) - min(failed), 2),
+            "withdrawn_after": w["withdrawn_after"], "hold_time": hold, "interval": round(interval, 3),
+            "longest_gap": round(max(gaps), 2)}
 
 
 @pytest.fixture(scope="module", params=eras())
@@ -71,7 +155,7 @@ def era(request, cluster):
         kh.app.remove(k)
         kh.metallb.uninstall(k, progress=False)
     state = {"version": version, "params": params, "k": k}
-    run(cluster, state, notebooks_dir() / "02_install_metallb.ipynb")
+    run(cluster, state, notebooks_dir() / "02_install_metallb.ipynb", read=None)
     # notebooks 03 and 04, by the library: a layer-2 pool apart from other clusters' on the kind network, nginx
     net = kh.cluster.network()
     others = kh.metallb.other_clusters_pools(cluster["name"], kh.cluster.on_network(net))
@@ -113,14 +197,20 @@ def test_bgp_notebook_sessions_ecmp_spread_local_withdrawal_and_cleanup(cluster,
     workers = sorted(n.metadata.name for n in k.core.list_node().items
                      if "node-role.kubernetes.io/control-plane" not in (n.metadata.labels or {}))
     t0 = time.monotonic()
+    started = time.time()
     first, _ = run(cluster, era, _notebook(), keep_router=True)  # leaves router, client and BGP objects
     _record(era["version"], "notebook_seconds", round(time.monotonic() - t0, 1))
+    # the dead time, from the client's, Docker's and FRR's own records (the kept setup still has them)
+    _record(era["version"], "dead_time", assert_dead_time(first, started))
     t1 = time.monotonic()
     res, nb = run(cluster, era, _notebook())  # a rerun over the kept setup, then cleanup
     _record(era["version"], "rerun_seconds", round(time.monotonic() - t1, 1))
     for r in (first, res):
+        gone = r["withdrawals"]
         _record(era["version"], f"withdrawals_{'first' if r is first else 'rerun'}",
-                {"speaker": r["speaker_withdrawn_after"], "node": r["node_withdrawn_after"]})
+                {"speaker": gone["speaker deleted"]["withdrawn_after"],
+                 "node": gone["node frozen"]["withdrawn_after"],
+                 "node_failed": [gone["node frozen"]["failed"], gone["node frozen"]["requests"]]})
 
         # every session whose node runs a ready speaker is Established; v0.12.1 has no speaker on the control plane
         states = {s["node"]: s["state"] for s in r["sessions"]}
@@ -147,12 +237,14 @@ def test_bgp_notebook_sessions_ecmp_spread_local_withdrawal_and_cleanup(cluster,
 
         # withdrawal: a deleted speaker at once, a frozen node within the hold time (plus a keepalive's slack)
         hold = r["hold_time"]
-        assert r["speaker_withdrawn_after"] is not None and r["speaker_withdrawn_after"] < 5, r["withdrawals"]
-        assert r["node_withdrawn_after"] is not None and hold / 3 <= r["node_withdrawn_after"] <= hold + 5
-        assert r["speaker_withdrawn_after"] < r["node_withdrawn_after"]
-        for key in ("speaker_answered_after", "node_answered_after"):
-            ok, sent = r[key]
-            assert sent > 0 and ok == sent, (key, r["withdrawals"])
+        speaker, node = gone["speaker deleted"], gone["node frozen"]
+        assert speaker["withdrawn_after"] is not None and speaker["withdrawn_after"] < 5, gone
+        assert node["withdrawn_after"] is not None and hold / 3 <= node["withdrawn_after"] <= hold + 5, gone
+        assert speaker["withdrawn_after"] < node["withdrawn_after"]
+        # the frozen node cost requests: the table counts them (never "all answered" over a silent gap)
+        assert node["failed"] > 0 and node["summary"]["failed"] == str(node["failed"]), node
+        for w in (speaker, node):
+            assert w["requests"] >= 0.6 * ((w["back_after"] or w["withdrawn_after"]) / w["interval"]), w
 
     # cleanup removed the router, the client and every BGP object; a kept setup really was kept
     assert any(x.startswith("container ") for x in res["removed"]) and res["leftovers"] == []

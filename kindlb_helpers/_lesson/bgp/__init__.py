@@ -31,7 +31,7 @@ from .peering import (
 )
 from .plan import Plan, plan, resolve_image
 from .routes import SERVICE, expose, routes, should_advertise, wait_next_hops
-from .summary import modes_table, report
+from .summary import modes_table
 from .withdrawal import WITHDRAW_LIMIT, Withdrawal, withdraw_node, withdraw_speaker, withdrawal_figure, withdrawals
 
 __all__ = [
@@ -42,6 +42,6 @@ __all__ = [
     "expose", "should_advertise", "routes", "wait_next_hops",
     "Client", "start_client", "spread", "spread_figure",
     "Withdrawal", "withdraw_speaker", "withdraw_node", "withdrawal_figure", "withdrawals",
-    "modes_table", "report",
+    "modes_table",
     "remove", "leftovers",
 ]

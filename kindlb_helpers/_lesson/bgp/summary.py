@@ -1,15 +1,8 @@
-"""What a run of notebook 07_bgp measured, summed up: layer 2 and BGP side by side with this run's numbers,
-and the notebook's ``result`` (plain values, what the cluster tier asserts on).
-"""
+"""What a run of notebook 07_bgp measured, summed up: layer 2 and BGP side by side with this run's numbers."""
 from __future__ import annotations
 
 import pandas as pd
 
-from ..._cluster.kube import Kind
-from ..._core import hood as _hood
-from .cleanup import leftovers
-from .peering import Router
-from .plan import Plan
 from .withdrawal import Withdrawal
 
 
@@ -22,8 +15,14 @@ def modes_table(l2: pd.DataFrame | None = None, bgp: pd.DataFrame | None = None,
         used = f.loc[f["requests entered"] > 0]
         return "; measured: " + ", ".join(f"{r.node} {r._2}" for r in used.itertuples())
 
-    t_speaker = f"; measured: speaker deleted {speaker.withdrawn_after} s" if speaker else ""
-    t_node = f", node frozen {node.withdrawn_after} s" if node else ""
+    def lost(w: Withdrawal) -> str:
+        span = w.failing
+        return (f"{len(w.failed)} of {len(w.requests)} requests failed"
+                + (f", for {span[1] - span[0] + w.interval:.1f} s" if span else ""))
+
+    t_speaker = f"; measured: speaker deleted {speaker.withdrawn_after} s ({lost(speaker)})" if speaker else ""
+    t_node = (f", node frozen {node.withdrawn_after} s (hold time {node.hold_time} s; {lost(node)})"
+              if node else "")
     rows = [
         ("who answers for the IP", "one node per IP: it answers ARP with its MAC",
          "every node that advertises: the router holds one route per node"),
@@ -37,25 +36,3 @@ def modes_table(l2: pd.DataFrame | None = None, bgp: pd.DataFrame | None = None,
         ("addresses", "from the nodes' subnet", "any range the router can route: here outside the kind subnet"),
     ]
     return pd.DataFrame(rows, columns=["", "layer 2", "BGP"])
-
-
-def report(kind: Kind, p: Plan, router: Router, svc, sessions_: pd.DataFrame, routes_: pd.DataFrame,
-           local: pd.DataFrame, lone: pd.DataFrame, bgp_view: pd.DataFrame, l2_view: pd.DataFrame,
-           speaker: Withdrawal, node: Withdrawal, removed: _hood.Done | None) -> dict:
-    """The notebook's ``result``: what the cluster tier asserts on (plain values only)."""
-    return {"version": p.version, "router_ip": router.ip, "ip": str(svc.ip), "pool": p.pool,
-            "sessions": sessions_[["node", "state", "prefixes received"]].to_dict("records"),
-            "expected_peers": sessions_.attrs.get("expected", []),
-            "next_hops": routes_.attrs["nodes"], "advertising": routes_.attrs.get("expected", []),
-            "local_next_hops": local.attrs["nodes"], "local_expected": local.attrs.get("expected", []),
-            "lone_next_hops": lone.attrs["nodes"], "lone_expected": lone.attrs.get("expected", []),
-            "bgp_spread": {n: int(c) for n, c in zip(bgp_view["node"], bgp_view["requests entered"])},
-            "bgp_answered": int(bgp_view.attrs["answered"]),
-            "l2_spread": {n: int(c) for n, c in zip(l2_view["node"], l2_view["requests entered"])},
-            "l2_answered": int(l2_view.attrs["answered"]),
-            "withdrawals": [speaker.summary(), node.summary()],
-            "speaker_withdrawn_after": speaker.withdrawn_after, "node_withdrawn_after": node.withdrawn_after,
-            "speaker_answered_after": [speaker.answered_after_withdrawal, speaker.probes_after_withdrawal],
-            "node_answered_after": [node.answered_after_withdrawal, node.probes_after_withdrawal],
-            "hold_time": p.core.hold_time, "removed": list(removed.details) if removed else [],
-            "leftovers": leftovers(kind) if removed else []}

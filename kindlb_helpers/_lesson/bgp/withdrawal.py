@@ -1,5 +1,11 @@
 """Withdrawal, timed: a speaker deleted or a node frozen, the time until the router drops that node's next
-hop and until it is back, while a prober in the client asks the address a few times a second.
+hop and until it is back, while the client asks the address every 0.3 s throughout.
+
+The client's requests run in a loop inside the client container (:class:`ClientProbes`): one request every
+:data:`PROBE_EVERY` seconds whatever the earlier ones do, each in the background with its own bound
+(:data:`PROBE_TIMEOUT`), each written to a record file in the client (number, sent, done, ok or fail). So a request
+to a frozen node fails after its bound and the next ones still go out on time: the failures during the hold time
+are counted, and a gap in the requests (a busy host) is itself reported.
 
 The clock of the measurement is :func:`~kindlb_helpers._cluster.waits.ticks`: a deleted speaker's next hop
 goes within about a second (measured 0.2-1.4 s), so the router is read every 0.1 s (each read takes a
@@ -10,7 +16,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import threading
+import secrets
+import shlex
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -35,61 +42,122 @@ WITHDRAW_LIMIT = 300
 SETTLE = 30
 #: How often the router's route is read while a withdrawal is timed, and once it is over.
 LOOK_EVERY, BACK_EVERY = 0.1, 0.3
-#: The prober's clock, and the probes it must send once the route is withdrawn (within PROBES_WITHIN s:
-#: a probe to a frozen node may hang for its whole 1 s timeout, and docker exec is slow on a busy host).
-PROBE_EVERY, PROBES_AFTER, PROBES_WITHIN = 0.3, 3, 15
+#: The client's request clock (seconds between two requests), each request's bound (seconds), the requests
+#: sent before the act (the interval before it), and the requests it must send once the route is withdrawn.
+PROBE_EVERY, PROBE_TIMEOUT, PROBES_BEFORE, PROBES_AFTER, PROBES_WITHIN = 0.3, 1, 5, 5, 15
+#: A gap between two requests longer than this many intervals is reported (the host was too busy to send).
+GAP_FACTOR = 3
 
 
 @dataclass
 class Withdrawal:
-    """One withdrawal: what was done to which node, when its next hop left the router and came back,
-    and how the address answered meanwhile."""
+    """One withdrawal: what was done to which node, when its next hop left the router and came back, and every
+    request the client sent meanwhile (``requests``: (seconds since the act, answered), from the client's own
+    record ``record`` in the client container)."""
 
     case: str
     node: str
     before: list[str]
     withdrawn_after: float | None
     back_after: float | None
-    probes: int
-    answered: int
-    answered_after_withdrawal: int
-    probes_after_withdrawal: int
+    hold_time: int
+    requests: list[tuple[float, bool]]
+    interval: float
+    record: str
     reason: str
     timeline: pd.DataFrame
     hood: _hood.Hood
 
+    @property
+    def failed(self) -> list[float]:
+        """When each failed request was sent (seconds since the act)."""
+        return [t for t, ok in self.requests if not ok]
+
+    @property
+    def failing(self) -> tuple[float, float] | None:
+        """(first, last) failed request's send time, or None when every request was answered."""
+        return (min(self.failed), max(self.failed)) if self.failed else None
+
+    @property
+    def longest_gap(self) -> float:
+        """The longest time between two requests sent (seconds): the interval, unless the host stalled."""
+        sent = sorted(t for t, _ in self.requests)
+        return round(max((b - a for a, b in zip(sent, sent[1:])), default=0.0), 2)
+
     def summary(self) -> dict:
+        failing = self.failing
+        gap = self.longest_gap
         return {"case": self.case, "node": self.node, "next hops before": ", ".join(self.before),
-                "withdrawn after (s)": self.withdrawn_after, "back after (s)": self.back_after,
-                "answered": f"{self.answered}/{self.probes}",
-                "answered once withdrawn": f"{self.answered_after_withdrawal}/{self.probes_after_withdrawal}",
+                "hold time (s)": self.hold_time,
+                "withdrawn after (s)": self.withdrawn_after,
+                "requests (one every {:g} s)".format(self.interval): len(self.requests),
+                "failed": len(self.failed),
+                "failing (s after the act)": (f"{failing[0]:.1f} to {failing[1]:.1f}, for "
+                                              f"{failing[1] - failing[0] + self.interval:.1f} s"
+                                              if failing else "none"),
+                "longest gap between requests (s)": gap if gap <= GAP_FACTOR * self.interval
+                else f"{gap} (a gap: no request was sent meanwhile)",
+                "back after (s)": self.back_after,
                 "router's reason": self.reason}
 
     def _repr_html_(self) -> str:
         return pd.DataFrame([self.summary()]).to_html(index=False) + self.hood._repr_html_()
 
 
-class _Prober(threading.Thread):
-    """GETs the address from the client every ~0.3 s (1 s timeout each) until stopped or ``limit`` seconds
-    have passed; ``results``: (seconds since t0, answered)."""
+class ClientProbes:
+    """The client's requests: a loop in the client container sends one GET every ``every`` seconds, each in the
+    background bounded by ``bound`` seconds, and appends ``N SENT DONE ok|fail`` to ``record``: the times are the
+    kernel's uptime (``/proc/uptime``, 10 ms; every container has it, busybox or not). Its clock does not wait for
+    answers, so a request that hangs never delays the next one."""
 
-    def __init__(self, client: str, url: str, t0: float, limit: float) -> None:
-        super().__init__(daemon=True)
-        self.client, self.url, self.t0, self.limit = client, url, t0, limit
-        self.results: list[tuple[float, bool]] = []
-        self.stop = threading.Event()
+    def __init__(self, client: str, url: str, every: float = PROBE_EVERY, bound: float = PROBE_TIMEOUT,
+                 limit: float = WITHDRAW_LIMIT * 3) -> None:
+        token = secrets.token_hex(4)
+        self.client, self.url, self.every, self.bound = client, url, every, bound
+        self.record, self.stop_file = f"/tmp/kindlb-requests-{token}.log", f"/tmp/kindlb-requests-{token}.stop"
+        self.most = int(limit / every) + 1
+        now = 'cut -d" " -f1 /proc/uptime'
+        get = f'timeout {bound:g} wget -q -T {bound:g} -O /dev/null "{url}?kindlb={token}-$i"'
+        self.loop = (f'i=0; while [ ! -e {self.stop_file} ] && [ $i -lt {self.most} ]; do i=$((i+1)); '
+                     f'( s=$({now}); if {get} 2>/dev/null; then r=ok; else r=fail; fi; '
+                     f'echo "$i $s $({now}) $r" >> {self.record} ) & sleep {every:g}; done')
 
-    def run(self) -> None:
-        for _ in ticks(self.limit, every=PROBE_EVERY):
-            if self.stop.is_set():
-                return
-            sent = time.monotonic() - self.t0
-            code, _ = _router.exec_in(self.client, ["wget", "-q", "-T", "1", "-O", "/dev/null", self.url], check=False)
-            self.results.append((round(sent, 2), code == 0))
+    def start(self) -> None:
+        _router.exec_in(self.client, ["sh", "-c", f"rm -f {self.record} {self.stop_file}; "
+                                                  f"( {self.loop} ) >/dev/null 2>&1 &"])
 
-    def after(self, t: float) -> list[bool]:
-        """Whether each probe sent at ``t`` or later was answered."""
-        return [ok for sent, ok in list(self.results) if sent >= t]
+    def now(self) -> float:
+        """The client's clock (the kernel's uptime), as the record's times are."""
+        return float(_router.exec_in(self.client, ["sh", "-c", "cut -d' ' -f1 /proc/uptime"])[1].split()[0])
+
+    def stop(self) -> None:
+        _router.exec_in(self.client, ["sh", "-c", f": > {self.stop_file}"], check=False)
+        time.sleep(self.bound + 0.5)  # the last requests end within their bound
+
+    def read(self) -> list[tuple[int, float, float, bool]]:
+        """The record: (number, sent, done, answered), the client's clock (seconds), in the order sent."""
+        code, out = _router.exec_in(self.client, ["cat", self.record], check=False)
+        rows = []
+        for line in out.splitlines() if code == 0 else []:
+            parts = line.split()
+            if len(parts) == 4 and parts[3] in ("ok", "fail"):
+                try:
+                    rows.append((int(parts[0]), float(parts[1]), float(parts[2]), parts[3] == "ok"))
+                except ValueError:
+                    continue
+        return sorted(rows, key=lambda r: r[1])
+
+    def sent_since(self, t: float) -> int:
+        """How many requests were sent at ``t`` (the client's clock) or later, and have ended."""
+        return sum(sent >= t for _, sent, _, _ in self.read())
+
+    def steps(self) -> list[_hood.Step]:
+        started = f"( {self.loop} ) >/dev/null 2>&1 &"
+        return [_hood.Step(shlex.join(["docker", "exec", self.client, "sh", "-c", started]),
+                           f"meanwhile, from the client: a request every {self.every:g} s, each given "
+                           f"{self.bound:g} s, answered or not: the next one does not wait"),
+                _hood.Step(shlex.join(["docker", "exec", self.client, "cat", self.record]),
+                           "the client's record: number, sent, done (seconds of uptime), ok or fail")]
 
 
 def _settled(hops: Callable[[], list[str]], ip: str) -> list[str]:
@@ -167,10 +235,10 @@ def _withdraw(kind: Kind, p: Plan, router: Router, client: Client, ip, node: str
     def hops() -> list[str]:
         return sorted(names.get(h, h) for h in kernel_hops(router, ip))
 
-    before = _settled(hops, ip)
-    victim = node or before[-1]
-    if victim not in before:
-        raise BadInput(f"{victim} does not advertise {ip} (next hops: {before}): pick one of them")
+    before_hops = _settled(hops, ip)
+    victim = node or before_hops[-1]
+    if victim not in before_hops:
+        raise BadInput(f"{victim} does not advertise {ip} (next hops: {before_hops}): pick one of them")
     if p.roles.get(victim) == "control-plane":
         raise BadInput(f"{victim} is the control plane: freezing it stops the whole cluster; pick a worker")
 
@@ -179,13 +247,17 @@ def _withdraw(kind: Kind, p: Plan, router: Router, client: Client, ip, node: str
         return info.get(addr_of[victim], {})
 
     timeline: list[dict] = []
-    t0 = time.monotonic()
-    prober = _Prober(client.name, f"http://{ip}/", t0, limit=timeout + PROBES_WITHIN + back_timeout + 60)
-    prober.start()
+    probes = ClientProbes(client.name, f"http://{ip}/")
+    probes.start()
+    for _ in ticks(PROBES_WITHIN, every=LOOK_EVERY):  # the interval before the act, measured
+        if len(probes.read()) >= PROBES_BEFORE:
+            break
     withdrawn = back = None
     reason = ""
     clean = time.monotonic()
     dropped = neighbour().get("connectionsDropped", 0)
+    act_at = probes.now()  # the act's moment on the client's clock
+    t0 = time.monotonic()
     try:
         try:
             act(victim)
@@ -193,30 +265,28 @@ def _withdraw(kind: Kind, p: Plan, router: Router, client: Client, ip, node: str
             info = neighbour()
             keys = ("lastResetDueTo", "lastNotificationReason", "lastErrorCodeSubcode")
             reason = "; ".join(str(info[k]) for k in keys if info.get(k))
-            if withdrawn is not None:  # a few probes sent once withdrawn, answered or not
+            if withdrawn is not None:  # a few requests sent once withdrawn, answered or not
                 for _ in ticks(PROBES_WITHIN, every=LOOK_EVERY):
-                    if len(prober.after(withdrawn)) >= PROBES_AFTER:
+                    if probes.sent_since(act_at + withdrawn) >= PROBES_AFTER:
                         break
         finally:
             undo(victim)
         back = _time_return(hops, victim, t0, back_timeout, timeline)
     finally:
-        prober.stop.set()
-        prober.join(timeout=5)
+        probes.stop()
     if withdrawn is None:
         raise WaitTimeout(f"{case}: the router still had {victim}'s next hop for {ip} after {timeout:g} s: "
                           f"raise the timeout above the hold time ({p.core.hold_time} s)")
-    probes = prober.results
-    after = prober.after(withdrawn)
+    record = probes.read()
+    requests = [(round(sent - act_at, 2), ok) for _, sent, _, ok in record]
+    before = [sent for _, sent, _, _ in record if sent < act_at]
+    interval = round((before[-1] - before[0]) / (len(before) - 1), 2) if len(before) > 1 else PROBE_EVERY
     tl = pd.DataFrame(timeline)
-    tl.attrs["probes"] = probes
     hood = _hood.Hood(f"{case}: time the withdrawal of {victim}", steps + [
         _hood.Step(f"while sleep 0.2; do date +%T.%N; {exec_line(router.name, f'ip route show {ip}')}; done",
-                   "watch the router's route lose, then regain, the node's next hop"),
-        _hood.Step(f"while sleep 0.3; do {exec_line(client.name, f'wget -q -T 1 -O /dev/null http://{ip}/')} "
-                   "&& echo ok || echo FAIL; done", "meanwhile, from the client: does the address answer?")])
-    return Withdrawal(case, victim, before, withdrawn, back, len(probes), sum(ok for _, ok in probes),
-                      sum(after), len(after), reason, tl, hood)
+                   "watch the router's route lose, then regain, the node's next hop")] + probes.steps())
+    return Withdrawal(case, victim, before_hops, withdrawn, back, p.core.hold_time, requests, interval,
+                      probes.record, reason, tl, hood)
 
 
 def withdraw_speaker(kind: Kind, p: Plan, router: Router, client: Client, ip, node: str | None = None,
@@ -245,25 +315,36 @@ def withdraw_node(kind: Kind, p: Plan, router: Router, client: Client, ip, node:
 
 
 def withdrawal_figure(*results: Withdrawal):
-    """Each withdrawal on a time line: the client's probes (answered or not) and when the route went and came back."""
+    """Each withdrawal on a time line: every request the client sent (answered, or failed after its bound), the
+    time the router kept the node's next hop, the hold time, and any gap in the requests."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(results), 1, figsize=(8, 1.6 * len(results) + 0.6), squeeze=False)
+    fig, axes = plt.subplots(len(results), 1, figsize=(9, 1.9 * len(results) + 0.8), squeeze=False)
     for ax, r in zip(axes[:, 0], results):
-        probes = r.timeline.attrs.get("probes", [])
-        ok = [t for t, good in probes if good]
-        bad = [t for t, good in probes if not good]
-        ax.scatter(ok, [1] * len(ok), marker="|", s=200, color="tab:green", label="answered")
-        ax.scatter(bad, [1] * len(bad), marker="x", color="tab:red", label="no answer within 1 s")
+        ok = [t for t, good in r.requests if good]
+        bad = r.failed
         if r.withdrawn_after is not None:
-            ax.axvline(r.withdrawn_after, color="tab:blue", label=f"route withdrawn ({r.withdrawn_after} s)")
+            ax.axvspan(0, r.withdrawn_after, color="tab:red", alpha=0.08,
+                       label=f"router still routes to {r.node} ({r.withdrawn_after} s)")
+        if r.case == "node frozen":
+            ax.axvline(r.hold_time, color="tab:purple", linestyle=":", label=f"hold time ({r.hold_time} s)")
+        ax.scatter(ok, [1] * len(ok), marker="|", s=200, color="tab:green", label=f"answered ({len(ok)})")
+        ax.scatter(bad, [1] * len(bad), marker="x", color="tab:red",
+                   label=f"failed: no answer within {PROBE_TIMEOUT:g} s ({len(bad)})")
+        sent = sorted(t for t, _ in r.requests)
+        for a, b in zip(sent, sent[1:]):
+            if b - a > GAP_FACTOR * r.interval:
+                ax.axvspan(a, b, color="tab:gray", alpha=0.3, label=f"no request sent ({b - a:.1f} s)")
         if r.back_after is not None:
             ax.axvline(r.back_after, color="tab:gray", linestyle="--", label=f"route back ({r.back_after} s)")
         ax.set_yticks([])
-        ax.set_title(f"{r.case}: {r.node}", fontsize=10)
-        ax.legend(loc="upper right", fontsize=7, ncol=2)
+        ax.set_title(f"{r.case}: {r.node} — {len(bad)} of {len(r.requests)} requests failed", fontsize=10)
+        handles, labels = ax.get_legend_handles_labels()
+        seen = dict(zip(labels, handles))
+        ax.legend(seen.values(), seen.keys(), loc="upper right", fontsize=7, ncol=2)
     axes[-1, 0].set_xlabel("seconds since the speaker was deleted / the node was frozen")
-    fig.suptitle("Withdrawal: the client's requests, and when the router dropped the node's next hop", fontsize=11)
+    fig.suptitle(f"Withdrawal: a request every {results[0].interval:g} s from the client, and how long the router "
+                 "kept sending some to the lost node", fontsize=11)
     fig.tight_layout()
     plt.close(fig)
     return fig

@@ -166,7 +166,8 @@ def failover_figure(moved: Failover):
 
 
 def compare_failovers(*runs: Failover) -> pd.DataFrame:
-    """One column per failure mode: the measured times beside what MetalLB's docs lead one to expect."""
+    """One column per failure mode: the measured times beside what MetalLB's docs lead one to expect (the first
+    column names each row)."""
     rows = {}
     for r in runs:
         rows[r.mode] = {
@@ -181,4 +182,4 @@ def compare_failovers(*runs: Failover) -> pd.DataFrame:
             "requests that failed": r.failed_requests,
             "what MetalLB's docs and source say": EXPECTED[r.mode],
         }
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).rename_axis("").reset_index()  # the row names as a column: kh.show shows it whole

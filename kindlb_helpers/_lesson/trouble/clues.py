@@ -1,174 +1,166 @@
-"""The evidence for one staged failure, before any verdict: what MetalLB's troubleshooting guide reads.
+"""The evidence for one case, before any verdict: what MetalLB's troubleshooting guide reads.
 
-- ``kubectl describe service`` (its events are this incarnation's: describe filters by uid, and so does the
-  events table here);
-- the controller's and the speakers' log lines about this Service (by its key and its address, since it
-  was created);
-- MetalLB's status resources where the release has them (ServiceL2Status since v0.14.6,
-  ConfigurationState since v0.15.3: release facts l2status, configuration_state); the ConfigMap era has
-  none, its whole configuration is the ConfigMap;
-- per failure, the pods and EndpointSlices, the nodes' exclude label, or ping and TCP from a container.
+The same boxes for every case (so that which ones appear gives nothing away), each as the command and what it
+printed:
+
+- ``kubectl describe service`` (its Events are this incarnation's: describe filters by uid);
+- the Service's EndpointSlices and the pods its selector matches;
+- MetalLB's pods, its configuration (the pools and L2Advertisements, or the ConfigMap era's ConfigMap) and its
+  status resources where the release has them (ServiceL2Status since v0.14.6, ConfigurationState since
+  v0.15.3: release facts l2status, configuration_state);
+- the nodes with ``--show-labels``, as kubectl prints them (an empty-valued label shows as ``key=``);
+- the controller's and the speakers' log lines of this case's time window (``--since-time``: from the moment
+  the case began) that name this Service or its address, and their errors;
+- whether the address answers ping and TCP, from a container on the kind network.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import html
 import re
+import shlex
 from dataclasses import dataclass, field
 
-import pandas as pd
-
-from ..._cluster.kube import Kind, events_for, get_or_none
+from ..._cluster.kube import Kind, get_or_none
 from ..._core import hood as _hood
 from ..._core.errors import KindlbError
 from ..._core.manifests import NAMESPACE
-from .failures import EXCLUDE, installed, ip_of, service_of
+from .failures import applies, case_number, installed, ip_of, not_here, service_of
+from .staging import Case
 
-
-def _lines_about(kind: Kind, selector: str, needles: list[str], since: int, limit: int = 8) -> list[str]:
-    """The last ``limit`` log lines per pod, since ``since`` seconds ago, that mention one of ``needles``."""
-    out = []
-    for pod in kind.core.list_namespaced_pod(NAMESPACE, label_selector=selector).items:
-        container = pod.spec.containers[0].name
-        try:
-            log = kind.core.read_namespaced_pod_log(pod.metadata.name, NAMESPACE, container=container,
-                                                    since_seconds=max(1, since))
-        except KindlbError as exc:  # a pod that is starting or gone has no log to show
-            out.append(f"[{pod.metadata.name}] (no log: {str(exc).splitlines()[0][:100]})")
-            continue
-        hits = [ln for ln in log.splitlines() if any(n in ln for n in needles)]
-        out += [f"[{pod.spec.node_name or pod.metadata.name}] {ln[:300]}" for ln in hits[-limit:]]
-    return out
-
-
-def _status_resources(kind: Kind, service: str) -> tuple[str, str]:
-    """(commands, their output): MetalLB's own view of this Service and its configuration."""
-    here = installed(kind)
-    if here is None or not here.uses_crds:
-        cmd = "kubectl -n metallb-system get configmap config -o yaml"
-        cm = get_or_none(kind.core.read_namespaced_config_map, "config", NAMESPACE)
-        text = ((cm.data or {}).get("config") if cm else None)
-        return (cmd, f"MetalLB {here or '(none)'} has no status resources; its whole configuration is this ConfigMap:\n"
-                + (text.rstrip() if text else 'Error from server (NotFound): configmaps "config" not found'))
-    cmds = [("get", "ipaddresspools,l2advertisements"),
-            ("get", "servicel2statuses", "-l", f"metallb.io/service-name={service}", "-o",
-             "custom-columns=NAME:.metadata.name,NODE:.status.node,SERVICE:.status.serviceName")]
-    out = []
-    for args in cmds:
-        res = kind.kubectl("-n", NAMESPACE, *args, check=False)
-        out.append(f"$ kubectl -n metallb-system {' '.join(args)}\n{res.strip() or 'No resources found'}")
-    states = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
-                         "configurationstates") if here.holds("configuration_state") else None
-    if states is not None:
-        rows = [f"{i['metadata']['name']}: {(i.get('status') or {}).get('result', '?')} "
-                f"{(i.get('status') or {}).get('errorSummary', '')}".rstrip() for i in states.get("items", [])]
-        out.append("$ kubectl -n metallb-system get configurationstates\n" + ("\n".join(rows) or "No resources found"))
-    return "; ".join("kubectl -n metallb-system " + " ".join(a) for a in cmds), "\n\n".join(out)
+#: A pod's log lines shown at most (the latest); the rest are counted.
+LOG_LINES = 40
 
 
 @dataclass
 class Evidence:
-    """What a person reads first: describe, this incarnation's events, log lines about it, status resources."""
+    """What a person reads first: each command, as typed, and what it printed."""
 
     service: str
-    describe: str
-    events: pd.DataFrame
-    controller: list[str]
-    speakers: list[str]
-    status: str
-    extra: list[tuple[str, str]] = field(default_factory=list)  # (title, text): pods, endpoints, ping ...
-    hood: _hood.Hood | None = None
+    sections: list[tuple[str, str]] = field(default_factory=list)   # (command, output)
+    skipped: str = ""
+
+    def output(self, start: str) -> str | None:
+        """What the first command starting with ``start`` (after ``kubectl --context ...``) printed."""
+        for cmd, out in self.sections:
+            if _short(cmd).startswith(start):
+                return out
+        return None
 
     def __repr__(self) -> str:
-        parts = [f"$ kubectl describe service {self.service}\n{self.describe}",
-                 "controller log lines about it:\n" + ("\n".join(self.controller) or "(none)"),
-                 "speaker log lines about it:\n" + ("\n".join(self.speakers) or "(none)"),
-                 self.status] + [f"{t}:\n{x}" for t, x in self.extra]
-        return "\n\n".join(parts)
+        if self.skipped:
+            return self.skipped
+        return "\n\n".join(f"$ {_short(cmd)}\n{out}" for cmd, out in self.sections)
 
     def _repr_html_(self) -> str:
-        def block(title: str, text: str) -> str:
-            return (f"<details open><summary><b>{html.escape(title)}</b></summary><pre style='{_hood.PRE};"
-                    f"max-height:22em;overflow:auto'>{html.escape(text)}</pre></details>")
+        if self.skipped:
+            return f"<div>{html.escape(self.skipped)}</div>"
 
-        ev = (self.events.to_html(index=False, border=0) if len(self.events)
-              else "<p><i>Events: &lt;none&gt; (for this Service's uid)</i></p>")
-        return ("<div><b>Evidence</b> for Service <code>" + html.escape(self.service) + "</code></div>"
-                + block(f"kubectl describe service {self.service}", self.describe)
-                + "<div>its events (this incarnation, by uid):</div>" + ev
-                + block("controller log, lines about it since it was created", "\n".join(self.controller) or "(none)")
-                + block("speaker logs, lines about it (its key or its address)", "\n".join(self.speakers) or "(none)")
-                + block("MetalLB's status resources", self.status)
-                + "".join(block(t, x) for t, x in self.extra)
-                + (self.hood._repr_html_() if self.hood else ""))
+        def block(cmd: str, text: str) -> str:
+            return (f"<details open><summary><code>$ {html.escape(_short(cmd))}</code></summary>"
+                    f"<pre style='{_hood.PRE};max-height:24em;overflow:auto'>{html.escape(text)}</pre></details>")
+
+        return (f"<div><b>Evidence</b> for Service <code>{html.escape(self.service)}</code> (the commands, as you "
+                "would type them, and what they printed)</div>" + "".join(block(c, t) for c, t in self.sections))
 
 
-def evidence(kind: Kind, what: str, probe_image: str | None = None) -> Evidence:
-    """The evidence for failure ``what`` on its Service, before any verdict."""
-    service = service_of(what)
+def _short(cmd: str) -> str:
+    """A shown command without ``--context kind-NAME`` (the notebook's cluster; the hood texts carry it)."""
+    return re.sub(r" --context \S+", "", cmd, count=1)
+
+
+def _get(kind: Kind, *args: str, namespace: str | None = None, empty: str = "") -> tuple[str, str]:
+    """(the command line, what kubectl printed: stdout, else its one-line complaint, else ``empty``)."""
+    ns = ["-n", namespace] if namespace else []
+    out = kind.kubectl(*ns, *args, check=False).rstrip()
+    if not out.strip():
+        where = namespace or "default"
+        out = empty or f"No resources found in {where} namespace."
+    return _hood.kubectl(kind.cluster, *args, namespace=namespace), out
+
+
+def _window_lines(kind: Kind, component: str, since: str, needles: list[str]) -> tuple[str, str]:
+    """One component's log lines since ``since`` that contain one of ``needles``: the command a person would
+    type (``kubectl logs -l ... --since-time ... | grep -F ...``) and its output."""
+    extra = ["-c", "speaker"] if component == "speaker" else []
+    args = ["logs", "-l", f"component={component}", *extra, "--prefix", "--tail=-1", f"--since-time={since}"]
+    grep = "grep -F " + " ".join(f"-e {shlex.quote(n)}" for n in needles)
+    cmd = _hood.kubectl(kind.cluster, *args, namespace=NAMESPACE) + " | " + grep
+    pods = kind.core.list_namespaced_pod(NAMESPACE, label_selector=f"component={component}").items
+    if not pods:
+        return cmd, f"No resources found in {NAMESPACE} namespace. (no {component} pod: no log)"
+    log = kind.kubectl("-n", NAMESPACE, *args, "--max-log-requests=20", check=False, timeout=60)
+    hits = [ln for ln in log.splitlines() if any(n in ln for n in needles)]
+    if len(hits) > LOG_LINES:
+        hits = [f"({len(hits) - LOG_LINES} earlier lines not shown)"] + hits[-LOG_LINES:]
+    return cmd, "\n".join(hits) or "(no line)"
+
+
+def evidence(kind: Kind, case: Case | int, probe_image: str | None = None) -> Evidence:
+    """The evidence for ``case`` (the :class:`Case` that :func:`cause` returned, or its number) on its Service,
+    before any verdict."""
+    n = case.number if isinstance(case, Case) else case_number(case)
+    service = service_of(n)
+    if not applies(kind, n):
+        return Evidence(service, skipped=not_here(kind, n))
     svc = get_or_none(kind.core.read_namespaced_service, service, "default")
     if svc is None:
-        raise KindlbError(f"there is no Service {service}: run the cause cell above first")
-    created = svc.metadata.creation_timestamp
-    since = int((_dt.datetime.now(_dt.timezone.utc) - created).total_seconds()) + 5
+        raise KindlbError(f"there is no Service {service}: run case {n}'s first cell (the one that changes "
+                          "something) first")
+    here = installed(kind)
+    began = case.since if isinstance(case, Case) else svc.metadata.creation_timestamp
+    since = began.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     ip = ip_of(svc)
-    needles = [f"default/{service}"] + ([f'"{ip}"', f'["{ip}"]'] if ip else [])
-    if what == "no pool":  # the controller's word on its configuration names no Service
-        needles += ["configuration is missing", "configStale", "config (re)load", "setConfig"]
-    describe = kind.kubectl("describe", "service", service, check=False)
-    events = pd.DataFrame(events_for(kind, service, "default", uid=svc.metadata.uid),
-                          columns=["type", "reason", "from", "count", "message"])
-    status_cmd, status = _status_resources(kind, service)
-    c = kind.cluster
-    extra = [("MetalLB's pods (kubectl -n metallb-system get pods -o wide)",
-              kind.kubectl("-n", NAMESPACE, "get", "pods", "-o", "wide", check=False).strip() or "No resources found")]
-    if what in ("no endpoints", "Local without announcer"):
-        extra.append((f"the pods it selects and the EndpointSlices (kubectl get endpointslices -l "
-                      f"kubernetes.io/service-name={service})", _endpoints_text(kind, svc)))
-    if what in ("excluded nodes", "Local without announcer"):
-        extra.append(("nodes and the exclude label (kubectl get nodes -L " + EXCLUDE + ")",
-                      kind.kubectl("get", "nodes", "-L", EXCLUDE, check=False).strip()))
-    if what == "ping vs TCP" and ip:
-        extra.append((f"ping and TCP to {ip} from a container on the kind network", ping_and_tcp(ip, probe_image)))
-    hood = _hood.Hood(f"the evidence for {service}", [
-        _hood.Step(_hood.kubectl(c, "describe", "service", service), "the Events are this Service's (by uid)"),
-        _hood.Step(_hood.kubectl(c, "logs", "-l", "component=controller", f"--since={since}s", namespace=NAMESPACE)
-                   + f" | grep -F -e default/{service}" + (f" -e '\"{ip}\"'" if ip else ""),
-                   "the controller hands out addresses and says why it cannot"),
-        _hood.Step(_hood.kubectl(c, "logs", "-l", "component=speaker", "-c", "speaker", "--prefix",
-                                 f"--since={since}s", namespace=NAMESPACE)
-                   + f" | grep -F -e default/{service}" + (f" -e '\"{ip}\"'" if ip else ""),
-                   "v0.13+ speakers name the address, not the Service, when they announce"),
-        _hood.Step(status_cmd, "MetalLB's own view"),
-    ])
-    return Evidence(service, describe.strip(), events,
-                    _lines_about(kind, "component=controller", needles, since),
-                    _lines_about(kind, "component=speaker", needles, since), status, extra, hood)
+    sections = [(_hood.kubectl(kind.cluster, "describe", "service", service),
+                 kind.kubectl("describe", "service", service, check=False).rstrip())]
+    sections.append(_get(kind, "get", "endpointslices", "-l", f"kubernetes.io/service-name={service}"))
+    selector = ",".join(f"{k}={v}" for k, v in (svc.spec.selector or {}).items())
+    if selector:
+        sections.append(_get(kind, "get", "pods", "-l", selector, "-o", "wide"))
+    sections.append(_get(kind, "get", "pods", "-o", "wide", namespace=NAMESPACE))
+    if here is not None and here.uses_crds:
+        sections.append(_get(kind, "get", "ipaddresspools", namespace=NAMESPACE))
+        sections.append(_get(kind, "get", "l2advertisements", namespace=NAMESPACE))
+        if here.holds("l2status"):
+            sections.append(_get(kind, "get", "servicel2statuses", "-l", f"metallb.io/service-name={service}", "-o",
+                                 "custom-columns=NAME:.metadata.name,NODE:.status.node,SERVICE:.status.serviceName",
+                                 namespace=NAMESPACE))
+        if here.holds("configuration_state"):
+            sections.append(_get(kind, "get", "configurationstates", namespace=NAMESPACE))
+    else:
+        cmd, out = _get(kind, "get", "configmap", "config", "-o", "yaml", namespace=NAMESPACE)
+        if out.startswith("No resources found"):
+            out = 'Error from server (NotFound): configmaps "config" not found'
+        sections.append((cmd, out))
+    sections.append(_get(kind, "get", "nodes", "--show-labels"))
+    needles = [f"default/{service}"] + ([f'"{ip}"'] if ip else []) + ['"level":"error"']
+    sections.append(_window_lines(kind, "controller", since, needles))
+    sections.append(_window_lines(kind, "speaker", since, needles))
+    if ip:
+        sections.append(ping_and_tcp(ip, probe_image))
+    else:
+        sections.append(("ping -c 3 -W 1 <EXTERNAL-IP>; wget -q -O - http://<EXTERNAL-IP>/",
+                         f"(nothing to ask: {service} has no external address)"))
+    return Evidence(service, sections)
 
 
-def _endpoints_text(kind: Kind, svc) -> str:
-    sel = ",".join(f"{k}={v}" for k, v in (svc.spec.selector or {}).items())
-    pods = kind.kubectl("get", "pods", "-l", sel, "-o", "wide", check=False).strip() or "No resources found"
-    eps = kind.kubectl("get", "endpointslices", "-l", f"kubernetes.io/service-name={svc.metadata.name}", "-o",
-                       "custom-columns=NAME:.metadata.name,ADDRESSES:.endpoints[*].addresses[0],"
-                       "READY:.endpoints[*].conditions.ready,NODE:.endpoints[*].nodeName", check=False).strip()
-    return f"$ kubectl get pods -l {sel} -o wide\n{pods}\n\n$ kubectl get endpointslices ...\n{eps}"
-
-
-def ping_and_tcp(ip: str, image: str | None = None) -> str:
+def ping_and_tcp(ip: str, image: str | None = None) -> tuple[str, str]:
     """ping (ICMP echo) and a TCP GET to ``ip``, from a throwaway container on the kind network, and the
-    container's neighbour (ARP) table afterwards."""
+    container's neighbour (ARP) table afterwards: (the command, what it printed)."""
     from ..._cluster.containers import PROBE_IMAGE, run_on_kind_network
 
+    image = image or PROBE_IMAGE
     # (no wget -T and no `ip`: the offline lab's static busybox has neither; the container's bound is the limit)
     script = (f"ping -c 3 -W 1 {ip}; echo \"ping exit $?\"; "
               f"wget -q -O /tmp/page http://{ip}/; echo \"wget exit $?\"; echo kindlb-page; cat /tmp/page; "
               "echo kindlb-arp; cat /proc/net/arp")
-    code, out, err = run_on_kind_network(script, image or PROBE_IMAGE, timeout=60)
+    code, out, err = run_on_kind_network(script, image, timeout=60)
     head, _, rest = out.partition("kindlb-page")
     page, _, arp = rest.partition("kindlb-arp")
     title = re.search(r"<title>(.*?)</title>", page, re.S | re.I)
-    shown = (f"$ ping -c 3 -W 1 {ip}; wget -q -O - http://{ip}/; cat /proc/net/arp   "
-             f"(in docker run --rm --network kind {image or PROBE_IMAGE})\n{head.strip()}\n"
-             f"page title: {title.group(1).strip() if title else '(none)'}\nneighbour table:\n{arp.strip()}")
-    return shown + (f"\n{err.strip()}" if err.strip() else "")
+    cmd = (f"docker run --rm --network kind {image} sh -c "
+           + shlex.quote(f"ping -c 3 -W 1 {ip}; echo ping exit $?; wget -q -O - http://{ip}/; echo wget exit $?; "
+                         "cat /proc/net/arp"))
+    shown = (f"{head.strip()}\npage title: {title.group(1).strip() if title else '(none)'}\n"
+             f"neighbour table:\n{arp.strip()}")
+    return cmd, shown + (f"\n{err.strip()}" if err.strip() else "")

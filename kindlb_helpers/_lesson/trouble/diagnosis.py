@@ -1,14 +1,14 @@
-"""The library's diagnosis of a staged failure: read the cluster and name the cause, most likely first.
+"""The library's diagnosis of a staged case: read the cluster and name the cause, most likely first.
 
 :func:`diagnose` counts the real size of the pool the Service draws from (``core.pool_usage``) and asks the
-release what it does (``core.release``); it is shown folded, after the learner's own guess. :func:`observe`
-collects raw facts with kubectl (no interpretation), for the cluster tier to judge the diagnosis independently.
+release what it does (``core.release``); it is shown folded, after the learner's own guess, with what was done
+to the cluster (the case's commands, kept folded by :func:`~.staging.cause` until now).
 
 True to each era (checked in the sources): the ConfigMap era (v0.12.1) keeps the last valid configuration when
 the ConfigMap is deleted or invalid (``controller/main.go`` SetConfig: "configuration is missing, MetalLB will
 not function"; ``internal/k8s/k8s.go``: "config (re)load failed, config marked stale"), has no
 L2Advertisement, and ignores ``node.kubernetes.io/exclude-from-external-load-balancers`` (honoured since
-v0.14.2).
+v0.14.2). With no pool at all neither release writes an event on the Service (release fact no_pool_no_event).
 """
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ from dataclasses import dataclass
 
 from ..._cluster.kube import Kind, events_for, get_or_none, is_ready
 from ..._cluster.metallb import l2_advertisements, readiness
+from ..._core import hood as _hood
 from ..._core.errors import KindlbError
 from ..._core.manifests import NAMESPACE
 from ..._core.pool_usage import asked_for, holding, usage
 from ..._core.release import fact
 from ..exercises import pool_config
-from .failures import EXCLUDE, FAILURES, HEALTHY, KEPT, installed, ip_of, uses_crds_here
+from .failures import EXCLUDE, HEALTHY, KEPT, applies, case_number, installed, ip_of, not_here, service_of
+from .staging import Case, folded_hood
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class Diagnosis:
 
     service: str
     findings: list[Finding]
+    #: what was done to the cluster (the case's commands), shown with the verdict
+    caused: _hood.Hood | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -52,16 +56,33 @@ class Diagnosis:
         return self.first == what
 
     def __repr__(self) -> str:
-        return f"diagnosis of {self.service}:\n" + "\n".join(f"- [{f.key}] {f.text}" for f in self.findings)
+        done = f"\nwhat was done:\n{self.caused.text()}" if self.caused and self.caused.steps else ""
+        return (f"diagnosis of {self.service} (open it after your guess):\n"
+                + "\n".join(f"- [{f.key}] {f.text}" for f in self.findings) + done)
 
     def _repr_html_(self) -> str:
         items = "".join(f"<li><b>{html.escape(f.key)}</b>: {html.escape(f.text)}</li>" for f in self.findings)
+        done = folded_hood(self.caused, "What was done to the cluster") if self.caused and self.caused.steps else ""
         return (f"<details><summary><b>The library's diagnosis of {html.escape(self.service)}</b> (open it after "
-                f"your guess)</summary><ol>{items}</ol></details>")
+                f"your guess)</summary><ol>{items}</ol>{done}</details>")
 
 
-def diagnose(kind: Kind, service: str, namespace: str = "default") -> Diagnosis:
-    """Why ``service`` has no working external address, most likely first, read from the cluster."""
+def diagnose(kind: Kind, service: str | int | Case, namespace: str = "default") -> Diagnosis:
+    """Why ``service`` has no working external address, most likely first, read from the cluster.
+
+    ``service``: a Service's name, or one of notebook 08's cases (the :class:`~.staging.Case` that
+    :func:`~.staging.cause` returned, whose commands the diagnosis then shows, or its number)."""
+    if not isinstance(service, str):
+        n = service.number if isinstance(service, Case) else case_number(service)
+        if not applies(kind, n):
+            return Diagnosis(service_of(n), [Finding(HEALTHY, not_here(kind, n))])
+        found = _diagnose(kind, service_of(n), namespace)
+        found.caused = service.hood if isinstance(service, Case) else None
+        return found
+    return _diagnose(kind, service, namespace)
+
+
+def _diagnose(kind: Kind, service: str, namespace: str) -> Diagnosis:
     here = installed(kind)
     if here is None:
         return Diagnosis(service, [Finding("no MetalLB", "MetalLB is not installed: run notebook 02")])
@@ -83,8 +104,14 @@ def diagnose(kind: Kind, service: str, namespace: str = "default") -> Diagnosis:
                              "describe daemonset speaker` (its nodeSelector, tolerations) say why"))
     cm_missing = not crds and get_or_none(kind.core.read_namespaced_config_map, "config", NAMESPACE) is None
     if not pools and not cm_missing:
+        quiet = fact("no_pool_no_event").holds(version)
         found.append(Finding("no pool", "MetalLB has no address pool (`kubectl -n metallb-system get "
-                             "ipaddresspools`): the controller has nothing to hand out; create one (notebook 03)"))
+                             "ipaddresspools` finds none): the controller has nothing to hand out, so the Service "
+                             "stays <pending>"
+                             + (f". MetalLB {version} writes no event on the Service for it (the reason, \"pools "
+                                "are empty\", is a debug-level log line; at the default level the controller logs "
+                                "only \"failed to handle service\" for it)" if quiet else "")
+                             + ". Create a pool (notebook 03)"))
     if cm_missing:
         # v0.12.1 and before keep the last valid configuration (release fact config_kept_when_missing)
         found.append(Finding(KEPT if ip and here.holds("config_kept_when_missing") else "no pool",
@@ -181,37 +208,3 @@ def _ready_endpoint_nodes(kind: Kind, service: str, namespace: str) -> list[str]
             if e.conditions is None or e.conditions.ready is not False:
                 out.append(e.node_name or "?")
     return out
-
-
-# ---------- raw facts for the cluster tier ----------
-
-def observe(kind: Kind, service: str) -> dict:
-    """Raw facts with kubectl, uninterpreted: what the cluster tier judges the diagnosis against.
-
-    ``service`` is a Service's name, or a failure's key (its Service)."""
-    service = FAILURES[service][0] if service in FAILURES else service
-    def get(*args: str) -> str:
-        return kind.kubectl(*args, check=False).strip()
-
-    crds = uses_crds_here(kind)
-    return {
-        "ip": get("get", "service", service, "-o", "jsonpath={.status.loadBalancer.ingress[*].ip}"),
-        "policy": get("get", "service", service, "-o", "jsonpath={.spec.externalTrafficPolicy}"),
-        "annotations": get("get", "service", service, "-o", "jsonpath={.metadata.annotations}"),
-        "endpoint_nodes": get("get", "endpointslices", "-l", f"kubernetes.io/service-name={service}", "-o",
-                              "jsonpath={.items[*].endpoints[*].nodeName}"),
-        "pools": get("-n", NAMESPACE, "get", "ipaddresspools", "-o",
-                     "jsonpath={range .items[*]}{.metadata.name}={.spec.addresses[*]};{end}") if crds else "",
-        "l2ads": get("-n", NAMESPACE, "get", "l2advertisements", "-o", "jsonpath={.items[*].metadata.name}")
-        if crds else "",
-        "configmap": get("-n", NAMESPACE, "get", "configmap", "config", "-o", "jsonpath={.data.config}")
-        if not crds else "",
-        "speakers_ready": get("-n", NAMESPACE, "get", "daemonset", "speaker", "-o", "jsonpath={.status.numberReady}"),
-        "excluded": get("get", "nodes", "-l", EXCLUDE, "-o", "jsonpath={.items[*].metadata.name}"),
-        "nodes": get("get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"),
-        "services_with_ip": get("get", "services", "-A", "-o",
-                                "jsonpath={range .items[*]}{.status.loadBalancer.ingress[0].ip} {end}"),
-        "reasons": get("get", "events", "--field-selector", f"involvedObject.name={service}", "-o",
-                       "jsonpath={.items[*].reason}"),
-    }
-

@@ -1,15 +1,19 @@
-"""Causing one failure on purpose and repairing it (notebook 08), and cleaning up after an interrupted run.
+"""Causing one case on purpose and repairing it (notebook 08), and cleaning up after an interrupted run.
 
-:func:`cause` breaks one thing and creates the Service (``ts-...``) that shows it, then waits until MetalLB
-has acted on it; :func:`repair` mends it, waits until the Service is served again and removes every
-``ts-*`` object; :func:`cleanup` undoes whatever an interrupted run left (safe twice). Each returns the
-commands a person would type (its hood). The speakers are broken by a nodeSelector no node matches.
+:func:`cause` breaks one thing and creates the Service (``ts-case<N>``) that shows it, then waits until MetalLB
+has acted on it. It returns a :class:`Case` that says only that something changed: what was done stays folded
+until the diagnosis shows it. :func:`repair` mends it, waits until the Service is served again and removes every
+``ts-*`` object; :func:`cleanup` undoes whatever an interrupted run left (safe twice). The speakers are broken by
+a nodeSelector no node matches.
 """
 from __future__ import annotations
 
+import datetime as _dt
+import html
 import ipaddress
 import json
 import time
+from dataclasses import dataclass
 
 from ..._cluster.kube import Kind, delete, events_for, get_or_none, is_ready
 from ..._cluster.kube import apply as _apply
@@ -21,7 +25,47 @@ from ..._core.manifests import NAMESPACE
 from ..._core.versions import NGINX_ONLINE_IMAGE
 from ..exercises import add_pool, free_addresses, lb_service, pool_config
 from ..exercises import cleanup as _cleanup
-from .failures import EXCLUDE, NOWHERE, PREFIX, installed, ip_of, service_of
+from .failures import EXCLUDE, NOWHERE, PREFIX, applies, case_number, failure_of, installed, ip_of, not_here, service_of
+
+
+@dataclass
+class Case:
+    """One staged case: its number, the Service that shows it, when it began (the evidence's time window) and
+    what was done (``hood``, shown folded: the diagnosis reveals it). ``skipped``: why this release has no such
+    case (nothing was changed)."""
+
+    number: int
+    service: str
+    since: _dt.datetime
+    hood: _hood.Hood | None = None
+    skipped: str = ""
+
+    @property
+    def failure(self) -> str:
+        """The failure it shows (a key of ``FAILURES``): the answer, for the diagnosis."""
+        return failure_of(self.number)
+
+    def __repr__(self) -> str:
+        if self.skipped:
+            return f"Case {self.number}: {self.skipped}"
+        return (f"Case {self.number}: something changed in the cluster; Service {self.service} shows it. "
+                "Read the evidence below; what was done is shown with the diagnosis.")
+
+    def _repr_html_(self) -> str:
+        if self.skipped:
+            return f"<div><b>Case {self.number}</b>: {html.escape(self.skipped)}</div>"
+        return (f"<div><b>Case {self.number}: something changed in the cluster.</b> Service "
+                f"<code>{html.escape(self.service)}</code> shows it: read the evidence below.</div>"
+                + folded_hood(self.hood, "What was done (a spoiler: open it after your diagnosis)"))
+
+
+def folded_hood(hood: _hood.Hood | None, summary: str) -> str:
+    """A hood's commands inside a closed ``<details>``: there for whoever opens it, not in sight."""
+    if hood is None:
+        return ""
+    return (f"<details class='{_hood.HOOD_CLASS}' style='border-left:3px solid #0969da;padding-left:0.6em;"
+            f"margin:0.3em 0'><summary>{html.escape(summary)}</summary>"
+            f"<pre style='{_hood.PRE}'>{html.escape(hood.text())}</pre></details>")
 
 
 def _speaker_patch(selector: dict) -> dict:
@@ -74,16 +118,29 @@ def _control_plane(kind: Kind) -> str:
                 if "node-role.kubernetes.io/control-plane" in (n.metadata.labels or {}))
 
 
-def cause(kind: Kind, what: str, image: str | None = None) -> _hood.Done:
-    """Break one thing (``what`` is a key of :data:`FAILURES`) and create the Service that shows it."""
-    service = service_of(what)
+def _next_second() -> _dt.datetime:
+    """Wait for the next whole second and return it (UTC): the case's window starts there, so that
+    ``kubectl logs --since-time`` (whole seconds) shows this case's lines and none of the one before."""
+    now = time.time()
+    time.sleep(int(now) + 1 - now)
+    return _dt.datetime.fromtimestamp(int(now) + 1, _dt.timezone.utc)
+
+
+def cause(kind: Kind, number: int, image: str | None = None) -> Case:
+    """Break one thing (case ``number``, 1 to 8) and create the Service that shows it; say only that something
+    changed (the :class:`Case` keeps what was done, folded)."""
+    n = case_number(number)
+    what, service = failure_of(n), service_of(n)
     here = installed(kind)
     if here is None:
         raise KindlbError("MetalLB is not installed: run notebooks 02 and 03 first")
-    version, crds = here.tag, here.uses_crds
+    if not applies(kind, n):
+        return Case(n, service, _dt.datetime.now(_dt.timezone.utc), None, not_here(kind, n))
+    crds = here.uses_crds
     c = kind.cluster
     steps: list[_hood.Step] = []
     _fresh(kind, service)
+    since = _next_second()
     wait_for = None
     annotations = None
     app, policy = "nginx", None
@@ -92,16 +149,13 @@ def cause(kind: Kind, what: str, image: str | None = None) -> _hood.Done:
             delete(kind, "metallb.io/v1beta1", "IPAddressPool", "default", NAMESPACE)
             steps.append(_hood.Step(_hood.kubectl(c, "delete", "ipaddresspool", "default", namespace=NAMESPACE),
                                     "the pool goes; its L2Advertisement stays"))
-            wait_for = None  # the controller may say nothing at all: the evidence shows what it did
+            wait_for = None  # the controller says nothing on the Service: see below
         else:
             delete(kind, "v1", "ConfigMap", "config", NAMESPACE)
             steps.append(_hood.Step(_hood.kubectl(c, "delete", "configmap", "config", namespace=NAMESPACE),
                                     "the ConfigMap era keeps every pool in this one ConfigMap"))
             wait_for = lambda: _has_ip(kind, service)  # noqa: E731  (v0.12.1 keeps the last valid config)
     elif what == "no L2Advertisement":
-        if not crds:
-            raise KindlbError(f"MetalLB {version} has no L2Advertisement: the ConfigMap's `protocol: layer2` says how "
-                              "to announce each pool, so this failure cannot happen in this era")
         delete(kind, "metallb.io/v1beta1", "L2Advertisement", "default", NAMESPACE)
         steps.append(_hood.Step(_hood.kubectl(c, "delete", "l2advertisement", "default", namespace=NAMESPACE),
                                 "the pool stays: addresses are still handed out"))
@@ -109,11 +163,12 @@ def cause(kind: Kind, what: str, image: str | None = None) -> _hood.Done:
     elif what == "pool exhausted":
         one = str(free_addresses(kind, 2, ignore=(PREFIX,)).first)  # the next one is free too: the repair
         key = f"{here.annotation_prefix}/address-pool"  # metallb.io/ from v0.14.9 (core.release)
-        steps += add_pool(kind, "ts-one", one, auto_assign=False).hood.steps
-        _fresh(kind, "ts-first")
-        steps += lb_service(kind, "ts-first", annotations={key: "ts-one"}).hood.steps
-        _settle(lambda: _has_ip(kind, "ts-first"), "ts-first has no address yet")
-        annotations = {key: "ts-one"}
+        pool, first = f"{service}-pool", f"{service}-first"
+        steps += add_pool(kind, pool, one, auto_assign=False).hood.steps
+        _fresh(kind, first)
+        steps += lb_service(kind, first, annotations={key: pool}).hood.steps
+        _settle(lambda: _has_ip(kind, first), f"{first} has no address yet")
+        annotations = {key: pool}
         wait_for = lambda: _has_event(kind, service, "AllocationFailed")  # noqa: E731
     elif what == "speakers not ready":
         steps.append(_patch_speakers(kind, NOWHERE, "a nodeSelector no node matches: every speaker pod goes"))
@@ -126,13 +181,13 @@ def cause(kind: Kind, what: str, image: str | None = None) -> _hood.Done:
         wait_for = lambda: _has_ip(kind, service)  # noqa: E731
     elif what == "Local without announcer":
         cp = _control_plane(kind)
-        dep = _cp_deployment(cp, image or _nginx_image(kind))
+        dep = _cp_deployment(service, cp, image or _nginx_image(kind))
         _apply(kind, [dep])
-        steps.append(_hood.Step(_hood.kubectl(c, "apply", "-f", "ts-cp.yaml"), f"one nginx pod, on {cp} only",
-                                (("ts-cp.yaml", [dep]),)))
+        steps.append(_hood.Step(_hood.kubectl(c, "apply", "-f", f"{service}.yaml"), f"one nginx pod, on {cp} only",
+                                ((f"{service}.yaml", [dep]),)))
         _settle(lambda: any(is_ready(p) for p in kind.core.list_namespaced_pod(
-            "default", label_selector="app=ts-cp").items), "the ts-cp pod is not ready", 120)
-        app, policy = "ts-cp", "Local"
+            "default", label_selector=f"app={service}").items), f"the {service} pod is not ready", 120)
+        app, policy = service, "Local"
         wait_for = lambda: _has_ip(kind, service)  # noqa: E731
     elif what == "excluded nodes":
         workers = _workers(kind)
@@ -151,7 +206,7 @@ def cause(kind: Kind, what: str, image: str | None = None) -> _hood.Done:
     else:
         _settle(wait_for, f"MetalLB has not acted on {service} yet")
     time.sleep(2)  # let the speakers have their say (or not) before the evidence is read
-    return _hood.Done(f"caused: {what}; created {service}", _hood.Hood(f"cause: {what}", steps))
+    return Case(n, service, since, _hood.Hood(f"case {n}: what was done", steps))
 
 
 def _nginx_image(kind: Kind) -> str:
@@ -159,10 +214,10 @@ def _nginx_image(kind: Kind) -> str:
     return dep.spec.template.spec.containers[0].image if dep else NGINX_ONLINE_IMAGE
 
 
-def _cp_deployment(node: str, image: str) -> dict:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ts-cp", "namespace": "default"},
-            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "ts-cp"}},
-                     "template": {"metadata": {"labels": {"app": "ts-cp"}},
+def _cp_deployment(name: str, node: str, image: str) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
                                   "spec": {"nodeSelector": {"kubernetes.io/hostname": node},
                                            "tolerations": [{"key": "node-role.kubernetes.io/control-plane",
                                                             "operator": "Exists", "effect": "NoSchedule"}],
@@ -170,9 +225,13 @@ def _cp_deployment(node: str, image: str) -> dict:
                                                            "ports": [{"containerPort": 80}]}]}}}}
 
 
-def repair(kind: Kind, what: str, pool: str, timeout: float = 180) -> _hood.Done:
-    """Mend what :func:`cause` broke; wait until the Service is served again (or the kept config is restored)."""
-    service = service_of(what)
+def repair(kind: Kind, case: Case | int, pool: str, timeout: float = 180) -> _hood.Done:
+    """Mend what :func:`cause` broke in ``case``; wait until its Service is served again (or the kept config is
+    restored), then remove every ``ts-*`` object."""
+    n = case.number if isinstance(case, Case) else case_number(case)
+    what, service = failure_of(n), service_of(n)
+    if not applies(kind, n):
+        return _hood.Done(f"case {n}: nothing to repair in this era", _hood.Hood(f"case {n}", []))
     c = kind.cluster
     steps: list[_hood.Step] = []
     check = lambda: _has_ip(kind, service)  # noqa: E731
@@ -181,9 +240,9 @@ def repair(kind: Kind, what: str, pool: str, timeout: float = 180) -> _hood.Done
         if what == "no L2Advertisement":
             check = lambda: _has_event(kind, service, "nodeAssigned")  # noqa: E731
     elif what == "pool exhausted":
-        one = pool_config(kind)["ts-one"]["addresses"][0].split("/")[0].split("-")[0]
+        one = pool_config(kind)[f"{service}-pool"]["addresses"][0].split("/")[0].split("-")[0]
         grown = f"{one}-{ipaddress.ip_address(one) + 1}"
-        steps += add_pool(kind, "ts-one", grown, auto_assign=False).hood.steps
+        steps += add_pool(kind, f"{service}-pool", grown, auto_assign=False).hood.steps
     elif what == "speakers not ready":
         steps.append(_patch_speakers(kind, {k: None for k in NOWHERE}, "remove that nodeSelector again"))
         steps += wait_ready(kind, timeout=timeout, progress=False).hood.steps
@@ -207,8 +266,8 @@ def repair(kind: Kind, what: str, pool: str, timeout: float = 180) -> _hood.Done
         check = lambda: _has_event(kind, service, "nodeAssigned")  # noqa: E731
     _settle(check, f"{service} is not served yet", timeout)
     cleaned = _cleanup(kind, PREFIX)
-    return _hood.Done(f"repaired: {what}; removed the ts-* objects", _hood.Hood(f"repair: {what}",
-                                                                                 steps + cleaned.hood.steps))
+    return _hood.Done(f"case {n} repaired; removed the ts-* objects", _hood.Hood(f"repair case {n}",
+                                                                                steps + cleaned.hood.steps))
 
 
 def cleanup(kind: Kind, pool: str | None = None) -> _hood.Done:
