@@ -7,6 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from kindlb_helpers._core.errors import ExportError
 from kindlb_helpers._tools import export
 from kindlb_helpers._tools.runner import notebooks_dir, run_one, series
 
@@ -105,7 +106,7 @@ def test_write_html_refuses_a_page_with_an_outside_image(tmp_path):
         "display_data", data={"text/html": '<img src="https://img.example/chart.png">', "text/plain": "chart"})]))
     path = tmp_path / "x.ipynb"
     nbformat.write(nb, path)
-    with pytest.raises(RuntimeError, match=r"x.ipynb is not self-contained: img src=https://img.example/chart.png"):
+    with pytest.raises(ExportError, match=r"x.ipynb is not self-contained: img src=https://img.example/chart.png"):
         export.write_html(path)
     assert not (tmp_path / "x.html").exists()
 

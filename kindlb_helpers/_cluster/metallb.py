@@ -19,7 +19,7 @@ from .._core.manifests import (
 from .._core.pool import PoolRange, Reserved
 from .._core.pool_usage import usage
 from .._core.release import fact, release
-from .._core.versions import METALLB_CHOICES, METALLB_CONFIGMAP_VERSION, METALLB_KNOWN
+from .._core.versions import METALLB_CHOICES
 from .kube import PROBE_TIMEOUT, Kind, apply, connect, delete_if_there, get_or_none, is_ready, served
 from .stuck import guard, not_ready
 from .waits import Watch, wait_until
@@ -28,10 +28,6 @@ POOL_ANNOTATION = "metallb.io/ip-allocated-from-pool"
 #: Where MetalLB records a Service's pool: ``metallb.universe.tf/`` from v0.13.9, ``metallb.io/`` from v0.14.9
 #: (release notes of both); v0.12.1 records none.
 POOL_ANNOTATIONS = (POOL_ANNOTATION, "metallb.universe.tf/ip-allocated-from-pool")
-#: The last release configured by the ConfigMap, like the article (built by the offline lab too).
-CONFIGMAP_VERSION = METALLB_CONFIGMAP_VERSION
-#: The releases the notebooks know: the current pin, the last ConfigMap release, the article's.
-KNOWN_VERSIONS = METALLB_KNOWN
 
 
 def check_known_version(version: str) -> str:
@@ -341,7 +337,8 @@ def diagnose(kind: Kind, service: str | None = None, namespace: str = "default")
 
 def l2_status_nodes(kind: Kind, name: str = "nginx", namespace: str = "default") -> list[str] | None:
     """The nodes MetalLB's ``ServiceL2Status`` objects name for the Service (v0.14.6+: each announcing
-    speaker keeps one, and deletes it when it stops; v0.14.4-v0.14.5 only with --enable-l2-service-status), newest first; None where MetalLB has no such kind."""
+    speaker keeps one, and deletes it when it stops; v0.14.4-v0.14.5 only with --enable-l2-service-status), newest
+    first; None where MetalLB has no such kind."""
     listed = get_or_none(kind.custom.list_namespaced_custom_object, "metallb.io", "v1beta1", NAMESPACE,
                          "servicel2statuses")
     if listed is None:

@@ -171,5 +171,9 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OSError)
 
 
+class ExportError(KindlbError):
+    """A notebook's HTML page would not be self-contained (it fetches from another host or misses a file)."""
+
+
 class LabError(KindlbError):
     """The offline lab could not build or start something."""

@@ -139,15 +139,6 @@ class Done:
         return f"<div><b>{html.escape(self.headline)}</b>{listed}</div>{self.hood._repr_html_()}"
 
 
-def attach(obj, hood: Hood):
-    """Give ``obj`` (a DataFrame, a result dataclass) its hood; return ``obj``."""
-    try:
-        obj.hood = hood
-    except AttributeError:
-        object.__setattr__(obj, "hood", hood)
-    return obj
-
-
 # ---------- the steps of each helper ----------
 
 def create_cluster_steps(cluster: str, config: str, image: str | None = None, wait: str = "180s") -> Hood:
@@ -168,12 +159,6 @@ def reuse_cluster_steps(cluster: str) -> Hood:
         Step("kind get clusters", f"{cluster} is listed: nothing to create"),
         Step(kubectl(cluster, "get", "nodes", "-o", "wide")),
     ])
-
-
-def delete_cluster_steps(cluster: str) -> Hood:
-    """``kind delete cluster``: the node containers go, and with them everything in the cluster."""
-    return Hood(f"delete kind cluster {cluster!r}",
-                [Step(shlex.join(["kind", "delete", "cluster", "--name", cluster]))])
 
 
 def apply_steps(cluster: str, objects: list[dict], filename: str, title: str, why: str = "") -> Hood:

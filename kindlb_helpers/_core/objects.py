@@ -26,8 +26,6 @@ DEFAULT_IMAGE = NGINX_ONLINE_IMAGE  # (pins: versions.env)
 APP_LABEL = "app"
 #: The Service annotations that ask MetalLB for a named pool (the old name for releases before v0.14).
 POOL_REQUEST = ("metallb.io/address-pool", "metallb.universe.tf/address-pool")
-#: The Service annotations that ask MetalLB for specific addresses (v0.13+), and the old field.
-IP_REQUEST = "metallb.io/loadBalancerIPs"
 
 
 def container_name(image: str) -> str:

@@ -196,7 +196,6 @@ def styled(frame: pd.DataFrame):
 
 #: An idle 3-node cluster takes about 1.1 GiB (measured); with MetalLB, nginx and headroom, 4 GiB.
 MIN_DOCKER_MEMORY = 4 * 2**30
-LAPTOP_CHECKS = ("kind network", "routes", "docker memory", "other load balancer", "inotify")
 #: kind's advice for several clusters on one Linux host ("too many open files": new nodes exit at once).
 INOTIFY_MIN = {"max_user_instances": 512, "max_user_watches": 524288}
 _CLOUD_PROVIDER_KIND = "cloud-provider-kind"

@@ -15,6 +15,8 @@ import html
 import re
 from pathlib import Path
 
+from .._core.errors import ExportError
+
 #: nbconvert's CDN locations, emptied (the template below drops the tags that would use them).
 _OFF = dict(mathjax_url="", require_js_url="", jquery_url="", widget_renderer_url="", jupyter_widgets_base_url="")
 _TEMPLATE = "kindlb_offline.html.j2"
@@ -30,7 +32,6 @@ _EMPTY_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"\"[^>]*>\s*</script>\s*", re.I)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 #: Kept for callers of the old name: a script, stylesheet or image fetched from elsewhere.
-REMOTE = re.compile(r"<(?:script|img|link|iframe)\b[^>]*\b(?:src|href)=[\"']?(?:https?:)?//", re.I)
 
 
 def notebook_html(notebook) -> str:
@@ -197,24 +198,16 @@ def page_problems(page: str, folder: str | Path | None = None) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
-def remote_references(page: str) -> list[str]:
-    """The tags of ``page`` that would fetch something from another host (see :func:`page_problems`).
-
-    >>> remote_references('<img src="data:image/png;base64,AA"><script src="https://cdn/x.js"></script>')
-    ['<script src="https://']
-    """
-    return REMOTE.findall(page)
-
-
 def write_html(notebook: str | Path, target: str | Path | None = None) -> Path:
     """Write :func:`notebook_html` next to the notebook (or to ``target``); return the path.
 
-    Raises ``RuntimeError`` naming the problems if the page would fetch from elsewhere or miss a file.
+    Raises :class:`~kindlb_helpers._core.errors.ExportError` naming the problems if the page would fetch from
+    elsewhere or miss a file.
     """
     path = Path(target) if target else Path(notebook).with_suffix(".html")
     page = notebook_html(notebook)
     problems = page_problems(page, path.parent)
     if problems:
-        raise RuntimeError(f"the page of {Path(notebook).name} is not self-contained: {'; '.join(problems[:5])}")
+        raise ExportError(f"the page of {Path(notebook).name} is not self-contained: {'; '.join(problems[:5])}")
     path.write_text(page, encoding="utf-8")
     return path
