@@ -247,6 +247,7 @@ def drive_08(nb: Notebook, name: str, version: str, probe_image: str | None = No
     each case between its evidence and its repair; the per-case report."""
     era = "crds" if at_least(version, 0, 13, 0) else "configmap"
     nb.run_range(0, nb.find("cause-1"))
+    probe_image = probe_image or nb.value("probe_image")  # the image the notebook resolved, for the test's own probe
     cases = {}
     for n in range(1, 9):
         c, e, d, r = (nb.find(f"{t}-{n}") for t in ("cause", "evidence", "diagnosis", "repair"))
