@@ -64,6 +64,8 @@ class Failover:
     #: the node whose MAC the first answer counted came through: ``after``, or the node the IP moved on to
     #: before the client ever used ``after`` (see ``failovers._answer_through_announcer``)
     answered_via: str | None = None
+    #: the Service's other addresses (``also``): per address, ``answered_after`` (s) and its ``timeline``
+    others: dict = field(default_factory=dict, repr=False)
 
     @property
     def through(self) -> str:
