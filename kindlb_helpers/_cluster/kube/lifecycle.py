@@ -87,7 +87,29 @@ def ensure_cluster(
                  f"`kubectl config use-context {before}` switches back" if before else
                  f"\nkind made {after!r} your current kube context")
     _origin.record_cluster(cluster, config, image, by, wait)  # for 00 to show later, when the cluster is reused
-    return Ensured(True, text, changed, before, _hood.create_cluster_steps(cluster, config, image, wait))
+    hood = _hood.create_cluster_steps(cluster, config, image, wait)
+    loaded = _preload(cluster, image)
+    if loaded:
+        text += f"\nloaded {', '.join(loaded)} into its nodes (from this machine: no registry is asked)"
+        hood.steps.insert(1, _hood.Step(f"kind load docker-image {' '.join(loaded)} --name {cluster}",
+                                        "the offline images MetalLB and nginx run, into the new nodes"))
+    return Ensured(True, text, changed, before, hood)
+
+
+def _preload(cluster: str, image: str | None) -> list[str]:
+    """A cluster made from an offline node image (a loaded bundle's, the lab's) gets the offline MetalLB and nginx
+    images in its nodes at once, so that 02 and 04 need no registry either; [] otherwise."""
+    from ..dockernet import image_id
+    from ..kind import kind_load
+    from ..sources import node_images, resolve_all
+
+    found = resolve_all(metallb_source=None, image=None)
+    if not image or not found.offline or image != resolve_all(node_image=None).node_image:
+        return []
+    refs = [ref for ref in node_images(found) if image_id(ref) is not None]
+    if refs:
+        kind_load(cluster, refs)
+    return refs
 
 
 def _made_hood(cluster: str, made: _origin.Origin | None) -> _hood.Hood:
