@@ -193,11 +193,11 @@ def test_the_core_loads_without_docker_or_kubernetes():
     assert out.stdout.strip() == "[]"
 
 
-#: the most lines a module may have (issue 15; papermill's modules are about 250)
-MAX_LINES = 450
+#: the most lines a module may have (papermill keeps iorw.py, 546 lines, whole: one job; so "about 500")
+MAX_LINES = 500
 
 
-def test_no_module_is_over_450_lines():
+def test_no_module_is_over_500_lines():
     # the big modules being split into packages this round; may only shrink
     pending = {"_lesson.exercises", "_lesson.l2", "_lesson.bgp", "_lesson.trouble", "_tools.bundle", "_cluster.kube",
                "_core.pool"}
@@ -224,19 +224,17 @@ def test_every_module_says_its_one_job_first():
     assert not silent, silent
 
 
-def test_the_readmes_map_names_every_module():
-    """README's "Where things live" shows the layout: every folder, and every module by its file name (a
-    subpackage's modules by their names inside its entry)."""
-    text = (PKG.parent / "README.md").read_text(encoding="utf-8")
+def test_the_readmes_map_matches_the_tree():
+    """README's "Where things live" names every package of the library (each layer, each subpackage) and no
+    file or folder that is not there; single modules it may name or not (their first docstring line says
+    their job, checked above), so a new module does not have to be written into the README too."""
+    root = PKG.parent
+    text = (root / "README.md").read_text(encoding="utf-8")
     block = text.split("## Where things live", 1)[1].split("```", 2)[1]
-    missing = []
-    for name, path in _modules().items():
-        parts = name.split(".")
-        if path.stem == "__init__":
-            if f"{parts[-1]}/" not in block:
-                missing.append(f"{'/'.join(parts)}/")
-        elif len(parts) == 2 and f"{parts[1]}.py" not in block:
-            missing.append(f"{parts[0]}/{parts[1]}.py")
-        elif len(parts) == 3 and not re.search(rf"\b{re.escape(parts[2])}\b", block):
-            missing.append(f"{'/'.join(parts)}.py")
-    assert not missing, f"add them to README.md's map: {missing}"
+    packages = {p.parent.name for p in PKG.rglob("__init__.py")} - {PKG.name}
+    missing = sorted(f"{name}/" for name in packages if f"{name}/" not in block)
+    files = {p.name for p in root.rglob("*") if ".git" not in p.parts}
+    stale = sorted(n for n in set(re.findall(r"[\w-]+\.(?:py|sh|env|svg)\b", block)) if n not in files)
+    dirs = {p.name for p in root.rglob("*") if p.is_dir() and ".git" not in p.parts}
+    stale += sorted(n + "/" for n in set(re.findall(r"(?:^|\s)([a-z_][\w.-]*)/(?=[\s(])", block, re.M)) if n not in dirs)
+    assert not missing and not stale, f"README.md's map: add {missing}, drop or fix {stale}"
