@@ -195,7 +195,10 @@ def cause(kind: Kind, number: int, image: str | None = None) -> Case:
             kind.core.patch_node(w, {"metadata": {"labels": {EXCLUDE: ""}}})
         steps.append(_hood.Step(_hood.kubectl(c, "label", "node", *workers, f"{EXCLUDE}="),
                                 "the control-plane has it already (kubeadm)"))
-        wait_for = lambda: _has_ip(kind, service)  # noqa: E731
+        if EXCLUDE in here.honoured_labels:
+            wait_for = lambda: _has_ip(kind, service)  # noqa: E731
+        else:  # a release that ignores the label announces as before: wait for its word
+            wait_for = lambda: _has_event(kind, service, "nodeAssigned")  # noqa: E731
     else:  # ping vs TCP: nothing is broken
         wait_for = lambda: _has_event(kind, service, "nodeAssigned")  # noqa: E731
     done = lb_service(kind, service, annotations=annotations, app=app, policy=policy)
