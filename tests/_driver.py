@@ -195,6 +195,42 @@ class Notebook:
         return ast.literal_eval(ast.literal_eval(text))
 
 
+#: Calls that only show something: a cell that is one such call, and assigns nothing, may be skipped by a learner.
+LOOKING = re.compile(r"^(show|print|display|diagram|figure|.*_figure|.*_table|table|compare_\w+|groupby|count|styled|"
+                     r"head|describe|hint|solution|progress)$")
+
+
+def only_looks(i: int, cell) -> bool:
+    """A ``skip``: a cell a learner may pass over because it only looks (a diagram, a facts table, a figure, a
+    value shown again): one expression, no assignment, and its call (or bare name) only displays.
+
+    >>> only_looks(0, nbformat.v4.new_code_cell('kh.diagrams.diagram("kind-metallb")'))
+    True
+    >>> only_looks(0, nbformat.v4.new_code_cell("kh.metallb.wait_ready(k, timeout=timeout)"))
+    False
+    >>> only_looks(0, nbformat.v4.new_code_cell("nodes = kh.cluster.nodes_table(k); kh.show(nodes)"))
+    False
+    """
+    if "parameters" in tags(cell) or "injected-parameters" in tags(cell):
+        return False
+    try:
+        body = ast.parse(cell.source).body
+    except SyntaxError:
+        return False
+    if len(body) != 1 or not isinstance(body[0], ast.Expr):
+        return False
+    node = body[0].value
+    while isinstance(node, (ast.Attribute, ast.Subscript)) and not isinstance(node, ast.Call):
+        if isinstance(node, ast.Attribute) and not isinstance(node.value, (ast.Call, ast.Attribute, ast.Subscript)):
+            break
+        node = node.value
+    if isinstance(node, ast.Call):
+        f = node.func
+        name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+        return bool(LOOKING.match(name))
+    return isinstance(node, (ast.Name, ast.Attribute))
+
+
 def skip_tagged(*prefixes: str) -> Callable[[int, object], bool]:
     """A ``skip`` for :meth:`Notebook.run_range`: the cells with a tag starting with one of ``prefixes``."""
     return lambda i, c: any(t.startswith(p) for t in tags(c) for p in prefixes)

@@ -31,16 +31,24 @@ def test_07_has_the_answer_cell_convention_for_six_exercises():
     nb = nbformat.read(NB07, as_version=4)
     assert _tagged(nb, "parameters") and _tagged(nb, "progress") and _tagged(nb, "cleanup")
     params = _tagged(nb, "parameters")[0].source
-    assert "solutions = False" in params and "wrong = False" in params
+    assert "solutions" not in params and "wrong" not in params, "no parameter for the automated runs"
     for n in range(1, 7):
         answer = _tagged(nb, f"answer-{n}")
         assert len(answer) == 1, n
         assert f'answer{n} = """\n"""' in answer[0].source and f"kh.exercises.apply(k, answer{n})" in answer[0].source
-        for tag in ("task", "check", "hint", "solution", "run-solution"):
+        assert answer[0].source.strip().endswith(f"kh.exercises.apply(k, answer{n})"), "the apply result shows"
+        for tag in ("task", "check", "hint", "solution"):
             assert len(_tagged(nb, f"{tag}-{n}")) == 1, (tag, n)
-        order = [i for i, c in enumerate(nb.cells) for t in ("task", "answer", "run-solution", "check")
+        assert not _tagged(nb, f"run-solution-{n}")
+        order = [i for i, c in enumerate(nb.cells) for t in ("task", "answer", "kubectl", "check", "hint", "solution")
                  if f"{t}-{n}" in c.metadata.get("tags", [])]
-        assert order == sorted(order), f"exercise {n}: task, answer, (automated) solution, then the check"
+        assert order == sorted(order), f"exercise {n}: task, answer, (kubectl), check, then hint and solution"
+    for n in (1, 6):  # the exercises answered partly with kubectl: a cell of its own, so the apply result shows
+        (cell,) = _tagged(nb, f"kubectl-{n}")
+        assert f'command{n} = ""' in cell.source and f"kh.exercises.kubectl(k, command{n})" in cell.source
+    # the recap gives no exercise's answer away
+    recap = nb.cells[-1].source
+    assert "AllocationFailed" not in recap and "address-pool=default" not in recap
     # the solutions are not in the notebook's text: they open from q.solution() (computed for this cluster)
     assert not any("loadBalancerIPs:" in c.source for c in nb.cells if c.cell_type == "markdown")
 

@@ -17,7 +17,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 #: Helpers whose result carries a hood (commands + YAML): the cell must display that result.
 HOOD_HELPERS = {
-    ("ensure_cluster",), ("metallb", "install"), ("metallb", "wait_ready"), ("metallb", "configure"),
+    ("cluster", "ensure"), ("metallb", "install"), ("metallb", "wait_ready"), ("metallb", "configure"),
     ("metallb", "uninstall"), ("app", "deploy"), ("app", "wait_rollout"), ("app", "wait_external_ip"),
     ("app", "fetch"), ("app", "fetch_in_network"), ("app", "remove"), ("app", "create_lb_service"),
     ("app", "delete_service"), ("app", "service_state"),
@@ -26,8 +26,8 @@ HOOD_HELPERS = {
     ("trouble", "cause"), ("trouble", "repair"), ("trouble", "cleanup"), ("trouble", "evidence"),
 }
 #: Helpers that return a table with its hood in ``attrs``: shown with kh.show(...).
-TABLE_HELPERS = {("nodes_frame",), ("pods_frame",), ("services_frame",), ("app", "spread"),
-                 ("tables", "node_containers")}
+TABLE_HELPERS = {("cluster", "nodes_table"), ("cluster", "pods_table"), ("cluster", "services_table"), ("app", "spread"),
+                 ("cluster", "node_containers")}
 
 
 def _kh_path(func: ast.AST) -> tuple[str, ...] | None:
@@ -68,8 +68,6 @@ def test_every_cluster_changing_helper_is_shown_with_its_commands(path):
     for cell in (c for c in nb.cells if c.cell_type == "code"):
         tree = ast.parse(cell.source)
         last = tree.body[-1] if tree.body else None
-        if any(isinstance(s, ast.Assign) and ast.unparse(s.targets[0]) == "result" for s in tree.body):
-            continue  # the closing cell reads what happened into `result`
         for stmt in tree.body:
             assigns = [a for a in ast.walk(stmt) if isinstance(a, ast.Assign) and isinstance(a.targets[0], ast.Name)]
             for node in ast.walk(stmt):

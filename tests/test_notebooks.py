@@ -1,4 +1,5 @@
-"""The notebooks as files (fast), and the one that needs no cluster, executed with papermill."""
+"""The notebooks as files (fast), and the one that needs no cluster, run cell by cell in a kernel (tests/_driver.py:
+what a test reads comes from a cell appended after the notebook's last; the notebook keeps nothing for it)."""
 from __future__ import annotations
 
 import ast
@@ -10,6 +11,7 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 import pytest
+from _driver import LearnerSaw, Notebook
 
 import kindlb_helpers as kh
 from kindlb_helpers._tools.runner import series
@@ -18,14 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def result_of(nb) -> dict:
-    """The dict the notebook's last cell shows as ``result``."""
-    for cell in reversed(nb.cells):
-        if cell.cell_type == "code" and cell.source.strip().endswith("result"):
-            for out in cell.outputs:
-                if "text/plain" in out.get("data", {}):
-                    return ast.literal_eval(out["data"]["text/plain"])
-    raise AssertionError("the notebook shows no result")
+#: What the tests read from 03 without a cluster: a cell appended after its last.
+PROBE_03 = """{"subnet": str(network), "family": family, "planned": str(planned), "pool": str(chosen),
+ "size": chosen.size, "applied": apply, "kinds": [o["kind"] for o in objects], "configured": []}"""
 
 
 def outputs_of(nb, text: str) -> list[dict]:
@@ -80,15 +77,11 @@ def test_notebook_uses_only_the_helper_library(path):
             assert len(cell.source.strip().splitlines()) <= 12, f"{path.name}: a cell of more than 12 lines"
 
 
-def run_pool_notebook(tmp_path, **params) -> nbformat.NotebookNode:
-    out = tmp_path / "03.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "03_address_pool.ipynb"), str(out), kernel_name="python3",
-                        parameters={"interactive": False, "apply": False, **params}, progress_bar=False,
-                        cwd=str(ROOT / "notebooks"))
-    nb = nbformat.read(out, as_version=4)
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors
-    return nb
+def run_pool_notebook(tmp_path, **params) -> tuple[nbformat.NotebookNode, dict]:
+    """03 with ``apply = False``, every cell in order in one kernel; the executed notebook and what it planned."""
+    with Notebook("03_address_pool", {"interactive": False, "apply": False, **params}, save_to=tmp_path) as nb:
+        nb.run_all()
+        return nb.nb, nb.value(PROBE_03)
 
 
 @pytest.mark.parametrize(
@@ -102,8 +95,7 @@ def run_pool_notebook(tmp_path, **params) -> nbformat.NotebookNode:
 )
 def test_pool_notebook_without_a_cluster(tmp_path, subnet, taken, version, pool):
     family = ipaddress.ip_interface(subnet).version
-    nb = run_pool_notebook(tmp_path, subnet=subnet, taken=taken, family=family, metallb_version=version)
-    res = result_of(nb)
+    nb, res = run_pool_notebook(tmp_path, subnet=subnet, taken=taken, family=family, metallb_version=version)
     net, reserved = kh.pool.taken_from_text(subnet, taken)
     expected = kh.pool.plan(net, reserved)
     assert res["planned"] == res["pool"] == str(expected)
@@ -125,18 +117,17 @@ def test_pool_notebook_without_a_cluster(tmp_path, subnet, taken, version, pool)
 
 
 def test_pool_notebook_takes_the_parameter_pool(tmp_path):
-    nb = run_pool_notebook(tmp_path, subnet="10.89.0.1/16", pool="10.89.200.0/28", pool_name="lab")
-    res = result_of(nb)
+    nb, res = run_pool_notebook(tmp_path, subnet="10.89.0.1/16", pool="10.89.200.0/28", pool_name="lab")
     assert res["pool"] == "10.89.200.0-10.89.200.15" and res["size"] == 16
     assert "name: lab" in "".join(o.get("text", "") for o in outputs_of(nb, "kh.metallb.to_yaml"))
 
 
 def test_bad_pool_stops_with_the_pool_error(tmp_path):
-    with pytest.raises(pm.PapermillExecutionError) as err:
+    with pytest.raises(LearnerSaw) as err:
         run_pool_notebook(tmp_path, subnet="172.19.0.1/16", pool="172.19.0.1-172.19.0.9")
-    assert err.value.ename == "PoolError"
-    assert "overlaps gateway 172.19.0.1" in err.value.evalue
-    nb = nbformat.read(tmp_path / "03.ipynb", as_version=4)
+    assert "the learner saw PoolError: " in str(err.value)
+    assert "overlaps gateway 172.19.0.1" in str(err.value)
+    nb = nbformat.read(tmp_path / "03_address_pool.ipynb", as_version=4)
     assert not any(o.get("text") for o in outputs_of(nb, "kh.metallb.to_yaml")), "nothing rendered after a bad pool"
 
 

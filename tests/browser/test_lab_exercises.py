@@ -66,7 +66,7 @@ def test_07_answer_cell_wrong_then_right(lab, prepared):
     q2 = kh.exercises.PinAddress(prepared["k"])  # what the task will show this learner: the same cluster
     address, prefix = q2.address, q2.prefix
     lab.open("07_exercises.ipynb")
-    params = lab.find('solutions = False')
+    params = lab.find('cluster = "kindlb"')
     lab.type_at_end(params, f'\ncluster = "{prepared["name"]}"\n')
     task, answer, check = lab.find("q2 = kh.exercises.PinAddress(k)"), lab.find('answer2 = """'), lab.find("q2.check()")
     hint, solution = lab.find("q2.hint()"), lab.find("q2.solution()")

@@ -1,18 +1,22 @@
-"""The whole notebook series under papermill against a real kind cluster, for both MetalLB eras
+"""The whole notebook series on the learner's path against a real kind cluster, for both MetalLB eras
 (the current release with IPAddressPool, and v0.12.1 configured by the article's ConfigMap), one
-after the other on the same cluster with a full uninstall between them. Asserts on what a learner
-sees, and runs the commands the notebooks show, literally, to prove they do what the helpers do.
+after the other on the same cluster with a full uninstall between them.
+
+Each notebook runs cell by cell in one kernel (tests/_driver.py), with the cells that only look (a
+diagram, a facts table, a figure) skipped, as a learner may skip them; the notebooks hold nothing for
+the tests, so what a test reads comes from a cell appended after the last (:data:`PROBES`) or from
+the cluster itself (raw kubectl). 07 is walked with near misses before every right answer
+(test_learner_path.py). Asserts on what a learner sees, and runs the commands the notebooks show,
+literally, to prove they do what the helpers do.
 """
 from __future__ import annotations
 
-import ast
 import ipaddress
 import os
 import subprocess
 import tempfile
 import time
 
-import nbformat
 import pytest
 
 import kindlb_helpers as kh
@@ -22,9 +26,10 @@ from kindlb_helpers._cluster.metallb import CONTROLLER_MAKES_MEMBERLIST
 from kindlb_helpers._core.manifests import manifest_url
 from kindlb_helpers._lesson.tables import NODE_COLUMNS
 from kindlb_helpers._core.objects import http_url, nginx_objects
-from kindlb_helpers._tools.runner import KernelPool, declared_parameters, notebooks_dir, run_one
+from kindlb_helpers._tools.runner import KernelPool, notebooks_dir
 
 from _cluster_tier import ARTIFACTS, eras
+from _driver import LearnerSaw, Notebook, only_looks
 
 
 #: Each notebook's fresh kernel starts while the one before runs, as under ``kindlb run``.
@@ -59,28 +64,75 @@ def era(request, cluster) -> dict:
     return {"version": version, "params": params, "crds": kh.metallb.uses_crds(version), "state": {}}
 
 
+#: What each test reads from its notebook: a cell appended after the notebook's last, reading the names the
+#: lesson's cells made (the notebooks themselves keep nothing for the tests).
+PROBES = {
+    "00_prerequisites": """{"cluster": cluster, "context": k.context, "created": bool(up and up.created),
+ "context_changed": bool(up and up.context_changed), "nodes": len(k.core.list_node().items),
+ "containers": len(nodes)}""",
+    "01_cluster_nodes": """{"nodes": len(nodes), "ready": int((nodes["STATUS"] == "Ready").sum()),
+ "control_planes": int(nodes["ROLES"].str.contains("control-plane").sum()),
+ "internal_ips": nodes["INTERNAL-IP"].tolist(), "versions": sorted(set(nodes["VERSION"]))}""",
+    "02_install_metallb": """{"version": kh.metallb.installed_version(k), "ready": kh.metallb.readiness(k)[0],
+ "state": kh.metallb.readiness(k)[1], "speakers": int(pods["NAME"].str.startswith("speaker").sum()),
+ "uses_crds": kh.metallb.uses_crds(version), "pending_before": before.pending, "events_before": len(before.events),
+ "pending_after": after.pending, "reasons_after": after.metallb, "events_after": after.events["reason"].tolist(),
+ "controller_log_after": len(after.controller_log), "endpoints": after.endpoints}""",
+    "03_address_pool": """{"subnet": str(network), "family": family, "planned": str(planned), "pool": str(chosen),
+ "size": chosen.size, "taken": len(reserved), "version": version, "applied": apply,
+ "kinds": [o["kind"] for o in objects],
+ "configured": [(name, str(rng)) for name, rng in kh.metallb.pools(k)] if apply else [],
+ "demo_ip": str(assigned.ip) if apply else None, "demo_seconds": assigned.seconds if apply else None,
+ "demo_events": demo_state.events["reason"].tolist() if apply else [], "skipped_clusters": skipped,
+ "demo_endpoints": demo_state.endpoints if apply else None, "demo_l2status": demo_state.l2status if apply else None,
+ "demo_mac": asked.attrs["mac"] if apply else None, "demo_reasons": demo_state.metallb if apply else []}""",
+    "04_deploy_nginx": """{"type": services.set_index("NAME").loc[app_name]["TYPE"],
+ "ports": services.set_index("NAME").loc[app_name]["PORT(S)"], "replicas": replicas, "image": image,
+ "ready": kh.app.rollout_status(k, app_name, namespace)[0], "pods_with_label": len(pods),
+ "nodes": sorted(set(pods["NODE"]))}""",
+    "05_access_app": """{"ip": str(lb.ip), "pool": lb.pool, "range": lb.in_range, "status": page.status,
+ "title": page.title, "probe_from": route.via, "route_why": route.why, "route_asked": route.asked,
+ "records_pool": records_pool, "sent": spread.attrs["sent"], "failed": spread.attrs["failed"],
+ "client": spread.attrs["client"], "counted": int(spread["requests"].sum()),
+ "pods_hit": int((spread["requests"] > 0).sum()), "per_pod": dict(zip(spread["pod"], spread["requests"].astype(int)))}""",
+    "06_layer2": """{"ip": str(lb.ip), "announcer": here.announcer, "mac": here.mac, "mac_node": here.node,
+ "match": here.match, "via": via, "version": version, "speakers": len(who), "l2status": who.attrs["l2status"],
+ "speaker_log": dict(zip(who["node"], who["speaker log says"])),
+ "may_announce": [str(n) for n in may.loc[may["may announce"], "node"]], "control_plane": may.attrs["control_plane"],
+ "failover": moved.values(), "node_failover": died.values() if node_failure else None,
+ "lone_announcer": lone, "lone_pod_node": alone.loc[alone[f"{app_name} pods"] > 0, "node"].tolist(),
+ "policies": {s["policy"]: s for s in map(kh.l2.policy_summary, (cluster_view, local_view))},
+ "client_address": cluster_view.attrs["host"]}""",
+    "09_cleanup": """{"cluster_deleted": deleted, "left": left}""",
+}
+
+
+def params_for(cluster: dict, era: dict, **extra) -> dict:
+    return {"cluster": cluster["name"], "interactive": False, **era["params"], **extra}
+
+
+def learner(cluster: dict, era: dict, name: str, **extra) -> Notebook:
+    """Notebook ``name`` with the era's parameters, in a fresh kernel of the pool (use it as a context manager)."""
+    if era["state"].get("failed"):
+        pytest.skip(f"an earlier notebook failed: {era['state']['failed']}")
+    return Notebook(name, params_for(cluster, era, **extra), folder=notebooks_dir(),
+                    save_to=ARTIFACTS / "notebooks" / era["version"], km=KERNELS.take("python3", notebooks_dir()))
+
+
 def run(cluster: dict, era: dict, name: str, **extra) -> dict:
-    """Execute one notebook with the era's parameters; return its ``result`` dict."""
-    state = era["state"]
-    if state.get("failed"):
-        pytest.skip(f"an earlier notebook failed: {state['failed']}")
-    params = {"cluster": cluster["name"], "interactive": False, **era["params"], **extra}
-    known = set(declared_parameters(notebooks_dir() / f"{name}.ipynb"))
-    out = ARTIFACTS / "notebooks" / era["version"]
-    res = run_one(notebooks_dir() / f"{name}.ipynb", out, {k: v for k, v in params.items() if k in known},
-                  kernels=KERNELS)
-    if not res.ok:
-        state["failed"] = name
-        pytest.fail(f"{name} failed: {res.error} (executed notebook: {res.output})")
-    nb = nbformat.read(res.output, as_version=4)
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors, f"{name} left an error output"
-    state.setdefault("hoods", {})[name] = sum(
-        hood.HOOD_CLASS in o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
-        for o in c.outputs)
-    last = next(c for c in reversed(nb.cells) if c.cell_type == "code")
-    text = next(o["data"]["text/plain"] for o in last.outputs if "text/plain" in o.get("data", {}))
-    return ast.literal_eval(text)
+    """Run notebook ``name`` cell by cell as a learner does (the cells that only look skipped), then read what
+    the test needs with the appended cell :data:`PROBES` [name]."""
+    nb = learner(cluster, era, name, **extra)
+    try:
+        with nb:
+            nb.run_all(skip=only_looks)
+            era["state"].setdefault("hoods", {})[name] = sum(hood.HOOD_CLASS in r.html for r in nb.ran)
+            return nb.value(PROBES[name])
+    except LearnerSaw as exc:
+        era["state"]["failed"] = name
+        pytest.fail(str(exc))
+    finally:
+        KERNELS.retire(nb.client.km if nb.client else nb._km)
 
 
 def kubectl(cluster: dict, *args: str) -> str:
@@ -371,24 +423,22 @@ def test_06_rerun_from_a_container_on_the_kind_network(cluster, era):
     assert lo["nodes with pods hit"] == [lo["entry node"]]
 
 
-def test_07_a_wrong_answer_per_exercise_is_refused_by_its_check(cluster, era):
-    from test_lesson_07_08 import assert_07_wrong
+def test_07_every_exercise_near_misses_then_right_on_the_learners_path(cluster, era):
+    """07 cell by cell, hints and solutions skipped: three or more near misses per exercise, each followed by the
+    right answer on the same cluster with no cleanup; the cluster confirmed with raw kubectl (test_learner_path)."""
+    from test_learner_path import learner_07, summary
 
-    assert_07_wrong(run(cluster, era, "07_exercises", wrong=True), era["crds"])
-
-
-def test_07_the_solutions_pass_every_check_twice(cluster, era):
-    from test_lesson_07_08 import assert_07_solved
-
-    for _ in range(2):
-        assert_07_solved(run(cluster, era, "07_exercises", solutions=True), cluster["name"])
-
-
-def test_07_without_answers_every_check_says_what_is_missing(cluster, era):
-    res = run(cluster, era, "07_exercises")
-    assert res["checks"] == {n: False for n in range(1, 7)}
-    assert all("yet" in res["why"][n] for n in range(1, 6)), res["why"]
-    assert "unknown pool" in res["why"][6], res["why"]  # ex-broken, as the colleague left it
+    if era["state"].get("failed"):
+        pytest.skip(f"an earlier notebook failed: {era['state']['failed']}")
+    km = KERNELS.take("python3", notebooks_dir())
+    try:
+        report = learner_07(cluster["name"], era["params"], era["version"], km=km)
+    except LearnerSaw as exc:
+        era["state"]["failed"] = "07_exercises"
+        pytest.fail(str(exc))
+    finally:
+        KERNELS.retire(km)
+    print(summary(report))
 
 
 def test_07_a_learners_bad_yaml_gets_one_line_and_applies_nothing(cluster, era):
@@ -399,12 +449,28 @@ def test_07_a_learners_bad_yaml_gets_one_line_and_applies_nothing(cluster, era):
     assert_bad_yaml(kh.cluster.connect(cluster["name"]), cluster["name"], era["crds"])
 
 
-def test_08_each_diagnosis_matches_the_state_the_cluster_was_put_in_and_reruns(cluster, era):
-    from test_lesson_07_08 import assert_08
-
-    k = kh.cluster.connect(cluster["name"])
-    for _ in range(2):
-        assert_08(run(cluster, era, "08_troubleshooting"), k, cluster["name"], era["crds"], era["version"])
+def test_08_on_the_learners_path(cluster, era):
+    """08 cell by cell; its cases judged from raw kubectl by its own learner-path test (test_learner_08) where that
+    is there; nothing ts-* left and MetalLB ready after."""
+    try:
+        from test_learner_08 import assert_08, drive_08
+    except ImportError:
+        drive_08 = None
+    nb = learner(cluster, era, "08_troubleshooting")
+    try:
+        with nb:
+            if drive_08 is not None:
+                assert_08(drive_08(nb, cluster["name"], era["version"]))
+            else:
+                nb.run_all(skip=only_looks)
+    except LearnerSaw as exc:
+        era["state"]["failed"] = "08_troubleshooting"
+        pytest.fail(str(exc))
+    finally:
+        KERNELS.retire(nb.client.km if nb.client else nb._km)
+    left = [o for o in kubectl(cluster, "get", "services,deployments", "-o", "name").split() if "/ts-" in o]
+    assert left == [], f"08 left {left}"
+    assert kh.metallb.readiness(kh.cluster.connect(cluster["name"]))[0] is True
 
 
 def test_09_cleanup_leaves_nothing_and_runs_twice(cluster, era):
