@@ -1,0 +1,78 @@
+"""NDP frames read as the kind bridge carries them, and the dual-stack kind config (issue 28): no Docker, no cluster."""
+from __future__ import annotations
+
+import ipaddress
+import struct
+
+import pytest
+import yaml
+
+from kindlb_helpers._cluster.ndp import NeighbourCapture, parse_frame, parse_ndp
+from kindlb_helpers._core.errors import BadInput
+from kindlb_helpers._core.objects import kind_config
+
+NODE = "02:42:ac:13:00:03"
+CLIENT = "02:42:ac:13:00:09"
+LB = "fc00:f853:ccd:e793:ffff:ffff:ffff:ff01"
+
+
+def _mac(text: str) -> bytes:
+    return bytes(int(x, 16) for x in text.split(":"))
+
+
+def frame(kind: int, src_mac: str, dst_mac: str, src: str, dst: str, target: str, flags: int = 0,
+          option: tuple[int, str] | None = None) -> bytes:
+    icmp = bytes([kind, 0, 0, 0, flags, 0, 0, 0]) + ipaddress.IPv6Address(target).packed
+    if option:
+        icmp += bytes([option[0], 1]) + _mac(option[1])
+    ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + ipaddress.IPv6Address(src).packed \
+        + ipaddress.IPv6Address(dst).packed
+    return _mac(dst_mac) + _mac(src_mac) + b"\x86\xdd" + ip6 + icmp
+
+
+def test_a_solicitation_to_the_solicited_node_group():
+    f = frame(135, CLIENT, "33:33:ff:ff:ff:01", "fc00:f853:ccd:e793::9", "ff02::1:ffff:ff01", LB, option=(1, CLIENT))
+    r = parse_ndp(f)
+    assert (r["packet"], r["sender MAC"], r["target"], r["to"], r["MAC in option"], r["gratuitous"]) == \
+        ("NS", CLIENT, LB, "ff02::1:ffff:ff01", CLIENT, False)
+
+
+def test_a_solicited_answer_and_an_unsolicited_one():
+    solicited = parse_ndp(frame(136, NODE, CLIENT, "fe80::42:acff:fe13:3", "fc00:f853:ccd:e793::9", LB, 0x40,
+                                (2, NODE)))
+    assert solicited["flags"] == "S" and not solicited["gratuitous"] and solicited["MAC in option"] == NODE
+    unsolicited = parse_ndp(frame(136, NODE, "33:33:00:00:00:01", "fe80::42:acff:fe13:3", "ff02::1", LB, 0x20,
+                                  (2, NODE)))
+    assert unsolicited["flags"] == "O" and unsolicited["gratuitous"] and unsolicited["to"] == "ff02::1"
+
+
+def test_other_icmpv6_and_short_frames_are_not_ndp():
+    echo = frame(128, CLIENT, NODE, "fc00::9", "fc00::3", "::")
+    assert parse_ndp(echo) is None and parse_frame(echo) is None
+    assert parse_ndp(b"\x00" * 40) is None
+    udp = bytearray(frame(135, CLIENT, NODE, "fc00::9", "fc00::3", LB))
+    udp[20] = 17
+    assert parse_ndp(bytes(udp)) is None
+
+
+def test_gratuitous_arp_in_the_same_columns():
+    arp = (b"\xff" * 6 + _mac(NODE) + b"\x08\x06" + bytes.fromhex("0001080006040001") + _mac(NODE)
+           + ipaddress.IPv4Address("172.19.255.1").packed + b"\xff" * 6 + ipaddress.IPv4Address("172.19.255.1").packed)
+    r = parse_frame(arp)
+    assert (r["family"], r["packet"], r["target"], r["gratuitous"]) == ("IPv4", "ARP request", "172.19.255.1", True)
+
+
+def test_a_capture_takes_only_addresses():
+    assert NeighbourCapture(LB).ips == (LB,)
+    with pytest.raises(BadInput):
+        NeighbourCapture(("not-an-ip",))
+    with pytest.raises(BadInput, match="'auto' or 'host'"):
+        NeighbourCapture((LB,), via="node").start()
+
+
+def test_kind_config_dual_adds_only_the_ip_family():
+    dual = yaml.safe_load(kind_config(2, ip_family="dual"))
+    assert dual["networking"] == {"ipFamily": "dual"} and len(dual["nodes"]) == 3
+    assert "networking" not in yaml.safe_load(kind_config(2))  # IPv4 stays kind's default, unwritten
+    with pytest.raises(BadInput, match="ip_family"):
+        kind_config(2, ip_family="both")
