@@ -29,11 +29,13 @@ from ._core.errors import (
     CommandFailed,
     DockerError,
     DockerUnavailable,
+    ImageStuck,
     KindlbError,
     KindNetworkNotFound,
     KubeAPIError,
     LabError,
     MetalLBError,
+    NoOfflineSource,
     PoolError,
     ToolMissing,
     WaitTimeout,
@@ -51,8 +53,8 @@ _TOPICS = ("app", "bgp", "cluster", "diagrams", "doctor", "dual", "exercises", "
 __all__ = [
     *_TOPICS, "show",
     "KindlbError", "BadInput", "BadParameters", "BadVersion", "PoolError", "ClusterNotFound", "ClusterUnreachable",
-    "CommandFailed", "DockerError", "DockerUnavailable", "KindNetworkNotFound", "KubeAPIError", "LabError",
-    "MetalLBError", "ToolMissing", "WaitTimeout", "WrongContext",
+    "CommandFailed", "DockerError", "DockerUnavailable", "ImageStuck", "KindNetworkNotFound", "KubeAPIError",
+    "LabError", "MetalLBError", "NoOfflineSource", "ToolMissing", "WaitTimeout", "WrongContext",
 ]
 
 
