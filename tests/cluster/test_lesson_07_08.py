@@ -1,11 +1,11 @@
 """Notebooks 07 and 08 under papermill on a real kind cluster, for both MetalLB eras.
 
-07: a known wrong answer per exercise fails its check with the expected message; the solutions pass every check,
-twice (a rerun starts clean); a learner's bad YAML is refused in one line and leaves nothing behind.
+07: on the learner's path (test_learner_path.py): near misses, each followed by the right answer, with no cleanup
+between; a learner's bad YAML is refused in one line and leaves nothing behind.
 08: each failure's diagnosis is judged against raw kubectl facts the notebook recorded, interpreted here (not by
 the diagnosis code); the cluster is healthy afterwards and nothing ts-* is left.
 The series (test_series.py) runs these same assertions in its order, on the cluster notebooks 00-06 made
-(``assert_07_wrong``, ``assert_07_solved``, ``assert_bad_yaml``, ``assert_08``). This module runs them alone, on a
+(``test_learner_path.learner_07``, ``assert_bad_yaml``, ``assert_08``). This module runs them alone, on a
 cluster set up as notebooks 02-04 leave it (MetalLB of the era, a pool ``default``, nginx with 3 pods), for work on
 07/08 without the whole series: ``KINDLB_LESSON_07_08=1`` (otherwise skipped, so that CI pays once).
 """
@@ -81,34 +81,11 @@ def _left(name: str) -> dict:
             "excluded": kubectl(name, "get", "nodes", "-l", EXCLUDE, "-o", "name").split()}
 
 
-def assert_07_wrong(res: dict, crds: bool) -> None:
-    """A wrong answer per exercise: every check says no, with the expected phrase; nothing left."""
-    assert res["crds"] is crds and res["wrong"] is True
-    assert res["fifth"] == ("NodeSelectors" if crds else "LocalPolicy")
-    assert res["fifth"] == ("NodeSelectors" if crds else "LocalPolicy")
-    assert res["checks"] == {n: False for n in range(1, 7)}, res["why"]
-    for n, phrase in res["wrong_says"].items():
-        assert phrase in res["why"][n], (n, phrase, res["why"][n])
-    assert res["left"] == [], "the wrong answers are cleaned up too"
+def test_07_every_exercise_near_misses_then_right(cluster, era):
+    """07 on the learner's path (test_learner_path.learner_07): near misses, each followed by the right answer."""
+    from test_learner_path import learner_07, summary
 
-
-def assert_07_solved(res: dict, name: str) -> None:
-    """The solutions: every check says yes, every step applied; the cleanup leaves nothing."""
-    assert res["checks"] == {n: True for n in range(1, 7)}, res["why"]
-    assert all(all(v) for v in res["applied"].values()), res["applied"]
-    assert res["left"] == []
-    left = _left(name)
-    assert left == {"services": [], "deployments": [], "pools": [],
-                    "excluded": [n for n in left["excluded"] if "control-plane" in n]}, left
-
-
-def test_07_a_wrong_answer_per_exercise_fails_with_the_expected_message(cluster, era):
-    assert_07_wrong(run(cluster, era, "07_exercises", wrong=True), era["crds"])
-
-
-def test_07_the_solutions_pass_every_check_twice(cluster, era):
-    for _ in range(2):
-        assert_07_solved(run(cluster, era, "07_exercises", solutions=True), era["name"])
+    print(summary(learner_07(era["name"], era["params"], era["version"])))
 
 
 BAD = {
