@@ -5,9 +5,9 @@ padding, at most 20 characters) and answers: its era (ConfigMap or CRDs), whethe
 webhook, where its manifests are published, its images, who makes the ``memberlist`` secret, which
 Service annotation prefixes it reads, which node labels it honours, ... Every answer comes from
 :data:`FACTS`, the table of what the lesson states about MetalLB releases, each row with the first (and
-last) release it holds for and its evidence: source lines at tags the Go module proxy serves (:data:`SERVED`),
-on both sides of a boundary, with release notes quoted beside them, never instead. Nothing else in the package
-compares versions.
+last) release it holds for and its evidence: source lines (:mod:`kindlb_helpers._core.evidence`) at tags the
+Go module proxy serves, on both sides of a boundary, with release notes quoted beside them, never instead.
+Nothing else in the package compares versions.
 
 >>> r = release("v0.16.1")
 >>> r.era, r.uses_crds, r.annotation_prefixes
@@ -26,8 +26,9 @@ import re
 from dataclasses import dataclass
 
 from .errors import BadVersion
+from .evidence import Line
 
-__all__ = ["FACTS", "Fact", "Line", "Release", "SERVED", "fact", "release", "MAX_LENGTH", "EXCLUDE_LB_LABEL"]
+__all__ = ["FACTS", "Fact", "Release", "fact", "release", "MAX_LENGTH", "EXCLUDE_LB_LABEL"]
 
 #: The longest text read as a version (v0.16.1 is 7 characters).
 MAX_LENGTH = 20
@@ -195,32 +196,6 @@ def release(value: object) -> Release:
 
 
 # ---------------------------------------------------------------- the facts, with their releases
-
-#: MetalLB tags the Go module proxy serves (``go mod download go.universe.tf/metallb@TAG``), tried one by one
-#: on 2026-12-06 from v0.9.3 to v0.16.1; every evidence line sits at one of them, so the tests can read it on
-#: any machine. Not served (403): v0.9.3-v0.9.5, v0.9.7, v0.9.8, v0.10.0-v0.10.2, v0.13.1, v0.13.8, v0.13.11,
-#: v0.14.0-v0.14.2, v0.14.4, v0.14.6, v0.14.7, v0.15.0, v0.15.1, v0.16.0. Where a boundary release is one of
-#: those, the row's ``gap`` names it and what its git tag shows.
-SERVED = ("v0.9.6", "v0.10.3", "v0.11.0", "v0.12.0", "v0.12.1", "v0.13.0", "v0.13.2", "v0.13.3", "v0.13.4",
-          "v0.13.5", "v0.13.6", "v0.13.7", "v0.13.9", "v0.13.10", "v0.13.12", "v0.14.3", "v0.14.5", "v0.14.8",
-          "v0.14.9", "v0.15.2", "v0.15.3", "v0.16.1")
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of MetalLB's source at a served tag, as evidence for a fact: line LINE of PATH at TAG holds
-    the text SHOWS, the fact ``holds`` (or not) at TAG, and ABSENT (when given) appears nowhere in that file."""
-
-    tag: str
-    path: str
-    line: int
-    shows: str
-    holds: bool
-    absent: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.tag} {self.path}:{self.line}"
-
 
 @dataclass(frozen=True)
 class Fact:
