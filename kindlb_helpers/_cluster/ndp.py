@@ -118,7 +118,8 @@ class NeighbourCapture:
     """NS/NA about the IPv6 addresses and ARP about the IPv4 ones in ``ips``, on the kind bridge, from the host.
 
     ``via``: ``"auto"`` or ``"host"`` (the only way: a raw socket needs root or ``CAP_NET_RAW`` and a host on
-    the bridge; elsewhere :meth:`start` raises KindlbError saying why). Each packet keeps the
+    the bridge). Where that is not possible, ``"host"`` raises KindlbError saying why, and ``"auto"`` captures
+    nothing (``used == "off"``, ``why`` says why). Each packet keeps the
     ``time.monotonic()`` it arrived at; :meth:`stop` counts ``seconds`` from ``origin`` (default: the start).
     """
 
@@ -148,9 +149,13 @@ class NeighbourCapture:
                            "bridge from this machine")
         self._bridge = bridge_name(self.network)
         ok, why = host_can_capture(self._bridge)
-        if not ok:
-            raise KindlbError(f"cannot capture NDP on the kind bridge: {why}. Set capture = \"off\" (the rest "
-                              "of the measurement works), or run as root on the Linux host of the kind network")
+        if not ok and self.via == "host":
+            raise KindlbError(f"cannot capture NDP on the kind bridge: {why}. Set capture = \"auto\" or \"off\" (the "
+                              "rest of the measurement works), or run as root on the Linux host of the kind network")
+        if not ok:  # "auto": no capture, and the result says why
+            self.used, self.why = "off", f"not captured: {why}"
+            self._started = time.monotonic()
+            return self
         self.used, self.why = "host", why + " (promiscuous for the socket's life, to see unicast answers too)"
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         sock.bind((self._bridge, 0))
