@@ -240,8 +240,69 @@ def test_a_tampered_member_loads_nothing(saved, removed, tmp_path):
         bundle.load(bad, docker_only=True)
 
 
-def test_a_missing_file_and_a_named_cluster_that_does_not_exist(saved, removed, cache):
+def test_a_missing_file_and_a_bad_cluster_name(saved, removed, cache):
     with pytest.raises(Exception, match="no bundle at"):
         bundle.load(saved.with_name("nope.tar"), docker_only=True)
-    r = kindlb("bundle", "load", str(saved), "--cluster", f"no-such-{RUN}", env={"KINDLB_BUNDLE_CACHE": str(cache)})
-    assert r.returncode == 2 and f"no kind cluster 'no-such-{RUN}'" in r.stderr
+    r = kindlb("bundle", "load", str(saved), "--cluster", "Not_A_Name", env={"KINDLB_BUNDLE_CACHE": str(cache)})
+    assert r.returncode == 2 and "cluster" in r.stderr and "Not_A_Name" in r.stderr, r.stderr
+    r = kindlb("bundle", "load", str(saved), "--cluster", f"x-{RUN}", "--workers", "11",
+               env={"KINDLB_BUNDLE_CACHE": str(cache)})
+    assert r.returncode == 2 and "workers" in r.stderr, r.stderr
+
+
+# --- the room: one read of the stick, nothing loaded twice ------------------------------------
+
+@pytest.fixture
+def counted(monkeypatch, saved):
+    """How often the bundle file is opened, and every docker command the load runs."""
+    import tarfile as tarmod
+
+    from kindlb_helpers._tools.bundle import loading
+
+    seen = {"opens": 0, "docker": []}
+    real_open, real_docker = tarmod.open, loading._docker
+
+    def opening(name=None, *args, **kwargs):
+        if name is not None and Path(name) == saved:
+            seen["opens"] += 1
+        return real_open(name, *args, **kwargs)
+
+    def docker_cli(*args, **kwargs):
+        seen["docker"].append(args[0])
+        return real_docker(*args, **kwargs)
+
+    monkeypatch.setattr(tarmod, "open", opening)
+    monkeypatch.setattr(loading, "_docker", docker_cli)
+    return seen
+
+
+def test_the_file_is_read_once_and_a_second_load_loads_nothing_again(saved, images, cache, counted):
+    remove_images()
+    info = bundle.load(saved, VERSION, docker_only=True)
+    assert counted["opens"] == 1  # one pass: verified while the images are staged
+    assert counted["docker"].count("load") == 6 and sorted(info["loaded"]) == sorted(ROLES.values())
+    assert {ref: image_id(ref) for ref in ROLES.values()} == images
+    counted.update(opens=0, docker=[])
+    info = bundle.load(saved, VERSION, docker_only=True)
+    assert counted["opens"] == 1 and "load" not in counted["docker"]  # read (and proved) again, loaded never
+    assert info["loaded"] == [] and sorted(info["already"]) == sorted(ROLES.values())
+    assert {ref: image_id(ref) for ref in ROLES.values()} == images
+    assert (cache / VERSION / "metallb" / "metallb-native.yaml").read_text() == MANIFEST
+    r = kindlb("bundle", "load", str(saved), "--docker-only", env={"KINDLB_BUNDLE_CACHE": str(cache)})
+    assert r.returncode == 0, r.stderr
+    assert "loaded 6 images into Docker (6 of them were there already with the same image ID" in r.stdout
+    assert "docker load" not in r.stderr and "nothing to set" in r.stdout
+
+
+def test_an_image_docker_has_under_another_tag_is_tagged_not_loaded(saved, images, cache, counted):
+    bundle.load(saved, VERSION, docker_only=True)  # all there
+    alias = f"{REPO}/alias:{RUN}"
+    docker("tag", ROLES["nginx"], alias)
+    try:
+        docker("rmi", ROLES["nginx"])  # the image stays, under the alias only
+        counted.update(opens=0, docker=[])
+        info = bundle.load(saved, VERSION, docker_only=True)
+        assert "load" not in counted["docker"] and "tag" in counted["docker"]
+        assert ROLES["nginx"] in info["already"] and image_id(ROLES["nginx"]) == images[ROLES["nginx"]]
+    finally:
+        docker("rmi", alias, check=False)

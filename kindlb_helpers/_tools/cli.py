@@ -220,17 +220,40 @@ def _bundle(args) -> int:
         print(f"wrote {info['file']}: MetalLB {info['metallb_version']}, {len(info['images'])} images, "
               f"{info['size'] / 2**20:.0f} MiB in {info['seconds']:.0f} s")
     elif args.action == "load":
+        from .._cluster.sources import now_used
+
         info = bundle.load(args.file, metallb_version=args.metallb, cluster=args.cluster,
-                           docker_only=args.docker_only, log=lambda m: print(m, file=sys.stderr))
-        where = f" and into the nodes of {', '.join(info['clusters'])}" if info["clusters"] else ""
-        print(f"loaded {len(info['images'])} images into Docker{where} in {info['seconds']:.0f} s; "
-              f"MetalLB {info['metallb_version']} manifest in {info['manifest_dir']}; "
-              f"now: kindlb run --offline --cluster NAME")
+                           docker_only=args.docker_only, workers=args.workers,
+                           log=lambda m: print(m, file=sys.stderr))
+        for line in _loaded_lines(info):
+            print(line)
+        print(now_used("bundle"))
     else:
         info = bundle.verify(args.file, metallb_version=args.metallb)
         print(f"{args.file}: a complete kindlb bundle for MetalLB {info['metallb_version']}: "
               + ", ".join(i["ref"] for i in info["images"]))
     return 0
+
+
+def _loaded_lines(info: dict) -> list[str]:
+    """What ``kindlb bundle load`` did, in a few lines: Docker, the cluster, the manifest, the time."""
+    n, again = len(info["images"]), len(info["already"])
+    lines = [f"loaded {n} images into Docker"
+             + (f" ({again} of them were there already with the same image ID: not loaded again)" if again else "")
+             + f"; MetalLB {info['metallb_version']} manifest in {info['manifest_dir']}"]
+    created = info.get("created")
+    if created:
+        lines.append(f"created kind cluster {created['name']!r} from {created['image']} ({created['nodes']} nodes, "
+                     "the config notebook 00 writes)")
+        if created.get("context_changed"):
+            before = created.get("previous_context")
+            lines.append(f"kind made kind-{created['name']} your current kube context"
+                         + (f" (it was {before!r}: `kubectl config use-context {before}` switches back)"
+                            if before else ""))
+    for name in info["clusters"]:
+        lines.append(f"loaded {', '.join(info['node_images'])} into the nodes of {name}")
+    lines.append(f"done in {info['seconds']:.0f} s")
+    return lines
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -292,7 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("file")
     b.add_argument("--metallb", metavar="VERSION", default=None, help="refuse a bundle for another release")
     b.add_argument("--cluster", default=None,
-                   help="also load into this kind cluster's nodes (default: kindlb's, when it exists)")
+                   help="also load MetalLB and nginx into this kind cluster's nodes, creating it from the bundle's "
+                   "node image when it does not exist (default: kindlb's nodes, when that cluster exists)")
+    b.add_argument("--workers", type=int, default=2,
+                   help="worker nodes of a cluster it creates (default 2, as notebook 00; 0 on a small laptop)")
     b.add_argument("--docker-only", action="store_true", help="load into Docker only, into no cluster")
     b = bsub.add_parser("verify", parents=[debug], help="check the bundle without loading anything")
     b.add_argument("file")

@@ -1,10 +1,12 @@
 """Loading: a verified bundle into Docker and a kind cluster's nodes, rolled back when a step fails.
 
-``load`` reads the whole archive once, checking every member against the manifest, before it
-loads anything: a truncated, foreign or other-version archive stops with a message and leaves
-Docker, the clusters and the cache as they were. Then it loads the images into Docker, into the
-nodes of the kind cluster (``kind load image-archive``), and puts the manifest where
-``kindlb run --offline`` finds it: ``~/.cache/kindlb/bundle/<version>/`` (``$KINDLB_BUNDLE_CACHE``).
+``load`` reads the archive once, checking every member against the manifest as it streams by, and loads
+nothing before the whole of it is proved: a truncated, foreign or other-version archive stops with a
+message and leaves Docker, the clusters and the cache as they were. Then it loads into Docker the images
+Docker lacks (same image ID: not loaded again), puts the manifest where the notebooks and
+``kindlb run --offline`` find it (``~/.cache/kindlb/bundle/<version>/``, ``$KINDLB_BUNDLE_CACHE``), and, with
+a cluster named, creates that cluster from the bundle's node image when it does not exist and loads MetalLB
+and nginx into its nodes: the room's one command per laptop.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..._core.errors import BadInput, KindlbError
+from ..._core.errors import KindlbError
+from ..._core.params import check
 from .cache import Loaded, cache_dir
 from .dockercli import _docker, _docker_answers, image_id
 from .format import MANIFEST, NODE_ROLES, BundleError
@@ -34,38 +37,63 @@ def _clusters() -> list[str]:
 
 
 def load(file: str | Path, metallb_version: str | None = None, cluster: str | None = None,
-         docker_only: bool = False, log: Callable[[str], None] = lambda m: None) -> dict:
-    """Verify the bundle completely, then load it into Docker and the cluster's nodes; note its manifest.
+         docker_only: bool = False, workers: int = 2, log: Callable[[str], None] = lambda m: None) -> dict:
+    """Verify the bundle completely, load it into Docker and note its manifest; then the cluster's nodes.
 
-    CLUSTER: load into that kind cluster's nodes (it must exist); None: into ``kindlb``'s when it
+    The file is read once (a USB stick is slow): every member is hashed and checked against the manifest as
+    it streams by, and the image archives Docker still needs are written to a staging folder meanwhile.
+    Nothing is loaded until the whole archive is proved. An image Docker holds already under the same image
+    ID is not loaded again (only tagged, when the tag is missing).
+
+    CLUSTER: also into that kind cluster's nodes (MetalLB's images and nginx); when it does not exist, it is
+    created first from the bundle's node image with the config notebook 00 writes (one control plane,
+    WORKERS workers), so that one command prepares a laptop. None: into ``kindlb``'s nodes when that cluster
     exists. DOCKER_ONLY: no cluster at all.
     """
     t0 = time.monotonic()
     bundle_file(file)  # the user's path first, before Docker is asked anything
+    check(workers=workers, **({} if cluster is None else {"cluster": cluster}))
     _docker_answers()
     clusters: list[str] = []
+    create = False
     if not docker_only:  # the cluster is named by the user: checked before the archive is read
         existing = _clusters()
         if cluster is not None and cluster not in existing:
-            raise BadInput(f"no kind cluster {cluster!r} (have: {', '.join(existing) or 'none'}): create it, "
-                           "or leave out --cluster to load into Docker only")
+            from ..._cluster.kind import kind_binary
+
+            kind_binary()  # kind must be here to create it: said before the archive is read
+            create = True
         clusters = [cluster] if cluster else [c for c in ("kindlb",) if c in existing]
-    log(f"verifying {file} ...")
-    meta = _scan(file, metallb_version, None)  # the whole archive proved before anything is written or loaded
-    version = meta["metallb_version"]
     root = cache_dir()
+    made = [p for p in (root, *root.parents) if not p.exists()]  # a failed load removes them again
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-    refs = list(dict.fromkeys(img["ref"] for img in meta["images"]))
-    before = {ref: image_id(ref) for ref in refs}  # what Docker had: a failed load puts exactly this back
-    new_ids = {img["id"] for img in meta["images"] if image_id(img["id"]) is None}
+    state: dict = {}
+
+    def wanted(meta: dict) -> list[str]:
+        """Called once the manifest is proved: what Docker has now, and the members to write."""
+        refs = list(dict.fromkeys(img["ref"] for img in meta["images"]))
+        state["before"] = {ref: image_id(ref) for ref in refs}  # a failed load puts exactly this back
+        state["new_ids"] = {img["id"] for img in meta["images"] if image_id(img["id"]) is None}
+        return [rel for rel in meta["files"] if rel.startswith("metallb/")] + \
+            [img["file"] for img in meta["images"] if img["id"] in state["new_ids"]]
+
     loading = False
     try:
-        log(f"staging {file} ...")
-        if _scan(file, metallb_version, staging) != meta:  # read again as it is written: the file may have changed
-            raise BundleError(f"{file} changed while it was being loaded: copy it again, then load it")
+        log(f"verifying {file} (read once; the images Docker lacks are staged in {root} meanwhile) ...")
+        meta = _scan(file, metallb_version, staging, wanted)  # proved whole before anything is loaded
+        version = meta["metallb_version"]
         loading = True
+        loaded, present = [], []
         for tarname in dict.fromkeys(img["file"] for img in meta["images"]):
+            imgs = [img for img in meta["images"] if img["file"] == tarname]
+            if not any(img["id"] in state["new_ids"] for img in imgs):
+                for img in imgs:  # the same image ID is in Docker: tag it, load nothing
+                    if image_id(img["ref"]) != img["id"]:
+                        _docker("tag", img["id"], img["ref"], timeout=120)
+                    present.append(img["ref"])
+                log(f"already in Docker (same image ID): {', '.join(i['ref'] for i in imgs)}")
+                continue
             log(f"docker load {tarname} ...")
             try:
                 _docker("load", "-i", str(staging / tarname))
@@ -73,15 +101,11 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
                 raise BundleError(f"docker load of {tarname} failed, so the images loaded before it were removed "
                                   f"again ({str(exc).splitlines()[0][-200:]}): the bundle is damaged; make it "
                                   "again") from None
+            loaded += [img["ref"] for img in imgs]
         for img in meta["images"]:
             if image_id(img["ref"]) != img["id"]:
                 raise BundleError(f"after docker load, {img['ref']} is not image {img['id'][:19]}: another image "
                                   "took the tag? load the bundle again")
-        for name in clusters:
-            for img in meta["images"]:
-                if img["role"] in NODE_ROLES:
-                    log(f"kind load image-archive {img['ref']} into {name} ...")
-                    _kind_load(name, archive=str(staging / img["file"]))
         keep = staging / "keep"
         keep.mkdir()
         shutil.move(str(staging / "metallb"), keep / "metallb")
@@ -94,12 +118,46 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         if loading:
-            _roll_back(before, new_ids, log)
-        raise
-    finally:
+            _roll_back(state.get("before", {}), state.get("new_ids", set()), log)
         shutil.rmtree(staging, ignore_errors=True)
-    return {"file": str(file), "metallb_version": version, "images": refs,
-            "clusters": clusters, "manifest_dir": str(final / "metallb"), "seconds": round(time.monotonic() - t0, 1)}
+        for folder in made:  # the cache as it was: not even an empty folder left behind
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    refs = list(dict.fromkeys(img["ref"] for img in meta["images"]))
+    info = {"file": str(file), "metallb_version": version, "images": refs, "loaded": loaded,
+            "already": present, "clusters": clusters, "created": None, "node_images": [],
+            "manifest_dir": str(final / "metallb")}
+    # the bundle is in Docker and the cache now: a failing cluster step leaves it there (running the same
+    # command again loads nothing twice)
+    for name in clusters:
+        node_refs = [img["ref"] for img in meta["images"] if img["role"] in NODE_ROLES]
+        try:
+            if create and name == cluster:
+                node = next(img["ref"] for img in meta["images"] if img["role"] == "node")
+                log(f"kind create cluster --name {name} --image {node} (1 control plane, {workers} workers) ...")
+                info["created"] = _create(name, node, workers)
+            log(f"kind load docker-image {' '.join(node_refs)} --name {name} ...")
+            _kind_load(name, images=node_refs)
+        except KindlbError as exc:
+            raise BundleError(f"the bundle is loaded into Docker, but the cluster {name!r} is not ready: "
+                              f"{str(exc).strip()}\nfix that, then run the same command again (nothing is loaded "
+                              "twice)") from exc
+        info["node_images"] = node_refs
+    info["seconds"] = round(time.monotonic() - t0, 1)
+    return info
+
+
+def _create(cluster: str, node_image: str, workers: int) -> dict:
+    """Create CLUSTER from NODE_IMAGE as notebook 00 does (:func:`ensure_cluster`); what was created."""
+    from ..._cluster.kube import ensure_cluster
+
+    up = ensure_cluster(cluster, workers=workers, image=node_image)
+    return {"name": cluster, "image": node_image, "nodes": 1 + workers, "created": up.created,
+            "context_changed": up.context_changed, "previous_context": up.previous_context}
 
 
 def _roll_back(before: dict[str, str | None], new_ids: set[str], log: Callable[[str], None]) -> None:

@@ -11,6 +11,7 @@ import json
 import re
 import tarfile
 from pathlib import Path
+from typing import Callable, Collection
 
 from ..._core.errors import BadInput
 from ..._core.inputs import cut
@@ -128,10 +129,12 @@ def bundle_file(file: str | Path) -> Path:
     return path
 
 
-def _scan(file: str | Path, metallb_version: str | None, extract_to: Path | None) -> dict:
+def _scan(file: str | Path, metallb_version: str | None, extract_to: Path | None,
+          wanted: Callable[[dict], Collection[str]] | None = None) -> dict:
     """Read the whole archive once and prove it: the manifest first (names, release, sizes, entries), then
     every member (regular, listed once, its size and sha256, and what each image tar would tag). With
-    EXTRACT_TO, each member is also written there as it is read (``load``'s second pass, after ``verify``)."""
+    EXTRACT_TO, each member is also written there as it is read (``load`` reads the file once); WANTED, given
+    the proved manifest, names the members to write (None: all), the others are only read and checked."""
     path = bundle_file(file)
     name = str(path)
     asked = normalize_version(metallb_version) if metallb_version is not None else None
@@ -144,6 +147,7 @@ def _scan(file: str | Path, metallb_version: str | None, extract_to: Path | None
                 raise BundleError(f"{name} holds MetalLB {meta['metallb_version']}, not {asked}: use a bundle "
                                   f"made with `kindlb bundle save FILE --metallb {asked}`, or drop --metallb")
             expected = meta["files"]
+            keep = set(expected) if wanted is None else set(wanted(meta))
             by_file: dict[str, list[dict]] = {}
             for img in meta["images"]:
                 by_file.setdefault(img["file"], []).append(img)
@@ -164,7 +168,7 @@ def _scan(file: str | Path, metallb_version: str | None, extract_to: Path | None
                     raise BundleError(f"{name}: {rel} is damaged ({member.size:,} bytes, its {MANIFEST} says "
                                       f"{expected[rel]['size']:,}): copy the bundle again")
                 dst = None
-                if extract_to is not None:
+                if extract_to is not None and rel in keep:
                     (extract_to / rel).parent.mkdir(parents=True, exist_ok=True)
                     dst = open(extract_to / rel, "xb")
                 try:
