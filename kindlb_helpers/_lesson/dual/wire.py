@@ -107,7 +107,7 @@ class FirstContact:
     def _repr_html_(self) -> str:
         verdict = (f"the client asked (NS) and <b>{html.escape(str(self.answered_by))}</b> answered (NA); "
                    f"MetalLB names <b>{html.escape(str(self.announcer))}</b> as the announcer"
-                   if self.answered_by else "no solicited NA was captured")
+                   if self.answered_by else f"no solicited NA was captured ({self.packets.attrs.get('why', '')})")
         return (f"<div>First contact with <code>{html.escape(self.ip)}</code>: {verdict}</div>"
                 f"<pre>{html.escape(self.neigh.strip())}</pre>" + self.packets.to_html(index=False)
                 + self.hood._repr_html_())
@@ -135,7 +135,9 @@ def first_contact(kind: Kind, ip, name: str, namespace: str = "default", image: 
         frame = cap.stop()
     mac, _, neigh = (out.stdout or "").partition("--neigh")
     client_mac = mac.strip().lower() or None
+    attrs = dict(frame.attrs)
     frame = frame.copy()
+    frame.attrs.update(attrs)
     frame.insert(4, "node", frame["sender MAC"].map(lambda m: mac_of.get(m) or ("the new client" if m == client_mac
                                                                                    else None)))
     hood = _hood.Hood(f"a new client asks for {ip}", [
