@@ -4,6 +4,7 @@ IPv4 address, unsolicited Neighbor Advertisements for the IPv6 one).
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import ipaddress
 import shlex
@@ -68,9 +69,8 @@ def fetch(ip, via: str = "host", image: str = PROBE_IMAGE, attempts: int = 30):
         raise BadInput(f"via must be 'host' or 'container' (got {via!r})")
     page = host_fetch(ip, attempts=attempts)
     url = http_url(ip)
-    page.hood = _hood.Hood(f"GET {url}", [_hood.Step(f"curl -g -sS -i {url}",
-                                                     "-g: the brackets are the address, not a curl URL pattern")])
-    return page
+    return dataclasses.replace(page, hood=_hood.Hood(f"GET {url}", [
+        _hood.Step(f"curl -g -sS --max-time 5 {url}", "-g: the brackets hold the address, not a curl URL pattern")]))
 
 
 def route_get(ip) -> str:
