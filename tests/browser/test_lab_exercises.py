@@ -126,3 +126,57 @@ def test_07_answer_cell_wrong_then_right(lab, prepared):
         lab.shot(f"07-{label}-open", lab.cell(i))
         block.locator("summary").first.click()
         lab.expect(not block.evaluate("d => d.open"), i, f"'{label}' closed after a second click")
+
+
+def _lines(*objs: dict) -> str:
+    """Objects as one-line JSON documents separated by ``---`` lines (YAML flow: typed with no auto-indent)."""
+    return "\n---\n".join(json.dumps(o, separators=(",", ":")) for o in objs)
+
+
+def _exercise_5(pool: str, worker: str | None, prefix: str) -> str:
+    """Exercise 5 as a learner writes it: the pool, its L2Advertisement (nodeSelectors when ``worker``), the Service."""
+    ad = {"apiVersion": "metallb.io/v1beta1", "kind": "L2Advertisement",
+          "metadata": {"name": "ex-l2", "namespace": "metallb-system"}, "spec": {"ipAddressPools": ["ex-l2"]}}
+    if worker:
+        ad["spec"]["nodeSelectors"] = [{"matchLabels": {"kubernetes.io/hostname": worker}}]
+    return _lines({"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+                   "metadata": {"name": "ex-l2", "namespace": "metallb-system"},
+                   "spec": {"addresses": [f"{pool}/32"], "autoAssign": False}}, ad,
+                  json.loads(_service("ex-node", {f"{prefix}/address-pool": "ex-l2"})))
+
+
+def test_07_exercise_5_wrong_then_right_without_cleanup(lab, prepared):
+    """The exercise whose check read the event history (issue 24): a learner goes straight to exercise 5, applies an
+    L2Advertisement without nodeSelectors (every node may announce), reads 'Not yet', adds the nodeSelectors in the
+    same answer cell and gets 'Correct' at once: nothing deleted in between."""
+    q5 = kh.exercises.NodeSelectors(prepared["k"])
+    lab.open("07_exercises.ipynb")
+    params = lab.find('cluster = "kindlb"')
+    lab.type_at_end(params, f'\ncluster = "{prepared["name"]}"\n')
+    task, answer, check = lab.find("q5 = "), lab.find('answer5 = """'), lab.find("q5.check()")
+    for i in (params, lab.find("import kindlb_helpers as kh"), lab.find("k = kh.cluster.connect"), task):
+        lab.run_cell(i, timeout=180)
+    shown = lab.output_text(task)
+    lab.expect(q5.t.worker in shown and "ex-l2" in shown, task, f"the task naming ex-l2 and {q5.t.worker}", shown)
+
+    _answer(lab, answer, _exercise_5(q5.t.l2, None, q5.prefix))
+    lab.run_cell(answer, timeout=120)
+    said = lab.output_text(answer).strip()
+    lab.expect(said.startswith("Applied:"), answer, "'Applied: ...' for the pool, the L2Advertisement and ex-node", said)
+    lab.run_cell(check, timeout=120)
+    verdict = lab.output_text(check).strip()
+    lab.expect(verdict.startswith("Not yet") and "no nodeSelectors" in verdict, check,
+               "'Not yet' naming the missing nodeSelectors", verdict)
+    lab.shot("07-ex5-wrong", lab.cell(check))
+
+    _clear_answer(lab, answer, "answer5")
+    _answer(lab, answer, _exercise_5(q5.t.l2, q5.t.worker, q5.prefix))
+    lab.run_cell(answer, timeout=120)
+    said = lab.output_text(answer).strip()
+    lab.expect(said.startswith("Applied:") and "configured" in said, answer,
+               "'Applied: ...' with the L2Advertisement configured in place", said)
+    lab.run_cell(check, timeout=120)
+    verdict = lab.output_text(check).strip()
+    lab.expect(verdict.startswith("Correct") and q5.t.worker in verdict, check,
+               f"'Correct' at once: announced now from {q5.t.worker} only", verdict)
+    lab.shot("07-ex5-right", lab.cell(check))
