@@ -257,10 +257,25 @@ def resolve(role: str, given: object = None, *, sources: str = "auto", metallb_v
             "lab": "the offline lab (built)"}[sources]
     for_version = f" for MetalLB {version}" if role == "metallb" else ""
     run = "an offline run (kindlb run --offline, sources='offline')" if sources == "offline" else f"sources={sources!r}"
+    why = _lab_refusal(version) if role == "metallb" and "lab" in _ALLOWED[sources] else None
+    if why:  # the lab says which releases it can build: that is the fix
+        raise NoOfflineSource(f"{run} cannot take the MetalLB {version} manifest offline: {why}")
     if loaded_bundle() is None and not lab_built():  # nothing offline at all: say that, not which role
         raise NoOfflineSource(f"{run} needs {what}, and neither is here: {LOAD_HINT}")
     raise NoOfflineSource(f"{run} needs {what}{for_version} for the {LABELS[role]}, and it has none: {LOAD_HINT}; "
                           f"or set {PARAMETERS[role]} yourself")
+
+
+def _lab_refusal(version: str) -> str | None:
+    """Why the lab cannot serve MetalLB VERSION (its own words: the releases it builds), or None."""
+    lab = _lab_plugin()
+    if lab is None:
+        return None
+    try:
+        lab.metallb_version(version)
+    except Exception as exc:  # noqa: BLE001  (the plug-in's refusal, said as it says it)
+        return str(exc).splitlines()[0] if str(exc) else None
+    return None
 
 
 def check_choice(sources: object) -> str:
