@@ -5,7 +5,7 @@ waited for, requests sent to it (from the host or from a container on the kind n
 >>> [o["kind"] for o in kh.app.nginx_objects()]
 ['Deployment', 'Service']
 """
-from ._cluster.containers import Route, choose_route, fetch_in_network
+from ._cluster.containers import Route, choose_route, fetch_in_network, remove_probe
 from ._core.objects import DEFAULT_IMAGE, extras_table, nginx_objects
 from ._lesson.app import (
     ExternalIP,
@@ -25,4 +25,4 @@ from ._lesson.app import (
 
 __all__ = ["DEFAULT_IMAGE", "ExternalIP", "Route", "ServiceState", "choose_route", "create_lb_service",
            "delete_service", "deploy", "external_ip", "extras_table", "fetch", "fetch_in_network", "nginx_objects",
-           "remove", "rollout_status", "service_state", "spread", "wait_external_ip", "wait_rollout"]
+           "remove", "remove_probe", "rollout_status", "service_state", "spread", "wait_external_ip", "wait_rollout"]

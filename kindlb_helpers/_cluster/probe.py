@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from .._core.errors import BadInput, KindlbError
 from .._core.objects import http_url
 from .commands import run
-from .containers import MANAGED_BY, PROBE_IMAGE, run_on_kind_network
+from .containers import MANAGED_BY, PROBE_IMAGE, probe_box, probe_name, probe_run
 
 _INET = re.compile(r"inet (\d+\.\d+\.\d+\.\d+)/")
 _LLADDR = re.compile(r"lladdr ((?:[0-9a-f]{2}:){5}[0-9a-f]{2})", re.I)
@@ -75,11 +75,12 @@ class Sent:
     loop: str
 
 
-def get_many(ip, n: int, token: str, via: str = "host", port: int = 80, image: str = PROBE_IMAGE,
-             timeout: float = 3) -> Sent:
-    """Send ``n`` GETs to ``http://IP:PORT/?kindlb=TOKEN-i`` (i = 1..n), from the host or from one
-    throwaway container on the kind network. The client address is the container's on the kind network,
-    or None from the host (the caller knows the host's: the bridge's gateway)."""
+def get_many(ip, n: int, token: str, via: str = "host", port: int = 80, image: str | None = None,
+             timeout: float = 3, cluster: str | None = None) -> Sent:
+    """Send ``n`` GETs to ``http://IP:PORT/?kindlb=TOKEN-i`` (i = 1..n), from the host or from a container on
+    the kind network (CLUSTER's probe container; a throwaway one when no cluster is named). The client address
+    is the container's on the kind network, or None from the host (the caller knows the host's: the bridge's
+    gateway)."""
     _check_route(via)
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1000:
         raise BadInput(f"requests must be a whole number from 1 to 1000 (got {n!r})")
@@ -92,15 +93,18 @@ def get_many(ip, n: int, token: str, via: str = "host", port: int = 80, image: s
               f"busybox timeout {int(timeout)} wget -q -O /dev/null \"{url}?kindlb={token}-$i\" 2>/dev/null "
               f"|| f=$((f+1)); i=$((i+1)); done; echo \"kindlb-failed $f\"; "
               f"echo \"kindlb-neigh $(busybox ip neigh show {ip})\"")
-    code, out, err = run_on_kind_network(script, image, timeout=n * (timeout + 1) + 60)
+    code, out, err, steps = probe_run(script, cluster=cluster, image=image, timeout=n * (timeout + 1) + 60)
     m, addr, neigh = re.search(r"kindlb-failed (\d+)", out), _INET.search(out), re.search(r"kindlb-neigh (.*)", out)
     if code != 0 or not m:
         raise KindlbError(f"the probe container could not send the requests: {(err or out).strip()[-300:]}")
-    from .dockernet import kind_network_name
+    shown = shlex.quote(f'i=1; while [ $i -le {n} ]; do wget -q -O /dev/null "{url}?kindlb={token}-$i"; '
+                        "i=$((i+1)); done")
+    if cluster is not None:  # the container is there (the first step says how it was started)
+        loop = f"{steps[0].command}\ndocker exec {probe_name(cluster)} sh -c {shown}"
+    else:
+        from .dockernet import kind_network_name
 
-    loop = (f"docker run --rm --network {kind_network_name()} {image} sh -c "
-            + shlex.quote(f'i=1; while [ $i -le {n} ]; do wget -q -O /dev/null "{url}?kindlb={token}-$i"; '
-                          "i=$((i+1)); done"))
+        loop = f"docker run --rm --network {kind_network_name()} {image or PROBE_IMAGE} sh -c {shown}"
     return Sent(int(m.group(1)), addr.group(1) if addr else None, neigh_mac(neigh.group(1)) if neigh else None, loop)
 
 
@@ -115,17 +119,21 @@ class Answer:
 
 @dataclass
 class Prober:
-    """A request to the IP every ``interval`` seconds, in the background, from the host or a container."""
+    """A request to the IP every ``interval`` seconds, in the background, from the host or a container
+    (CLUSTER's probe container, ``docker exec``; a container of its own when no cluster is named)."""
 
     ip: str
     via: str = "host"
     port: int = 80
-    image: str = PROBE_IMAGE
+    image: str | None = None
     interval: float = 0.3
+    cluster: str | None = None
     answers: list = field(default_factory=list, init=False, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _box: object = field(default=None, init=False, repr=False)
+    _stream: object = field(default=None, init=False, repr=False)
+    _pidfile: str = field(default="", init=False, repr=False)
 
     def start(self) -> "Prober":
         _check_route(self.via)
@@ -138,10 +146,18 @@ class Prober:
             script = (f"while :; do if busybox timeout 1 wget -q -O /dev/null {url} 2>/dev/null; then r=ok; "
                       f"else r=fail; fi; echo \"$r $(busybox ip neigh show {self.ip})\"; "
                       f"busybox sleep {self.interval}; done")
-            client = docker_client()
-            with translate(client, f"start a {self.image} prober on the kind network"):
-                self._box = client.containers.run(self.image, ["sh", "-c", script], network=kind_network_name(),
-                                                  detach=True, labels=MANAGED_BY)
+            if self.cluster is not None:  # a loop in the cluster's probe container; its pid file stops it
+                self._pidfile = f"/tmp/kindlb-prober.{id(self)}.{int(time.monotonic() * 1000)}"
+                box = probe_box(self.cluster, self.image)
+                self._box = box
+                _, self._stream = box.stream(f"echo $$ > {self._pidfile}; {script}")
+            else:
+                client = docker_client()
+                image = self.image or PROBE_IMAGE
+                with translate(client, f"start a {image} prober on the kind network"):
+                    self._box = client.containers.run(image, ["sh", "-c", script], network=kind_network_name(),
+                                                      detach=True, labels=MANAGED_BY)
+                self._stream = self._box.logs(stream=True, follow=True, stdout=True, stderr=False)
             self._thread = threading.Thread(target=self._container_loop, daemon=True)
         self._thread.start()
         return self
@@ -156,7 +172,7 @@ class Prober:
     def _container_loop(self) -> None:
         buf = b""
         try:
-            for chunk in self._box.logs(stream=True, follow=True, stdout=True, stderr=False):
+            for chunk in self._stream:
                 buf += chunk
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
@@ -173,7 +189,12 @@ class Prober:
 
     def stop(self) -> list[Answer]:
         self._stop.set()
-        if self._box is not None:
+        if self._pidfile:  # the loop in the probe container ends; the container stays for the next notebook
+            try:
+                self._box.run(f"kill $(cat {self._pidfile}) 2>/dev/null; busybox rm -f {self._pidfile}", timeout=10)
+            except KindlbError:
+                pass
+        elif self._box is not None:
             try:
                 self._box.remove(force=True)
             except Exception:

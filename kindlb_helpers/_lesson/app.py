@@ -197,10 +197,10 @@ def fetch(ip, port: int = 80, path: str = "/", attempts: int = 30, delay: float 
 
 
 def spread(kind: Kind, ip, requests: int = 60, name: str = "nginx", namespace: str = "default",
-           port: int = 80, via: str = "host", image: str = PROBE_IMAGE) -> pd.DataFrame:
+           port: int = 80, via: str = "host", image: str | None = None) -> pd.DataFrame:
     """Send ``requests`` GETs, each tagged with a unique query string, then count them in each pod's access log.
 
-    ``via="host"`` sends them from this machine; ``via="container"`` from one throwaway container on the
+    ``via="host"`` sends them from this machine; ``via="container"`` from the cluster's probe container on the
     kind network (where the host cannot reach it: Docker Desktop). The counts come from nginx's own
     logs, so they show where the requests really went. The frame's ``attrs`` hold ``sent``,
     ``failed``, ``token``, ``via``, ``client`` (the container's address, None from the host) and
@@ -211,7 +211,7 @@ def spread(kind: Kind, ip, requests: int = 60, name: str = "nginx", namespace: s
     if not 1 <= requests <= 1000:
         raise BadInput(f"requests must be between 1 and 1000 (got {requests})")
     token = secrets.token_hex(4)
-    sent = get_many(ip, requests, token, via=via, port=port, image=image)
+    sent = get_many(ip, requests, token, via=via, port=port, image=image, cluster=kind.cluster)
 
     def hits(log: str) -> int:  # this run's requests in one pod's log, each once
         return len(set(re.findall(rf"kindlb={token}-(\d+)", log)))

@@ -130,4 +130,7 @@ def delete_cluster(cluster: str) -> bool:
     out = _kind("delete", "cluster", "--name", cluster, timeout=300)
     if out.returncode != 0:
         raise KindlbError(f"kind delete cluster --name {cluster} failed: {out.stderr.strip()}")
+    from ..containers import remove_probe_box
+
+    remove_probe_box(cluster)  # it sits on the kind network, outside the cluster: kind leaves it behind
     return True

@@ -12,7 +12,6 @@ import shutil
 
 import pandas as pd
 
-from ..._cluster.containers import PROBE_IMAGE
 from ..._cluster.kube import Kind, events_for, is_ready
 from ..._cluster.metallb import l2_status_nodes
 from ..._cluster.waits import wait_until
@@ -191,7 +190,7 @@ def app_pods_by_node(kind: Kind, name: str, namespace: str) -> dict[str, int]:
 
 
 def wait_local_announcer(kind: Kind, name: str = "nginx", namespace: str = "default", timeout: float = 60,
-                         via: str = "host", image: str = PROBE_IMAGE) -> str:
+                         via: str = "host", image: str | None = None) -> str:
     """Under ``externalTrafficPolicy: Local``: wait until the announcing node runs a ready pod of the app.
 
     Where MetalLB keeps no ServiceL2Status (the ConfigMap era), a speaker's events can be dropped by the

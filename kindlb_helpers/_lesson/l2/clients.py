@@ -8,7 +8,6 @@ import secrets
 
 import pandas as pd
 
-from ..._cluster.containers import PROBE_IMAGE
 from ..._cluster.kube import Kind
 from ..._core import hood as _hood
 from ..._core.errors import BadInput, KindlbError
@@ -69,11 +68,11 @@ def owner_of(addr: str, owners: dict, client: str | None, client_is: str = "this
 
 
 def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", namespace: str = "default",
-                     port: int = 80, via: str = "host", image: str = PROBE_IMAGE) -> pd.DataFrame:
+                     port: int = 80, via: str = "host", image: str | None = None) -> pd.DataFrame:
     """Send tagged requests, then read each pod's access log: the client address nginx saw.
 
     ``via="host"`` sends them from this machine (its address on the kind network is the bridge's
-    gateway); ``via="container"`` from one throwaway container on the kind network (its own address
+    gateway); ``via="container"`` from the cluster's probe container on the kind network (its own address
     there is then the real client). One row per (pod, client address): its node, how many requests, and
     whose address that is (the real client, or a node). First waits (bounded) until the client's
     neighbour entry and MetalLB agree on one node. ``attrs``: ``policy``, ``host`` (the real client's
@@ -90,7 +89,7 @@ def client_addresses(kind: Kind, ip, requests: int = 30, name: str = "nginx", na
     policy = svc.spec.external_traffic_policy or "Cluster"
     entry = settle(kind, ip, name, namespace, via=via, image=image)  # the node the requests will enter
     token = secrets.token_hex(4)
-    sent = get_many(ip, requests, token, via=via, port=port, image=image)
+    sent = get_many(ip, requests, token, via=via, port=port, image=image, cluster=kind.cluster)
     client = str(kind_network().gateway(4)) if via == "host" else sent.client
     client_is = "this host" if via == "host" else "the probe container"
     from ..app import app_logs

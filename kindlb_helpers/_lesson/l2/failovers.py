@@ -9,7 +9,6 @@ import time
 
 import pandas as pd
 
-from ..._cluster.containers import PROBE_IMAGE
 from ..._cluster.dockernet import pause, unpause
 from ..._cluster.kube import Kind, is_ready
 from ..._cluster.waits import ticks, wait_until
@@ -39,7 +38,7 @@ def _nodes_ready(kind: Kind) -> tuple[bool, str]:
 
 
 def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", timeout: float = FAILOVER_LIMIT,
-             via: str = "host", image: str = PROBE_IMAGE, port: int = 80, mode: str = "speaker",
+             via: str = "host", image: str | None = None, port: int = 80, mode: str = "speaker",
              capture: str = "auto") -> Failover:
     """Take the announcer of ``ip`` away and measure until another node announces it and the IP answers
     through that node (at most ``timeout`` ≤ 90 s); then bring everything back and wait until it is healthy.
@@ -66,7 +65,7 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
                           "(kh.app.wait_external_ip), and check that the Service has ready pods and that an "
                           "L2Advertisement exists")
     mac_of = mac_to_node(kind.cluster)
-    mac_before = neighbours(ip, via, image, port, arping=False).attrs["mac"]
+    mac_before = neighbours(ip, via, image, port, arping=False, cluster=kind.cluster).attrs["mac"]
     victim = before
     if mode == "speaker":
         pods = [p for p in speaker_pods(kind) if p.spec.node_name == before]
@@ -75,7 +74,7 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
         victim = pods[0].metadata.name
     cap = ArpCapture(ip, via=capture, node=_listener(kind.cluster, {before})).start() if capture != "off" else None
     try:
-        prober = Prober(ip, via, port, image).start()
+        prober = Prober(ip, via, port, image, cluster=kind.cluster).start()
     except BaseException:
         if cap:
             cap.stop()

@@ -15,7 +15,7 @@ import urllib.request
 import pandas as pd
 
 from ..._cluster.commands import run
-from ..._cluster.containers import PROBE_IMAGE, run_on_kind_network
+from ..._cluster.containers import probe_run
 from ..._cluster.kube import Kind
 from ..._cluster.probe import host_neigh
 from ..._core import hood as _hood
@@ -95,12 +95,16 @@ def _knock(ip: str, port: int = 80) -> None:
         pass
 
 
-def neighbours(ip, via: str = "host", image: str = PROBE_IMAGE, port: int = 80, arping: bool = True) -> pd.DataFrame:
+def neighbours(ip, via: str = "host", image: str | None = None, port: int = 80, arping: bool = True,
+               cluster: str | None = None, fresh: bool = False) -> pd.DataFrame:
     """The neighbour-table entry for ``ip`` after one request to it, and the MACs that answer ``arping``.
 
     ``via="host"`` reads this machine's table (``ip neigh show IP``); ``via="container"`` does the same
-    inside a busybox container on the kind network (for hosts without a route to it). One row per
-    source: ``ip neigh`` and ``arping`` (when an arping is installed). ``attrs``: ``mac``, ``hood``.
+    inside a busybox container on the kind network (for hosts without a route to it): CLUSTER's probe
+    container, or a throwaway one when no cluster is named. ``fresh``: the container first forgets its entry
+    for ``ip``, so what it shows is what ARP answers now, as in a new container. The request and ``arping``
+    run side by side. One row per source: ``ip neigh`` and ``arping`` (when an arping is installed).
+    ``attrs``: ``mac``, ``hood``.
     """
     ip, via = checked_ip(ip), checked_via(via)
     url = http_url(ip, port)
@@ -122,9 +126,15 @@ def neighbours(ip, via: str = "host", image: str = PROBE_IMAGE, port: int = 80, 
             steps.append(_hood.Step(shlex.join(cmd), "ask who has the IP; the announcing speaker replies"))
         hood = _hood.Hood(f"the neighbour entry for {ip} on this host", steps)
     else:
-        script = (f"wget -q -O /dev/null {url} 2>/dev/null; echo --neigh; busybox ip neigh show {ip}; "
-                  f"echo --arping; busybox arping -c 2 -I eth0 {ip}; true")
-        code, out, err = run_on_kind_network(script, image, timeout=60)
+        # the request and arping side by side: an address nobody announces costs the kernel's ARP give-up
+        # (3 s) once, not that plus arping's 2 s
+        script = (("busybox ip neigh del {ip} dev eth0 2>/dev/null; " if fresh else "")
+                  + f"wget -q -O /dev/null {url} 2>/dev/null & w=$!; "
+                  + (f"busybox arping -c 2 -I eth0 {ip} >/tmp/arping.$$ 2>&1; " if arping else "")
+                  + f"wait $w; echo --neigh; busybox ip neigh show {ip}; echo --arping; "
+                  + ("cat /tmp/arping.$$; busybox rm -f /tmp/arping.$$; " if arping else "") + "true").format(ip=ip)
+        why = "busybox's wget, ip and arping, next to the nodes on the kind bridge"
+        code, out, err, steps = probe_run(script, cluster=cluster, image=image, timeout=60, why=why)
         neigh, _, arp = out.partition("--arping")
         for r in parse_neigh(neigh.replace("--neigh", "")):
             rows.append({"source": "ip neigh (container)", "ip": r["ip"], "mac": r["mac"], "state": r["state"],
@@ -134,19 +144,11 @@ def neighbours(ip, via: str = "host", image: str = PROBE_IMAGE, port: int = 80, 
                      for m in dict.fromkeys(parse_arping(arp))]
         if code != 0 and not rows:
             raise KindlbError(f"the probe container could not look at the neighbour table: {err.strip()[-300:]}")
-        hood = _hood.Hood(f"the neighbour entry for {ip}, seen from a container on the kind network", [
-            _hood.Step(shlex.join(["docker", "run", "--rm", "--network", _network(), image, "sh", "-c", script]),
-                       "busybox's wget, ip and arping, next to the nodes on the kind bridge")])
+        hood = _hood.Hood(f"the neighbour entry for {ip}, seen from a container on the kind network", steps)
     frame = pd.DataFrame(rows, columns=["source", "ip", "mac", "state", "dev"])
     macs = [m for m in frame["mac"] if m]
     frame.attrs.update(mac=macs[0] if macs else None, via=via, hood=hood)
     return frame
-
-
-def _network() -> str:
-    from ..._cluster.dockernet import kind_network_name
-
-    return kind_network_name()
 
 
 def _ip_neigh(ip: str) -> str:
@@ -159,11 +161,11 @@ def _host_mac(ip: str) -> str | None:
     return rows[0]["mac"] if rows else None
 
 
-def entry_node(kind: Kind, ip, via: str = "host", image: str = PROBE_IMAGE) -> str | None:
-    """The node whose MAC the client (the host, or a fresh container on the kind network) uses for ``ip``."""
+def entry_node(kind: Kind, ip, via: str = "host", image: str | None = None) -> str | None:
+    """The node whose MAC the client (the host, or the cluster's probe container) uses for ``ip``."""
     if via == "host":
         _knock(ip)
         mac = _host_mac(ip)
     else:
-        mac = neighbours(ip, "container", image, arping=False).attrs["mac"]
+        mac = neighbours(ip, "container", image, arping=False, cluster=kind.cluster).attrs["mac"]
     return mac_to_node(kind.cluster).get(mac or "")

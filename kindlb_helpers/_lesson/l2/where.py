@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..._cluster.containers import PROBE_IMAGE
 from ..._cluster.kube import Kind
 from ..._cluster.waits import wait_until
 from ..._core import hood as _hood
@@ -46,9 +45,9 @@ class Location:
 
 
 def where_is(kind: Kind, ip, name: str = "nginx", namespace: str = "default", via: str = "host",
-             image: str = PROBE_IMAGE) -> Location:
+             image: str | None = None) -> Location:
     """Match the neighbour entry's MAC for ``ip`` to a node container's MAC, and compare with ``nodeAssigned``."""
-    neigh = neighbours(ip, via, image)
+    neigh = neighbours(ip, via, image, cluster=kind.cluster)
     nodes = node_macs(kind.cluster)
     owner = nodes.loc[nodes["mac"] == neigh.attrs["mac"], "node"]
     hood = _hood.Hood(f"which node answers for {ip}", [
@@ -59,7 +58,7 @@ def where_is(kind: Kind, ip, name: str = "nginx", namespace: str = "default", vi
 
 
 def settle(kind: Kind, ip, name: str = "nginx", namespace: str = "default", timeout: float = 30,
-           via: str = "host", image: str = PROBE_IMAGE) -> str | None:
+           via: str = "host", image: str | None = None) -> str | None:
     """Wait (bounded) until the client's neighbour entry for ``ip`` is the MAC of the node MetalLB names as the
     announcer, and has stayed so for a second (looked at every 0.2 s); return that node (None if it never
     agrees within ``timeout``).
