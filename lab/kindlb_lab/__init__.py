@@ -39,21 +39,22 @@ from .build import (
     metallb_version,
     tool_env,
 )
-from .cli import main
-from .cluster import (
-    built_metallb_versions,
-    cluster_families,
-    down,
-    kind_subnet_v4,
-    load_metallb,
-    node_containers,
-    node_images,
-    require,
-    status,
-    up,
-    use_lab_tools,
-)
-from .probe import probe_image
+
+# the cluster, the command line and the probe image load on first use (they import the Kubernetes and Docker
+# clients): kindlb asks this package's offline source (kindlb_lab.offline) in every notebook's first cell
+_LAZY = {"main": "cli", "probe_image": "probe",
+         **{name: "cluster" for name in ("built_metallb_versions", "cluster_families", "down", "kind_subnet_v4",
+                                         "load_metallb", "node_containers", "node_images", "require", "status", "up",
+                                         "use_lab_tools")}}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'kindlb_lab' has no attribute {name!r}")
+
 
 #: The current release's controller and speaker images.
 METALLB_IMAGES = metallb_images(METALLB_VERSION)

@@ -11,7 +11,6 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from kindlb_helpers._cluster.dockernet import image_id
 from kindlb_helpers._core.errors import LabError
 from kindlb_helpers._core.versions import PROBE_IMAGE
 
@@ -20,6 +19,8 @@ APPLETS = ("sh", "sleep", "wget", "httpd", "cat", "mkdir")
 
 def probe_image() -> str:
     """Build the probe image once (needs /bin/busybox from Debian's busybox-static); return its tag."""
+    from kindlb_helpers._cluster.dockernet import image_id
+
     if image_id(PROBE_IMAGE) is not None:
         return PROBE_IMAGE
     busybox = shutil.which("busybox") or "/bin/busybox"
