@@ -90,9 +90,15 @@ def ensure_image(image: str) -> None:
     try:
         client.images.pull(image)
     except Exception as exc:  # no registry, no internet, no such image
+        from .stuck import local_instead
+
+        instead = local_instead(image)
+        fix = (f"the local image {instead} stands in for it: leave router_image = \"auto\" (the notebook picks it) "
+               f"or set router_image = {instead!r}" if instead else
+               "offline, build the lab's router (kindlb lab build) or load a bundle (kindlb bundle load FILE); "
+               "router_image = \"auto\" then finds it")
         raise KindlbError(f"image {image} is not in Docker and could not be pulled ({type(exc).__name__}): "
-                          "offline, build the lab's router (kindlb lab build) or load a bundle "
-                          "(kindlb bundle load FILE), and pass its image as router_image") from exc
+                          f"{fix}") from exc
 
 
 def _flags(name: str, network: str, cluster: str, role: str, sysctls: dict, ip: str | None,

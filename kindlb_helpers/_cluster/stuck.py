@@ -91,7 +91,7 @@ def _in_docker(image: str) -> bool | None:
         return None
 
 
-def _local_instead(image: str) -> str | None:
+def local_instead(image: str) -> str | None:
     """The local image (a loaded bundle's, the offline lab's) that stands in for IMAGE, when one is here."""
     from .._core.versions import pins
     from .sources import offline_here, resolve
@@ -120,7 +120,7 @@ def fix(stuck: Stuck, cluster: str | None) -> str:
     have = _in_docker(stuck.image)
     if have:
         return f"Docker here has {stuck.image} but the node does not: {load}, then wait again"
-    instead = _local_instead(stuck.image)
+    instead = local_instead(stuck.image)
     if instead:
         return (f"the node cannot pull it; the local image {instead} stands in for it: use {instead} (leave the "
                 "image parameter at None and the notebooks pick it), then run this cell again")
