@@ -143,6 +143,7 @@ class Try:
     says: str = ""               # near miss: a phrase of the check's own reason ("" for the right answer)
     refused: str = ""            # near miss refused by the API: a phrase of the apply cell's "Not applied"
     not_in_verdict: tuple[str, ...] = ()   # what the verdict must not give away
+    then: "Try | None" = None    # the right answer after this near miss, when it is not the exercise's usual one
 
     @property
     def right(self) -> bool:
@@ -352,7 +353,8 @@ def exercises(name: str, crds: bool, t, prefix: str, default_pool: list[str]) ->
         near5 = [Try("externalTrafficPolicy left at Cluster", [("apply", lambda: five(policy="Cluster"))], says="Cluster"),
                  Try("the Service copied from nginx's (selector app: nginx)", [("apply", lambda: five(app="nginx"))],
                      says="selector"),
-                 Try("the pod pinned to the other worker", [("apply", lambda: five(node=other))], says="run on")]
+                 Try("the pod pinned to the other worker", [("apply", lambda: five(node=other))],
+                     says="pins its pod to")]
         right5 = Try("the solution", [("apply", lambda: five())])
         svc5 = "ex-local"
 
@@ -368,6 +370,12 @@ def exercises(name: str, crds: bool, t, prefix: str, default_pool: list[str]) ->
     out.append(Exercise(5, near5, right5, confirm5))
 
     # 6: break-fix, in place
+    def failed_then(command: str) -> str:
+        """``command``, typed once the controller has written why ex-broken waits (a learner reads it first)."""
+        wait_for("ex-broken's own events show AllocationFailed",
+                 lambda: ("AllocationFailed" in reasons(name, svc(name, "ex-broken")), None))
+        return command
+
     def fix(pool: str) -> tuple[str, str]:
         return ("kubectl", f"annotate service ex-broken {pool_key}={pool} --overwrite")
 
@@ -385,7 +393,10 @@ def exercises(name: str, crds: bool, t, prefix: str, default_pool: list[str]) ->
         Try("the pool of exercise 3 instead of default", [fix("ex-reserved")], says="not from pool default"),
         Try("a re-created Service instead of a fixed one",
             [("kubectl", "delete service ex-broken"), ("apply", lambda: service("ex-broken", {pool_key: "default"}))],
-            says="recreated"),
+            says="recreated",
+            then=Try("what the check says: delete it, q6.start() again, read its events, fix it in place",
+                     [("kubectl", "delete service ex-broken"), ("cell", "start-6"),
+                      ("kubectl", lambda: failed_then("describe service ex-broken")), fix("default")])),
     ], Try("the fix in place", [fix("default")]), confirm6))
     return out
 
@@ -449,11 +460,7 @@ def walk(nb: Notebook, ex: Exercise, original: dict, after_recreate=None) -> lis
     for miss in ex.near_misses:
         attempt(nb, ex, miss, original)
         said.append(nb.ran[-1].text)
-        right = ex.right
-        if ex.n == 6 and "re-created" in miss.what:  # what the check says to do: start again, fix in place
-            right = Try("delete it, q6.start() again, and fix it in place",
-                        [("kubectl", "delete service ex-broken"), ("cell", "start-6"), *ex.right.steps])
-        attempt(nb, ex, right, original)
+        attempt(nb, ex, miss.then or ex.right, original)
         ex.confirm()
     if any(how == "apply" for how, _ in ex.right.steps):
         attempt(nb, ex, Try("the right YAML applied twice", ex.right.steps), original)

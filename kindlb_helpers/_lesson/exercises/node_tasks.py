@@ -2,6 +2,7 @@
 (CRD era) or, where a layer-2 pool has no node selector (ConfigMap era), with externalTrafficPolicy Local."""
 from __future__ import annotations
 
+from ..._cluster.kube import get_or_none
 from .base import Exercise, Verdict, final, matches
 from .objects import docs, svc_yaml
 
@@ -121,6 +122,11 @@ class LocalPolicy(Exercise):
         if (svc.spec.selector or {}) != {"app": "ex-lone"}:
             return final(f"ex-local selects {svc.spec.selector or 'no pods'}: under Local only nodes with a ready pod "
                          "of the Service announce, so it must select the ex-lone pods alone (selector app: ex-lone)")
+        dep = get_or_none(self.kind.apps.read_namespaced_deployment, "ex-lone", "default")
+        pinned = ((dep.spec.template.spec.node_selector or {}) if dep else {}).get("kubernetes.io/hostname")
+        if pinned and pinned != self.t.worker:
+            return final(f"the Deployment ex-lone pins its pod to {pinned}, not {self.t.worker} (`kubectl get "
+                         "deployment ex-lone -o yaml`, spec.template.spec.nodeSelector)")
         pods = self.kind.core.list_namespaced_pod("default", label_selector="app=ex-lone").items
         if not pods:
             return final("no pod has the label app=ex-lone (`kubectl get pods -l app=ex-lone -o wide`): the "
@@ -128,7 +134,7 @@ class LocalPolicy(Exercise):
         where = sorted({p.spec.node_name for p in pods if p.spec.node_name})
         if where != [self.t.worker]:
             return Verdict(False, f"the ex-lone pods run on {where or 'no node yet'}, not only {self.t.worker} "
-                                  "(`kubectl get pods -l app=ex-lone -o wide`)")
+                                  "(`kubectl get pods -l app=ex-lone -o wide`); a rollout may need a moment")
         got = self._ip(svc)
         if not got:
             return self._pending(svc)
