@@ -77,6 +77,18 @@ class Ran:
         return f"<cell [{self.index}] {self.text[:200]!r}>"
 
 
+#: The appended cell's helper: numpy scalars as Python's (their repr is no literal), containers walked.
+PLAIN = """def _plain(v):
+    if type(v).__module__ == "numpy" and hasattr(v, "item"):
+        return v.item()
+    if isinstance(v, dict):
+        return {_plain(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return type(v)(_plain(x) for x in v)
+    return v
+"""
+
+
 class Notebook:
     """One notebook in its own kernel, driven cell by cell.
 
@@ -188,7 +200,7 @@ class Notebook:
 
     def value(self, expression: str):
         """The value of ``expression`` in the kernel, read back from an appended cell (a Python literal)."""
-        ran = self.append(f"repr({expression})")
+        ran = self.append(PLAIN + f"repr(_plain({expression}))")
         text = next((o["data"]["text/plain"] for o in ran.outputs if "text/plain" in o.get("data", {})), None)
         if text is None:
             raise LearnerSaw(f"{self.name}: the appended cell `{expression[:80]}` showed nothing")
