@@ -6,6 +6,7 @@ waited for, requests sent to it (from the host or from a container on the kind n
 ['Deployment', 'Service']
 """
 from ._cluster.containers import Route, choose_route, fetch_in_network, remove_probe
+from ._cluster.rollout import rollout_status
 from ._core.objects import DEFAULT_IMAGE, extras_table, nginx_objects
 from ._lesson.app import (
     ExternalIP,
@@ -16,7 +17,6 @@ from ._lesson.app import (
     external_ip,
     fetch,
     remove,
-    rollout_status,
     service_state,
     spread,
     wait_external_ip,

@@ -19,10 +19,10 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from .._cluster import rollout as _rollout
 from .._cluster.containers import PROBE_IMAGE, fetch_in_network  # noqa: F401  (re-exported: the container route)
 from .._cluster.kube import Kind, apply, delete_if_there, events_for
 from .._cluster.metallb import POOL_ANNOTATION, POOL_ANNOTATIONS, diagnose, pools  # noqa: F401
-from .._cluster.stuck import guard
 from .._cluster.waits import Watch, ticks, wait_until
 from .._core import hood as _hood
 from .._core.errors import BadInput, KindlbError, WaitTimeout
@@ -51,28 +51,6 @@ def deploy(kind: Kind, name: str = "nginx", namespace: str = "default", image: s
                       _hood.deploy_steps(kind.cluster, objs), value=objs)
 
 
-def rollout_status(kind: Kind, name: str, namespace: str) -> tuple[bool, str]:
-    """(done, text): every replica of the newest ReplicaSet ready, as ``kubectl rollout status`` sees it."""
-    dep = kind.apps.read_namespaced_deployment(name, namespace)
-    want = dep.spec.replicas or 0
-    st = dep.status
-    ready, updated = st.ready_replicas or 0, st.updated_replicas or 0
-    done = (st.observed_generation or 0) >= dep.metadata.generation and ready == want and updated == want
-    return done, f"{ready}/{want} replicas ready"
-
-
-def _pod_selector(kind: Kind, name: str, namespace: str) -> str:
-    """The label selector of Deployment NAME's pods (its own ``matchLabels``; ``app=NAME`` when not readable)."""
-    from .._cluster.kube import get_or_none
-
-    try:
-        dep = get_or_none(kind.apps.read_namespaced_deployment, name, namespace)
-    except KindlbError:
-        dep = None
-    labels = (dep.spec.selector.match_labels or {}) if dep is not None and dep.spec.selector else {}
-    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or f"{APP_LABEL}={name}"
-
-
 def wait_rollout(kind: Kind, name: str = "nginx", namespace: str = "default", timeout: float = 180,
                  progress: bool = True) -> _hood.Done:
     """Wait until the Deployment's pods are all ready (``kubectl rollout status``)."""
@@ -87,11 +65,7 @@ def wait_rollout(kind: Kind, name: str = "nginx", namespace: str = "default", ti
                     "(kind load docker-image IMAGE --name CLUSTER) and use its exact tag")
         return "pods:\n" + pods.to_string(index=False) + hint
 
-    follow = [Watch(kind.apps.list_namespaced_deployment, namespace, field_selector=f"metadata.name={name}")]
-    check = guard(lambda: rollout_status(kind, name, namespace), kind, namespace, _pod_selector(kind, name, namespace),
-                  f"deployment {name}")  # an image that cannot start is named within seconds, not at the timeout
-    text = wait_until(check, timeout=timeout, watches=follow,
-                      desc=f"deployment {name}", progress=progress, interval=POLL, explain=explain)
+    text = _rollout.wait_rollout(kind, name, namespace, timeout=timeout, progress=progress, explain=explain)
     return _hood.Done(f"deployment {name}: {text}", _hood.rollout_steps(kind.cluster, name, namespace, timeout))
 
 

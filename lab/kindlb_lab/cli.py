@@ -1,4 +1,4 @@
-"""``python -m kindlb_lab build|up|down|status|env|smoke|load-metallb`` (also ``kindlb lab ...``)."""
+"""``python -m kindlb_lab build|up|down|status|env|load-metallb`` (also ``kindlb lab ...``)."""
 from __future__ import annotations
 
 import argparse
@@ -26,7 +26,6 @@ def _parser() -> argparse.ArgumentParser:
     for cmd, text in (("up", "build, then create or reuse the cluster and load the images"),
                       ("down", "delete the cluster"),
                       ("status", "show the cluster and the built artefacts"),
-                      ("smoke", "MetalLB + pool + nginx LoadBalancer, then GET the page"),
                       ("load-metallb", "load a MetalLB release's images into an existing cluster")):
         s = sub.add_parser(cmd, help=text)
         if cmd == "load-metallb":
@@ -41,9 +40,6 @@ def _parser() -> argparse.ArgumentParser:
                                 "Services and the lab's CNI in both families)")
             s.add_argument("--metallb", metavar="VERSION",
                            help=f"build and load only this MetalLB release ({_VERSIONS}; default: all built)")
-        if cmd == "smoke":
-            s.add_argument("--keep", action="store_true", help="keep the demo namespace and pool")
-            s.add_argument("--metallb", metavar="VERSION", help=f"{_VERSIONS} (default {METALLB_VERSION})")
     e = sub.add_parser("env", help="print shell exports: the lab's kind/kubectl on PATH, its MetalLB source")
     e.add_argument("--metallb", metavar="VERSION", help=f"{_VERSIONS} (default {METALLB_VERSION})")
     return p
@@ -62,7 +58,6 @@ def main(argv: list[str] | None = None) -> int:
         up,
     )
     from .build import LOCK_TIMEOUT_ENV
-    from .demo import smoke
 
     args = _parser().parse_args(argv)
     saved = os.environ.get(LOCK_TIMEOUT_ENV)
@@ -77,8 +72,6 @@ def main(argv: list[str] | None = None) -> int:
             result = down(args.name)
         elif args.cmd == "status":
             result = status(args.name)
-        elif args.cmd == "smoke":
-            result = smoke(args.name, keep=args.keep, version=args.metallb)
         elif args.cmd == "load-metallb":
             result = load_metallb(args.name, args.version)
         else:  # env

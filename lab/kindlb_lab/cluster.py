@@ -10,9 +10,9 @@ import time
 from kindlb_helpers._cluster import kube
 from kindlb_helpers._cluster.dockernet import image_id, kind_network, kind_nodes
 from kindlb_helpers._cluster.kind import kind_load
+from kindlb_helpers._cluster.rollout import wait_rollout
 from kindlb_helpers._core import versions as v
 from kindlb_helpers._core.errors import ClusterNotFound, CommandFailed, LabError, WaitTimeout
-from kindlb_helpers._lesson import app
 
 from .build import (
     METALLB_VERSIONS,
@@ -116,7 +116,7 @@ def up(name: str = "kindlb", workers: int = 2, timeout: float = 600, metallb: st
     loaded = releases or built_metallb_versions()
     _kind_load(name, [*(i for m in loaded for i in metallb_images(m)), v.NGINX_IMAGE])
     kube.wait_nodes_ready(k, workers + 1, timeout=timeout, progress=False)
-    app.wait_rollout(k, "coredns", "kube-system", timeout=timeout, progress=False)
+    wait_rollout(k, "coredns", "kube-system", timeout=timeout)
     return {"name": name, "context": kube.kind_context(name), "created": created, "node_image": v.NODE_IMAGE,
             "metallb_version": loaded[0] if loaded else v.METALLB_VERSION, "metallb_loaded": loaded,
             "metallb_manifest": str(manifest_source(loaded[0] if loaded else None)),

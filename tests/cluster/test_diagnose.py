@@ -2,41 +2,19 @@
 L2Advertisement."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 import kindlb_helpers as kh
 from kindlb_helpers._cluster import kube, metallb
-from kindlb_lab import demo
+from _lesson_setup import own_pool, with_metallb
 
 
 @pytest.fixture
 def tiny_pool(cluster):
     """MetalLB with a one-address pool that only Services asking for it by name get."""
-    name = cluster["name"]
-    k = kh.cluster.connect(name)
-    wanted = cluster["params"].get("metallb_version", kh.metallb.DEFAULT_VERSION)
-    installed = kh.metallb.installed_version(k)
-    if installed is not None and kh.metallb.release(installed) != kh.metallb.release(wanted):
-        # another era left by the previous user (test_lesson_07_08 ends with v0.12.1): its ConfigMap would be
-        # replaced by this test's one pool, which v0.12.1 refuses while nginx holds an address of pool default
-        kh.metallb.uninstall(k, progress=False)
-        installed = None
-    if installed is None:
-        kh.metallb.install(k, wanted, cluster["params"].get("metallb_source"))
-    kh.metallb.wait_ready(k, timeout=300, progress=False)
-    suffix = uuid.uuid4().hex[:6]
-    ns, pool = f"kindlb-diag-{suffix}", f"kindlb-diag-{suffix}"
-    address = demo.free_range(name, size=1)
-    objs = kh.metallb.manifests(address, kh.metallb.installed_version(k), pool, auto_assign=False)
-    metallb.apply_pool(k, objs, timeout=120)
-    try:
-        yield k, ns, pool, objs
-    finally:
-        kube.delete(k, "v1", "Namespace", ns)
-        for obj in objs:
-            kube.delete(k, obj["apiVersion"], obj["kind"], pool, "metallb-system")
+    k = with_metallb(cluster)["k"]
+    with own_pool(k, "kindlb-diag", 1) as own:
+        yield k, own["namespace"], own["pool"], own["objects"]
 
 
 def test_exhausted_pool_is_named_in_the_timeout(tiny_pool, cluster):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import uuid
 
 import pytest
 
@@ -13,10 +12,9 @@ import kindlb_helpers as kh
 from kindlb_helpers._lesson import l2
 from kindlb_helpers._cluster.kube import connect
 
-lab = pytest.importorskip("kindlb_lab", reason="the offline lab is not installed: pip install -e lab/")
-demo = pytest.importorskip("kindlb_lab.demo")
+from _lesson_setup import own_pool, with_metallb
 
-# lab_cluster is the session fixture of tests/cluster/conftest.py.
+
 pytestmark = [
     pytest.mark.cluster,
     pytest.mark.skipif(bool(os.environ.get("KINDLB_CLUSTER")),
@@ -27,31 +25,25 @@ FAILOVER_TIMEOUT = l2.FAILOVER_LIMIT  # seconds for another node to announce and
 
 
 @pytest.fixture
-def l2_service(lab_cluster):
-    name = lab_cluster["name"]
-    suffix = uuid.uuid4().hex[:6]
-    ns, pool = f"kindlb-failover-{suffix}", f"kindlb-failover-{suffix}"
-    subnet = lab.kind_subnet_v4()
-    k = connect(name)
-    installed = kh.metallb.installed_version(k)
-    if installed is not None and kh.metallb.release(installed) != kh.metallb.release(lab.metallb_version()):
-        # another era left by the slot's previous user (test_lesson_07_08 and the series end with v0.12.1):
-        # install_metallb refuses to mix two releases
-        kh.metallb.uninstall(k, progress=False)
-    try:
-        demo.install_metallb(name)
-        demo.apply_pool(name, pool, demo.free_range(name, size=11), auto_assign=False)
-        demo.deploy_nginx(name, ns, pool=pool)
-        ip = demo.lb_ip(name, ns, "nginx", pool=pool)
-        yield {"name": name, "namespace": ns, "ip": ip, "subnet": subnet}
-    finally:
-        demo.remove_demo(name, ns, pool)
+def l2_service(cluster):
+    """nginx (3 pods) behind a LoadBalancer Service in a namespace and a pool of the test's own."""
+    k = with_metallb(cluster)["k"]
+    with own_pool(k, "kindlb-failover", 11) as own:
+        ns, pool = own["namespace"], own["pool"]
+        kh.app.deploy(k, "nginx", ns, image=cluster["params"].get("image", kh.app.DEFAULT_IMAGE), replicas=3, pool=pool)
+        kh.app.wait_rollout(k, "nginx", ns, timeout=180, progress=False)
+        ip = str(kh.app.wait_external_ip(k, "nginx", ns, timeout=120, progress=False, expect_pool=pool).ip)
+        yield {"name": cluster["name"], "namespace": ns, "ip": ip, "subnet": str(kh.cluster.network().subnet(4))}
+
+
+def _page(ip: str, timeout: float = 60) -> str:
+    return kh.app.fetch(ip, attempts=max(1, int(timeout)), delay=1.0, timeout=3.0).body
 
 
 def test_ip_survives_speaker_loss(l2_service):
     name, ns, ip = l2_service["name"], l2_service["namespace"], l2_service["ip"]
     assert ipaddress.ip_address(ip) in ipaddress.ip_network(l2_service["subnet"])
-    assert "<title>Welcome to nginx!</title>" in demo.http_get(ip, subnet=l2_service["subnet"])
+    assert "<title>Welcome to nginx!</title>" in _page(ip)
     k = connect(name)
     first = l2.wait_announcer(k, "nginx", ns, timeout=60)
     where = l2.where_is(k, ip, "nginx", ns)
@@ -66,7 +58,7 @@ def test_ip_survives_speaker_loss(l2_service):
     macs = dict(zip(kh.l2.node_macs(name)["node"], kh.l2.node_macs(name)["mac"]))
     assert moved.mac_after in (macs[moved.after], macs.get(moved.back_to)), (moved.mac_after, macs)
     assert kh.metallb.readiness(k)[0] is True
-    assert "<title>Welcome to nginx!</title>" in demo.http_get(ip, timeout=30, subnet=l2_service["subnet"])
+    assert "<title>Welcome to nginx!</title>" in _page(ip, timeout=30)
     print(f"{ip}: {first} -> {moved.after} (announced after {moved.announced_after} s, answering after "
           f"{moved.answered_after} s through {moved.answered_via}, {moved.failed_requests} failed requests); back to "
           f"{moved.back_to}")
