@@ -260,7 +260,7 @@ def counted(monkeypatch, saved):
     from kindlb_helpers._tools.bundle import loading
 
     seen = {"opens": 0, "docker": []}
-    real_open, real_docker = tarmod.open, loading._docker
+    real_open, real_docker = tarmod.open, loading.docker_cli
 
     def opening(name=None, *args, **kwargs):
         if name is not None and Path(name) == saved:
@@ -272,7 +272,7 @@ def counted(monkeypatch, saved):
         return real_docker(*args, **kwargs)
 
     monkeypatch.setattr(tarmod, "open", opening)
-    monkeypatch.setattr(loading, "_docker", docker_cli)
+    monkeypatch.setattr(loading, "docker_cli", docker_cli)
     return seen
 
 

@@ -1,5 +1,5 @@
 """The lab plugs in (issue 15): offline sources come from entry points, one kind finder that sees what they
-bring (the bundle._clusters bug), one `kind load`, one image inspector, one delete-ignoring-404."""
+bring (the bundle's own cluster lister was the bug: it is gone, the bundle asks kind.kind_clusters), one `kind load`, one image inspector, one delete-ignoring-404."""
 from __future__ import annotations
 
 import ast
@@ -12,7 +12,6 @@ import pytest
 
 from kindlb_helpers._cluster import kind, offline
 from kindlb_helpers._core.errors import CommandFailed, KindlbError
-from kindlb_helpers._tools import bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,21 +72,12 @@ def test_the_one_kind_finder_sees_the_sources_kind(plugin):
     assert kind.kind_clusters() == ["alpha", "beta"]
 
 
-def test_bundle_lists_clusters_with_the_kind_it_found(plugin):
-    """The bug: bundle._clusters accepted the lab's kind, then listed clusters with a finder that could not
-    see it, returned [] and into_cluster silently loaded nothing."""
-    assert bundle._clusters() == ["alpha", "beta"]
-
-
-def test_into_cluster_loads_through_the_one_kind_load(plugin, monkeypatch):
+def test_kind_load_goes_through_the_one_kind(plugin):
+    """`kindlb bundle load --cluster` and `kindlb run --offline` load the nodes with kind.kind_load (the one kind
+    finder's kind): it names the cluster and the images, and says what kind said when it fails."""
     _, log = plugin
-    monkeypatch.setattr(bundle.loading, "image_id", lambda ref: "sha256:" + "0" * 64)
-    loaded = bundle.Loaded("v0.16.1", Path("/nonexistent"), {"images": [
-        {"role": "metallb", "ref": "quay.io/metallb/controller:v0.16.1"}, {"role": "nginx", "ref": "n:1"},
-        {"role": "node", "ref": "node:1"}]})
-    assert bundle.into_cluster("beta", loaded) == ["quay.io/metallb/controller:v0.16.1", "n:1"]
+    kind.kind_load("beta", ["quay.io/metallb/controller:v0.16.1", "n:1"])
     assert "load docker-image --name beta quay.io/metallb/controller:v0.16.1 n:1" in log.read_text()
-    assert bundle.into_cluster("gamma", loaded) == []  # no such cluster: nothing loaded
     with pytest.raises(CommandFailed, match="into broken failed: ERROR: no nodes found"):
         kind.kind_load("broken", ["n:1"])
 
@@ -100,7 +90,6 @@ def test_without_any_kind_the_message_names_the_fix(monkeypatch, tmp_path):
 
     with pytest.raises(KindlbError, match=f"sigs.k8s.io/kind@{KIND_VERSION}"):
         kind.kind_binary()
-    assert bundle._clusters() == []
 
 
 def test_the_lab_registers_itself():
@@ -157,8 +146,8 @@ def test_delete_ignoring_404_is_written_once():
 
 
 @pytest.mark.docker
-def test_bundle_sees_the_real_clusters_with_the_labs_kind(monkeypatch, tmp_path):
-    """With the lab's real kind and no kind on PATH, the bundle lists what Docker runs (a real cluster list)."""
+def test_the_labs_kind_sees_the_real_clusters(monkeypatch, tmp_path):
+    """With the lab's real kind and no kind on PATH, the one lister lists what Docker runs (a real cluster list)."""
     lab = offline.sources().get("lab")
     if lab is None or lab.kind_binary() is None:
         pytest.skip("the offline lab's kind is not built (kindlb lab build)")
@@ -178,4 +167,4 @@ def test_bundle_sees_the_real_clusters_with_the_labs_kind(monkeypatch, tmp_path)
     if shutil.which("kind"):
         pytest.skip("kind is installed system-wide: the lab's would not be the one found")
     assert kind.kind_binary() == str(lab.kind_binary())
-    assert sorted(bundle._clusters()) == sorted(running)
+    assert sorted(kind.kind_clusters()) == sorted(running)

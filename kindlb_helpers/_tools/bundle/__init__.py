@@ -6,7 +6,7 @@ The names the command line, the offline sources and the tests use, re-exported f
 - ``verify``: reading the whole archive once and proving every member (:func:`verify`);
 - ``dockercli``: the Docker CLI (save, load, pull, tag, rmi) and :func:`image_id`;
 - ``saving``: :func:`save`;
-- ``loading``: :func:`load` (rolled back when a step fails), :func:`into_cluster`;
+- ``loading``: :func:`load` (rolled back when a step fails; with a cluster named, the room's one command);
 - ``cache``: where loaded bundles keep their manifest (:func:`cache_dir`, :func:`loaded_bundle`, :class:`Loaded`).
 """
 from .cache import Loaded, cache_dir, loaded_bundle
@@ -21,16 +21,12 @@ from .format import (
     BundleError,
     normalize_version,
 )
-from .loading import (
-    _clusters,  # noqa: F401  (private, read by tests/test_plugins.py: the kind clusters it sees)
-    into_cluster,
-    load,
-)
+from .loading import load
 from .saving import manifest_images, save
 from .verify import verify
 
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "MANIFEST", "NODE_ROLES", "REQUIRED_ROLES", "ROLES", "BundleError", "Loaded",
-    "cache_dir", "image_id", "into_cluster", "load", "loaded_bundle", "manifest_images", "normalize_version",
+    "cache_dir", "image_id", "load", "loaded_bundle", "manifest_images", "normalize_version",
     "save", "verify",
 ]

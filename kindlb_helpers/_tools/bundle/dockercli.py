@@ -10,7 +10,7 @@ from ..._core.errors import KindlbError, WaitTimeout
 from .format import BundleError
 
 
-def _docker(*args: str, timeout: float = 1800) -> str:
+def docker_cli(*args: str, timeout: float = 1800) -> str:
     exe = shutil.which("docker")
     if not exe:
         raise KindlbError("the docker command is not on PATH: install Docker (Docker Desktop, or apt-get install "
@@ -21,10 +21,10 @@ def _docker(*args: str, timeout: float = 1800) -> str:
     return r.stdout
 
 
-def _docker_answers(seconds: float = 8) -> None:
+def docker_answers(seconds: float = 8) -> None:
     """The engine answers ``docker version`` within SECONDS; else BundleError naming it and the fix."""
     try:
-        _docker("version", "--format", "{{.Server.Version}}", timeout=seconds)
+        docker_cli("version", "--format", "{{.Server.Version}}", timeout=seconds)
     except WaitTimeout:
         host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         raise BundleError(f"Docker at {host} did not answer `docker version` within {seconds:g} s: start or restart "
@@ -38,11 +38,11 @@ def image_id(ref: str) -> str | None:
     return inspect(ref)
 
 
-def _require_image(ref: str, pull: bool) -> str:
+def require_image(ref: str, pull: bool) -> str:
     found = image_id(ref)
     if found is None and pull:
         try:
-            _docker("pull", ref)
+            docker_cli("pull", ref)
         except BundleError as exc:
             raise BundleError(f"{ref} is not in Docker and could not be pulled ({exc}): pull or build it, "
                               "or name another with --node-image/--nginx-image/--probe-image") from None

@@ -4,7 +4,7 @@ A bundle is a plain tar. Its first member is ``manifest.json``: the format, the 
 each image (role, reference, Docker image ID, the file holding its ``docker save``) and the sha256
 and size of every other member. Then ``images/<name>.tar`` (one ``docker save`` per image) and
 ``metallb/`` (the release's install manifest: ``metallb-native.yaml``, or ``namespace.yaml`` +
-``metallb.yaml`` in the ConfigMap era). Nothing later trusts more than :func:`_check_manifest` proved.
+``metallb.yaml`` in the ConfigMap era). Nothing later trusts more than :func:`check_manifest` proved.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 #: Roles loaded into the cluster's nodes (the node image runs them; the probe runs beside, in Docker).
 NODE_ROLES = ("metallb", "nginx")
-_CHUNK = 1 << 20
+CHUNK = 1 << 20
 #: Every role a bundle holds, once at least.
 ROLES = ("node", "metallb", "nginx", "probe", "router")
 #: The roles every bundle holds (bundles made before notebook 07_bgp have no router).
@@ -35,7 +35,7 @@ _IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
 _MAX_FILES = 64
 _MAX_IMAGES = 32
 #: The most a docker save archive's own manifest.json/repositories may hold (they are a few hundred bytes).
-_INNER_JSON = 1 << 20
+INNER_JSON_MAX = 1 << 20
 
 
 class BundleError(KindlbError):
@@ -51,9 +51,9 @@ def normalize_version(version: str | None) -> str:
     return known_release(METALLB_VERSION if version is None else version)
 
 
-def _read_manifest(tar: tarfile.TarFile, name: str) -> dict:
+def read_manifest(tar: tarfile.TarFile, name: str) -> dict:
     first = tar.next()
-    if first is None or first.name != MANIFEST or first.type not in _REGULAR or first.sparse is not None \
+    if first is None or first.name != MANIFEST or first.type not in REGULAR_TYPES or first.sparse is not None \
             or first.size > 1 << 20:
         raise BundleError(f"{name} is not a kindlb bundle (it does not start with {MANIFEST}): "
                           "make one with `kindlb bundle save FILE`")
@@ -73,10 +73,10 @@ def _read_manifest(tar: tarfile.TarFile, name: str) -> dict:
     return meta
 
 
-_REGULAR = (tarfile.REGTYPE, tarfile.AREGTYPE)
+REGULAR_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE)
 
 
-def _check_manifest(meta: dict, name: str, archive_size: int) -> dict:
+def check_manifest(meta: dict, name: str, archive_size: int) -> dict:
     """Prove the manifest names plain members, a known release, sane sizes and whole image entries.
 
     Nothing is read beyond the manifest yet: every later step trusts only what this returned.

@@ -18,22 +18,13 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from ..._cluster.kind import kind_clusters
 from ..._core.errors import KindlbError
 from ..._core.params import check
-from .cache import Loaded, cache_dir
-from .dockercli import _docker, _docker_answers, image_id
+from .cache import cache_dir
+from .dockercli import docker_answers, docker_cli, image_id
 from .format import MANIFEST, NODE_ROLES, BundleError
-from .verify import _scan, bundle_file
-
-
-def _clusters() -> list[str]:
-    """The kind clusters the one kind finder's kind lists ([] without kind or Docker)."""
-    from ..._cluster.kind import kind_clusters
-
-    try:
-        return kind_clusters()
-    except KindlbError:
-        return []
+from .verify import bundle_file, scan
 
 
 def load(file: str | Path, metallb_version: str | None = None, cluster: str | None = None,
@@ -53,11 +44,14 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
     t0 = time.monotonic()
     bundle_file(file)  # the user's path first, before Docker is asked anything
     check(workers=workers, **({} if cluster is None else {"cluster": cluster}))
-    _docker_answers()
+    docker_answers()
     clusters: list[str] = []
     create = False
     if not docker_only:  # the cluster is named by the user: checked before the archive is read
-        existing = _clusters()
+        try:
+            existing = kind_clusters()
+        except KindlbError:  # no kind (or it failed): Docker only, unless a cluster is named (then said below)
+            existing = []
         if cluster is not None and cluster not in existing:
             from ..._cluster.kind import kind_binary
 
@@ -81,7 +75,7 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
     loading = False
     try:
         log(f"verifying {file} (read once; the images Docker lacks are staged in {root} meanwhile) ...")
-        meta = _scan(file, metallb_version, staging, wanted)  # proved whole before anything is loaded
+        meta = scan(file, metallb_version, staging, wanted)  # proved whole before anything is loaded
         version = meta["metallb_version"]
         loading = True
         loaded, present = [], []
@@ -90,13 +84,13 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
             if not any(img["id"] in state["new_ids"] for img in imgs):
                 for img in imgs:  # the same image ID is in Docker: tag it, load nothing
                     if image_id(img["ref"]) != img["id"]:
-                        _docker("tag", img["id"], img["ref"], timeout=120)
+                        docker_cli("tag", img["id"], img["ref"], timeout=120)
                     present.append(img["ref"])
                 log(f"already in Docker (same image ID): {', '.join(i['ref'] for i in imgs)}")
                 continue
             log(f"docker load {tarname} ...")
             try:
-                _docker("load", "-i", str(staging / tarname))
+                docker_cli("load", "-i", str(staging / tarname))
             except BundleError as exc:
                 raise BundleError(f"docker load of {tarname} failed, so the images loaded before it were removed "
                                   f"again ({str(exc).splitlines()[0][-200:]}): the bundle is damaged; make it "
@@ -110,7 +104,7 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
         keep.mkdir()
         shutil.move(str(staging / "metallb"), keep / "metallb")
         (keep / MANIFEST).write_text(json.dumps(meta, indent=1))
-        final = root / version  # a known release's name: checked by _check_manifest
+        final = root / version  # a known release's name: checked by check_manifest
         old = root / f".old-{version}-{os.getpid()}"
         if final.exists():
             final.rename(old)
@@ -155,7 +149,7 @@ def _create(cluster: str, node_image: str, workers: int) -> dict:
     """Create CLUSTER from NODE_IMAGE as notebook 00 does (:func:`ensure_cluster`); what was created."""
     from ..._cluster.kube import ensure_cluster
 
-    up = ensure_cluster(cluster, workers=workers, image=node_image)
+    up = ensure_cluster(cluster, workers=workers, image=node_image, by="kindlb bundle load")
     return {"name": cluster, "image": node_image, "nodes": 1 + workers, "created": up.created,
             "context_changed": up.context_changed, "previous_context": up.previous_context}
 
@@ -171,35 +165,17 @@ def _roll_back(before: dict[str, str | None], new_ids: set[str], log: Callable[[
             continue
         try:
             if old is None:
-                _docker("rmi", "--no-prune", ref, timeout=120)
+                docker_cli("rmi", "--no-prune", ref, timeout=120)
             else:
-                _docker("tag", old, ref, timeout=120)
+                docker_cli("tag", old, ref, timeout=120)
         except KindlbError as exc:
             log(f"could not put {ref} back as it was: {exc}")
     for iid in new_ids:
         if image_id(iid) is not None:
             try:
-                _docker("rmi", iid, timeout=120)
+                docker_cli("rmi", iid, timeout=120)
             except KindlbError:
                 pass  # tagged by something else meanwhile: not ours to remove
-
-
-def into_cluster(cluster: str, loaded: Loaded, log: Callable[[str], None] = lambda m: None) -> list[str]:
-    """Load a loaded bundle's MetalLB and nginx images from Docker into CLUSTER's nodes (when it exists).
-
-    ``kind load docker-image`` skips the nodes that have an image already, so this is cheap to repeat.
-    Returns the images loaded; [] when the cluster does not exist (yet).
-    """
-    if cluster not in _clusters():
-        return []
-    refs = [i["ref"] for i in loaded.manifest["images"] if i["role"] in NODE_ROLES]
-    missing = [r for r in refs if image_id(r) is None]
-    if missing:
-        raise BundleError(f"{', '.join(missing)} left Docker since the bundle was loaded: "
-                          "run `kindlb bundle load FILE` again")
-    log(f"kind load docker-image {' '.join(refs)} into {cluster} ...")
-    _kind_load(cluster, images=refs)
-    return refs
 
 
 def _kind_load(cluster: str, images: list[str] = (), archive: str | None = None) -> None:

@@ -17,14 +17,14 @@ from typing import Callable
 from ..._core.errors import BadInput, KindlbError
 from ..._core.paths import file_to_write, path_error
 from ..._core.versions import KIND_VERSION, NGINX_ONLINE_IMAGE, NODE_IMAGE, PROBE_ONLINE_IMAGE, pins
-from .dockercli import _docker, _require_image
-from .format import _CHUNK, FORMAT, FORMAT_VERSION, MANIFEST, BundleError, normalize_version
+from .dockercli import docker_cli, require_image
+from .format import CHUNK, FORMAT, FORMAT_VERSION, MANIFEST, BundleError, normalize_version
 
 
 def _sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
+        for chunk in iter(lambda: f.read(CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
 
@@ -72,7 +72,7 @@ def _from_lab(version: str) -> dict:
 
 def _cluster_node_image(cluster: str = "kindlb") -> str | None:
     try:
-        out = _docker("inspect", "-f", "{{.Config.Image}}", f"{cluster}-control-plane", timeout=60).strip()
+        out = docker_cli("inspect", "-f", "{{.Config.Image}}", f"{cluster}-control-plane", timeout=60).strip()
     except (BundleError, KindlbError):
         return None
     return out or None
@@ -153,11 +153,11 @@ def _write_bundle(out: Path, version: str, t0: float, from_lab: bool, node_image
                   ("probe", probe_image), ("router", router_image)]
         images, files = [], {}
         for role, ref in wanted:
-            iid = _require_image(ref, pull=not from_lab)
+            iid = require_image(ref, pull=not from_lab)
             name = f"images/{role}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', ref.rsplit('/', 1)[-1])}.tar"
             log(f"saving {ref} ({role}) ...")
             (work / "images").mkdir(exist_ok=True)
-            _docker("save", "-o", str(work / name), ref)
+            docker_cli("save", "-o", str(work / name), ref)
             images.append({"role": role, "ref": ref, "id": iid, "file": name})
         for path in sorted(p for p in work.rglob("*") if p.is_file()):
             rel = path.relative_to(work).as_posix()

@@ -17,14 +17,14 @@ from ..._core.errors import BadInput
 from ..._core.inputs import cut
 from ..._core.paths import path_error
 from .format import (
-    _CHUNK,
-    _INNER_JSON,
-    _REGULAR,
+    CHUNK,
+    INNER_JSON_MAX,
     MANIFEST,
+    REGULAR_TYPES,
     BundleError,
-    _check_manifest,
-    _read_manifest,
+    check_manifest,
     normalize_version,
+    read_manifest,
 )
 
 
@@ -38,7 +38,7 @@ class _Tee(io.RawIOBase):
         return True
 
     def read(self, n: int = -1) -> bytes:
-        data = self.src.read(_CHUNK if n is None or n < 0 else n)
+        data = self.src.read(CHUNK if n is None or n < 0 else n)
         self.hash.update(data)
         self.size += len(data)
         if self.dst is not None:
@@ -51,7 +51,7 @@ class _Tee(io.RawIOBase):
         return len(data)
 
     def drain(self) -> None:
-        while self.read(_CHUNK):
+        while self.read(CHUNK):
             pass
 
 
@@ -65,11 +65,11 @@ def _inner_tags(tee: _Tee, rel: str, name: str) -> tuple[set[str], set[str]]:
                            "damaged; make it again with `kindlb bundle save`")
 
     try:
-        with tarfile.open(fileobj=tee, mode="r|", bufsize=_CHUNK) as inner:
+        with tarfile.open(fileobj=tee, mode="r|", bufsize=CHUNK) as inner:
             for m in inner:
                 members.add(m.name[2:] if m.name.startswith("./") else m.name)
                 if m.name in ("manifest.json", "repositories"):
-                    if m.type not in _REGULAR or m.sparse is not None or m.size > _INNER_JSON:
+                    if m.type not in REGULAR_TYPES or m.sparse is not None or m.size > INNER_JSON_MAX:
                         raise bad(f"its {m.name} is not a small regular file")
                     found[m.name] = inner.extractfile(m).read()
     except tarfile.TarError as exc:
@@ -129,7 +129,7 @@ def bundle_file(file: str | Path) -> Path:
     return path
 
 
-def _scan(file: str | Path, metallb_version: str | None, extract_to: Path | None,
+def scan(file: str | Path, metallb_version: str | None, extract_to: Path | None,
           wanted: Callable[[dict], Collection[str]] | None = None) -> dict:
     """Read the whole archive once and prove it: the manifest first (names, release, sizes, entries), then
     every member (regular, listed once, its size and sha256, and what each image tar would tag). With
@@ -142,7 +142,7 @@ def _scan(file: str | Path, metallb_version: str | None, extract_to: Path | None
     meta: dict | None = None
     try:
         with tarfile.open(path, "r|") as tar:
-            meta = _check_manifest(_read_manifest(tar, name), name, path.stat().st_size)
+            meta = check_manifest(read_manifest(tar, name), name, path.stat().st_size)
             if asked is not None and meta["metallb_version"] != asked:
                 raise BundleError(f"{name} holds MetalLB {meta['metallb_version']}, not {asked}: use a bundle "
                                   f"made with `kindlb bundle save FILE --metallb {asked}`, or drop --metallb")
@@ -157,7 +157,7 @@ def _scan(file: str | Path, metallb_version: str | None, extract_to: Path | None
                     raise BundleError(f"{name}: unexpected member {cut(rel)}"
                                       + (" (a second time)" if rel in seen else f", not listed in its {MANIFEST}")
                                       + ": the bundle was altered; make it again")
-                if member.type not in _REGULAR or member.sparse is not None:
+                if member.type not in REGULAR_TYPES or member.sparse is not None:
                     kind = {tarfile.SYMTYPE: "a symbolic link", tarfile.LNKTYPE: "a hard link",
                             tarfile.FIFOTYPE: "a FIFO", tarfile.CHRTYPE: "a character device",
                             tarfile.BLKTYPE: "a block device", tarfile.DIRTYPE: "a folder"}.get(
@@ -206,5 +206,5 @@ def _scan(file: str | Path, metallb_version: str | None, extract_to: Path | None
 
 
 def verify(file: str | Path, metallb_version: str | None = None) -> dict:
-    """Prove the whole bundle (see :func:`_scan`); write and load nothing. Returns the manifest."""
-    return _scan(file, metallb_version, None)
+    """Prove the whole bundle (see :func:`scan`); write and load nothing. Returns the manifest."""
+    return scan(file, metallb_version, None)
