@@ -21,10 +21,9 @@ from ._lesson.exercises import (
     era_of,
     kubectl,
     progress,
-    run_solution,
     targets,
 )
 
 __all__ = ["BreakFix", "Exercise", "ExhaustPool", "LocalPolicy", "NodeSelectors", "Outcome", "PinAddress",
            "ReservedPool", "ShareAddress", "Verdict", "apply", "cleanup", "era_of", "kubectl", "progress",
-           "run_solution", "targets"]
+           "targets"]

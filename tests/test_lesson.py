@@ -22,7 +22,7 @@ HOOD_HELPERS = {
     ("app", "fetch"), ("app", "fetch_in_network"), ("app", "remove"), ("app", "create_lb_service"),
     ("app", "delete_service"), ("app", "service_state"),
     # 07/08: the learner's YAML and kubectl lines (their result shows the command), the staged failures
-    ("exercises", "apply"), ("exercises", "kubectl"), ("exercises", "run_solution"), ("exercises", "cleanup"),
+    ("exercises", "apply"), ("exercises", "kubectl"), ("exercises", "cleanup"),
     ("trouble", "cause"), ("trouble", "repair"), ("trouble", "cleanup"), ("trouble", "evidence"),
 }
 #: Helpers that return a table with its hood in ``attrs``: shown with kh.show(...).

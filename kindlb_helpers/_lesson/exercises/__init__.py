@@ -15,15 +15,15 @@ still read (deprecated: the controller writes a ``deprecatedAnnotation`` warning
 loadBalancerIPs annotation and ``spec.loadBalancerIP`` (either release).
 
 The rooms: :mod:`.pools` (the cluster's pools as the exercises read and edit them), :mod:`.targets`,
-:mod:`.objects` (Service YAML, a LoadBalancer Service, cleanup), :mod:`.base` (Exercise, Verdict, Folded,
-run_solution), the exercises in :mod:`.pool_tasks` (1, 3, 6), :mod:`.address_tasks` (2, 4) and
+:mod:`.objects` (Service YAML, a LoadBalancer Service, cleanup), :mod:`.base` (Exercise, Verdict, Folded),
+the exercises in :mod:`.pool_tasks` (1, 3, 6), :mod:`.address_tasks` (2, 4) and
 :mod:`.node_tasks` (5), and :mod:`.progress`.
 """
 from __future__ import annotations
 
 from ..answers import Outcome, apply, kubectl
 from .address_tasks import PinAddress, ShareAddress
-from .base import Exercise, Folded, Ran, Verdict, run_solution
+from .base import Exercise, Folded, Verdict
 from .node_tasks import LocalPolicy, NodeSelectors
 from .objects import cleanup, lb_service
 from .pool_tasks import REASON_KEY, BreakFix, ExhaustPool, ReservedPool
@@ -36,7 +36,7 @@ __all__ = [
     "apply", "kubectl", "Outcome",
     # the exercises
     "Exercise", "ExhaustPool", "PinAddress", "ReservedPool", "ShareAddress", "NodeSelectors", "LocalPolicy",
-    "BreakFix", "exercises", "Verdict", "Folded", "Ran", "run_solution", "REASON_KEY",
+    "BreakFix", "exercises", "Verdict", "Folded", "REASON_KEY",
     # this cluster
     "targets", "Targets", "era_of", "progress", "Progress", "cleanup",
     # pools and Services (notebook 08 stages failures with them)

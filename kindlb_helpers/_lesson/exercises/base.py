@@ -1,5 +1,5 @@
 """What every exercise is: a task, a check that reads the cluster (a :class:`Verdict`), a hint and a
-solution folded until clicked (:class:`Folded`), and the automated run of a solution (:func:`run_solution`).
+solution folded until clicked (:class:`Folded`).
 
 A check never reads the learner's code, only the cluster; what the installed release reads (its Service
 annotation prefixes, CRDs or ConfigMap) is asked of :func:`kindlb_helpers._core.release.release`.
@@ -17,18 +17,15 @@ from ..._core.errors import KindlbError, WaitTimeout
 from ..._core.manifests import NAMESPACE
 from ..._core.pool import PoolRange
 from ..._core.release import Release, fact
-from ..answers import Outcome, apply, kubectl
 from .objects import cleanup
 from .pools import configmap_with, pool_config, to_ranges
 from .targets import targets
 
-__all__ = ["Verdict", "Folded", "Ran", "Exercise", "run_solution", "final", "annotation", "annotation_keys", "unread",
-           "metallb_key", "misspelt", "last_change", "matches", "SETTLE", "READY_WITHIN", "KNOWN_KEYS"]
+__all__ = ["Verdict", "Folded", "Exercise", "final", "annotation", "annotation_keys", "unread",
+           "metallb_key", "misspelt", "last_change", "matches", "SETTLE", "KNOWN_KEYS"]
 
 #: How long a check waits for MetalLB to act on what was just applied (seconds).
 SETTLE = 20
-#: How long an automated run waits for what a solution's next step needs (seconds).
-READY_WITHIN = 90
 
 
 # ---------- what a release reads on a Service ----------
@@ -192,29 +189,6 @@ def _steps_text(steps: list[tuple[str, str]]) -> str:
     return "\n\n".join(out)
 
 
-class Ran(list):
-    """The outcomes of an automated run's steps, shown one under the other."""
-
-    def _repr_html_(self) -> str:
-        return "".join(o._repr_html_() for o in self) or "<i>nothing run</i>"
-
-
-def run_solution(kind: Kind, q: "Exercise", wrong: bool = False, timeout: float = READY_WITHIN) -> list[Outcome]:
-    """Do the solution's steps (or apply the known wrong answer) as a person would, waiting between steps
-    for what the next one needs; for the automated runs (papermill ``solutions=True`` / ``wrong=True``)."""
-    if wrong:
-        return Ran([apply(kind, q.wrong_text())])
-    done = Ran()
-    for i, (how, text) in enumerate(q.solution_steps()):
-        try:
-            wait_until(lambda i=i: (q.ready_for(i), f"step {i + 1}"), timeout=timeout, desc=f"ready for step {i + 1}",
-                       progress=False)
-        except WaitTimeout:
-            pass  # a person would try it anyway: the step's outcome (and then the check) says what is missing
-        done.append(apply(kind, text) if how == "apply" else kubectl(kind, text))
-    return done
-
-
 class Exercise:
     """One task: its text, a check that reads the cluster, a hint, a solution and a wrong answer."""
 
@@ -265,10 +239,6 @@ class Exercise:
 
     def wrong_text(self) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
-
-    def ready_for(self, step: int) -> bool:
-        """Whether step ``step`` (0-based) of the solution may run now (a person waits for what they need)."""
-        return True
 
     # --- pools as YAML, in the era's form
     def pool_yaml(self, name: str, addresses: str, auto_assign: bool = False, advertise: bool = True) -> list[dict]:

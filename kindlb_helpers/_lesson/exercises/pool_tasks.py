@@ -51,18 +51,6 @@ class ExhaustPool(Exercise):
                 ("kubectl", "describe service ex-second"),
                 ("kubectl", f"annotate service ex-second {REASON_KEY}=AllocationFailed --overwrite")]
 
-    def ready_for(self, step: int) -> bool:
-        """ex-second only after ex-first holds the address; the annotation only once the reason is there."""
-        def svc(name):
-            return get_or_none(self.kind.core.read_namespaced_service, name, "default")
-
-        if step == 1:
-            first = svc("ex-first")
-            return bool(first and self._ip(first))
-        if step >= 2:
-            second = svc("ex-second")
-            return bool(second) and any(e["reason"] == "AllocationFailed" for e in self._events(second))
-        return True
 
     def wrong_text(self) -> str:
         key = f"{self.prefix}/address-pool"
@@ -227,9 +215,6 @@ class BreakFix(Exercise):
         return [("kubectl", "describe service ex-broken"),
                 ("kubectl", f"annotate service ex-broken {self.prefix}/address-pool=default --overwrite")]
 
-    def ready_for(self, step: int) -> bool:
-        svc = get_or_none(self.kind.core.read_namespaced_service, "ex-broken", "default")
-        return bool(svc) and any(e["reason"] == "AllocationFailed" for e in self._events(svc))
 
     def wrong_text(self) -> str:
         return self.broken_text()  # leaving it as it is
