@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+# the cluster tier's fixtures and failure hook, for tests/cluster and tests/browser alike (one definition)
+from _cluster_tier import cluster, lab_cluster, pytest_runtest_makereport  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Test files that need a Docker engine, a Jupyter kernel, a wheel build, the lab's build scripts, or run

@@ -6,16 +6,15 @@
 - The browser is Debian's ``chromium`` (installed by scripts/setup.sh), launched by Playwright's Python API
   with ``executable_path``: nothing is downloaded. Every request to an address other than the server's is
   refused and reported as a failure.
-- Screenshots go to ``$KINDLB_ARTIFACTS/browser`` (default ``runs/browser``): one per step that matters,
+- Screenshots go to ``$KINDLB_ARTIFACTS/browser`` (default ``runs/cluster-tier/browser``): one per step that matters,
   and one of the page whenever a test fails. A failure names the notebook, the cell (as JupyterLab numbers it:
   its position and its ``[n]`` prompt) and what was expected.
 - The server and the browser are always stopped (fixtures with ``finally``), whatever happens in a test.
 
-Tests marked ``cluster`` use the offline lab's cluster through the cluster tier's own fixtures.
+Tests marked ``cluster`` use the cluster tier's fixtures (tests/_cluster_tier.py, through tests/conftest.py).
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -31,21 +30,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from _cluster_tier import ARTIFACTS as TIER_ARTIFACTS
 
 #: Debian's chromium (scripts/setup.sh), else another Chromium build already there; $KINDLB_CHROMIUM wins
 CHROMIUM = os.environ.get("KINDLB_CHROMIUM") or next(
     (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome") if Path(p).exists()),
     "/usr/bin/chromium")
-ARTIFACTS = (Path(os.environ["KINDLB_ARTIFACTS"]) / "browser" if os.environ.get("KINDLB_ARTIFACTS")
-             else Path("runs/browser")).resolve()
+ARTIFACTS = (TIER_ARTIFACTS / "browser").resolve()
 HERE = Path(__file__).resolve().parent
-
-# The cluster tier's fixtures (lab_cluster, cluster), for the tests marked cluster: one definition of the lab.
-_spec = importlib.util.spec_from_file_location("kindlb_cluster_conftest", HERE.parent / "cluster" / "conftest.py")
-_cluster_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_cluster_conftest)
-lab_cluster = _cluster_conftest.lab_cluster
-cluster = _cluster_conftest.cluster
 
 # Lab settings for a test: every cell in the DOM (no windowing), no news prompt, no autosave surprises.
 SETTINGS = {
