@@ -1,11 +1,11 @@
-"""Test tiers (issue 15) and what the tiers share.
+"""Test tiers and what the tiers share.
 
 - unit (``make test-unit``): everything not marked ``docker`` or ``cluster``: no Docker daemon (the Makefile
   proves it with DOCKER_HOST=unix:///nonexistent), no kernels, no wheel; the library's and the lab's doctests.
-- docker (``make test-docker``): the files in :data:`DOCKER_TIER` and tests/browser: a Docker engine, Jupyter
-  kernels, the wheel (built once per run: :func:`built_wheel`), the lab's scripts.
+- docker (``make test-docker``): the test files marked ``pytestmark = pytest.mark.docker`` and tests/browser: a
+  Docker engine, Jupyter kernels, the wheel (built once per run: :func:`built_wheel`), the lab's scripts.
 - cluster (``make test-cluster``): tests/cluster, a real kind cluster.
-A test file joins the docker tier by being listed here (or by marking its tests ``@pytest.mark.docker``).
+A test file joins the docker tier by its own marker, not by a list here.
 """
 from __future__ import annotations
 
@@ -23,24 +23,13 @@ from _cluster_tier import cluster, lab_cluster, pytest_runtest_makereport  # noq
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Test files that need a Docker engine, a Jupyter kernel, a wheel build, the lab's build scripts, or run
-#: the CLI in many subprocesses.
-DOCKER_TIER = {
-    "test_bundle.py", "test_bundle_hostile.py", "test_capture.py", "test_dockernet.py", "test_doctor_laptop.py",
-    "test_inputs_round3.py", "test_lab_lock.py", "test_lesson.py", "test_notebooks.py", "test_pages.py",
-    "test_runner_kernels.py", "test_shell.py", "test_wheel.py", "test_wheel_contents.py", "test_bgp.py",
-    "test_context_isolation.py", "test_exercises.py",
-    # no Docker, but many `kindlb` subprocesses (a few seconds each): too slow for the unit tier
-    "test_cli.py", "test_versions.py",
-}
-
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         path = Path(str(item.fspath))
         if "cluster" in path.parts or item.get_closest_marker("cluster"):
             continue
-        if path.name in DOCKER_TIER or "browser" in path.parts:
+        if "browser" in path.parts:
             item.add_marker(pytest.mark.docker)
 
 

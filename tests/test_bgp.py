@@ -18,6 +18,8 @@ from kindlb_helpers._core import params
 from kindlb_helpers._core.errors import BadInput, BadParameters, PoolError, WaitTimeout
 from kindlb_helpers._core.pool import PoolRange
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "07_bgp.ipynb"
 NODES = (("kindlb-control-plane", "172.18.0.2"), ("kindlb-worker", "172.18.0.3"), ("kindlb-worker2", "172.18.0.4"))

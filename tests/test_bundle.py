@@ -24,6 +24,8 @@ from _docker import docker
 from kindlb_helpers._tools import bundle
 from kindlb_helpers._tools.bundle import BundleError, image_id
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 RUN = uuid.uuid4().hex[:8]
 VERSION = "v0.16.1"  # a bundle is for a release kindlb knows; this run's images are told apart by REPO
 REPO = f"kindlb-test-bundle-{RUN}"

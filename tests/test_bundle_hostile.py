@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from _docker import docker
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 RUN = uuid.uuid4().hex[:8]
 REPO = f"kindlb-test-hostile-{RUN}"
 KNOWN = "v0.16.1"  # the pinned release; a bundle for it is the normal case

@@ -14,6 +14,8 @@ import pytest
 from kindlb_helpers._cluster import capture, probe
 from kindlb_helpers._core.errors import KindlbError
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 GARP = bytes.fromhex("ffffffffffff" "02420ad30002" "0806" "0001080006040001" "02420ad30002" "0ad30002"
                      "ffffffffffff" "0ad30002")
 REPLY = bytes.fromhex("02420ad30001" "02420ad30003" "0806" "0001080006040002" "02420ad30003" "0ad30003"

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.docker  # the docker tier: no Docker, but many `kindlb` subprocesses (a few seconds each): too slow for the unit tier
+
 
 def kindlb(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "kindlb_helpers._tools.cli", *args], capture_output=True, text=True,

@@ -24,6 +24,8 @@ import kindlb_helpers as kh
 from kindlb_helpers._cluster import kube, metallb
 from kindlb_helpers._lesson import doctor
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -27,6 +27,8 @@ from _docker import docker
 from kindlb_helpers._lesson import doctor
 from kindlb_helpers._lesson.doctor import Route
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 RUN = uuid.uuid4().hex[:8]
 ROOT = Path(__file__).resolve().parent.parent
 

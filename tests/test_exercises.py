@@ -18,6 +18,8 @@ from kindlb_helpers._lesson import answers, trouble
 from kindlb_helpers._lesson import exercises as ex
 from kindlb_helpers._lesson.exercises import base, pools
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 ROOT = Path(__file__).resolve().parent.parent
 NB07 = ROOT / "notebooks" / "07_exercises.ipynb"
 NB08 = ROOT / "notebooks" / "08_troubleshooting.ipynb"

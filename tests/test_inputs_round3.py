@@ -24,6 +24,8 @@ import kindlb_helpers as kh
 from kindlb_helpers import BadInput, KindlbError, PoolError
 from kindlb_helpers._cluster.dockernet import docker_client
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 CLI = ("import sys\ntry:\n    from kindlb_helpers._tools.cli import main\nexcept ImportError:\n"
        "    from kindlb_helpers.cli import main\nsys.exit(main())")
 RUN = uuid.uuid4().hex[:8]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 lab_build = pytest.importorskip("kindlb_lab.build", reason="the offline lab is not installed: pip install -e lab/")
 cache_lock = lab_build.cache_lock
 

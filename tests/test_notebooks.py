@@ -16,6 +16,8 @@ from _driver import LearnerSaw, Notebook
 import kindlb_helpers as kh
 from kindlb_helpers._tools.runner import series
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 

@@ -11,6 +11,8 @@ from kindlb_helpers._core.errors import ExportError
 from kindlb_helpers._tools import export
 from kindlb_helpers._tools.runner import notebooks_dir, run_one, series
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -17,7 +17,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from kindlb_helpers._tools.runner import KernelPool, run_one, run_series
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads kernel processes from /proc")
+pytestmark = [pytest.mark.docker, pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads kernel processes from /proc")]
 
 
 def child_kernels(parent: int) -> list[int]:

@@ -14,6 +14,8 @@ import pytest
 from kindlb_helpers._core import manifests, versions
 from kindlb_helpers._core.errors import LabError
 
+pytestmark = pytest.mark.docker  # the docker tier: no Docker, but many `kindlb` subprocesses (a few seconds each): too slow for the unit tier
+
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "lab" / "kindlb_lab"
 #: Pins whose values would be a hard-coded copy if they showed up anywhere else.

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
