@@ -147,9 +147,10 @@ def evidence(kind: Kind, case: Case | int, probe_image: str | None = None) -> Ev
 def ping_and_tcp(ip: str, image: str | None = None) -> tuple[str, str]:
     """ping (ICMP echo) and a TCP GET to ``ip``, from a throwaway container on the kind network, and the
     container's neighbour (ARP) table afterwards: (the command, what it printed)."""
-    from ..._cluster.containers import PROBE_IMAGE, run_on_kind_network
+    from ..._cluster.containers import run_on_kind_network
+    from ..._cluster.sources import resolve
 
-    image = image or PROBE_IMAGE
+    image = resolve("probe", image).value  # yours, else a loaded bundle's, the offline lab's, the online one
     # (no wget -T and no `ip`: the offline lab's static busybox has neither; the container's bound is the limit)
     script = (f"ping -c 3 -W 1 {ip}; echo \"ping exit $?\"; "
               f"wget -q -O /tmp/page http://{ip}/; echo \"wget exit $?\"; echo kindlb-page; cat /tmp/page; "

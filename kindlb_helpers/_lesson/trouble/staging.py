@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from ..._cluster.kube import Kind, delete, events_for, get_or_none, is_ready
 from ..._cluster.kube import apply as _apply
 from ..._cluster.metallb import configure, l2_advertisements, wait_ready
+from ..._cluster.sources import resolve
 from ..._cluster.waits import wait_until
 from ..._core import hood as _hood
 from ..._core.errors import KindlbError, WaitTimeout
 from ..._core.manifests import NAMESPACE
-from ..._core.versions import NGINX_ONLINE_IMAGE
 from ..exercises import add_pool, free_addresses, lb_service, pool_config
 from ..exercises import cleanup as _cleanup
 from .failures import EXCLUDE, NOWHERE, PREFIX, applies, case_number, failure_of, installed, ip_of, not_here, service_of
@@ -213,8 +213,9 @@ def cause(kind: Kind, number: int, image: str | None = None) -> Case:
 
 
 def _nginx_image(kind: Kind) -> str:
+    """The image notebook 04's nginx runs (it is on the nodes), else the one resolver's (a bundle's, the lab's)."""
     dep = get_or_none(kind.apps.read_namespaced_deployment, "nginx", "default")
-    return dep.spec.template.spec.containers[0].image if dep else NGINX_ONLINE_IMAGE
+    return dep.spec.template.spec.containers[0].image if dep else resolve("nginx").value
 
 
 def _cp_deployment(name: str, node: str, image: str) -> dict:
