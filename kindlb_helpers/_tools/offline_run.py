@@ -44,8 +44,10 @@ def prepare(cluster: str, params: dict, notebooks: list[str]) -> Sources:
     wanted += [(found[role].value, found[role]) for role in roles if role in ("probe", "router")]
     for ref, source in wanted:
         if ref and image_id(ref) is None:
-            raise NoOfflineSource(f"--offline: {ref} ({source.where}'s {source.role} image) is not in Docker here, "
-                                  f"and an offline run never pulls: {_bring(source)}")
+            whose = f"your {source.role} image" if source.origin == "yours" else \
+                f"the {source.where}'s {source.role} image"
+            raise NoOfflineSource(f"--offline: {ref} ({whose}) is not in Docker here, and an offline run never "
+                                  f"pulls: {_bring(source)}")
     for key, value in found.params().items():
         params.setdefault(key, value)
     params.setdefault("metallb_version", found.metallb_version)
