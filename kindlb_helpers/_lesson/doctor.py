@@ -332,9 +332,9 @@ def _kind_network_check(name: str | None) -> tuple[bool, str, str, object]:
     net_name = name or kind_network_name()
     try:
         net = kind_network(net_name)
-    except KindNetworkNotFound:
-        return False, f"docker network {net_name!r} does not exist", \
-            "it comes with the first kind cluster: run notebook 00 (or `kind create cluster`)", None
+    except KindNetworkNotFound:  # not a fault: kind makes it with the first cluster
+        return None, f"docker network {net_name!r} does not exist yet: kind creates it with the first cluster " \
+            "(notebook 00, or the room command)", "", None
     except KindlbError as exc:
         return False, str(exc), "start Docker first", None
     if 4 not in net.subnets:
@@ -345,10 +345,13 @@ def _kind_network_check(name: str | None) -> tuple[bool, str, str, object]:
     return True, f"{net_name}: IPv4 {net.subnet(4)}", "", net
 
 
-def other_load_balancers() -> list[str]:
-    """cloud-provider-kind found running: containers (by name, image or label) and processes."""
+def other_load_balancers(docker: bool = True) -> list[str]:
+    """cloud-provider-kind found running: containers (by name, image or label; not asked with DOCKER=False)
+    and processes."""
     found = []
     try:
+        if not docker:
+            raise KindlbError("Docker is not asked")
         from .._cluster.dockernet import docker_client, translate
 
         client = docker_client()
@@ -395,9 +398,8 @@ def _inotify_limits() -> dict[str, int] | None:
         return None
 
 
-def laptop_checks(network: str | None = None) -> pd.DataFrame:
-    """Warnings for a learner's laptop, each with its fix: the kind network, VPN routes, Docker's memory,
-    another LoadBalancer implementation. Reads Docker, the routing table and /proc; no kube context."""
+def _docker_laptop_rows(network: str | None) -> list[dict]:
+    """The kind network, the host routes over it, Docker's memory: the laptop rows that ask Docker."""
     rows = []
     ok, found, fix, net = _kind_network_check(network)
     rows.append({"check": "kind network", "ok": ok, "found": found, "fix": fix})
@@ -426,7 +428,23 @@ def laptop_checks(network: str | None = None) -> pd.DataFrame:
     except KindlbError as exc:
         ok, found, fix = None, f"skipped ({exc})", ""
     rows.append({"check": "docker memory", "ok": ok, "found": found, "fix": fix})
-    others = other_load_balancers()
+    return rows
+
+
+def laptop_checks(network: str | None = None, docker: bool = True):
+    """Warnings for a learner's laptop, each with its fix: the kind network, VPN routes, Docker's memory,
+    another LoadBalancer implementation, the inotify limits. Reads Docker, the routing table and /proc; no kube
+    context. DOCKER=False (the doctor found that Docker does not answer): Docker is not asked at all."""
+    import pandas as pd
+
+    rows = []
+    if not docker:
+        skipped = "skipped: Docker did not answer (see the docker line above)"
+        rows += [{"check": c, "ok": None, "found": skipped, "fix": ""}
+                 for c in ("kind network", "routes", "docker memory")]
+    else:
+        rows += _docker_laptop_rows(network)
+    others = other_load_balancers(docker=docker)
     rows.append({"check": "other load balancer", "ok": not others,
                  "found": "; ".join(others) if others else "no cloud-provider-kind running",
                  "fix": ("stop it (`docker rm -f NAME` / `kill PID`): it hands out LoadBalancer IPs too and races "

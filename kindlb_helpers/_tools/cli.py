@@ -60,19 +60,19 @@ def _pool(args) -> int:
 
 def _doctor(args) -> int:
     from .._core.params import check
-    from .._lesson.doctor import check_environment
+    from .._lesson.doctor import laptop_checks
+    from .._lesson.room import report, rows_of
 
     check(cluster=args.cluster)
-    from .._lesson.doctor import laptop_checks
-
-    frame = check_environment(args.cluster)
-    laptop = laptop_checks()  # warnings: Docker, routes and /proc only, no kube context
-    width = max(len(c) for c in [*frame["check"], *laptop["check"]])
-    for rows, bad in ((frame, "FIX"), (laptop, "WARN")):
-        for row in rows.itertuples():
-            mark = {True: "ok", False: bad, None: "-"}[row.ok]
-            print(f"[{mark:^4}] {row.check:<{width}}  {row.found}" + (f"\n         -> {row.fix}" if row.fix else ""))
-    return 0 if frame["ok"].eq(True).all() else 1
+    rows, docker_answered = report(args.cluster)  # a Docker that does not answer is asked nothing more
+    laptop = rows_of(laptop_checks(docker=docker_answered))
+    width = max(len(r["check"]) for r in [*rows, *laptop])
+    for table, bad in ((rows, "FIX"), (laptop, "WARN")):
+        for row in table:
+            mark = {True: "ok", False: bad, None: "-"}[row["ok"]]
+            print(f"[{mark:^4}] {row['check']:<{width}}  {row['found']}" + (f"\n         -> {row['fix']}"
+                                                                           if row["fix"] else ""))
+    return 1 if any(r["ok"] is False for r in rows) else 0
 
 
 def _parse_params(pairs: list[str]) -> dict:

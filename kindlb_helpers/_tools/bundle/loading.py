@@ -10,6 +10,7 @@ and nginx into its nodes: the room's one command per laptop.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -103,7 +104,9 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
         keep = staging / "keep"
         keep.mkdir()
         shutil.move(str(staging / "metallb"), keep / "metallb")
-        (keep / MANIFEST).write_text(json.dumps(meta, indent=1))
+        noted = {**meta, "loaded_from": str(Path(file).expanduser().resolve()),  # the doctor names the file
+                 "loaded": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+        (keep / MANIFEST).write_text(json.dumps(noted, indent=1))
         final = root / version  # a known release's name: checked by check_manifest
         old = root / f".old-{version}-{os.getpid()}"
         if final.exists():
