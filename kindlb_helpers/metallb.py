@@ -16,7 +16,8 @@ from ._cluster.metallb import (
     uninstall,
     wait_ready,
 )
-from ._core.manifests import ARTICLE_VERSION, DEFAULT_VERSION, parse_version, to_yaml, uses_crds
+from ._core.hood import to_yaml
+from ._core.manifests import ARTICLE_VERSION, DEFAULT_VERSION, parse_version, uses_crds
 from ._core.manifests import metallb_manifests as manifests
 from ._core.release import Fact, Release, fact, release
 from ._lesson.eras import facts_table

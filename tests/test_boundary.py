@@ -157,7 +157,7 @@ def test_a_transient_error_is_retried_until_it_passes_and_until_the_deadline():
 
 def test_a_webhook_rejection_stops_apply_pool_at_once(api, monkeypatch):
     """The API answers 400 'denied the request' (as MetalLB's webhook does): MetalLBError now, not a WaitTimeout."""
-    monkeypatch.setattr(metallb, "apply", lambda kind, objs: [kind.core.read_namespace("400")])
+    monkeypatch.setattr(metallb, "server_side_apply", lambda kind, objs: [kind.core.read_namespace("400")])
     start = time.monotonic()
     with pytest.raises(MetalLBError, match="denied the request: CIDR 172.19.255.1/32 overlaps"):
         metallb.apply_pool(api, [{}], timeout=60)
@@ -166,7 +166,7 @@ def test_a_webhook_rejection_stops_apply_pool_at_once(api, monkeypatch):
 
 def test_a_webhook_not_serving_yet_is_retried(api, monkeypatch):
     answers = iter(["503", "500", "ok"])
-    monkeypatch.setattr(metallb, "apply", lambda kind, objs: [kind.core.read_namespace(next(answers)).metadata.name])
+    monkeypatch.setattr(metallb, "server_side_apply", lambda kind, objs: [kind.core.read_namespace(next(answers)).metadata.name])
     assert metallb.apply_pool(api, [{}], timeout=30) == ["ok"]
     assert len(_Api.calls) == 3
 

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from kindlb_helpers._core.errors import MetalLBError, PoolError
-from kindlb_helpers._core.manifests import manifest_url, metallb_manifests, parse_version, to_yaml, uses_crds
+from kindlb_helpers._core.hood import to_yaml
+from kindlb_helpers._core.manifests import manifest_url, metallb_manifests, parse_version, uses_crds
 
 
 def metallb_module(version: str) -> Path:

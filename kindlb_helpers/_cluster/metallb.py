@@ -20,7 +20,7 @@ from .._core.pool import PoolRange, Reserved
 from .._core.pool_usage import usage
 from .._core.release import fact, release
 from .._core.versions import METALLB_CHOICES
-from .kube import PROBE_TIMEOUT, Kind, apply, connect, delete_if_there, get_or_none, is_ready, served
+from .kube import PROBE_TIMEOUT, Kind, connect, delete_if_there, get_or_none, is_ready, served, server_side_apply
 from .stuck import guard, not_ready
 from .waits import Watch, wait_until
 
@@ -123,7 +123,7 @@ def install(kind: Kind, version: str = DEFAULT_VERSION, source: str | Path | Non
         objects = [o for o in objects if o["kind"] != "PodSecurityPolicy"]
         if dropped:
             notes.append(f"skipped {len(dropped)} PodSecurityPolicy objects: this Kubernetes no longer serves them")
-    notes += apply(kind, sorted(objects, key=_order))
+    notes += server_side_apply(kind, sorted(objects, key=_order))
     by_hand = release(version).memberlist_secret_by == "you"
     if by_hand:
         notes.append(ensure_memberlist_secret(kind))
@@ -201,7 +201,7 @@ def apply_pool(kind: Kind, objects: list[dict], timeout: float = 120, progress: 
 
     def attempt() -> tuple[bool, str]:
         try:
-            result[:] = apply(kind, objects)
+            result[:] = server_side_apply(kind, objects)
             return True, "applied"
         except KubeAPIError as exc:
             if not exc.transient and exc.status is not None and 400 <= exc.status < 500:

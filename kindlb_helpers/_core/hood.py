@@ -30,18 +30,29 @@ def context_of(cluster: str) -> str:
     return f"kind-{cluster}"
 
 
+def kubectl_args(context: str, *args: str, namespace: str | None = None, kubeconfig: str | None = None) -> list[str]:
+    """The one kubectl line builder: ``kubectl --context CONTEXT [--kubeconfig FILE] [-n NS] ARGS`` as a list,
+    for the lines shown (:func:`kubectl`) and the ones run (``Kind.kubectl``, the exercises' answers) alike.
+
+    >>> kubectl_args("kind-kindlb", "get", "nodes", kubeconfig="/tmp/k")
+    ['kubectl', '--context', 'kind-kindlb', '--kubeconfig', '/tmp/k', 'get', 'nodes']
+    """
+    return ["kubectl", "--context", context, *(["--kubeconfig", kubeconfig] if kubeconfig else []),
+            *(["-n", namespace] if namespace and namespace != "default" else []), *args]
+
+
 def kubectl(cluster: str, *args: str, namespace: str | None = None) -> str:
     """``kubectl --context kind-<cluster> [-n NS] ARGS``, quoted for a POSIX shell.
 
     >>> kubectl("kindlb", "get", "pods", namespace="metallb-system")
     'kubectl --context kind-kindlb -n metallb-system get pods'
     """
-    ns = ["-n", namespace] if namespace and namespace != "default" else []
-    return shlex.join(["kubectl", "--context", context_of(cluster), *ns, *args])
+    return shlex.join(kubectl_args(context_of(cluster), *args, namespace=namespace))
 
 
 def to_yaml(objects: Iterable[dict] | str) -> str:
-    """Objects as one multi-document YAML text (a string is returned as it is)."""
+    """Objects as one multi-document YAML text, as ``kubectl apply -f`` takes it (a string is returned as it is):
+    the one YAML dumper."""
     if isinstance(objects, str):
         return objects
     return "---\n".join(yaml.safe_dump(o, sort_keys=False) for o in objects)

@@ -119,11 +119,6 @@ def metallb_manifests(
     ]
 
 
-def to_yaml(objects: list[dict]) -> str:
-    """The objects as one multi-document YAML text, as ``kubectl apply -f`` takes it."""
-    return yaml.safe_dump_all(objects, sort_keys=False)
-
-
 def manifest_url(version: str = DEFAULT_VERSION) -> list[str]:
     """Where MetalLB publishes the install manifests of ``version`` (needs internet)."""
     return list(release(version).manifest_urls)

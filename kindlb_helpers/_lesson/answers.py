@@ -244,7 +244,7 @@ def _current_pools(kind) -> list[dict]:
 def _run(kind, *args: str, input: str | None = None, timeout: float = 60) -> tuple[int, str, str]:
     """kubectl on this cluster's context only: (exit code, stdout, stderr). A missing kubectl or one that does
     not finish in ``timeout`` seconds is an error line in stderr (the learner reads one line, not a traceback)."""
-    cmd = ["kubectl", "--context", kind.context, *(["--kubeconfig", kind.kubeconfig] if kind.kubeconfig else []), *args]
+    cmd = _hood.kubectl_args(kind.context, *args, kubeconfig=kind.kubeconfig)
     try:
         out = run(cmd, what="kubectl", timeout=timeout, input=input, check=False,
                   hint="notebook 00_prerequisites shows how to install it")

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._cluster import rollout as _rollout
 from .._cluster.containers import PROBE_IMAGE, fetch_in_network  # noqa: F401  (re-exported: the container route)
-from .._cluster.kube import Kind, apply, delete_if_there, events_for
+from .._cluster.kube import Kind, delete_if_there, events_for, server_side_apply
 from .._cluster.metallb import POOL_ANNOTATION, POOL_ANNOTATIONS, diagnose, pools  # noqa: F401
 from .._cluster.waits import Watch, ticks, wait_until
 from .._core import hood as _hood
@@ -46,7 +46,7 @@ def deploy(kind: Kind, name: str = "nginx", namespace: str = "default", image: s
     sent = list(objs)
     if namespace != "default":
         sent.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-    done = apply(kind, sent)
+    done = server_side_apply(kind, sent)
     return _hood.Done(f"applied {', '.join(done)} (server-side apply: re-running changes nothing)",
                       _hood.deploy_steps(kind.cluster, objs), value=objs)
 
@@ -241,7 +241,7 @@ def remove(kind: Kind, name: str = "nginx", namespace: str = "default") -> _hood
 def create_lb_service(kind: Kind, name: str = "lb-demo", namespace: str = "default", port: int = 80) -> _hood.Done:
     """A bare ``type: LoadBalancer`` Service (no pods behind it): to watch EXTERNAL-IP stay ``<pending>``."""
     obj = lb_service(name, namespace, port)
-    done = apply(kind, [obj])
+    done = server_side_apply(kind, [obj])
     hood = _hood.Hood(f"a LoadBalancer Service {name}", [
         _hood.Step(_hood.kubectl(kind.cluster, "create", "service", "loadbalancer", name, f"--tcp={port}:{port}",
                                  namespace=namespace), "type: LoadBalancer, selector app=" + name),

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ..._core.errors import ClusterNotFound, KindlbError, WrongContext
+from ..._core.hood import kubectl_args
 from ..commands import run
 from ..kubeconfig import context_names, kind_context
 from .boundary import DEFAULT_CLUSTER, Translated, translate
@@ -103,10 +104,8 @@ class Kind:
         exe = shutil.which("kubectl")
         if exe is None:
             raise KindlbError("kubectl is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/)")
-        cmd = [exe, "--context", self.context]
-        if self.kubeconfig:
-            cmd += ["--kubeconfig", self.kubeconfig]
-        return run(cmd + list(args), what=f"kubectl {' '.join(args)}", input=input, timeout=timeout,
+        cmd = [exe, *kubectl_args(self.context, *args, kubeconfig=self.kubeconfig)[1:]]
+        return run(cmd, what=f"kubectl {' '.join(args)}", input=input, timeout=timeout,
                    check=check).stdout
 
 

@@ -1,4 +1,4 @@
-"""Objects: apply idempotently (server-side), delete, read or delete ignoring 404, what is served, events."""
+"""Objects: server-side apply (idempotent), delete, read or delete ignoring 404, what is served, events."""
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -16,7 +16,7 @@ def _resource(kind: Kind, api_version: str, kind_name: str) -> Any:
         return kind.dynamic.resources.get(api_version=api_version, kind=kind_name)
 
 
-def apply(kind: Kind, objects: Iterable[dict], *, namespace: str | None = None) -> list[str]:
+def server_side_apply(kind: Kind, objects: Iterable[dict], *, namespace: str | None = None) -> list[str]:
     """Server-side apply each object (create or update; re-running changes nothing).
 
     Returns ``kind/name`` for each object applied.

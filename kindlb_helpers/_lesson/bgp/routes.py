@@ -9,7 +9,7 @@ import ipaddress
 import pandas as pd
 
 from ..._cluster import router as _router
-from ..._cluster.kube import Kind, apply, is_ready
+from ..._cluster.kube import Kind, is_ready, server_side_apply
 from ..._cluster.waits import wait_until
 from ..._core import bgp_config as _bgp
 from ..._core import hood as _hood
@@ -29,7 +29,7 @@ def expose(kind: Kind, p: Plan, app: str = "nginx", namespace: str = "default", 
     from ..app import wait_external_ip
 
     svc = _bgp.bgp_service(p.version, name, app, namespace)
-    apply(kind, [svc])
+    server_side_apply(kind, [svc])
     got = wait_external_ip(kind, name, namespace, timeout=timeout, progress=False, expect_pool=_bgp.POOL_NAME)
     return dataclasses.replace(got, hood=_hood.Hood(f"Service {name}: an address from the BGP pool", [
         _hood.Step(_hood.kubectl(p.cluster, "apply", "-f", f"{name}.yaml", namespace=namespace),

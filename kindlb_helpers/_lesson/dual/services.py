@@ -10,7 +10,7 @@ import time
 import pandas as pd
 import yaml
 
-from ..._cluster.kube import Kind, apply, connect, delete_if_there, events_for, get_or_none, kind_clusters
+from ..._cluster.kube import Kind, connect, delete_if_there, events_for, kind_clusters, server_side_apply
 from ..._cluster.metallb import NAMESPACE, apply_pool, configmap_pools, installed_version
 from ..._core import hood as _hood
 from ..._core.errors import BadInput, KindlbError, KubeAPIError
@@ -67,7 +67,7 @@ def expose(kind: Kind, app: str = "nginx", namespace: str = "default", port: int
     """Apply the three Services of :data:`POLICIES` and wait until each has an external address per family it
     has a ClusterIP of (at most ``timeout`` s); the table of what each got. ``attrs``: ``hood``, ``seconds``."""
     objs = policy_objects(app, namespace, port)
-    apply(kind, objs)
+    server_side_apply(kind, objs)
     names = [o["metadata"]["name"] for o in objs]
     t0 = time.monotonic()
     while True:
@@ -124,7 +124,7 @@ def _remove_pool(kind: Kind, name: str, version: str) -> None:
                             plural, name)
     else:
         others = [p for p in configmap_pools(kind) if p.get("name") != name]
-        apply(kind, [configmap(others)])
+        server_side_apply(kind, [configmap(others)])
 
 
 #: The two Services that ask the IPv4-only pool by name: (name suffix, ipFamilyPolicy, ipFamilies).
@@ -147,7 +147,7 @@ def from_ipv4_pool(kind: Kind, ipv4_range, app: str = "nginx", namespace: str = 
             for suffix, policy, fams in PINNED]
     for o in objs:
         delete_if_there(kind.core.delete_namespaced_service, o["metadata"]["name"], namespace)
-    apply(kind, objs)
+    server_side_apply(kind, objs)
     names = [o["metadata"]["name"] for o in objs]
     t0 = time.monotonic()
     while True:

@@ -42,7 +42,7 @@ def docs(*objs: dict) -> str:
 def lb_service(kind: Kind, name: str, annotations: dict | None = None, namespace: str = "default",
                app: str = "nginx", policy: str | None = None) -> _hood.Done:
     """A ``type: LoadBalancer`` Service in front of pods labelled ``app`` (notebook 08 stages failures with it)."""
-    from ..._cluster.kube import apply as _apply
+    from ..._cluster.kube import server_side_apply as _apply
     from ..._core.objects import APP_LABEL
 
     meta: dict = {"name": name, "namespace": namespace}

@@ -77,7 +77,7 @@ def add_pool(kind: Kind, name: str, addresses, auto_assign: bool = True) -> _hoo
 
 def remove_pool(kind: Kind, name: str) -> _hood.Done:
     """Remove the pool ``name`` (its IPAddressPool and L2Advertisement, or its ConfigMap entry); safe twice."""
-    from ..._cluster.kube import apply as _apply
+    from ..._cluster.kube import server_side_apply as _apply
 
     if era_of(kind).uses_crds:
         gone = [k for k in ("L2Advertisement", "IPAddressPool") if delete(kind, API_VERSION, k, name, NAMESPACE)]

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from ..._cluster.kube import Kind, delete, events_for, get_or_none, is_ready
-from ..._cluster.kube import apply as _apply
+from ..._cluster.kube import server_side_apply as _apply
 from ..._cluster.metallb import configure, l2_advertisements, wait_ready
 from ..._cluster.sources import resolve
 from ..._cluster.waits import wait_until
