@@ -25,7 +25,7 @@ import pytest
 from _docker import docker
 
 from kindlb_helpers._lesson import doctor
-from kindlb_helpers._lesson.doctor import Route
+from kindlb_helpers._lesson.doctor import HostRoute
 
 pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
 
@@ -67,14 +67,14 @@ default                                 fe80::%utun0                    UGcIg   
 
 def test_ip_route():
     routes = doctor.parse_ip_route(IP_ROUTE)
-    assert Route(ipaddress.IPv4Network("172.16.0.0/12"), "tun0") in routes
+    assert HostRoute(ipaddress.IPv4Network("172.16.0.0/12"), "tun0") in routes
     assert all(str(r.network) != "0.0.0.0/0" for r in routes) and len(routes) == 6
 
 
 def test_proc_net_route():
     assert doctor.parse_proc_net_route(PROC_NET_ROUTE) == [
-        Route(ipaddress.IPv4Network("172.16.0.0/12"), "tun0"),
-        Route(ipaddress.IPv4Network("172.18.0.0/16"), "br-3f1c0d2a9b7e")]
+        HostRoute(ipaddress.IPv4Network("172.16.0.0/12"), "tun0"),
+        HostRoute(ipaddress.IPv4Network("172.18.0.0/16"), "br-3f1c0d2a9b7e")]
 
 
 def test_netstat_rn_short_forms():

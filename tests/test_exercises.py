@@ -154,7 +154,7 @@ def test_kubectl_lines_that_would_leave_the_cluster_or_hang_are_refused(command,
      '"spec.adresses"', "misspelt"),
 ])
 def test_kubectl_errors_become_one_line_and_a_hint(stderr, line, hint):
-    assert answers.one_line(stderr) == line
+    assert answers.kubectl_error(stderr) == line
     assert hint in answers.hint_for(line)
 
 
@@ -301,7 +301,7 @@ def test_a_kubectl_that_hangs_is_one_line(monkeypatch, tmp_path):
     sleep = shutil.which("sleep")
     _fake_kubectl(tmp_path, monkeypatch, f"exec {sleep} 30")
     code, out, err = answers._run(_NoCluster(), "get", "services", timeout=0.5)
-    assert code != 0 and out == "" and "did not finish within 0.5 s" in answers.one_line(err)
+    assert code != 0 and out == "" and "did not finish within 0.5 s" in answers.kubectl_error(err)
 
 
 def test_kubectls_own_error_is_the_learners_line(monkeypatch, tmp_path):

@@ -9,7 +9,7 @@ ConfigMap era (MetalLB v0.12.1) has no webhook: the API server stores any Config
 v0.12.1's own rules first (``internal/config/config.go``: strict YAML, unique pool names, known protocol,
 parseable addresses, no overlaps).
 
->>> one_line('Error from server (NotFound): error when creating "STDIN": namespaces "nope" not found\\n')
+>>> kubectl_error('Error from server (NotFound): error when creating "STDIN": namespaces "nope" not found\\n')
 'namespaces "nope" not found'
 """
 from __future__ import annotations
@@ -63,7 +63,7 @@ def hint_for(message: str) -> str:
     return "the message names the field or object to fix"
 
 
-def one_line(stderr: str) -> str:
+def kubectl_error(stderr: str) -> str:
     """kubectl's error output as one line: the first error, without kubectl's boilerplate."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     first = next((ln for ln in lines if ln.lower().startswith(("error", "the ", "unable"))), lines[0] if lines else "")
@@ -275,11 +275,11 @@ def apply(kind, text) -> Outcome:
     body = yaml.safe_dump_all(docs, sort_keys=False)
     code, _, err = _run(kind, "apply", "--dry-run=server", "-f", "-", input=body)
     if code != 0:
-        msg = one_line(err)
+        msg = kubectl_error(err)
         return Outcome(False, f"{msg} (nothing was applied)", hint_for(msg), shown)
     code, stdout, err = _run(kind, "apply", "-f", "-", input=body)
     if code != 0:
-        msg = one_line(err)
+        msg = kubectl_error(err)
         return Outcome(False, msg, hint_for(msg), shown, stdout)
     lines = [ln for ln in stdout.splitlines() if ln.strip()]
     return Outcome(True, "; ".join(lines) or "nothing changed", "", shown)
@@ -316,7 +316,7 @@ def kubectl(kind, command: str) -> Outcome:
     shown = _hood.kubectl(kind.cluster, *args)
     code, stdout, err = _run(kind, *args)
     if code != 0:
-        msg = one_line(err)
+        msg = kubectl_error(err)
         return Outcome(False, msg, hint_for(msg), shown, verb="Ran")
     lines = stdout.splitlines()
     first = next((ln for ln in lines if ln.strip()), "done")

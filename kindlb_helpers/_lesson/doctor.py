@@ -202,7 +202,7 @@ _CLOUD_PROVIDER_KIND = "cloud-provider-kind"
 
 
 @dataclass(frozen=True)
-class Route:
+class HostRoute:
     """One IPv4 host route: destination network and the interface it leaves by."""
 
     network: ipaddress.IPv4Network
@@ -212,11 +212,11 @@ class Route:
         return f"{self.network} dev {self.dev}"
 
 
-def parse_ip_route(text: str) -> list[Route]:
+def parse_ip_route(text: str) -> list[HostRoute]:
     """Routes from ``ip -4 route`` output; the default route is left out.
 
     >>> parse_ip_route("default via 192.168.1.1 dev wlan0\\n10.8.0.0/16 dev tun0 scope link\\n")
-    [Route(network=IPv4Network('10.8.0.0/16'), dev='tun0')]
+    [HostRoute(network=IPv4Network('10.8.0.0/16'), dev='tun0')]
     """
     routes = []
     for line in text.splitlines():
@@ -228,11 +228,11 @@ def parse_ip_route(text: str) -> list[Route]:
         except ValueError:
             continue
         dev = words[words.index("dev") + 1] if "dev" in words[:-1] else "?"
-        routes.append(Route(net, dev))
+        routes.append(HostRoute(net, dev))
     return routes
 
 
-def parse_proc_net_route(text: str) -> list[Route]:
+def parse_proc_net_route(text: str) -> list[HostRoute]:
     """Routes from Linux's ``/proc/net/route`` (hex, little-endian); the default route is left out."""
     routes = []
     for line in text.splitlines()[1:]:
@@ -242,15 +242,15 @@ def parse_proc_net_route(text: str) -> list[Route]:
         dest, mask = (ipaddress.IPv4Address(int(x, 16).to_bytes(4, "little")) for x in (f[1], f[7]))
         if int(mask) == 0:
             continue
-        routes.append(Route(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False), f[0]))
+        routes.append(HostRoute(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False), f[0]))
     return routes
 
 
-def parse_netstat_rn(text: str) -> list[Route]:
+def parse_netstat_rn(text: str) -> list[HostRoute]:
     """IPv4 routes from macOS's ``netstat -rn`` (``10.8/16``, ``172.16``: BSD's short forms); no default.
 
     >>> parse_netstat_rn("Internet:\\nDestination Gateway Flags Netif Expire\\n10.8/16 link#17 UCS utun3\\n")
-    [Route(network=IPv4Network('10.8.0.0/16'), dev='utun3')]
+    [HostRoute(network=IPv4Network('10.8.0.0/16'), dev='utun3')]
     """
     routes, inet = [], False
     for line in text.splitlines():
@@ -271,11 +271,11 @@ def parse_netstat_rn(text: str) -> list[Route]:
             continue
         if net.prefixlen == 32 or net.prefixlen == 0:
             continue  # hosts (ARP entries) and default are not what hides a subnet
-        routes.append(Route(net, f[3] if len(f) > 3 else "?"))
+        routes.append(HostRoute(net, f[3] if len(f) > 3 else "?"))
     return routes
 
 
-def host_routes() -> list[Route]:
+def host_routes() -> list[HostRoute]:
     """This machine's IPv4 routes: /proc/net/route on Linux, ``netstat -rn`` on macOS."""
     proc = Path("/proc/net/route")
     if proc.exists():
@@ -284,13 +284,13 @@ def host_routes() -> list[Route]:
     return parse_netstat_rn(text) if ok else []
 
 
-def overlapping_routes(subnet, routes: list[Route], own_devs: tuple[str, ...] = ()) -> list[Route]:
+def overlapping_routes(subnet, routes: list[HostRoute], own_devs: tuple[str, ...] = ()) -> list[HostRoute]:
     """The routes that overlap SUBNET, apart from those through its own bridge (OWN_DEVS)."""
     net = ipaddress.ip_network(str(subnet), strict=False)
     return [r for r in routes if r.dev not in own_devs and r.network.overlaps(net)]
 
 
-def free_subnet(routes: list[Route], taken: list = ()) -> ipaddress.IPv4Network | None:
+def free_subnet(routes: list[HostRoute], taken: list = ()) -> ipaddress.IPv4Network | None:
     """A private /16 no route and no TAKEN network overlaps, to suggest for the kind network."""
     avoid = [r.network for r in routes] + [ipaddress.ip_network(str(t), strict=False) for t in taken]
     candidates = [ipaddress.IPv4Network(f"172.{b}.0.0/16") for b in range(18, 32)] + \
@@ -298,7 +298,7 @@ def free_subnet(routes: list[Route], taken: list = ()) -> ipaddress.IPv4Network 
     return next((c for c in candidates if not any(c.overlaps(a) for a in avoid)), None)
 
 
-def route_warnings(subnet, routes: list[Route], own_devs: tuple[str, ...] = ()) -> tuple[bool, str, str]:
+def route_warnings(subnet, routes: list[HostRoute], own_devs: tuple[str, ...] = ()) -> tuple[bool, str, str]:
     """(ok, found, fix) for host routes overlapping the kind network's SUBNET."""
     bad = overlapping_routes(subnet, routes, own_devs)
     if not bad:

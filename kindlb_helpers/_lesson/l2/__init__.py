@@ -45,7 +45,7 @@ from .failover_report import (
     DOCUMENTED,
     EXPECTED,
     FAILOVER_LIMIT,
-    FAILURES,
+    FAILOVER_MODES,
     Failover,
     compare_failovers,
     failover_figure,
@@ -62,7 +62,7 @@ __all__ = [
     # the client's neighbour entry, and where the IP lives
     "entry_node", "neighbours", "node_macs", "Location", "settle", "where_is",
     # failover
-    "DOCUMENTED", "EXPECTED", "FAILOVER_LIMIT", "FAILURES", "Failover", "compare_failovers", "failover",
+    "DOCUMENTED", "EXPECTED", "FAILOVER_LIMIT", "FAILOVER_MODES", "Failover", "compare_failovers", "failover",
     "failover_figure",
     # traffic policy and the client address
     "client_addresses", "compare_policies", "policy_figure", "policy_summary", "restore", "scale",

@@ -19,7 +19,7 @@ DOCUMENTED = ("Speakers watch each other with memberlist. When the announcing no
 FAILOVER_LIMIT = 90
 
 #: The two ways 06 takes the announcer away, in a sentence each.
-FAILURES = {
+FAILOVER_MODES = {
     "speaker": "the announcing node's speaker pod is deleted (kubectl delete pod): the node itself keeps running",
     "node": "the announcing node's container is paused (docker pause): the whole node stops answering, as if it "
             "had lost power; afterwards it is unpaused",
@@ -109,7 +109,7 @@ class Failover:
                 "answered_via": self.answered_via}
 
     def _repr_html_(self) -> str:
-        how = html.escape(FAILURES[self.mode])
+        how = html.escape(FAILOVER_MODES[self.mode])
         return (f"<div><b>Failover: {how}.</b> <b>{html.escape(self.before)}</b> &rarr; <b>{html.escape(self.after)}"
                 f"</b>; <code>{self.ip}</code> answered through {html.escape(self.through)} after "
                 f"<b>{self.answered_after:.1f} s"
@@ -173,7 +173,7 @@ def compare_failovers(*runs: Failover) -> pd.DataFrame:
     rows = {}
     for r in runs:
         rows[r.mode] = {
-            "how": FAILURES[r.mode],
+            "how": FAILOVER_MODES[r.mode],
             "new announcer after (s)": r.announced_after,
             "first gratuitous ARP after (s)": r.garp_after,
             "answered through the new node after (s)": (

@@ -17,7 +17,7 @@ from ..._core.errors import BadInput, KindlbError, WaitTimeout
 from ..._core.manifests import NAMESPACE
 from ..._core.objects import http_url
 from .announce import SPEAKER_LABEL, app_pods_by_node, current_announcer, speaker_pods
-from .failover_report import FAILOVER_LIMIT, FAILURES, Failover
+from .failover_report import FAILOVER_LIMIT, FAILOVER_MODES, Failover
 from .neigh import checked_ip, checked_via, mac_to_node, neighbours, node_macs
 
 
@@ -53,7 +53,7 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
     from ..._cluster.probe import Prober
 
     ip, via = checked_ip(ip), checked_via(via)
-    if mode not in FAILURES:
+    if mode not in FAILOVER_MODES:
         raise BadInput(f"mode must be 'speaker' or 'node' (got {mode!r})")
     if capture not in ("auto", "host", "node", "off"):
         raise BadInput(f"capture must be 'auto', 'host', 'node' or 'off' (got {capture!r})")
@@ -145,7 +145,7 @@ def _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before,
     if announced is None or answered is None:
         seen = f"{after} announces" if after else f"no other node announced it (still {before})"
         raise WaitTimeout(f"{ip}: not answering through another node within {timeout:.0f} s after the failure "
-                          f"({FAILURES[mode]}): {seen}. Look at the speaker logs "
+                          f"({FAILOVER_MODES[mode]}): {seen}. Look at the speaker logs "
                           f"(`kubectl -n {NAMESPACE} logs -l {SPEAKER_LABEL}`)")
 
     def healthy() -> tuple[bool, str]:
@@ -204,7 +204,7 @@ def _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before,
         _hood.Step(_hood.kubectl(kind.cluster, "rollout", "status", "daemonset/speaker", namespace=NAMESPACE),
                    "every speaker ready again"),
     ]
-    hood = _hood.Hood(f"fail over {ip}: {FAILURES[mode]}", steps)
+    hood = _hood.Hood(f"fail over {ip}: {FAILOVER_MODES[mode]}", steps)
     capture_text = f"{arp.attrs['via']}: {arp.attrs['why']}" if arp is not None else ""
     return Failover(ip, mode, before, after, mac_before, mac_after, round(announced, 1),
                     None if garp is None else round(garp, 1), round(answered, 1), failed, round(max(gaps), 1),
