@@ -238,3 +238,60 @@ def test_the_readmes_map_matches_the_tree():
     dirs = {p.name for p in root.rglob("*") if p.is_dir() and ".git" not in p.parts}
     stale += sorted(n + "/" for n in set(re.findall(r"(?:^|\s)([a-z_][\w.-]*)/(?=[\s(])", block, re.M)) if n not in dirs)
     assert not missing and not stale, f"README.md's map: add {missing}, drop or fix {stale}"
+
+
+def _library_and_lab() -> list[Path]:
+    return [*PKG.rglob("*.py"), *(PKG.parent / "lab" / "kindlb_lab").rglob("*.py")]
+
+
+def test_no_underscore_name_is_imported_from_another_file():
+    """An underscore name is private to its file (STYLE.md): what a topic's modules share has a plain name in
+    one module of that topic. The layers' own packages (``_core`` ...) are modules, not names, and may be."""
+    layers = set(ORDER)
+    found = []
+    for path in _library_and_lab():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                found += [f"{path.relative_to(PKG.parent)}: from {'.' * node.level}{node.module or ''} import {a.name}"
+                          for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__") and a.name not in layers]
+    assert not found, found
+
+
+def test_the_checker_finds_an_underscore_import(tmp_path):
+    bad = tmp_path / "x.py"
+    bad.write_text("from .neigh import _via, checked_ip\n")
+    names = [a.name for n in ast.walk(ast.parse(bad.read_text())) if isinstance(n, ast.ImportFrom) for a in n.names]
+    assert [n for n in names if n.startswith("_")] == ["_via"]
+
+
+def test_the_lab_uses_the_core_and_the_cluster_layer_only():
+    """The offline lab is a plug-in beside the library: it imports kindlb_helpers._core and ._cluster, never the
+    lesson, the tools or the notebooks' surface."""
+    wrong = []
+    for path in (PKG.parent / "lab" / "kindlb_lab").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) else
+                     [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            wrong += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "kindlb_helpers"
+                      and (len(n.split(".")) < 2 or n.split(".")[1] not in ("_core", "_cluster"))]
+    assert not wrong, wrong
+
+
+#: names a concept goes by, each defined (def, class or assignment at a module's top) in one module only
+ONE_HOME = ("to_yaml", "kubectl_args", "one_line", "Route", "FAILURES", "apply", "server_side_apply",
+            "rollout_status", "free_addresses", "configmap_pools")
+
+
+def test_each_concept_has_one_home():
+    homes: dict[str, list[str]] = {n: [] for n in ONE_HOME}
+    for path in PKG.rglob("*.py"):
+        if path.parent == PKG:  # the topics only re-export
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            names = ([node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else
+                     [t.id for t in node.targets if isinstance(t, ast.Name)] if isinstance(node, ast.Assign) else [])
+            for n in names:
+                if n in homes:
+                    homes[n].append(str(path.relative_to(PKG)))
+    assert {n: h for n, h in homes.items() if len(h) > 1} == {}, homes
