@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 
-from .._core.errors import CommandFailed, KindlbError
+from .._core.errors import KindlbError
 from .._core.versions import KIND_VERSION
 from .commands import run
 
@@ -33,17 +33,15 @@ def kind_binary() -> str:
     )
 
 
-def kind(*args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess:
-    """Run ``kind ARGS`` with the one kind program."""
-    return run([kind_binary(), *args], what=f"kind {' '.join(args[:2])}", timeout=timeout, check=check,
+def kind(*args: str, timeout: float = 60, check: bool = False, what: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``kind ARGS`` with the one kind program (``what`` names the step in a failure's message)."""
+    return run([kind_binary(), *args], what=what or f"kind {' '.join(args[:2])}", timeout=timeout, check=check,
                hint="is Docker answering? (`docker ps`)")
 
 
 def kind_clusters() -> list[str]:
     """Names of the kind clusters (``kind get clusters``)."""
-    out = kind("get", "clusters")
-    if out.returncode != 0:
-        raise KindlbError(f"kind get clusters failed: {out.stderr.strip()}")
+    out = kind("get", "clusters", check=True)
     return [line.strip() for line in out.stdout.splitlines() if line.strip()]
 
 
@@ -60,8 +58,4 @@ def kind_load(cluster: str, images: list[str] | tuple[str, ...] = (), archive: s
         args = ["load", "docker-image", "--name", cluster, *images]
     else:
         return
-    try:
-        kind(*args, timeout=timeout, check=True)
-    except CommandFailed as exc:
-        raise CommandFailed(f"{args[0]} {args[1]} into {cluster} failed: {(exc.stderr or str(exc)).strip()[-600:]}",
-                            status=exc.status, stderr=exc.stderr) from exc
+    kind(*args, timeout=timeout, check=True, what=f"kind {args[0]} {args[1]} into {cluster}")

@@ -88,8 +88,9 @@ def ensure_image(image: str) -> None:
         return
     client = _client()
     try:
-        client.images.pull(image)
-    except Exception as exc:  # no registry, no internet, no such image
+        with _translate(client, f"pull {image}"):
+            client.images.pull(image)
+    except KindlbError as exc:  # no registry, no internet, no such image: DockerError or DockerUnavailable
         from .stuck import local_instead
 
         instead = local_instead(image)
@@ -97,7 +98,7 @@ def ensure_image(image: str) -> None:
                f"or set router_image = {instead!r}" if instead else
                "offline, build the lab's router (kindlb lab build) or load a bundle (kindlb bundle load FILE); "
                "router_image = \"auto\" then finds it")
-        raise KindlbError(f"image {image} is not in Docker and could not be pulled ({type(exc).__name__}): "
+        raise KindlbError(f"image {image} is not in Docker and could not be pulled ({type(exc.__cause__).__name__}): "
                           f"{fix}") from exc
 
 
