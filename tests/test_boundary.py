@@ -1,4 +1,4 @@
-"""One error boundary (issue 15): the outside systems' exceptions become the package's at one place each,
+"""One error boundary: the outside systems' exceptions become the package's at one place each,
 waits retry only what time can change, bad input is BadInput (exit 2), and a failed notebook is data.
 No Docker daemon and no cluster: the Kubernetes client talks to a loopback HTTP server started here."""
 from __future__ import annotations

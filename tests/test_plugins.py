@@ -1,4 +1,4 @@
-"""The lab plugs in (issue 15): offline sources come from entry points, one kind finder that sees what they
+"""The lab plugs in: offline sources come from entry points, one kind finder that sees what they
 bring (the bundle's own cluster lister was the bug: it is gone, the bundle asks kind.kind_clusters), one `kind load`, one image inspector, one delete-ignoring-404."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A MetalLB release is one object (issue 15): parsed once and strictly, asked everything that depends on it,
+"""A MetalLB release is one object: parsed once and strictly, asked everything that depends on it,
 its answers checked against the releases' own source, fetched from the Go module proxy in the docker tier
 (tests/_metallb_source.py: downloaded on a fresh machine, never skipped), and no other module compares versions."""
 from __future__ import annotations

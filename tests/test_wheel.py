@@ -75,7 +75,7 @@ def test_notebook_03_runs_headless_from_the_installed_series(installed):
                 "03_address_pool")
     run_seconds = time.monotonic() - t0
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "ok: 1 notebook in" in r.stdout  # kindlb run's summary line (issue 18)
+    assert "ok: 1 notebook in" in r.stdout  # kindlb run's summary line
     executed = nbformat.read(cwd / "out" / "03_address_pool.ipynb", as_version=4)
     assert executed.metadata.papermill.input_path.startswith(str(python.parent.parent))  # the installed copy
     text = json.dumps([c.get("outputs", []) for c in executed.cells])

@@ -2,7 +2,7 @@
 
 The cluster is set up as notebooks 02-04 leave it (MetalLB of the pinned release, a pool ``default``, nginx);
 a learner opens 07, sets ``cluster``, runs the cells down to exercise 2, types an answer between the triple
-quotes of the answer cell (the convention of /work/coord/EX07_READY: YAML or a one-line JSON document), runs
+quotes of the answer cell (YAML or a one-line JSON document: 07's answer-cell convention), runs
 it and the check, and reads the verdict. The hint and the solution are closed <details> that open on a click.
 """
 from __future__ import annotations
@@ -60,8 +60,8 @@ def _has_answer_cells() -> bool:
     return any("answer-2" in c.metadata.get("tags", []) for c in nb.cells)
 
 
-@pytest.mark.skipif(not _has_answer_cells(), reason="07 has no cell tagged answer-2 (the answer-cell convention of "
-                    "issue 17): this test drives that convention")
+@pytest.mark.skipif(not _has_answer_cells(), reason="07 has no cell tagged answer-2 (the answer-cell "
+                    "convention): this test drives that convention")
 def test_07_answer_cell_wrong_then_right(lab, prepared):
     q2 = kh.exercises.PinAddress(prepared["k"])  # what the task will show this learner: the same cluster
     address, prefix = q2.address, q2.prefix
@@ -146,7 +146,7 @@ def _exercise_5(pool: str, worker: str | None, prefix: str) -> str:
 
 
 def test_07_exercise_5_wrong_then_right_without_cleanup(lab, prepared):
-    """The exercise whose check read the event history (issue 24): a learner goes straight to exercise 5, applies an
+    """The exercise whose check read the event history: a learner goes straight to exercise 5, applies an
     L2Advertisement without nodeSelectors (every node may announce), reads 'Not yet', adds the nodeSelectors in the
     same answer cell and gets 'Correct' at once: nothing deleted in between."""
     q5 = kh.exercises.NodeSelectors(prepared["k"])
