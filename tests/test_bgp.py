@@ -1,4 +1,4 @@
-"""BGP mode (issue 19), fast tier: the router's configuration, MetalLB's objects in both eras, the checks
+"""BGP mode, fast tier: the router's configuration, MetalLB's objects in both eras, the checks
 that refuse bad input before anything is applied, the parsers of what FRR says, and the network rule
 (the host never names a BGP address)."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""ARP capture and the probers (issue 16): the parsers on crafted frames and trace lines, a real capture of
+"""ARP capture and the probers: the parsers on crafted frames and trace lines, a real capture of
 gratuitous ARP on a Docker bridge made here, and the host prober against a server on loopback."""
 from __future__ import annotations
 

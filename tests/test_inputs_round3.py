@@ -1,4 +1,4 @@
-"""Bad input, round 3 (issue 20): one parametrised test per class of input, each through the public API
+"""Bad input: one parametrised test per class of input, each through the public API
 (``import kindlb_helpers as kh``) and the ``kindlb`` command line; every case a clear message or the right result.
 
 Classes: lookalike and padded numbers, IPv4-mapped IPv6, single-address subnets, long strings, YAML values of
