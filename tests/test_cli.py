@@ -40,7 +40,8 @@ def test_an_output_folder_that_cannot_be_made(tmp_path):
     blocker.write_text("")
     out = kindlb("run", "--output", str(blocker / "sub"), "-p", "apply=false", "-p", "subnet=172.19.0.1/16",
                  "03_address_pool")
-    assert out.returncode == 1 and "cannot create the output folder" in out.stderr
+    assert out.returncode == 2 and "cannot create the output folder" in out.stderr  # bad input: another path
+    assert "is a file, not a folder" in out.stderr
     assert "Traceback" not in out.stderr
 
 

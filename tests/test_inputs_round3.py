@@ -463,8 +463,8 @@ def test_doctor_on_a_broken_kubeconfig(tmp_path):
         (tmp_path / name).write_bytes(content)
     code = ("import os, kindlb_helpers as kh\nfor name in os.environ['SAMPLE'].split(','):\n"
             "    os.environ['KUBECONFIG'] = os.path.join(os.environ['DIR'], name)\n"
-            "    row = kh.doctor.check('kindlb', ('context',)).iloc[0]\n"
-            "    print(name, '|', row['ok'], '|', row['found'], '|', row['fix'])")
+            "    row = kh.doctor.check('kindlb', ('context',)).row('context')\n"
+            "    print(name, '|', row.ok, '|', row.found, '|', row.fix)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                        env={**os.environ, "SAMPLE": ",".join(BROKEN_KUBECONFIGS), "DIR": str(tmp_path)})
     assert r.returncode == 0, r.stderr[-2000:]

@@ -10,10 +10,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from .._cluster.commands import run
 from .._core.errors import BadInput, CommandTimeout, KindlbError, ToolMissing
+from .checks import Checks
 
 CHECKS = ("python", "docker", "kind", "kubectl", "cluster", "context", "metallb")
 PACKAGES = ("kubernetes", "docker", "pandas", "ipywidgets", "papermill", "tqdm", "PyYAML")
@@ -40,11 +39,15 @@ def _python() -> tuple[bool, str, str]:
 
 
 def _docker() -> tuple[bool, str, str]:
-    from .._cluster.dockernet import docker_client
+    from .._cluster.quick import docker_version
 
     try:
-        client = docker_client()
-        return True, f"engine {client.version().get('Version', '?')}", ""
+        version = docker_version()  # the standard library over the socket: no SDK to import
+        if version is None:  # DOCKER_HOST is ssh:// or TLS: the SDK serves it
+            from .._cluster.dockernet import docker_client
+
+            version = docker_client().version().get("Version", "?")
+        return True, f"engine {version}", ""
     except KindlbError as exc:
         return False, str(exc), "start Docker (Docker Desktop, or `sudo systemctl start docker`)"
 
@@ -93,10 +96,15 @@ def _cluster(cluster: str) -> tuple[bool, str, str]:
 
 def _context(cluster: str) -> tuple[bool, str, str]:
     from .._cluster.kube import PROBE_TIMEOUT, ClusterUnreachable, connect, wait_api_ready
+    from .._cluster.quick import light
 
     try:
-        k = connect(cluster, timeout=PROBE_TIMEOUT, retries=0)
-        wait_api_ready(k, timeout=0.5)  # one try (two if the first is refused at once)
+        k = light(cluster)  # GET /version with the standard library, when the kubeconfig allows
+        if k is not None:
+            k.version.get_code()
+        else:
+            k = connect(cluster, timeout=PROBE_TIMEOUT, retries=0)
+            wait_api_ready(k, timeout=0.5)  # one try (two if the first is refused at once)
     except ClusterUnreachable as exc:
         return False, str(exc), f"docker start {cluster}-control-plane (or re-create the cluster)"
     except KindlbError as exc:
@@ -107,9 +115,10 @@ def _context(cluster: str) -> tuple[bool, str, str]:
 def _metallb(cluster: str) -> tuple[bool, str, str]:
     from .._cluster.kube import PROBE_TIMEOUT, connect
     from .._cluster.metallb import installed_version, readiness
+    from .._cluster.quick import light
 
-    try:
-        k = connect(cluster, timeout=PROBE_TIMEOUT, retries=0)
+    try:  # the same reads as with the client, as plain JSON: no typed API to import
+        k = light(cluster) or connect(cluster, timeout=PROBE_TIMEOUT, retries=0)
         version = installed_version(k)
         if version is not None:
             ready, text = readiness(k)
@@ -120,25 +129,14 @@ def _metallb(cluster: str) -> tuple[bool, str, str]:
     return ready, f"{version}: {text}", "" if ready else "kubectl -n metallb-system get pods; wait or reinstall"
 
 
-def _import_for(checks) -> None:
-    """Import, in this thread, what the checks will import, so that the threads only run them."""
-    if "docker" in checks or "cluster" in checks:
-        from .._cluster import dockernet  # noqa: F401
-    if {"context", "metallb"} & set(checks):
-        from kubernetes import client
-
-        from .._cluster import kube, metallb  # noqa: F401
-
-        for api in ("VersionApi", "CoreV1Api", "AppsV1Api", "V1Deployment", "V1DaemonSet"):
-            getattr(client, api)
-
-
-def check_environment(cluster: str = "kindlb", checks: tuple[str, ...] = CHECKS) -> pd.DataFrame:
-    """One row per check: what, ok, what was found, what to do about it.
+def check_environment(cluster: str = "kindlb", checks: tuple[str, ...] = CHECKS) -> Checks:
+    """One row per check: what, ok, what was found, what to do about it (:class:`Checks`).
 
     Only the context ``kind-<cluster>`` is ever contacted, with short timeouts; the kubectl check
     runs ``kubectl version --client`` with an empty kubeconfig, so it contacts nothing. Unknown
     check names are refused. Later checks are skipped (not failed) when an earlier one they need has failed.
+    Docker and the API server are asked with the standard library (:mod:`~kindlb_helpers._cluster.quick`):
+    the check imports neither the Docker SDK, nor the kubernetes client's typed APIs, nor pandas.
     """
     funcs = {"python": _python, "docker": _docker, "kind": _kind, "kubectl": lambda: _kubectl(cluster),
              "cluster": lambda: _cluster(cluster), "context": lambda: _context(cluster),
@@ -153,14 +151,19 @@ def check_environment(cluster: str = "kindlb", checks: tuple[str, ...] = CHECKS)
     # whose prerequisite failed is still reported as skipped, as if it had never run)
     from concurrent.futures import ThreadPoolExecutor
 
-    # two threads must not start the same import (requests, kubernetes' lazy models): each group's
-    # imports happen here first; the API client's, the slowest, while the processes of the first group run
-    first = [c for c in dict.fromkeys(checks) if c not in ("context", "metallb")]
+    # the modules the checks import, here first: two threads must not start the same import
+    from .._cluster import kube, metallb, quick  # noqa: F401
+
+    futures: dict = {}
+    if "docker" in checks:  # `kind get clusters` against a Docker that never answers would wait the command's
+        plain = funcs["cluster"]  # 30 s: the cluster check asks only once Docker has answered
+
+        def after_docker() -> tuple[bool, str, str]:
+            return plain() if futures["docker"].result()[0] else (False, "skipped", "fix docker first")
+        funcs["cluster"] = after_docker
     with ThreadPoolExecutor(max_workers=len(checks) or 1, thread_name_prefix="kindlb-check") as pool:
-        _import_for([c for c in first if c in ("docker", "cluster")])
-        futures = {name: pool.submit(funcs[name]) for name in first}
-        _import_for([c for c in checks if c in ("context", "metallb")])
-        futures.update({name: pool.submit(funcs[name]) for name in checks if name not in futures})
+        for name in sorted(dict.fromkeys(checks), key=lambda n: n != "docker"):  # docker's future first
+            futures[name] = pool.submit(funcs[name])
     rows, ok = [], {}
     for name in checks:
         if any(ok.get(n) is False for n in needs.get(name, ())):
@@ -170,19 +173,21 @@ def check_environment(cluster: str = "kindlb", checks: tuple[str, ...] = CHECKS)
         good, found, fix = futures[name].result()
         ok[name] = good
         rows.append({"check": name, "ok": good, "found": found, "fix": fix})
-    return pd.DataFrame(rows, columns=["check", "ok", "found", "fix"])
+    return Checks(rows)
 
 
-def require(frame: pd.DataFrame, *names: str) -> None:
-    """Stop with a clear message when any of the named checks failed."""
-    bad = frame[frame["check"].isin(names) & (frame["ok"] != True)]  # noqa: E712
-    if len(bad):
-        lines = [f"- {r.check}: {r.found} -> {r.fix}" for r in bad.itertuples()]
+def require(frame, *names: str) -> None:
+    """Stop with a clear message when any of the named checks failed (a :class:`Checks` or a DataFrame)."""
+    bad = [r for r in frame.itertuples() if r.check in names and r.ok != True]  # noqa: E712 (numpy's bool too)
+    if bad:
+        lines = [f"- {r.check}: {r.found} -> {r.fix}" for r in bad]
         raise KindlbError("this notebook cannot go on yet:\n" + "\n".join(lines))
 
 
-def styled(frame: pd.DataFrame):
-    """The check table with a tick or a cross per row."""
+def styled(frame):
+    """The check table with a tick or a cross per row (a :class:`Checks` shows itself so)."""
+    if isinstance(frame, Checks):
+        return frame
     shown = frame.assign(ok=frame["ok"].map({True: "✔", False: "✘", None: "–"}))
 
     def colour(v):

@@ -28,7 +28,8 @@ def _api_message(exc) -> str:
     return str(getattr(exc, "reason", "") or "").strip()
 
 
-def _status_hint(status: int | None, cluster: str) -> str:
+def status_hint(status: int | None, cluster: str) -> str:
+    """What to do about an API error with this HTTP status."""
     if status in (401, 403):
         return (f"the credentials for kind-{cluster} are refused: write them again with "
                 f"`kind export kubeconfig --name {cluster}` (this also makes it the current context)")
@@ -60,8 +61,9 @@ def _why(cause: BaseException) -> str:
     return f"{type(inner).__name__}: {inner}".splitlines()[0][:160]
 
 
-def _unreachable(cluster: str, host: str | None, cause: BaseException) -> ClusterUnreachable:
-    short = _why(cause)
+def unreachable(cluster: str, host: str | None, cause: BaseException | str) -> ClusterUnreachable:
+    """ClusterUnreachable for kind cluster CLUSTER at HOST, with a short reason (CAUSE, or the reason it says)."""
+    short = cause if isinstance(cause, str) else _why(cause)
     return ClusterUnreachable(
         f"the API server of kind cluster {cluster!r} ({host or 'unknown address'}) does not answer ({short}): "
         f"is the cluster running? `docker ps` should list {cluster}-control-plane, `kind get clusters` lists "
@@ -91,20 +93,20 @@ def translate(what: str, cluster: str = DEFAULT_CLUSTER, host: str | None = None
     except (ApiException, DynamicApiError) as exc:
         status = getattr(exc, "status", None)
         if not status:  # status 0: the client's own wrapper around TLS/connection failures
-            raise _unreachable(cluster, host, exc) from exc
+            raise unreachable(cluster, host, exc) from exc
         reason = getattr(exc, "reason", None)
         msg = f"{what}: the API server of kind-{cluster} answered {status} {reason or ''}".rstrip()
         detail = _api_message(exc)
         if detail:
             msg += f" ({detail})"
-        raise KubeAPIError(f"{msg}: {_status_hint(status, cluster)}", status=status, reason=reason,
+        raise KubeAPIError(f"{msg}: {status_hint(status, cluster)}", status=status, reason=reason,
                            body=getattr(exc, "body", None)) from exc
     except ResourceNotFoundError as exc:
         raise KubeAPIError(
             f"{what}: kind-{cluster} does not serve that kind of object ({exc}): install what defines it "
             "(e.g. MetalLB's CRDs, notebook 02_install_metallb) first", status=404, reason="Not Found") from exc
     except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
-        raise _unreachable(cluster, host, exc) from exc
+        raise unreachable(cluster, host, exc) from exc
     except ConfigException as exc:
         raise ClusterNotFound(
             f"the kubeconfig entry for kind-{cluster} cannot be used ({exc}): write it again with "

@@ -120,6 +120,32 @@ def _dynamic_client(api: Any, cluster: str, host: str | None) -> Any:
     return TranslatedDynamicClient(api)
 
 
+def pinned_context(cluster: str, *, context: str | None = None, kubeconfig: str | None = None,
+                   allow_other_context: bool = False) -> tuple[str, str]:
+    """(the context, the kubeconfig path(s)) that :func:`connect` uses for CLUSTER: ``kind-<cluster>`` unless
+    another is allowed explicitly, read from $KUBECONFIG or ~/.kube/config as kubectl would. WrongContext or
+    ClusterNotFound, with what to do, otherwise. Nothing is contacted."""
+    expected = kind_context(cluster)
+    wanted = context or expected
+    # the client reads $KUBECONFIG once, at import; read it now, as kubectl would
+    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+    if wanted != expected and not allow_other_context:
+        raise WrongContext(
+            f"refusing context {wanted!r}: this tutorial only talks to kind cluster {cluster!r} "
+            f"(context {expected!r}). Pass allow_other_context=True only if you really mean to use {wanted!r}."
+        )
+    # read the context names ourselves: the client's lister insists on a current-context, which a
+    # kubeconfig lacks after `kind delete cluster` removed the current one (kubectl copes, so must we)
+    names, reason = context_names(kubeconfig)
+    if wanted not in names:
+        raise ClusterNotFound(
+            f"kube context {wanted!r} not found{reason}: create the cluster with "
+            f"`kind create cluster --name {cluster}` (or run notebook 00_prerequisites); if it exists, "
+            f"`kind export kubeconfig --name {cluster}` writes the context"
+        )
+    return wanted, kubeconfig
+
+
 def connect(
     cluster: str = DEFAULT_CLUSTER,
     *,
@@ -142,24 +168,8 @@ def connect(
     from kubernetes import config
     from kubernetes.client import ApiClient, Configuration
 
-    expected = kind_context(cluster)
-    wanted = context or expected
-    # the client reads $KUBECONFIG once, at import; read it now, as kubectl would
-    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
-    if wanted != expected and not allow_other_context:
-        raise WrongContext(
-            f"refusing context {wanted!r}: this tutorial only talks to kind cluster {cluster!r} "
-            f"(context {expected!r}). Pass allow_other_context=True only if you really mean to use {wanted!r}."
-        )
-    # read the context names ourselves: the client's lister insists on a current-context, which a
-    # kubeconfig lacks after `kind delete cluster` removed the current one (kubectl copes, so must we)
-    names, reason = context_names(kubeconfig)
-    if wanted not in names:
-        raise ClusterNotFound(
-            f"kube context {wanted!r} not found{reason}: create the cluster with "
-            f"`kind create cluster --name {cluster}` (or run notebook 00_prerequisites); if it exists, "
-            f"`kind export kubeconfig --name {cluster}` writes the context"
-        )
+    wanted, kubeconfig = pinned_context(cluster, context=context, kubeconfig=kubeconfig,
+                                        allow_other_context=allow_other_context)
     cfg = type.__call__(Configuration)  # a fresh one, not a copy of the process-wide default
     if retries is not None:
         cfg.retries = retries
