@@ -2,7 +2,7 @@
 
 Pure: it reads what the caller read from the cluster (the Service's annotations, MetalLB's pools, the
 addresses Services hold, the controller's words) and asks nothing. Both diagnoses use it: the waits' (an
-external IP that does not come, ``cluster.metallb.diagnose``) and notebook 08's (``lesson.trouble``).
+external IP that does not come, ``lesson.no_ip.reasons_no_ip``) and notebook 08's (``lesson.trouble``).
 
 A Service asks for a pool by the annotation ``<prefix>/address-pool``, with a prefix its MetalLB release reads
 (``release(v).annotation_prefixes``); the controller's AllocationFailed message names the pool too ("no

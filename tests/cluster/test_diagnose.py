@@ -6,6 +6,8 @@ import pytest
 
 import kindlb_helpers as kh
 from kindlb_helpers._cluster import kube, metallb
+from kindlb_helpers._lesson.no_ip import reasons_no_ip
+
 from _lesson_setup import own_pool, with_metallb
 
 
@@ -39,8 +41,8 @@ def test_exhausted_pool_is_named_in_the_timeout(tiny_pool, cluster):
 def test_missing_l2advertisement_is_named(tiny_pool):
     k, ns, pool, objs = tiny_pool
     assert kube.delete(k, "metallb.io/v1beta1", "L2Advertisement", pool, "metallb-system")
-    reasons = metallb.diagnose(k)
+    reasons = reasons_no_ip(k)
     assert metallb.l2_advertisements(k) == [], "another L2Advertisement exists; this test needs only its own"
     assert any("no L2Advertisement" in r for r in reasons), reasons
     metallb.apply_pool(k, objs, timeout=60)
-    assert not any("no L2Advertisement" in r for r in metallb.diagnose(k))
+    assert not any("no L2Advertisement" in r for r in reasons_no_ip(k))
