@@ -82,8 +82,8 @@ def run_one(path: Path, out_dir: Path, parameters: dict, kernel: str = "python3"
             pm.execute_notebook(str(path), str(out), parameters=params, kernel_name=kernel, cwd=str(path.parent),
                                 progress_bar=False, execution_timeout=timeout, start_timeout=120, **extra)
         except pm.PapermillExecutionError as exc:
-            failure = cell_failure(exc, path.stem)
-            error = failing_cell(exc)
+            failure = cell_failure(exc, path.stem, out)
+            error = str(failure)
         except pm.PapermillException as exc:  # papermill's other refusals (parameters, the notebook's form)
             error = f"papermill could not run it: {type(exc).__name__}: {exc}"
         except RuntimeError as exc:  # the kernel did not start (no cell ran): one more try, then report
@@ -273,12 +273,22 @@ def make_output_dir(path: str | Path) -> Path:
     return path
 
 
-def cell_failure(exc, notebook: str | None = None) -> NotebookFailed:
-    """Papermill's PapermillExecutionError as this package's error, its facts kept as attributes."""
+def cell_failure(exc, notebook: str | None = None, executed: str | Path | None = None) -> NotebookFailed:
+    """The one failure locator: papermill's PapermillExecutionError as this package's error, its facts kept as
+    attributes (the cell, its first line, the error, the traceback, and how many cells the executed copy has)."""
+    import re
+
     code = next((line.strip() for line in (getattr(exc, "source", "") or "").splitlines() if line.strip()), "")
+    cells = None
+    if executed is not None and Path(executed).exists():
+        import nbformat
+
+        cells = len(nbformat.read(str(executed), as_version=4).cells)
+    plain = [re.sub(r"\x1b\[[0-9;]*m", "", t) for t in (getattr(exc, "traceback", None) or [])]
     return NotebookFailed(failing_cell(exc), notebook=notebook, cell_index=getattr(exc, "cell_index", None),
                           exec_count=getattr(exc, "exec_count", None), source_line=code,
-                          ename=str(getattr(exc, "ename", "")), evalue=str(getattr(exc, "evalue", "")))
+                          ename=str(getattr(exc, "ename", "")), evalue=str(getattr(exc, "evalue", "")),
+                          traceback=plain, cells=cells)
 
 
 def failing_cell(exc) -> str:
@@ -364,13 +374,17 @@ def result_line(res: Result, width: int = 24) -> str:
 def failure_lines(res: Result, verbose: bool = False) -> list[str]:
     """Where a failed notebook stopped, as JupyterLab shows it: the cell (``[16]`` and its position in the
     executed copy), its first line of code, and the error in one line; ``verbose``: the error whole."""
-    where = failed_cell(res.output) if res.output and Path(res.output).exists() else None
-    if where is None:  # no cell failed (the kernel did not start, papermill refused): what was said
+    f = res.failure
+    if f is None:  # no cell failed (the kernel did not start, papermill refused): what was said
         first, *rest = (res.error or "no error recorded").strip().splitlines() or [""]
         return [one_line(res.error or "no error recorded")] + ([*rest] if verbose else [])
-    lines = [f"cell {where['cell']}: {where['code']}", where["error"]]
+    number = f"[{f.exec_count}]" if f.exec_count is not None else "(not numbered)"
+    of = f" of {f.cells}" if f.cells is not None else ""
+    code = f.source_line[:120] + ("\u2026" if len(f.source_line) > 120 else "")
+    lines = [f"cell {number} (cell {f.cell_index + 1}{of} in the executed copy): {code}",
+             one_line(f"{f.ename or 'Error'}: {f.evalue}")]
     if verbose and res.error:
-        lines += ["", *res.error.splitlines(), *where["traceback"]]
+        lines += ["", *res.error.splitlines(), *f.traceback]
     return lines
 
 
@@ -378,30 +392,6 @@ def one_line(text: str, limit: int = 300) -> str:
     """TEXT on one line (its lines joined with ' / '), cut at LIMIT characters."""
     joined = " / ".join(line.strip() for line in str(text).strip().splitlines() if line.strip())
     return joined if len(joined) <= limit else joined[: limit - 1] + "\u2026"
-
-
-def failed_cell(executed: str | Path) -> dict | None:
-    """The first cell of an executed notebook with an error output: ``cell`` (``[16]``, and its position
-    among the copy's cells as JupyterLab's status bar counts them), ``code`` (its first line), ``error``
-    (``Name: value`` in one line) and ``traceback`` (plain text); None when no cell failed."""
-    import re
-
-    import nbformat
-
-    nb = nbformat.read(str(executed), as_version=4)
-    for i, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            if out.get("output_type") != "error":
-                continue
-            code = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
-            count = cell.get("execution_count")
-            number = f"[{count}]" if count is not None else "(not numbered)"
-            plain = [re.sub(r"\x1b\[[0-9;]*m", "", t) for t in out.get("traceback", [])]
-            return {"cell": f"{number} (cell {i + 1} of {len(nb.cells)} in the executed copy)",
-                    "code": code[:120] + ("\u2026" if len(code) > 120 else ""),
-                    "error": one_line(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"),
-                    "traceback": plain}
-    return None
 
 
 def summary(results: list[Result]) -> pd.DataFrame:
