@@ -251,16 +251,3 @@ def exec_in(name: str, argv: list[str], check: bool = True, timeout: float | Non
 def vtysh(name: str, command: str) -> str:
     """``vtysh -c COMMAND`` in the router; its output."""
     return exec_in(name, ["vtysh", "-c", command])[1]
-
-
-def running(cluster: str, role: str = "router") -> Box | None:
-    """Our running router (or client) of ``cluster``, or None."""
-    client = _client()
-    with _translate(client, "look for the BGP router"):
-        found = client.containers.list(filters={"label": [f"{LABEL}={cluster}", f"{ROLE}={role}"]})
-    if not found:
-        return None
-    c = found[0]
-    nets = (c.attrs.get("NetworkSettings") or {}).get("Networks") or {}
-    net, info = next(iter(nets.items()), ("", {}))
-    return Box(c.name, c.attrs["Config"]["Image"], info.get("IPAddress", ""), net)

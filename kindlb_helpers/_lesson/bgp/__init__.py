@@ -20,7 +20,6 @@ from .client import Client, spread, spread_figure, start_client
 from .peering import (
     SPEAKER_LABEL,
     Router,
-    current_router,
     diagnose,
     expected_peers,
     peer,
@@ -37,7 +36,7 @@ from .withdrawal import WITHDRAW_LIMIT, Withdrawal, withdraw_node, withdraw_spea
 __all__ = [
     "SERVICE", "SPEAKER_LABEL", "WITHDRAW_LIMIT",
     "Plan", "plan", "resolve_image",
-    "Router", "start_router", "current_router", "peer", "speakers_by_node", "sessions", "expected_peers",
+    "Router", "start_router", "peer", "speakers_by_node", "sessions", "expected_peers",
     "diagnose", "wait_established",
     "expose", "should_advertise", "routes", "wait_next_hops",
     "Client", "start_client", "spread", "spread_figure",

@@ -49,12 +49,6 @@ def start_router(p: Plan, timeout: float = 60) -> Router:
     return Router(box.name, box.ip, box.image, files, _hood.Hood(f"start the FRR router {box.name}", steps))
 
 
-def current_router(kind: Kind) -> Router | None:
-    """The cluster's running router (after a kernel restart), or None."""
-    box = _router.running(kind.cluster)
-    return Router(box.name, box.ip, box.image, {}, _hood.Hood("router", [])) if box else None
-
-
 def configmap_config(kind: Kind) -> dict:
     cm = get_or_none(kind.core.read_namespaced_config_map, "config", NAMESPACE)
     return yaml.safe_load(((cm.data or {}).get("config") if cm else None) or "") or {}
