@@ -70,7 +70,7 @@ def load_metallb(name: str = "kindlb", version: str | None = None) -> dict:
 def cluster_families(name: str) -> tuple[int, ...]:
     """The address families the running cluster NAME gives pods: those of its nodes' podCIDRs ((4,) or (4, 6))."""
     k = kube.connect(name)
-    fams = {6 if ":" in c else 4 for n in k.core.list_node().items for c in (n.spec.pod_cid_rs or [])}
+    fams = {6 if ":" in c else 4 for n in k.core.list_node().items for c in (n.spec.pod_cidrs or [])}
     return tuple(sorted(fams))
 
 

@@ -49,7 +49,7 @@ def _row(kind: Kind, svc) -> dict:
                                else None) or []) if i.ip]
     events = events_for(kind, svc.metadata.name, svc.metadata.namespace, uid=svc.metadata.uid)
     return {"Service": svc.metadata.name, "ipFamilyPolicy": svc.spec.ip_family_policy,
-            "ipFamilies": ",".join(svc.spec.ip_families or []), "CLUSTER-IPs": ",".join(svc.spec.cluster_i_ps or []),
+            "ipFamilies": ",".join(svc.spec.ip_families or []), "CLUSTER-IPs": ",".join(svc.spec.cluster_ips or []),
             "EXTERNAL-IP": ",".join(ingress) or "<pending>",
             "IPv4": next((i for i in ingress if ":" not in i), None),
             "IPv6": next((i for i in ingress if ":" in i), None),

@@ -19,7 +19,7 @@ from ..._core.pool.families import FAMILY_NAMES, family_word, validate_families
 
 def families_of(kind: Kind) -> tuple[int, ...]:
     """The families the cluster gives pods and Services: those of its nodes' podCIDRs ((4,) or (4, 6))."""
-    fams = {6 if ":" in c else 4 for n in kind.core.list_node().items for c in (n.spec.pod_cid_rs or [])}
+    fams = {6 if ":" in c else 4 for n in kind.core.list_node().items for c in (n.spec.pod_cidrs or [])}
     return tuple(sorted(fams)) or (4,)
 
 
@@ -31,7 +31,7 @@ def cluster_table(kind: Kind) -> pd.DataFrame:
     rows = []
     for n in sorted(kind.core.list_node().items, key=lambda n: n.metadata.name):
         ips = [a.address for a in (n.status.addresses or []) if a.type == "InternalIP"]
-        cidrs = n.spec.pod_cid_rs or []
+        cidrs = n.spec.pod_cidrs or []
         rows.append({"node": n.metadata.name,
                      "IPv4 address": next((a for a in ips if ":" not in a), None),
                      "IPv6 address": next((a for a in ips if ":" in a), None),
@@ -52,7 +52,7 @@ def pods_table(kind: Kind, app: str = "nginx", namespace: str = "default") -> pd
     pods = kind.core.list_namespaced_pod(namespace, label_selector=f"app={app}").items
     rows = []
     for p in sorted(pods, key=lambda p: p.metadata.name):
-        ips = [i.ip for i in (p.status.pod_i_ps or [])]
+        ips = [i.ip for i in (p.status.pod_ips or [])]
         rows.append({"pod": p.metadata.name, "node": p.spec.node_name,
                      "IPv4": next((i for i in ips if ":" not in i), None),
                      "IPv6": next((i for i in ips if ":" in i), None)})
