@@ -161,9 +161,7 @@ def test_the_surface_is_the_topics_show_and_the_errors():
             "print(sorted(public - set(kh._TOPICS) - {'show'} - errors), sorted(set(kh.__all__) ^ public), "
             "'_short_errors_in_notebooks' in vars(kh), "
             "[t for t in kh._TOPICS if getattr(kh, t).__name__ != 'kindlb_helpers.' + t])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[] [] False []"
+    assert _fresh_python_prints(code) == "[] [] False []"
     assert 9 <= len(__import__("kindlb_helpers")._TOPICS) <= 14
 
 
@@ -177,20 +175,21 @@ def test_only_user_input_errors_hide_their_traceback():
     assert not hasattr(errors.WaitTimeout("x"), "_render_traceback_")
 
 
-def test_star_import_and_the_facade_names():
-    code = ("from kindlb_helpers import *; import kindlb_helpers as kh; "
-            "missing = [n for n in kh.__all__ if not hasattr(kh, n)]; print(missing)")
+def _fresh_python_prints(code: str) -> str:
+    """What CODE prints in a fresh interpreter (nothing of the test session loaded)."""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    return out.stdout.strip()
+
+
+def test_star_import_and_the_facade_names():
+    assert _fresh_python_prints("from kindlb_helpers import *; import kindlb_helpers as kh; "
+                                "print([n for n in kh.__all__ if not hasattr(kh, n)])") == "[]"
 
 
 def test_the_core_loads_without_docker_or_kubernetes():
-    code = ("import sys, kindlb_helpers; "
-            "print(sorted(m for m in ('docker', 'kubernetes', 'ipywidgets', 'matplotlib') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    assert _fresh_python_prints("import sys, kindlb_helpers; print(sorted(m for m in ('docker', 'kubernetes', "
+                                "'ipywidgets', 'matplotlib') if m in sys.modules))") == "[]"
 
 
 #: the most lines a module may have (papermill keeps iorw.py, 546 lines, whole: one job; so "about 500")
