@@ -7,6 +7,7 @@ caches its own results (stamp files, image labels), so a second ``build()`` only
 from __future__ import annotations
 
 import fcntl
+import filecmp
 import os
 import shutil
 import subprocess
@@ -245,6 +246,16 @@ def _module_dir(module: str, version: str) -> Path:
     return Path(r.stdout.strip())
 
 
+def _install(src: Path, dst: Path) -> None:
+    """Put SRC at DST unless the same file is there (size and mtime, which copy2 keeps); a new one goes in by
+    rename, so a kubectl that another process runs right now is never written over ("Text file busy")."""
+    if dst.exists() and filecmp.cmp(src, dst, shallow=True):
+        return
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}")
+    shutil.copy2(src, tmp)
+    os.replace(tmp, dst)
+
+
 def _copy_manifests(version: str, times: dict[str, float]) -> Path:
     """Copy MetalLB VERSION's install manifests out of its module zip into the cache, after checking
     that they run exactly the images the lab built (no pull from quay.io)."""
@@ -313,7 +324,7 @@ def _build(releases: tuple[str, ...], env: dict[str, str]) -> dict:
     finally:
         _finish("kubernetes", k8s, times)
     kbin = cache_dir() / "out" / "kubernetes" / v.K8S_VERSION
-    shutil.copy2(kbin / "kubectl", bin_dir() / "kubectl")
+    _install(kbin / "kubectl", bin_dir() / "kubectl")
     _run("images", ["bash", "build-images.sh"], env, times)
     _run("frr-image", ["bash", "build-frr.sh"], env, times)  # the BGP router (notebook 07_bgp)
     _run("base-image", ["bash", "build-node.sh", "base"], env, times)
