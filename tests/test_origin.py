@@ -64,7 +64,8 @@ def test_without_a_record_the_node_containers_say_the_config_and_the_lab_image_s
                               {"Labels": {role: "control-plane"}, "Image": v.NODE_IMAGE},
                               {"Labels": {role: "worker"}, "Image": v.NODE_IMAGE}])
     core = FakeCore()
-    core.nodes = [NS(spec=NS(pod_cid_rs=["10.244.0.0/24", "fd00:10:244::/64"], pod_cidr="10.244.0.0/24"))]
+    core.nodes = [NS(spec=NS(pod_cidrs=["10.244.0.0/24", "fd00:10:244::/64"], pod_cidr="10.244.0.0/24")),
+                  NS(spec=NS(pod_cid_rs=["10.244.1.0/24", "fd00:10:244:1::/64"], pod_cidr="10.244.1.0/24"))]  # older client
     made = origin.read(NS(cluster="kl-a", core=core))
     assert not made.recorded and made.image == v.NODE_IMAGE
     assert made.config == kind_config(2, "dual")  # the same YAML 00 writes for that shape

@@ -139,10 +139,21 @@ def _ip_family(kind: Any) -> str | None:
         nodes = kind.core.list_node().items
     except KindlbError:
         return None
-    cidrs = [c for n in nodes for c in (getattr(n.spec, "pod_cid_rs", None) or [n.spec.pod_cidr] if n.spec else [])
-             if c]
+    cidrs = [c for n in nodes if n.spec for c in (_pod_cidrs(n.spec) or [n.spec.pod_cidr]) if c]
     families = {ipaddress.ip_network(c, strict=False).version for c in cidrs}
     return {frozenset({4, 6}): "dual", frozenset({6}): "ipv6"}.get(frozenset(families))
+
+
+def _pod_cidrs(spec: Any) -> list[str]:
+    """A node spec's ``podCIDRs`` (the client names it ``pod_cidrs`` from v37, ``pod_cid_rs`` before)."""
+    for name in ("pod_cidrs", "pod_cid_rs"):
+        try:
+            value = getattr(spec, name)
+        except AttributeError:
+            continue
+        if value:
+            return list(value)
+    return []
 
 
 def _who(image: str | None) -> str:
