@@ -6,12 +6,11 @@ context ``kind-<cluster>``), wait for its nodes, delete it, and its nodes, pods 
 >>> kh.show(kh.cluster.nodes_table(k))                      # doctest: +SKIP
 """
 from ._cluster.dockernet import KindNetwork
-from ._cluster.dockernet import kind_network as network
 from ._cluster.kube import Kind, connect, wait_nodes_ready
 from ._cluster.kube import delete_cluster as delete
 from ._cluster.kube import ensure_cluster as ensure
 from ._cluster.network import clusters_on as on_network
-from ._lesson.tables import highlight, node_containers
+from ._lesson.tables import highlight, network, node_containers
 from ._lesson.tables import nodes_frame as nodes_table
 from ._lesson.tables import pods_frame as pods_table
 from ._lesson.tables import services_frame as services_table

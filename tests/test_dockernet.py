@@ -24,6 +24,7 @@ from _docker import docker
 
 from kindlb_helpers._cluster import dockernet as dn
 from kindlb_helpers._core.errors import ClusterNotFound, DockerUnavailable, KindNetworkNotFound
+from kindlb_helpers._lesson import tables
 
 ENSURE = Path(__file__).resolve().parents[1] / "lab" / "kindlb_lab" / "ensure-docker.sh"
 IMAGE = "kindlb-test/busybox:local"
@@ -285,7 +286,7 @@ def test_ipv4_only_network_derived_gateway(lab, client, ip_range):
         for method in (net.subnet, net.gateway):
             with pytest.raises(KindNetworkNotFound, match=f"{name}' has no IPv6 .*use family=4"):
                 method(6)
-        assert dn.network_frame(net).to_dict("records") == [
+        assert tables.network_frame(net).to_dict("records") == [
             {"network": name, "family": 4, "subnet": str(subnet), "gateway": str(net.gateway())}]
     finally:
         docker("network", "disconnect", "-f", name, lab.plain, check=False)
@@ -303,7 +304,7 @@ def test_extra_subnets_of_one_family(lab, client):
     assert net.subnets == {4: first4, 6: lab.multi_subnets[2]}
     assert net.extra_subnets == (other4,)
     assert net.gateways == {4: first4[1], 6: lab.multi_subnets[2][1]}
-    assert str(other4) in net._repr_html_()
+    assert str(other4) in tables.shown(net)._repr_html_()
 
 
 @pytest.mark.docker
@@ -323,16 +324,16 @@ def test_endpoints_match_docker_inspect(lab, client):
 @pytest.mark.docker
 def test_frames_and_html(lab, client):
     net = dn.kind_network(lab.dual, client)
-    frame = net.endpoints_frame()
+    frame = tables.endpoints_frame(net)
     assert list(frame.columns) == ["name", "cluster", "role", "ipv4", "ipv6"]
     plain = frame.set_index("name").loc[lab.plain]
     seen = on_network(lab.plain, lab.dual)
     assert (plain["cluster"], plain["role"]) == ("", "")
     assert (plain["ipv4"], plain["ipv6"]) == (seen["IPAddress"], seen["GlobalIPv6Address"])
-    assert dn.network_frame(net).to_dict("records") == [
+    assert tables.network_frame(net).to_dict("records") == [
         {"network": lab.dual, "family": 4, "subnet": str(lab.v4), "gateway": str(lab.v4_gateway)},
         {"network": lab.dual, "family": 6, "subnet": str(lab.v6), "gateway": str(lab.v6[1])}]
-    page = net._repr_html_()
+    page = tables.shown(net)._repr_html_()
     for text in (lab.dual, str(lab.v4), str(lab.v6), *lab.containers, seen["IPAddress"]):
         assert text in page
 

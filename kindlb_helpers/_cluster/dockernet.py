@@ -9,7 +9,6 @@ This is the thin shell that talks to the Docker engine; everything it returns is
 """
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,6 @@ from typing import Any
 
 import docker
 import docker.errors
-import pandas as pd
 
 from kindlb_helpers._core.errors import ClusterNotFound, DockerError, DockerUnavailable, KindNetworkNotFound
 
@@ -151,25 +149,6 @@ class KindNetwork:
         """The bridge's address in that family: Docker's, or derived as Docker does."""
         self._family(family, "gateway")
         return self.gateways[family]
-
-    def endpoints_frame(self) -> pd.DataFrame:
-        """One row per attached container: name, cluster, role, ipv4, ipv6 (strings, "" if none)."""
-        rows = [{"name": e.name, "cluster": e.cluster or "", "role": e.role or "",
-                 "ipv4": str(e.ipv4 or ""), "ipv6": str(e.ipv6 or "")} for e in self.endpoints]
-        return pd.DataFrame(rows, columns=["name", "cluster", "role", "ipv4", "ipv6"])
-
-    def _repr_html_(self) -> str:
-        head = (f"<p><b>Docker network <code>{html.escape(self.name)}</code></b> "
-                f"(id {html.escape(self.id[:12])}, IPv6 {'on' if self.ipv6_enabled else 'off'})</p>")
-        parts = [head, network_frame(self).drop(columns="network").to_html(index=False)]
-        if self.extra_subnets:
-            extra = ", ".join(str(s) for s in self.extra_subnets)
-            parts.append(f"<p>Further subnets, not used: {html.escape(extra)}</p>")
-        if self.endpoints:
-            parts.append(self.endpoints_frame().to_html(index=False))
-        else:
-            parts.append("<p><i>No running containers attached.</i></p>")
-        return "<div>" + "\n".join(parts) + "</div>"
 
 
 def _docker_default_gateway(subnet: IPNetwork, ip_range: IPNetwork | None = None) -> IPAddress:
@@ -316,10 +295,3 @@ def unpause(name: str, client: docker.DockerClient | None = None) -> None:
         c.reload()
         if c.status == "paused":
             c.unpause()
-
-
-def network_frame(net: KindNetwork) -> pd.DataFrame:
-    """One row per address family: network, family (4 or 6), subnet, gateway (strings)."""
-    rows = [{"network": net.name, "family": fam, "subnet": str(sub),
-             "gateway": str(net.gateways.get(fam, ""))} for fam, sub in sorted(net.subnets.items())]
-    return pd.DataFrame(rows, columns=["network", "family", "subnet", "gateway"])

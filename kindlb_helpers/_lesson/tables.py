@@ -1,10 +1,13 @@
-"""DataFrame views of cluster objects, with the columns (and values) kubectl prints."""
+"""DataFrame views of cluster objects, with the columns (and values) kubectl prints, and of the kind network."""
 from __future__ import annotations
 
 import datetime as dt
+import html
+from dataclasses import fields
 
 import pandas as pd
 
+from .._cluster.dockernet import KindNetwork, kind_network
 from .._cluster.kube import Kind
 from .._core import hood as _hood
 
@@ -168,3 +171,44 @@ def node_containers(cluster: str) -> pd.DataFrame:
                    "their addresses on the kind bridge"),
     ])
     return frame
+
+
+def network_frame(net: KindNetwork) -> pd.DataFrame:
+    """One row per address family: network, family (4 or 6), subnet, gateway (strings)."""
+    rows = [{"network": net.name, "family": fam, "subnet": str(sub),
+             "gateway": str(net.gateways.get(fam, ""))} for fam, sub in sorted(net.subnets.items())]
+    return pd.DataFrame(rows, columns=["network", "family", "subnet", "gateway"])
+
+
+def endpoints_frame(net: KindNetwork) -> pd.DataFrame:
+    """One row per attached container: name, cluster, role, ipv4, ipv6 (strings, "" if none)."""
+    rows = [{"name": e.name, "cluster": e.cluster or "", "role": e.role or "",
+             "ipv4": str(e.ipv4 or ""), "ipv6": str(e.ipv6 or "")} for e in net.endpoints]
+    return pd.DataFrame(rows, columns=["name", "cluster", "role", "ipv4", "ipv6"])
+
+
+class ShownNetwork(KindNetwork):
+    """The kind network as notebook 03 shows it: its subnets and the containers on it, as tables."""
+
+    def _repr_html_(self) -> str:
+        head = (f"<p><b>Docker network <code>{html.escape(self.name)}</code></b> "
+                f"(id {html.escape(self.id[:12])}, IPv6 {'on' if self.ipv6_enabled else 'off'})</p>")
+        parts = [head, network_frame(self).drop(columns="network").to_html(index=False)]
+        if self.extra_subnets:
+            extra = ", ".join(str(s) for s in self.extra_subnets)
+            parts.append(f"<p>Further subnets, not used: {html.escape(extra)}</p>")
+        if self.endpoints:
+            parts.append(endpoints_frame(self).to_html(index=False))
+        else:
+            parts.append("<p><i>No running containers attached.</i></p>")
+        return "<div>" + "\n".join(parts) + "</div>"
+
+
+def shown(net: KindNetwork) -> ShownNetwork:
+    """``net`` as a notebook shows it (the same data)."""
+    return ShownNetwork(**{f.name: getattr(net, f.name) for f in fields(net)})
+
+
+def network(name: str | None = None) -> ShownNetwork:
+    """The kind network (``docker network inspect kind``), shown as tables in a notebook."""
+    return shown(kind_network(name))
