@@ -276,7 +276,8 @@ def test_dual_stack_notebook(dual_cluster, single_stack, version):
         dual = f"{APP}-dual"
         v4 = next(a for a in got[dual] if ":" not in a)
         v6 = next(a for a in got[dual] if ":" in a)
-        for cell in (failover_at, nb.find('mode="node"')):
+        node_at = nb.find('mode="node"')
+        for cell in (failover_at, node_at):
             before = announcer(name, dual)
             wire = Wire()
             nb.run(cell)
@@ -296,7 +297,9 @@ def test_dual_stack_notebook(dual_cluster, single_stack, version):
             assert macs[first_na["src"]] == moved[0] or announcer(name, dual) == moved[0], (moved, first_na)
             TIMES.setdefault(version, {})[mode] = {"IPv6": moved[1], "IPv4": moved[2].get(v4)}
             assert moved[2].get(v4) is not None, moved
-        nb.run_range(nb.find('mode="node"') + 1, nb.find("kh.dual.from_ipv4_pool"))
+            if cell == failover_at:
+                nb.run_range(failover_at + 1, node_at)  # its figure
+        nb.run_range(node_at + 1, nb.find("kh.dual.from_ipv4_pool"))
 
         # an IPv6 Service from an IPv4-only pool: the event and its reason; PreferDualStack per era
         nb.run(nb.find("kh.dual.from_ipv4_pool"))
