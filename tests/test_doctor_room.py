@@ -53,8 +53,14 @@ def doctor(*args: str, env: dict) -> tuple[subprocess.CompletedProcess, float, d
 
 
 def test_a_docker_that_never_answers_is_reported_within_6_s(silent_listener):
+    """The bound is 6 s in all. The same doctor against a Docker that refuses at once is the machine's own cost
+    (starting Python, kind and kubectl); a hung Docker may add one bounded wait to it and nothing more, so on a
+    machine too busy for 6 s (2 cores shared by many test runs) the test still says no to a second wait."""
+    _, base, _ = doctor("--cluster", CLUSTER, env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
     r, took, rows = doctor("--cluster", CLUSTER, env={"DOCKER_HOST": f"tcp://127.0.0.1:{silent_listener}"})
-    assert took <= 6, f"kindlb doctor took {took:.1f} s against a Docker that never answers\n{r.stdout}"
+    said = f"kindlb doctor took {took:.1f} s against a Docker that never answers ({base:.1f} s when it refuses)"
+    assert took - base <= 3.6, f"{said}\n{r.stdout}"  # the Docker check's one wait: 3 s, then nothing asks Docker
+    assert took <= 6 or base > 2.4, f"{said}\n{r.stdout}"
     assert r.returncode == 1, r.stdout + r.stderr
     assert rows["docker"]["mark"] == "FIX" and "did not answer" in rows["docker"]["found"]
     for check in ("bundle", "cluster", "context", "metallb"):

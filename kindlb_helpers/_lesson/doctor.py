@@ -201,8 +201,16 @@ def styled(frame):
 
 #: An idle 3-node cluster takes about 1.1 GiB (measured); with MetalLB, nginx and headroom, 4 GiB.
 MIN_DOCKER_MEMORY = 4 * 2**30
-#: kind's advice for several clusters on one Linux host ("too many open files": new nodes exit at once).
+#: kind's advice for several clusters on one Linux host ("too many open files": new nodes exit at once): the fix.
 INOTIFY_MIN = {"max_user_instances": 512, "max_user_watches": 524288}
+#: What one 3-node kind cluster holds, measured with scripts/inotify_usage.py (2026-12-06, Kubernetes v1.34.12 lab
+#: nodes, cgroup v1, 2 cores): 46-47 inotify instances and 556-705 watches each, idle or with MetalLB and nginx;
+#: 4 clusters at once held 187 instances and 2,608 watches, all root's (kind's nodes have no user namespace of their
+#: own, so they share root's limits with the host's root daemons). Rounded up: what each cluster is counted for.
+INOTIFY_PER_CLUSTER = {"max_user_instances": 50, "max_user_watches": 1000}
+#: An allowance for the host's own root processes (systemd, udev, a desktop's daemons hold a few instances each):
+#: not measured here (this host runs no systemd: its root held none outside the clusters).
+INOTIFY_HOST = {"max_user_instances": 20, "max_user_watches": 5000}
 _CLOUD_PROVIDER_KIND = "cloud-provider-kind"
 
 
@@ -382,17 +390,50 @@ def other_load_balancers(docker: bool = True) -> list[str]:
     return found
 
 
-def inotify_warning(limits: dict[str, int] | None) -> tuple[bool | None, str, str]:
-    """(ok, found, fix) for Linux's inotify limits; None when they cannot be read (macOS, Docker Desktop's VM)."""
+def inotify_needed(clusters: int) -> dict[str, int]:
+    """The inotify limits for the kind clusters here plus one more (the next participant's), and at least two (a
+    learner's and a spare: a rehearsal, a second try), from :data:`INOTIFY_PER_CLUSTER` and :data:`INOTIFY_HOST`.
+    Linux's default of 128 instances holds two clusters (2 x 47 measured), not three.
+
+    >>> inotify_needed(0)
+    {'max_user_instances': 120, 'max_user_watches': 7000}
+    >>> inotify_needed(2)["max_user_instances"]
+    170
+    """
+    n = max(clusters + 1, 2)
+    return {k: n * INOTIFY_PER_CLUSTER[k] + INOTIFY_HOST[k] for k in INOTIFY_PER_CLUSTER}
+
+
+def inotify_warning(limits: dict[str, int] | None, clusters: int = 0) -> tuple[bool | None, str, str]:
+    """(ok, found, fix) for Linux's inotify limits with CLUSTERS kind clusters here: a warning only when
+    :func:`inotify_needed` does not fit (Linux's defaults, 128 instances and at least 8,192 watches, hold a learner's
+    cluster and a spare); None when they cannot be read (macOS, Docker Desktop's VM)."""
     if not limits:
         return None, "skipped (no /proc/sys/fs/inotify here; Docker Desktop's VM has its own)", ""
-    low = {k: v for k, v in limits.items() if v < INOTIFY_MIN[k]}
+    need = inotify_needed(clusters)
+    low = {k: v for k, v in limits.items() if v < need[k]}
     found = ", ".join(f"{k}={v}" for k, v in limits.items())
+    here = f"{clusters} kind cluster{'s' if clusters != 1 else ''} here"
     if not low:
-        return True, found, ""
-    return False, f"{found}: low for several kind clusters (new nodes exit with 'too many open files')", \
-        "sudo sysctl -w " + " ".join(f"fs.inotify.{k}={INOTIFY_MIN[k]}" for k in low) + \
+        return True, f"{found}: enough for {max(clusters + 1, 2)} kind clusters ({here}; each holds about " \
+            f"{INOTIFY_PER_CLUSTER['max_user_instances']} instances and " \
+            f"{INOTIFY_PER_CLUSTER['max_user_watches']:,} watches)", ""
+    short = ", ".join(f"{k} {v:,} < {need[k]:,}" for k, v in low.items())
+    return False, f"{found}: too low for one more cluster beside the {here} ({short}; each cluster holds about " \
+        f"{INOTIFY_PER_CLUSTER['max_user_instances']} instances and {INOTIFY_PER_CLUSTER['max_user_watches']:,} " \
+        "watches): its nodes would exit at once with 'too many open files'", \
+        "sudo sysctl -w " + " ".join(f"fs.inotify.{k}={max(INOTIFY_MIN[k], need[k])}" for k in low) + \
         " (and in /etc/sysctl.d/ to keep it)"
+
+
+def _kind_cluster_count() -> int:
+    """How many kind clusters have node containers here (0 when Docker cannot tell)."""
+    from .._cluster.dockernet import kind_clusters
+
+    try:
+        return len(kind_clusters())
+    except KindlbError:
+        return 0
 
 
 def _inotify_limits() -> dict[str, int] | None:
@@ -437,11 +478,17 @@ def _docker_laptop_rows(network: str | None) -> list[dict]:
 
 
 def laptop_checks(network: str | None = None, docker: bool = True):
-    """Warnings for a learner's laptop, each with its fix: the kind network, VPN routes, Docker's memory,
-    another LoadBalancer implementation, the inotify limits. Reads Docker, the routing table and /proc; no kube
-    context. DOCKER=False (the doctor found that Docker does not answer): Docker is not asked at all."""
+    """Warnings for a learner's laptop, each with its fix, as a DataFrame: see :func:`laptop_rows`."""
     import pandas as pd
 
+    return pd.DataFrame(laptop_rows(network, docker), columns=["check", "ok", "found", "fix"])
+
+
+def laptop_rows(network: str | None = None, docker: bool = True) -> list[dict]:
+    """Warnings for a learner's laptop, each with its fix: the kind network, VPN routes, Docker's memory,
+    another LoadBalancer implementation, the inotify limits. Reads Docker, the routing table and /proc; no kube
+    context; no pandas (``kindlb doctor`` prints them). DOCKER=False (the doctor found that Docker does not
+    answer): Docker is not asked at all."""
     rows = []
     if not docker:
         skipped = "skipped: Docker did not answer (see the docker line above)"
@@ -454,6 +501,6 @@ def laptop_checks(network: str | None = None, docker: bool = True):
                  "found": "; ".join(others) if others else "no cloud-provider-kind running",
                  "fix": ("stop it (`docker rm -f NAME` / `kill PID`): it hands out LoadBalancer IPs too and races "
                          "MetalLB for every Service") if others else ""})
-    ok, found, fix = inotify_warning(_inotify_limits())
+    ok, found, fix = inotify_warning(_inotify_limits(), _kind_cluster_count() if docker else 0)
     rows.append({"check": "inotify", "ok": ok, "found": found, "fix": fix})
-    return pd.DataFrame(rows, columns=["check", "ok", "found", "fix"])
+    return rows

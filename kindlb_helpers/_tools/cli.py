@@ -60,12 +60,12 @@ def _pool(args) -> int:
 
 def _doctor(args) -> int:
     from .._core.params import check
-    from .._lesson.doctor import laptop_checks
-    from .._lesson.room import report, rows_of
+    from .._lesson.doctor import laptop_rows
+    from .._lesson.room import report
 
     check(cluster=args.cluster)
     rows, docker_answered = report(args.cluster)  # a Docker that does not answer is asked nothing more
-    laptop = rows_of(laptop_checks(docker=docker_answered))
+    laptop = laptop_rows(docker=docker_answered)
     width = max(len(r["check"]) for r in [*rows, *laptop])
     for table, bad in ((rows, "FIX"), (laptop, "WARN")):
         for row in table:

@@ -16,6 +16,7 @@ from typing import Callable
 
 from ..._core.errors import BadInput, KindlbError
 from ..._core.paths import file_to_write, path_error
+from ..._core.release import release
 from ..._core.versions import KIND_VERSION, NGINX_ONLINE_IMAGE, NODE_IMAGE, PROBE_ONLINE_IMAGE, pins
 from .dockercli import docker_cli, require_image
 from .format import CHUNK, FORMAT, FORMAT_VERSION, MANIFEST, BundleError, normalize_version
@@ -78,6 +79,26 @@ def _cluster_node_image(cluster: str = "kindlb") -> str | None:
     return out or None
 
 
+def contents(metallb_version: str | None = None, from_lab: bool = False) -> list[tuple[str, str | None]]:
+    """What ``kindlb bundle save`` puts in a bundle when no image is named, by role, in the archive's order:
+    the node image, MetalLB's controller and speaker, nginx, the probe, the BGP router. Online the node image
+    is None: the running ``kindlb`` cluster's (``--node-image`` otherwise). Reads nothing; docs/workshop.md's
+    table is checked against it.
+
+    >>> [role for role, _ in contents()]
+    ['node', 'metallb', 'metallb', 'nginx', 'probe', 'router']
+    >>> dict(contents(from_lab=True))["nginx"]
+    'kindlb.local/nginx:1.22.1'
+    """
+    metallb = [("metallb", ref) for ref in release(normalize_version(metallb_version)).images.values()]
+    p = pins()
+    if from_lab:
+        return [("node", p["NODE_IMAGE"]), *metallb, ("nginx", p["NGINX_IMAGE"]), ("probe", p["PROBE_IMAGE"]),
+                ("router", p["FRR_IMAGE"])]
+    return [("node", None), *metallb, ("nginx", NGINX_ONLINE_IMAGE), ("probe", PROBE_ONLINE_IMAGE),
+            ("router", p["FRR_ONLINE_IMAGE"])]
+
+
 def save(file: str | Path, metallb_version: str | None = None, *, from_lab: bool = False,
          node_image: str | None = None, nginx_image: str | None = None, probe_image: str | None = None,
          manifest: str | Path | None = None, router_image: str | None = None,
@@ -100,15 +121,16 @@ def save(file: str | Path, metallb_version: str | None = None, *, from_lab: bool
         nginx_image = nginx_image or lab["nginx"]
         probe_image = probe_image or lab["probe"]
         manifest = manifest or lab["manifest"]
-        router_image = router_image or pins()["FRR_IMAGE"]
+        router_image = router_image or dict(contents(version, from_lab=True))["router"]
+    online = dict(contents(version))
     node_image = node_image or _cluster_node_image()
     if not node_image:
         raise BadInput(f"which kind node image? pass --node-image (e.g. kind {KIND_VERSION}'s kindest/node image, "
                        f"or the offline lab's {NODE_IMAGE}), or create the kindlb cluster first and its node image "
                        "is taken")
-    nginx_image = nginx_image or NGINX_ONLINE_IMAGE
-    probe_image = probe_image or PROBE_ONLINE_IMAGE  # containers.PROBE_IMAGE, the probe the series runs online
-    router_image = router_image or pins()["FRR_ONLINE_IMAGE"]
+    nginx_image = nginx_image or online["nginx"]
+    probe_image = probe_image or online["probe"]  # the probe the series runs online
+    router_image = router_image or online["router"]
     try:
         return _write_bundle(out, version, t0, from_lab, node_image, nginx_image, probe_image, router_image,
                              manifest, log)
