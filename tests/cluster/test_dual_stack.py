@@ -336,5 +336,7 @@ def test_dual_stack_notebook(dual_cluster, single_stack, version):
         nb.run_range(typo_cell + 1, len(nb.cells))
         for s in (f"{APP}-v6", f"{APP}-prefer", f"{APP}-dual"):
             assert kubectl(name, "get", "service", s, check=False).returncode != 0
+        slow = sorted(nb.ran, key=lambda r: -r.seconds)[:5]
+        TIMES.setdefault(version, {})["slowest_cells"] = [(r.index, round(r.seconds, 1)) for r in slow]
     TIMES.setdefault(version, {})["notebook_seconds"] = round(time.monotonic() - t0, 1)
     print(f"\ndual-stack {version}: {TIMES[version]}; cluster up {dual_cluster.get('up_seconds')} s")
