@@ -292,7 +292,7 @@ def test_the_file_is_read_once_and_a_second_load_loads_nothing_again(saved, imag
     assert (cache / VERSION / "metallb" / "metallb-native.yaml").read_text() == MANIFEST
     r = kindlb("bundle", "load", str(saved), "--docker-only", env={"KINDLB_BUNDLE_CACHE": str(cache)})
     assert r.returncode == 0, r.stderr
-    assert "loaded 6 images into Docker (6 of them were there already with the same image ID" in r.stdout
+    assert "all 6 images were in Docker already with the same image ID: none loaded again" in r.stdout
     assert "docker load" not in r.stderr and "nothing to set" in r.stdout
 
 

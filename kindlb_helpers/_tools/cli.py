@@ -238,9 +238,10 @@ def _bundle(args) -> int:
 def _loaded_lines(info: dict) -> list[str]:
     """What ``kindlb bundle load`` did, in a few lines: Docker, the cluster, the manifest, the time."""
     n, again = len(info["images"]), len(info["already"])
-    lines = [f"loaded {n} images into Docker"
-             + (f" ({again} of them were there already with the same image ID: not loaded again)" if again else "")
-             + f"; MetalLB {info['metallb_version']} manifest in {info['manifest_dir']}"]
+    docker = (f"loaded {n} images into Docker" if not again else
+              f"all {n} images were in Docker already with the same image ID: none loaded again" if again == n else
+              f"loaded {n - again} of {n} images into Docker ({again} were there already with the same image ID)")
+    lines = [f"{docker}; MetalLB {info['metallb_version']} manifest in {info['manifest_dir']}"]
     created = info.get("created")
     if created:
         lines.append(f"created kind cluster {created['name']!r} from {created['image']} ({created['nodes']} nodes, "
