@@ -26,6 +26,8 @@ from kindlb_helpers._cluster import dockernet as dn
 from kindlb_helpers._core.errors import ClusterNotFound, DockerUnavailable, KindNetworkNotFound
 from kindlb_helpers._lesson import tables
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 ENSURE = Path(__file__).resolve().parents[1] / "lab" / "kindlb_lab" / "ensure-docker.sh"
 IMAGE = "kindlb-test/busybox:local"
 RUN = uuid.uuid4().hex[:8]

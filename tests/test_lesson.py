@@ -12,6 +12,8 @@ import pytest
 from kindlb_helpers._core import hood
 from kindlb_helpers._core.objects import EXTRAS, nginx_objects
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 

@@ -16,6 +16,8 @@ import kindlb_helpers as kh
 from kindlb_helpers._core.errors import ClusterNotFound, WrongContext
 from kindlb_lab.probe import probe_image
 
+pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
+
 
 def kubeconfig(tmp_path, *names: str) -> str:
     cfg = {
