@@ -8,15 +8,21 @@ without HTML export, as ``kindlb run`` runs them (each next kernel starting whil
 Two figures: from MetalLB to page (02's install cell starting to 05's page arriving, read from
 papermill's cell times: the bare script's span), and the whole run of 02..05 (kernels, environment
 checks and 05's extras included), with the extras (60 requests spread over the pods, the chart)
-timed apart.
+timed apart. Also each notebook's time and its first cell's (the environment check, in a real kernel).
 
-    python3 scripts/measure_vs_bare.py --cluster kindlb [--offline] [--rounds 2]
+The two runs of a round are a pair, and the pairs alternate their order (bare first, then notebooks first):
+each ratio is taken pair by pair and its median reported, as is the ratio of the medians, with the load
+average (``os.getloadavg``) around each round.
 
-Prints one line per round and the ratios of the medians.
+    python3 scripts/measure_vs_bare.py --cluster kindlb [--offline] [--rounds 3] [--json FILE]
+
+Prints one line per round and the medians.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -78,6 +84,8 @@ def bare(cluster: str, version: str, source: str | None, image: str, pool: str) 
 #: Where "from MetalLB to page" begins and ends in the notebooks: 02's install cell, 05's page cell.
 FIRST_CELL = ("02_install_metallb", "kh.metallb.install(")
 LAST_CELL = ("05_access_app", "page = kh.app.fetch")
+#: Each notebook's first cell after its parameters: the environment check.
+CHECK_CELL = "kh.doctor.check("
 #: The extras (not among the article's steps), timed apart: the spread of requests and its chart.
 EXTRAS = ("kh.app.spread(", "spread.plot.bar(")
 
@@ -104,7 +112,7 @@ def notebooks(cluster: str, params: dict, out: Path) -> dict:
     Returns the seconds from MetalLB to page (02's install cell starts .. 05's page cell ends), the
     whole run (kernels, checks and extras included), the extras alone, and each notebook's time.
     """
-    per, cells = {}, {}
+    per, cells, first = {}, {}, {}
     t0 = time.time()
     with KernelPool(limit=len(NOTEBOOKS)) as kernels:
         for name in NOTEBOOKS:
@@ -114,19 +122,25 @@ def notebooks(cluster: str, params: dict, out: Path) -> dict:
                 raise SystemExit(f"{name} failed: {res.error}")
             per[name] = round(res.seconds, 1)
             cells[name] = _cells(res.output)
+            first[name] = round(next(e - s for src, s, e in cells[name] if CHECK_CELL in src), 2)
     whole = time.time() - t0
     start = next(s for src, s, _ in cells[FIRST_CELL[0]] if FIRST_CELL[1] in src)
     end = next(e for src, _, e in cells[LAST_CELL[0]] if LAST_CELL[1] in src)
     extras = sum(e - s for name in NOTEBOOKS for src, s, e in cells[name] if any(x in src for x in EXTRAS))
-    return {"to_page": end - start, "whole": whole, "extras": extras, "per": per}
+    return {"to_page": end - start, "whole": whole, "extras": extras, "per": per, "first_cell": first}
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 1)
 
 
 def main() -> None:
-    """Alternate the bare script and the notebooks, ROUNDS times each, from the same starting state."""
+    """The bare script and the notebooks, ROUNDS pairs, from the same starting state, alternating which goes first."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cluster", default="kindlb")
     ap.add_argument("--offline", action="store_true", help="the offline lab's manifest and images")
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json", default=None, help="also write every round and the medians to this file")
     args = ap.parse_args()
     version, source, image = kh.metallb.DEFAULT_VERSION, None, kh.app.DEFAULT_IMAGE
     if args.offline:
@@ -135,24 +149,52 @@ def main() -> None:
         source, image = str(lab.manifest_source(version)), lab.NGINX_IMAGE
     k = kh.cluster.connect(args.cluster)
     net = kh.cluster.network()
-    pool = str(kh.pool.plan(net.subnet(4), kh.pool.taken(net, 4)))
+    # the pool notebook 3 plans: clear of the network's addresses and of other kind clusters' pools
+    reserved = kh.pool.taken(net, 4) + kh.metallb.other_clusters_pools(args.cluster, kh.cluster.on_network(net))
+    pool = str(kh.pool.plan(net.subnet(4), reserved))
     params = {"interactive": False, "metallb_version": version, "metallb_source": source, "image": image,
-              "requests": 60, "pool": pool, "probe_from": "host"}
-    bare_times, runs = [], []
+              "requests": 60, "pool": pool}
+    rounds = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
-            reset(k)
-            bare_times.append(bare(args.cluster, version, source, image, pool))
-            reset(k)
-            runs.append(notebooks(args.cluster, {key: v for key, v in params.items() if v is not None}, Path(tmp)))
-            n = runs[-1]
-            print(f"round {r + 1}: bare script {bare_times[-1]:.1f} s; notebooks from MetalLB to page "
-                  f"{n['to_page']:.1f} s, whole run {n['whole']:.1f} s (extras {n['extras']:.1f} s) {n['per']}")
-    b = statistics.median(bare_times)
-    page, whole, extras = (statistics.median(n[key] for n in runs) for key in ("to_page", "whole", "extras"))
-    print(f"median: bare {b:.1f} s; notebooks from MetalLB to page {page:.1f} s, ratio {page / b:.2f}; "
-          f"whole run {whole:.1f} s, of which extras {extras:.1f} s; whole run without extras {whole - extras:.1f} s, "
-          f"ratio {(whole - extras) / b:.2f}")
+            load_before = _load()
+            order = ("bare", "notebooks") if r % 2 == 0 else ("notebooks", "bare")
+            got: dict = {}
+            for which in order:
+                reset(k)
+                if which == "bare":
+                    got["bare"] = bare(args.cluster, version, source, image, pool)
+                else:
+                    got["nb"] = notebooks(args.cluster, {key: v for key, v in params.items() if v is not None},
+                                          Path(tmp))
+            n, b = got["nb"], got["bare"]
+            rounds.append({"bare": round(b, 1), **{key: round(n[key], 1) for key in ("to_page", "whole", "extras")},
+                           "per": n["per"], "first_cell": n["first_cell"], "order": order,
+                           "load": [load_before, _load()], "ratio_page": round(n["to_page"] / b, 2),
+                           "ratio_whole": round(n["whole"] / b, 2)})
+            print(f"round {r + 1} ({' then '.join(order)}; load {load_before} -> {_load()}): bare script {b:.1f} s; "
+                  f"notebooks from MetalLB to page {n['to_page']:.1f} s ({n['to_page'] / b:.2f}x), whole run "
+                  f"{n['whole']:.1f} s ({n['whole'] / b:.2f}x; extras {n['extras']:.1f} s); per notebook {n['per']}; "
+                  f"first cells {n['first_cell']}", flush=True)
+    med = statistics.median
+    b = med(r["bare"] for r in rounds)
+    page, whole, extras = (med(r[key] for r in rounds) for key in ("to_page", "whole", "extras"))
+    per = {name: med(r["per"][name] for r in rounds) for name in NOTEBOOKS}
+    first = {name: med(r["first_cell"][name] for r in rounds) for name in NOTEBOOKS}
+    summary = {"bare": b, "to_page": page, "whole": whole, "extras": extras, "per": per, "first_cell": first,
+               "ratio_page_pairs": med(r["ratio_page"] for r in rounds),
+               "ratio_whole_pairs": med(r["ratio_whole"] for r in rounds),
+               "ratio_page": round(page / b, 2), "ratio_whole": round(whole / b, 2),
+               "ratio_whole_without_extras": round((whole - extras) / b, 2),
+               "load": [x for r in rounds for x in r["load"]], "rounds": len(rounds)}
+    print(f"median of {len(rounds)} pairs: bare {b:.1f} s; from MetalLB to page {page:.1f} s: "
+          f"{summary['ratio_page_pairs']:.2f}x (pair by pair; ratio of medians {summary['ratio_page']:.2f}x); "
+          f"whole run {whole:.1f} s: {summary['ratio_whole_pairs']:.2f}x (ratio of medians "
+          f"{summary['ratio_whole']:.2f}x; without the extras' {extras:.1f} s "
+          f"{summary['ratio_whole_without_extras']:.2f}x); "
+          f"per notebook {per}; first cells {first}; load {min(summary['load'])}-{max(summary['load'])}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rounds": rounds, "median": summary}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
