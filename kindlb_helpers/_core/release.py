@@ -361,13 +361,15 @@ FACTS: tuple[Fact, ...] = (
         _L("v0.16.1", "internal/allocator/allocator.go", 386, "if !pool.AutoAssign", True)),
          notes="both lines are in Allocate (the automatic choice); Assign (a requested IP) and AllocateFromPool "
                "(a named pool) do not read AutoAssign; docs _advanced_ipaddresspool_configuration.md"),
-    Fact("native_bgp_no_bfd", "the native BGP speaker has no BFD: v0.16.1's webhook refuses a BFD profile, v0.12.1's "
-         "speakers keep the last configuration and log that the reload failed", None, None, (
+    Fact("native_bgp_no_bfd", "the native BGP speaker has no BFD: a peer with a BFD profile is refused by the speakers "
+         "(v0.16.1's webhook admits it), which keep their last configuration and log why", None, None, (
         _L("v0.12.1", "internal/bgp/native/native.go", 95, "bfd profiles not supported in native mode", True),
         _L("v0.12.1", "speaker/bgp_controller.go", 97, '"failed to sync bfd profiles"', True),
         _L("v0.12.1", "internal/k8s/k8s.go", 561, "config (re)load failed, config marked stale", True),
         _L("v0.16.1", "internal/config/validation.go", 37, "has bfd-profile set on native bgp mode", True),
-        _L("v0.16.1", "internal/config/validation.go", 68, "bfd profiles section set", True))),
+        _L("v0.16.1", "internal/config/validation.go", 68, "bfd profiles section set", True),
+        _L("v0.16.1", "internal/k8s/controllers/config_controller.go", 183, '"failed to parse the configuration"',
+           True))),
     Fact("config_kept_when_missing", "when the ConfigMap config is deleted or invalid, the controller and the "
          "speakers keep the last valid configuration and go on serving; they log 'configuration is missing, "
          "MetalLB will not function' or 'config (re)load failed, config marked stale'", None, "v0.12.1", (
