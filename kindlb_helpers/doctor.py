@@ -5,7 +5,8 @@ cluster, its context, MetalLB) as a small table, and a stop with a clear message
 >>> checks = kh.doctor.check("kindlb", checks=("python", "docker"))   # doctest: +SKIP
 >>> kh.doctor.require(checks, "python", "docker")                    # doctest: +SKIP
 """
-from ._lesson.doctor import CHECKS, laptop_checks, require, styled
+from ._lesson.doctor import CHECKS, require, styled
 from ._lesson.doctor import check_environment as check
+from ._lesson.laptop import laptop_checks
 
 __all__ = ["CHECKS", "check", "laptop_checks", "require", "styled"]

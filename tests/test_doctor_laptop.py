@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from _docker import docker
 
-from kindlb_helpers._lesson import doctor
-from kindlb_helpers._lesson.doctor import HostRoute
+from kindlb_helpers._lesson import laptop
+from kindlb_helpers._lesson.laptop import HostRoute
 
 pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
 
@@ -66,26 +66,26 @@ default                                 fe80::%utun0                    UGcIg   
 # --- parsing captured output -----------------------------------------------------------------
 
 def test_ip_route():
-    routes = doctor.parse_ip_route(IP_ROUTE)
+    routes = laptop.parse_ip_route(IP_ROUTE)
     assert HostRoute(ipaddress.IPv4Network("172.16.0.0/12"), "tun0") in routes
     assert all(str(r.network) != "0.0.0.0/0" for r in routes) and len(routes) == 6
 
 
 def test_proc_net_route():
-    assert doctor.parse_proc_net_route(PROC_NET_ROUTE) == [
+    assert laptop.parse_proc_net_route(PROC_NET_ROUTE) == [
         HostRoute(ipaddress.IPv4Network("172.16.0.0/12"), "tun0"),
         HostRoute(ipaddress.IPv4Network("172.18.0.0/16"), "br-3f1c0d2a9b7e")]
 
 
 def test_netstat_rn_short_forms():
-    routes = doctor.parse_netstat_rn(NETSTAT_RN)
+    routes = laptop.parse_netstat_rn(NETSTAT_RN)
     assert [str(r) for r in routes] == ["10.8.0.0/16 dev utun3", "127.0.0.0/8 dev lo0", "172.16.0.0/16 dev utun3",
                                         "192.168.1.0/24 dev en0"]
 
 
 def test_a_vpn_route_over_the_kind_network_is_named_with_a_fix():
-    routes = doctor.parse_ip_route(IP_ROUTE)
-    ok, found, fix = doctor.route_warnings("172.18.0.0/16", routes, ("br-3f1c0d2a9b7e",))
+    routes = laptop.parse_ip_route(IP_ROUTE)
+    ok, found, fix = laptop.route_warnings("172.18.0.0/16", routes, ("br-3f1c0d2a9b7e",))
     assert ok is False
     assert "172.16.0.0/12 dev tun0" in found and "172.18.4.0/24 dev tun0" in found
     assert "br-3f1c0d2a9b7e" not in found  # the kind bridge's own route is expected
@@ -96,14 +96,14 @@ def test_a_vpn_route_over_the_kind_network_is_named_with_a_fix():
 
 
 def test_no_overlap_is_ok():
-    ok, found, fix = doctor.route_warnings("10.201.0.0/16", doctor.parse_ip_route(IP_ROUTE))
+    ok, found, fix = laptop.route_warnings("10.201.0.0/16", laptop.parse_ip_route(IP_ROUTE))
     assert ok is True and fix == ""
 
 
 def test_memory():
-    ok, found, fix = doctor.memory_warning(2 * 2**30)
+    ok, found, fix = laptop.memory_warning(2 * 2**30)
     assert ok is False and "2.0 GiB" in found and "Settings > Resources > Memory" in fix
-    assert doctor.memory_warning(8 * 2**30)[0] is True
+    assert laptop.memory_warning(8 * 2**30)[0] is True
 
 
 # --- live --------------------------------------------------------------------------------------
@@ -133,12 +133,12 @@ def network(engine):
 
 def test_live_kind_network_and_memory(network):
     name, subnet = network
-    frame = doctor.laptop_checks(name).set_index("check")
+    frame = laptop.laptop_checks(name).set_index("check")
     assert frame.loc["kind network", "ok"] and str(subnet) in frame.loc["kind network", "found"]
     assert frame.loc["routes", "ok"], frame.loc["routes", "found"]  # the bridge's own route is not a warning
     mem = json.loads(docker("info", "-f", "{{json .MemTotal}}").stdout)
     assert f"{mem / 2**30:.1f} GiB" in frame.loc["docker memory", "found"]
-    missing = doctor.laptop_checks(f"kindlb-nonet-{RUN}").set_index("check")
+    missing = laptop.laptop_checks(f"kindlb-nonet-{RUN}").set_index("check")
     # no kind network yet: not a fault (kind makes it with the first cluster), said as such, with nothing to fix
     assert missing.loc["kind network", "ok"] is None and "does not exist yet" in missing.loc["kind network", "found"]
     assert "notebook 00" in missing.loc["kind network", "found"] and missing.loc["routes", "ok"] is None
@@ -151,7 +151,7 @@ def test_live_ipv6_only_network(engine):
     if r.returncode != 0:
         pytest.skip(f"this Docker cannot make an IPv6-only network: {r.stderr.strip()[-200:]}")
     try:
-        frame = doctor.laptop_checks(name).set_index("check")
+        frame = laptop.laptop_checks(name).set_index("check")
         if frame.loc["kind network", "ok"]:
             pytest.skip("this Docker ignores enable_ipv4=false (it gave the network an IPv4 subnet anyway)")
         assert "has no IPv4 subnet" in frame.loc["kind network", "found"]
@@ -174,7 +174,7 @@ def test_live_vpn_route_in_a_network_namespace(network):
                  f"ip route add {vpn} dev vpn0")
         r = subprocess.run(["ip", "netns", "exec", ns, "sh", "-c", setup], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
-        code = ("import sys; from kindlb_helpers._lesson.doctor import laptop_checks; "
+        code = ("import sys; from kindlb_helpers._lesson.laptop import laptop_checks; "
                 "print(laptop_checks(sys.argv[1]).set_index('check').loc['routes'].to_json())")
         t0 = time.monotonic()
         r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", code, name], capture_output=True,
@@ -190,7 +190,7 @@ def test_live_vpn_route_in_a_network_namespace(network):
 
 
 def test_live_cloud_provider_kind_container_and_process(engine, tmp_path):
-    assert doctor.other_load_balancers() == [], "something like cloud-provider-kind runs here already"
+    assert laptop.other_load_balancers() == [], "something like cloud-provider-kind runs here already"
     image = f"kindlb-test-laptop/sleeper:{RUN}"
     busybox = shutil.which("busybox") or "/bin/busybox"
     if not Path(busybox).is_file():
@@ -208,10 +208,10 @@ def test_live_cloud_provider_kind_container_and_process(engine, tmp_path):
     try:
         docker("run", "-d", "--name", container, "--network", "none", image, "/bin/sleep", "120")
         time.sleep(0.2)
-        found = doctor.other_load_balancers()
+        found = laptop.other_load_balancers()
         assert f"container {container}" in found
         assert any(f.startswith(f"process {proc.pid} ") for f in found), found
-        row = doctor.laptop_checks().set_index("check").loc["other load balancer"]
+        row = laptop.laptop_checks().set_index("check").loc["other load balancer"]
         assert not row["ok"] and "races MetalLB" in row["fix"]
     finally:
         proc.kill()
@@ -229,28 +229,28 @@ def test_a_network_without_ipv4_from_captured_inspect_output(monkeypatch):
              "Options": {"com.docker.network.enable_ipv4": "false"}}
     net = dockernet._parse_network(attrs, {})
     monkeypatch.setattr(dockernet, "kind_network", lambda name=None, client=None: net)
-    ok, found, fix, _ = doctor._kind_network_check("kind")
+    ok, found, fix, _ = laptop._kind_network_check("kind")
     assert ok is False and "has no IPv4 subnet (has: fc00:f853:ccd:e793::/64)" in found
     assert "docker network rm kind" in fix
 
 
 def test_inotify_limits():
-    """Measured (doctor.INOTIFY_PER_CLUSTER): a cluster holds about 47 instances; Linux's default 128 holds two
+    """Measured (laptop.INOTIFY_PER_CLUSTER): a cluster holds about 47 instances; Linux's default 128 holds two
     clusters and not three, so the warning fires when a third would be made, not on an ordinary host."""
     for clusters in (0, 1):  # a learner's laptop, before and after its cluster: the defaults are enough
-        ok, found, fix = doctor.inotify_warning({"max_user_instances": 128, "max_user_watches": 8192}, clusters)
+        ok, found, fix = laptop.inotify_warning({"max_user_instances": 128, "max_user_watches": 8192}, clusters)
         assert ok is True and fix == "" and "enough for 2 kind clusters" in found
-    ok, found, fix = doctor.inotify_warning({"max_user_instances": 128, "max_user_watches": 192540}, 2)
+    ok, found, fix = laptop.inotify_warning({"max_user_instances": 128, "max_user_watches": 192540}, 2)
     assert ok is False and "too many open files" in found and "max_user_instances 128 < 170" in found
     assert fix.startswith("sudo sysctl -w fs.inotify.max_user_instances=512 (")
-    ok, found, fix = doctor.inotify_warning({"max_user_instances": 512, "max_user_watches": 8192}, 6)
+    ok, found, fix = laptop.inotify_warning({"max_user_instances": 512, "max_user_watches": 8192}, 6)
     assert ok is False and "max_user_watches 8,192 < 12,000" in found and "max_user_instances" not in fix
     assert fix.startswith("sudo sysctl -w fs.inotify.max_user_watches=524288 (")
-    ok, _, _ = doctor.inotify_warning({"max_user_instances": 64, "max_user_watches": 8192}, 0)
+    ok, _, _ = laptop.inotify_warning({"max_user_instances": 64, "max_user_watches": 8192}, 0)
     assert ok is False  # below what one cluster and a spare hold
-    assert doctor.inotify_warning({"max_user_instances": 512, "max_user_watches": 192540}, 4)[0] is True
-    assert doctor.inotify_warning(None)[0] is None
-    live = doctor._inotify_limits()
+    assert laptop.inotify_warning({"max_user_instances": 512, "max_user_watches": 192540}, 4)[0] is True
+    assert laptop.inotify_warning(None)[0] is None
+    live = laptop._inotify_limits()
     if live is not None:
-        row = doctor.laptop_checks().set_index("check").loc["inotify"]
+        row = laptop.laptop_checks().set_index("check").loc["inotify"]
         assert f"max_user_instances={live['max_user_instances']}" in row["found"]

@@ -60,7 +60,7 @@ def _pool(args) -> int:
 
 def _doctor(args) -> int:
     from .._core.params import check
-    from .._lesson.doctor import laptop_rows
+    from .._lesson.laptop import laptop_rows
     from .._lesson.room import report
 
     check(cluster=args.cluster)
