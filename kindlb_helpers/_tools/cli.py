@@ -116,6 +116,8 @@ def _run(args) -> int:
         from .runner import series
 
         found = prepare(args.cluster, params, args.notebooks or series())
+        for line in str(found).splitlines():  # where each image and manifest comes from: one line each
+            print(f"--offline: {line}")
     if args.delete_cluster:
         params["delete_cluster"] = True
     quiet_libraries(args.output, args.verbose)
