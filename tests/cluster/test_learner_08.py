@@ -226,10 +226,12 @@ def foreign_log_lines(sections: dict[str, str], service: str, ip: str | None, be
     for cmd, out in sections.items():
         if " logs " not in f" {cmd} ":
             continue
+        errors_box = "'\"level\":\"error\"'" in cmd  # MetalLB's errors of the window, apart
         for line in out.splitlines():
             if not line.startswith("[pod/"):
                 continue
-            ours = f"default/{service}" in line or (ip and f'"{ip}"' in line) or '"level":"error"' in line
+            ours = ('"level":"error"' in line if errors_box else
+                    f"default/{service}" in line or bool(ip and f'"{ip}"' in line))
             m = LOG_TS.search(line)
             early = m is not None and _when(m.group(1)).timestamp() < int(began)
             if not ours or early:

@@ -10,7 +10,7 @@ printed:
   v0.15.3: release facts l2status, configuration_state);
 - the nodes with ``--show-labels``, as kubectl prints them (an empty-valued label shows as ``key=``);
 - the controller's and the speakers' log lines of this case's time window (``--since-time``: from the moment
-  the case began) that name this Service or its address, and their errors;
+  the case began) that name this Service or its address, and MetalLB's errors of that window apart;
 - whether the address answers ping and TCP, from a container on the kind network.
 """
 from __future__ import annotations
@@ -79,16 +79,16 @@ def _get(kind: Kind, *args: str, namespace: str | None = None, empty: str = "") 
     return _hood.kubectl(kind.cluster, *args, namespace=namespace), out
 
 
-def _window_lines(kind: Kind, component: str, since: str, needles: list[str]) -> tuple[str, str]:
-    """One component's log lines since ``since`` that contain one of ``needles``: the command a person would
-    type (``kubectl logs -l ... --since-time ... | grep -F ...``) and its output."""
-    extra = ["-c", "speaker"] if component == "speaker" else []
-    args = ["logs", "-l", f"component={component}", *extra, "--prefix", "--tail=-1", f"--since-time={since}"]
+def _window_lines(kind: Kind, selector: str, since: str, needles: list[str]) -> tuple[str, str]:
+    """The log lines since ``since`` of the pods ``selector`` picks that contain one of ``needles``: the command
+    a person would type (``kubectl logs -l ... --since-time ... | grep -F ...``) and its output."""
+    extra = ["-c", "speaker"] if selector == "component=speaker" else []
+    args = ["logs", "-l", selector, *extra, "--prefix", "--tail=-1", f"--since-time={since}"]
     grep = "grep -F " + " ".join(f"-e {shlex.quote(n)}" for n in needles)
     cmd = _hood.kubectl(kind.cluster, *args, namespace=NAMESPACE) + " | " + grep
-    pods = kind.core.list_namespaced_pod(NAMESPACE, label_selector=f"component={component}").items
+    pods = kind.core.list_namespaced_pod(NAMESPACE, label_selector=selector).items
     if not pods:
-        return cmd, f"No resources found in {NAMESPACE} namespace. (no {component} pod: no log)"
+        return cmd, f"No resources found in {NAMESPACE} namespace. (no pod: no log)"
     log = kind.kubectl("-n", NAMESPACE, *args, "--max-log-requests=20", check=False, timeout=60)
     hits = [ln for ln in log.splitlines() if any(n in ln for n in needles)]
     if len(hits) > LOG_LINES:
@@ -133,9 +133,11 @@ def evidence(kind: Kind, case: Case | int, probe_image: str | None = None) -> Ev
             out = 'Error from server (NotFound): configmaps "config" not found'
         sections.append((cmd, out))
     sections.append(_get(kind, "get", "nodes", "--show-labels"))
-    needles = [f"default/{service}"] + ([f'"{ip}"'] if ip else []) + ['"level":"error"']
-    sections.append(_window_lines(kind, "controller", since, needles))
-    sections.append(_window_lines(kind, "speaker", since, needles))
+    needles = [f"default/{service}"] + ([f'"{ip}"'] if ip else [])  # its name, its address: its lines only
+    sections.append(_window_lines(kind, "component=controller", since, needles))
+    sections.append(_window_lines(kind, "component=speaker", since, needles))
+    # MetalLB's errors of this case's window, whatever they name (a configuration it rejects names no Service)
+    sections.append(_window_lines(kind, "app=metallb", since, ['"level":"error"']))
     if ip:
         sections.append(ping_and_tcp(ip, probe_image))
     else:
