@@ -59,6 +59,28 @@ def docker_version(timeout: tuple[float, float] = PROBE_TIMEOUT) -> str | None:
     """The engine's version (``GET /version``) at DOCKER_HOST (unix:// or plain tcp://); None for any other
     DOCKER_HOST (ssh://, TLS), which the SDK must serve. DockerUnavailable, with what to do, when it does not
     answer within ``timeout`` (connect, read) seconds."""
+    got = _docker_get("/version", timeout)
+    if got is None:
+        return None
+    status, body = got
+    url = os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+    if status != 200:
+        raise DockerUnavailable(f"Docker at {url} answered {status} to GET /version: restart the Docker "
+                                "daemon, then re-run this cell")
+    try:
+        return str(json.loads(body).get("Version", "?"))
+    except ValueError:
+        return "?"
+
+
+def image_present(ref: str, timeout: tuple[float, float] = PROBE_TIMEOUT) -> bool | None:
+    """Whether Docker holds image REF (``GET /images/REF/json``); None when DOCKER_HOST needs the SDK."""
+    got = _docker_get(f"/images/{urllib.parse.quote(ref, safe='')}/json", timeout)
+    return None if got is None else got[0] == 200
+
+
+def _docker_get(path: str, timeout: tuple[float, float]) -> tuple[int, bytes] | None:
+    """(status, body) of GET PATH at DOCKER_HOST; None for a DOCKER_HOST only the SDK serves."""
     url = os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "unix":
@@ -68,7 +90,7 @@ def docker_version(timeout: tuple[float, float] = PROBE_TIMEOUT) -> str | None:
     else:
         return None
     try:
-        conn.request("GET", "/version")
+        conn.request("GET", path)
         resp = conn.getresponse()
         body = resp.read()
     except (TimeoutError, socket.timeout) as exc:
@@ -80,13 +102,7 @@ def docker_version(timeout: tuple[float, float] = PROBE_TIMEOUT) -> str | None:
                                 ) from exc
     finally:
         conn.close()
-    if resp.status != 200:
-        raise DockerUnavailable(f"Docker at {url} answered {resp.status} to GET /version: restart the Docker "
-                                "daemon, then re-run this cell")
-    try:
-        return str(json.loads(body).get("Version", "?"))
-    except ValueError:
-        return "?"
+    return resp.status, body
 
 
 # ---------- the kind context's API server, read with the standard library ----------

@@ -8,16 +8,22 @@ pool, so the table shows what each release would really be given.
 """
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import yaml
 
 from .._core.manifests import DEFAULT_VERSION, metallb_manifests
 from .._core.release import FACTS, fact
 from .._core.versions import METALLB_CONFIGMAP_VERSION as CONFIGMAP_ERA
 
+if TYPE_CHECKING:  # pandas loads when a table is made (0.4 s): not at `import kindlb_helpers.metallb`
+    import pandas as pd
+
 
 def compare(pool, name: str = "default", version: str = DEFAULT_VERSION) -> pd.DataFrame:
     """One row per idea: how the ConfigMap era (v0.9-v0.12) writes it, how v0.13+ writes it, what it does."""
+    import pandas as pd
+
     cm = metallb_manifests(pool, CONFIGMAP_ERA, name=name)[0]
     entry = yaml.safe_load(cm["data"]["config"])["address-pools"][0]
     ipp, l2 = metallb_manifests(pool, version, name=name)
@@ -67,6 +73,8 @@ def facts(version: str, *keys: str) -> pd.DataFrame:
     >>> [str(x) for x in facts("v0.12.1", "memberlist_by_controller").iloc[0, 1:3]]
     ['from v0.10.0', 'True']
     """
+    import pandas as pd
+
     chosen = [fact(k) for k in keys] if keys else list(FACTS)
     frame = pd.DataFrame([(f.text, f.releases, f.holds(version), f.evidence) for f in chosen],
                          columns=["fact", "releases", f"true for {version}",
