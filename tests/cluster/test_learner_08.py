@@ -309,6 +309,9 @@ def assert_08(report: dict) -> int:
         if row["staged"] in ("excluded nodes", "label ignored", "Local without announcer") and \
                 f"{EXCLUDE}=" not in row["labels_shown"]:
             problems.append(f"case {n}: the exclude label is not visible in the labels shown")
+        if row["staged"] == "pool exhausted" and "1 address," not in row["diagnosis"]:
+            problems.append(f"case {n}: the diagnosis does not count the one address of the pool asked for: "
+                            f"{row['diagnosis'][:400]}")
         want = DIAGNOSIS_KEY.get(row["staged"], row["staged"])
         if row["diagnosed"] != want:
             problems.append(f"case {n}: the diagnosis names {row['diagnosed']!r}, the evidence {want!r}: "

@@ -2,17 +2,15 @@
 
 07: on the learner's path (test_learner_path.py): near misses, each followed by the right answer, with no cleanup
 between; a learner's bad YAML is refused in one line and leaves nothing behind.
-08: each failure's diagnosis is judged against raw kubectl facts the notebook recorded, interpreted here (not by
-the diagnosis code); the cluster is healthy afterwards and nothing ts-* is left.
+08 on the learner's path lives in test_learner_08.py (``drive_08``, ``assert_08``), alone under the same switch.
 The series (test_series.py) runs these same assertions in its order, on the cluster notebooks 00-06 made
-(``test_learner_path.learner_07``, ``assert_bad_yaml``, ``assert_08``). This module runs them alone, on a
+(``test_learner_path.learner_07``, ``assert_bad_yaml``, ``test_learner_08.drive_08``). This module runs them alone, on a
 cluster set up as notebooks 02-04 leave it (MetalLB of the era, a pool ``default``, nginx with 3 pods), for work on
 07/08 without the whole series: ``KINDLB_LESSON_07_08=1`` (otherwise skipped, so that CI pays once).
 """
 from __future__ import annotations
 
 import ast
-import ipaddress
 import os
 import subprocess
 
@@ -125,69 +123,3 @@ def assert_bad_yaml(k, name: str, crds: bool) -> None:
         assert "Traceback" not in repr(got)
         assert "ex-bad" not in kubectl(name, "get", "services", "-o", "name"), f"{what}: half-applied"
         assert "ex-bad" not in str(kh.metallb.pools(k)), f"{what}: half-applied"
-
-
-def _expected(seen: dict, what: str, crds: bool, version: str) -> str:
-    """The cause, from raw kubectl facts alone (independent of the diagnosis code)."""
-    ip = seen["ip"].strip()
-    nodes = seen["nodes"].split()
-    excluded = set(seen["excluded"].split())
-    honours = kh.metallb.parse_version(version) >= (0, 14, 2)
-    if not crds and not seen["configmap"]:
-        return "config kept" if ip else "no pool"
-    if crds and not seen["pools"]:
-        return "no pool"
-    if not ip:
-        assert "AllocationFailed" in seen["reasons"].split(), seen
-        return "pool exhausted"
-    if seen["speakers_ready"] in ("", "0"):
-        return "speakers not ready"
-    if crds and not seen["l2ads"]:
-        return "no L2Advertisement"
-    if not seen["endpoint_nodes"].split():
-        return "no endpoints"
-    workers = [n for n in nodes if "control-plane" not in n]
-    if seen["policy"] == "Local" and not set(seen["endpoint_nodes"].split()) & set(workers):
-        return "Local without announcer"  # pods only on the control-plane: excluded (v0.14.2+) or no speaker (v0.12)
-    if set(workers) <= excluded:
-        return "excluded nodes" if honours else "label ignored"
-    return "healthy"
-
-
-def test_08_each_diagnosis_matches_the_state_the_cluster_was_put_in(cluster, era):
-    assert_08(run(cluster, era, "08_troubleshooting"), era["k"], era["name"], era["crds"], era["version"])
-
-
-def assert_08(res: dict, k, name: str, crds: bool, version: str) -> None:
-    """Each diagnosis against the raw facts; the ConfigMap era's non-failures named as such; healthy after."""
-    assert res["crds"] is crds and res["version"] == version
-    wanted = set(kh.trouble.FAILURES) - (set() if crds else {"no L2Advertisement"})
-    assert set(res["diagnosed"]) == wanted == set(res["seen"])
-    for what in wanted:
-        expected = _expected(res["seen"][what], what, crds, version)
-        assert res["diagnosed"][what][0] == expected, (what, res["seen"][what], res["texts"][what])
-    # where the era does not fail, the notebook says what really happens, and does not call it a failure
-    if not crds:
-        assert res["diagnosed"]["no pool"][0] == "config kept" and res["seen"]["no pool"]["ip"]
-        assert res["diagnosed"]["excluded nodes"][0] == "label ignored"
-    else:
-        assert res["diagnosed"]["excluded nodes"][0] == "excluded nodes"
-    exhausted = res["texts"]["pool exhausted"][0]
-    assert "1 address," in exhausted, exhausted  # the real size of the pool the Service asked for
-    assert res["diagnosed"]["ping vs TCP"][0] == "healthy"
-    ping = res["ping"][0]
-    assert "wget exit 0" in ping and "ping exit 0" not in ping, ping  # TCP answers, ICMP echo does not
-    assert res["ready"] is True and res["left"] == []
-    pool = dict(kh.metallb.pools(k))["default"]
-    assert ipaddress.ip_address(res["nginx_ip"]) in pool
-    left = _left(name)
-    assert left["services"] == left["deployments"] == left["pools"] == [], left
-    assert all("control-plane" in n for n in left["excluded"]), left
-
-
-def test_08_reruns(cluster, era):
-    res = run(cluster, era, "08_troubleshooting")
-    assert res["ready"] is True and res["left"] == []
-    left = _left(era["name"])
-    assert left["services"] == left["deployments"] == left["pools"] == []
-    assert all("control-plane" in n for n in left["excluded"]), left

@@ -155,7 +155,7 @@ def ping_and_tcp(ip: str, image: str | None = None) -> tuple[str, str]:
     image = resolve("probe", image).value  # yours, else a loaded bundle's, the offline lab's, the online one
     # (no wget -T and no `ip`: the offline lab's static busybox has neither; the container's bound is the limit)
     script = (f"ping -c 3 -W 1 {ip}; echo \"ping exit $?\"; "
-              f"wget -q -O /tmp/page http://{ip}/; echo \"wget exit $?\"; echo kindlb-page; cat /tmp/page; "
+              f"wget -q -O /tmp/page http://{ip}/; echo \"wget exit $?\"; echo kindlb-page; cat /tmp/page 2>/dev/null; "
               "echo kindlb-arp; cat /proc/net/arp")
     code, out, err = run_on_kind_network(script, image, timeout=60)
     head, _, rest = out.partition("kindlb-page")
