@@ -127,7 +127,10 @@ def notebooks(cluster: str, params: dict, out: Path) -> dict:
     start = next(s for src, s, _ in cells[FIRST_CELL[0]] if FIRST_CELL[1] in src)
     end = next(e for src, _, e in cells[LAST_CELL[0]] if LAST_CELL[1] in src)
     extras = sum(e - s for name in NOTEBOOKS for src, s, e in cells[name] if any(x in src for x in EXTRAS))
-    return {"to_page": end - start, "whole": whole, "extras": extras, "per": per, "first_cell": first}
+    slowest = {name: sorted(((round(e - s, 2), src.strip().splitlines()[0][:70]) for src, s, e in cells[name]
+                             if src.strip()), reverse=True)[:6] for name in NOTEBOOKS}
+    return {"to_page": end - start, "whole": whole, "extras": extras, "per": per, "first_cell": first,
+            "slowest": slowest}
 
 
 def _load() -> float:
@@ -169,7 +172,7 @@ def main() -> None:
                                           Path(tmp))
             n, b = got["nb"], got["bare"]
             rounds.append({"bare": round(b, 1), **{key: round(n[key], 1) for key in ("to_page", "whole", "extras")},
-                           "per": n["per"], "first_cell": n["first_cell"], "order": order,
+                           "per": n["per"], "first_cell": n["first_cell"], "order": order, "slowest": n["slowest"],
                            "load": [load_before, _load()], "ratio_page": round(n["to_page"] / b, 2),
                            "ratio_whole": round(n["whole"] / b, 2)})
             print(f"round {r + 1} ({' then '.join(order)}; load {load_before} -> {_load()}): bare script {b:.1f} s; "
