@@ -19,9 +19,14 @@ APPLETS = ("sh", "sleep", "wget", "httpd", "cat", "mkdir")
 
 def probe_image() -> str:
     """Build the probe image once (needs /bin/busybox from Debian's busybox-static); return its tag."""
-    from kindlb_helpers._cluster.dockernet import image_id
+    from kindlb_helpers._cluster.quick import image_present
 
-    if image_id(PROBE_IMAGE) is not None:
+    present = image_present(PROBE_IMAGE)  # over Docker's socket: the resolver asks this in notebooks' first cells
+    if present is None:  # a DOCKER_HOST only the Docker SDK serves
+        from kindlb_helpers._cluster.dockernet import image_id
+
+        present = image_id(PROBE_IMAGE) is not None
+    if present:
         return PROBE_IMAGE
     busybox = shutil.which("busybox") or "/bin/busybox"
     if not Path(busybox).is_file():
