@@ -39,7 +39,7 @@ def _nodes_ready(kind: Kind) -> tuple[bool, str]:
 
 def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", timeout: float = FAILOVER_LIMIT,
              via: str = "host", image: str | None = None, port: int = 80, mode: str = "speaker",
-             capture: str = "auto") -> Failover:
+             capture: str = "auto", also: tuple = ()) -> Failover:
     """Take the announcer of ``ip`` away and measure until another node announces it and the IP answers
     through that node (at most ``timeout`` ≤ 90 s); then bring everything back and wait until it is healthy.
 
@@ -48,6 +48,11 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
     request goes to the IP every 0.3 s (from the host, or with ``via="container"`` from a container on
     the kind network) and, unless ``capture="off"``, the ARP packets from the IP are captured on the
     kind bridge (:class:`~kindlb_helpers._cluster.capture.ArpCapture`: ``"auto"``, ``"host"`` or ``"node"``).
+
+    ``also``: the Service's other addresses (a dual-stack Service's other family; one node announces them
+    all). Each gets its own requests, and its answer time is in the result's ``others``. With an IPv6
+    address among them, the capture is :class:`~kindlb_helpers._cluster.ndp.NeighbourCapture` (NDP and ARP
+    for every address, from the host only).
     """
     from ..._cluster.capture import ArpCapture
     from ..._cluster.probe import Prober
@@ -72,18 +77,29 @@ def failover(kind: Kind, ip, name: str = "nginx", namespace: str = "default", ti
         if not pods:
             raise KindlbError(f"no speaker pod runs on {before}: `kubectl -n {NAMESPACE} get pods -o wide` shows them")
         victim = pods[0].metadata.name
-    cap = ArpCapture(ip, via=capture, node=_listener(kind.cluster, {before})).start() if capture != "off" else None
+    cap = None
+    if capture != "off" and (also or ":" in ip):
+        from ..._cluster.ndp import NeighbourCapture
+
+        cap = NeighbourCapture((ip, *also), via="host" if capture == "host" else "auto").start()
+    elif capture != "off":
+        cap = ArpCapture(ip, via=capture, node=_listener(kind.cluster, {before})).start()
+    probers: list = []
     try:
-        prober = Prober(ip, via, port, image, cluster=kind.cluster).start()
+        for addr in (ip, *also):
+            probers.append(Prober(addr, via, port, image, cluster=kind.cluster).start())
     except BaseException:
+        for p in probers:
+            p.stop()
         if cap:
             cap.stop()
         raise
     try:
         return _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before, victim, mac_before,
-                        mac_of, cap, prober)
+                        mac_of, cap, probers[0], probers[1:])
     finally:  # whatever happened: no prober container, no nft table, no paused node left behind
-        prober.stop()
+        for p in probers:
+            p.stop()
         if cap:
             cap.stop()
 
@@ -111,7 +127,7 @@ def _answer_through_announcer(prober, samples: list, t0: float, after: str, node
 
 
 def _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before, victim, mac_before, mac_of,
-             cap, prober) -> Failover:
+             cap, prober, extra=()) -> Failover:
     from ..._cluster.metallb import readiness
 
     samples: list[tuple[float, str | None]] = []
@@ -136,8 +152,10 @@ def _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before,
                 announced, after = time.monotonic() - t0, now
             if announced is not None:
                 hit = _answer_through_announcer(prober, samples, t0, after, node_mac)
-                if hit is not None:
+                if hit is not None and answered is None:
                     answered, mac_after = hit.t - t0, hit.mac
+                if answered is not None and all(_answer_through_announcer(p, samples, t0, after, node_mac)
+                                                for p in extra):
                     break
     finally:
         if paused:
@@ -164,6 +182,15 @@ def _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before,
     back = current_announcer(kind, name, namespace)
     answers = prober.stop()
     last_mac = next((a.mac for a in reversed(answers) if a.mac), None)
+    others = {}
+    for p in extra:
+        hit = _answer_through_announcer(p, samples, t0, after, node_mac)
+        got = p.stop()
+        others[p.ip] = {"answered_after": None if hit is None else round(hit.t - t0, 1),
+                        "timeline": pd.DataFrame([{"seconds": round(a.t - t0, 2), "answered": a.ok,
+                                                   "MAC for the IP": a.mac, "node with that MAC": mac_of.get(a.mac or "")}
+                                                  for a in got],
+                                                 columns=["seconds", "answered", "MAC for the IP", "node with that MAC"])}
     arp = cap.stop(origin=t0) if cap else None
     if arp is not None:
         arp.insert(3, "node", arp["sender MAC"].map(mac_of))
@@ -209,4 +236,4 @@ def _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before,
     return Failover(ip, mode, before, after, mac_before, mac_after, round(announced, 1),
                     None if garp is None else round(garp, 1), round(answered, 1), failed, round(max(gaps), 1),
                     round(healthy_after, 1), back, timeline, arp, capture_text, hood, mac_of.get(last_mac or ""),
-                    pods_on_failed, mac_of.get(mac_after or ""))
+                    pods_on_failed, mac_of.get(mac_after or ""), others)
