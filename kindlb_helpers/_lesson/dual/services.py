@@ -20,7 +20,7 @@ from ..._core.release import release
 
 #: (name suffix, ipFamilyPolicy, ipFamilies asked for): the three Services the lesson compares.
 POLICIES = (("v6", "SingleStack", ["IPv6"]), ("prefer", "PreferDualStack", None), ("dual", "RequireDualStack", None))
-COLUMNS = ["Service", "ipFamilyPolicy", "ipFamilies", "CLUSTER-IPs", "EXTERNAL-IP", "IPv4", "IPv6", "events"]
+COLUMNS = ["Service", "ipFamilyPolicy", "ipFamilies", "CLUSTER-IPs", "IPv4", "IPv6", "events"]
 
 
 def service_object(name: str, app: str = "nginx", namespace: str = "default", policy: str = "PreferDualStack",
@@ -51,8 +51,10 @@ def _row(kind: Kind, svc) -> dict:
     return {"Service": svc.metadata.name, "ipFamilyPolicy": svc.spec.ip_family_policy,
             "ipFamilies": ",".join(svc.spec.ip_families or []), "CLUSTER-IPs": ",".join(svc.spec.cluster_ips or []),
             "EXTERNAL-IP": ",".join(ingress) or "<pending>",
-            "IPv4": next((i for i in ingress if ":" not in i), None),
-            "IPv6": next((i for i in ingress if ":" in i), None),
+            # per family: the address, <pending> while the Service has that family's ClusterIP but no address, or
+            # "–" when the Service does not have that family at all
+            **{f"IPv{f}": next((i for i in ingress if (":" in i) == (f == 6)),
+                               "<pending>" if f"IPv{f}" in (svc.spec.ip_families or []) else "–") for f in (4, 6)},
             "events": ", ".join(dict.fromkeys(e["reason"] for e in events)) or "none"}
 
 
@@ -95,10 +97,9 @@ def expose(kind: Kind, app: str = "nginx", namespace: str = "default", port: int
 def address(frame: pd.DataFrame, service: str, family: int) -> str:
     """The external address of ``family`` (4 or 6) that ``service`` got, from :func:`expose`'s table."""
     row = frame.loc[frame["Service"] == service]
-    ip = row[f"IPv{family}"].iloc[0] if len(row) else None
-    if not ip:
-        raise KindlbError(f"Service {service} has no IPv{family} external address (EXTERNAL-IP: "
-                          f"{row['EXTERNAL-IP'].iloc[0] if len(row) else 'no such Service'}): look at its events "
+    ip = row[f"IPv{family}"].iloc[0] if len(row) else "no such Service"
+    if ip in ("<pending>", "–", "no such Service"):
+        raise KindlbError(f"Service {service} has no IPv{family} external address ({ip}): look at its events "
                           f"(kubectl describe service {service})")
     return ip
 
