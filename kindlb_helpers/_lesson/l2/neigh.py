@@ -109,13 +109,15 @@ def neighbours(ip, via: str = "host", image: str | None = None, port: int = 80, 
     ip, via = checked_ip(ip), checked_via(via)
     url = http_url(ip, port)
     rows: list[dict] = []
+    v6 = ":" in ip
+    arping = arping and not v6  # arping asks ARP: IPv4's; an IPv6 address is asked by NDP (notebook 07_dual_stack)
     if via == "host":
         _knock(ip, port)
         found = parse_neigh(_ip_neigh(ip))
         dev = found[0]["dev"] if found else None
         rows += [{"source": "ip neigh", "ip": r["ip"], "mac": r["mac"], "state": r["state"], "dev": r["dev"]}
                  for r in found]
-        steps = [_hood.Step(shlex.join(["curl", "-s", "-o", "/dev/null", url]), "one request: the kernel asks ARP"),
+        steps = [_hood.Step(shlex.join(["curl", "-s", "-o", "/dev/null", url]), "one request: the kernel asks " + ("NDP (a Neighbor Solicitation)" if v6 else "ARP")),
                  _hood.Step(f"ip neigh show {ip}", "the neighbour table: the MAC this host sends the IP's packets to")]
         tool = _arping_cmd()
         if arping and tool and dev:
