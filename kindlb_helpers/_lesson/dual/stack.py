@@ -72,9 +72,9 @@ def subnets_table(net: KindNetwork) -> pd.DataFrame:
                  if e.cluster and (e.ipv4 if fam == 4 else e.ipv6) is not None]
         rows.append({"family": FAMILY_NAMES[fam], "subnet": str(net.subnet(fam)),
                      "bridge (Docker's gateway)": str(net.gateway(fam)),
-                     "addresses": f"{net.subnet(fam).num_addresses:,}", "node addresses": ", ".join(nodes)})
+                     "addresses": f"{net.subnet(fam).num_addresses:,}", "kind nodes (every cluster here)": ", ".join(nodes)})
     frame = pd.DataFrame(rows, columns=["family", "subnet", "bridge (Docker's gateway)", "addresses",
-                                        "node addresses"])
+                                        "kind nodes (every cluster here)"])
     frame.attrs["hood"] = _hood.Hood(f"the Docker network {net.name}", [
         _hood.Step(f"docker network inspect {net.name} -f '{{{{range .IPAM.Config}}}}{{{{.Subnet}}}} "
                    "{{.Gateway}}{{\"\\n\"}}{{end}}'", "one subnet per family; the bridge holds the gateway address"),
