@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from kindlb_helpers._core.errors import BadInput, PoolError
-from kindlb_helpers._core.pool.families import family_word, validate_families
 from kindlb_helpers._core.pool import plan_pool
+from kindlb_helpers._core.pool.families import family_word, validate_families
 
 NETS = {4: "172.19.0.0/16", 6: "fc00:f853:ccd:e793::/64"}
 GW = {4: "172.19.0.1", 6: "fc00:f853:ccd:e793::1"}

@@ -6,11 +6,11 @@
 - ``wire``: :func:`route`, :func:`fetch`, :func:`first_contact`, :func:`families_table`, :func:`failover_figure`.
 """
 from .services import (
+    PINNED,
     POLICIES,
     address,
     expose,
     from_ipv4_pool,
-    PINNED,
     policy_objects,
     remove,
     require_dual_on,
@@ -42,7 +42,8 @@ from .wire import (
 
 __all__ = [
     "DualPool", "FirstContact", "PINNED", "POLICIES", "address", "check", "cluster_table", "expose", "failover_figure",
-    "families_of", "families_table", "fetch", "first_contact", "from_ipv4_pool", "next_segment_range", "packets_table", "plan",
+    "families_of", "families_table", "fetch", "first_contact", "from_ipv4_pool", "next_segment_range",
+    "packets_table", "plan",
     "pods_table", "policy_objects", "remove", "require_dual_on", "require_ok", "route", "route_get",
     "service_object", "services_table", "subnets_table", "undo_from_ipv4_pool",
 ]

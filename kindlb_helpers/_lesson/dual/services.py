@@ -168,7 +168,8 @@ def from_ipv4_pool(kind: Kind, ipv4_range, app: str = "nginx", namespace: str = 
     frame.attrs["version"] = version
     frame.attrs["hood"] = _hood.Hood(f"two Services asking for the IPv4-only pool {pool}", [
         _hood.Step(_hood.kubectl(kind.cluster, "apply", "-f", "ipv4-only-pool.yaml"),
-                   "a pool with one IPv4 range, given out only on request", files=(("ipv4-only-pool.yaml", pool_objs),)),
+                   "a pool with one IPv4 range, given out only on request",
+                   files=(("ipv4-only-pool.yaml", pool_objs),)),
         _hood.Step(_hood.kubectl(kind.cluster, "apply", "-f", "pinned.yaml"),
                    "SingleStack IPv6 and PreferDualStack, each asking for that pool", files=(("pinned.yaml", objs),)),
         *[_hood.Step(_hood.kubectl(kind.cluster, "describe", "service", n, namespace=namespace),

@@ -72,7 +72,8 @@ def subnets_table(net: KindNetwork) -> pd.DataFrame:
                  if e.cluster and (e.ipv4 if fam == 4 else e.ipv6) is not None]
         rows.append({"family": FAMILY_NAMES[fam], "subnet": str(net.subnet(fam)),
                      "bridge (Docker's gateway)": str(net.gateway(fam)),
-                     "addresses": f"{net.subnet(fam).num_addresses:,}", "kind nodes (every cluster here)": ", ".join(nodes)})
+                     "addresses": f"{net.subnet(fam).num_addresses:,}",
+                     "kind nodes (every cluster here)": ", ".join(nodes)})
     frame = pd.DataFrame(rows, columns=["family", "subnet", "bridge (Docker's gateway)", "addresses",
                                         "kind nodes (every cluster here)"])
     frame.attrs["hood"] = _hood.Hood(f"the Docker network {net.name}", [
@@ -165,5 +166,6 @@ def require_ok(pool: DualPool) -> DualPool:
     return pool
 
 
-__all__ = ["DualPool", "check", "cluster_table", "families_of", "next_segment_range", "plan", "pods_table", "require_ok",
+__all__ = ["DualPool", "check", "cluster_table", "families_of", "next_segment_range", "plan", "pods_table",
+           "require_ok",
            "subnets_table"]

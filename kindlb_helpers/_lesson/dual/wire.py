@@ -218,7 +218,8 @@ def failover_figure(moved, title: str | None = None):
     ax.set_ylim(-0.7, len(labels) - 0.3)
     ax.set_xlabel("seconds after the failure (dashed red); dotted blue: MetalLB names the new node")
     ax.set_title(title or f"{moved.mode} failure of {moved.before}: both families move to {moved.after} together "
-                          "\n(green: answered, red x: failed; triangles: blue from the new node, purple from another one, "
+                          "\n(green: answered, red x: failed; triangles: blue from the new node, "
+                          "purple from another one, "
                           "e.g. the old node taking the addresses back)", fontsize=9)
     plt.close(fig)
     return fig

@@ -187,10 +187,10 @@ def _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before,
         hit = _answer_through_announcer(p, samples, t0, after, node_mac)
         got = p.stop()
         others[p.ip] = {"answered_after": None if hit is None else round(hit.t - t0, 1),
-                        "timeline": pd.DataFrame([{"seconds": round(a.t - t0, 2), "answered": a.ok,
-                                                   "MAC for the IP": a.mac, "node with that MAC": mac_of.get(a.mac or "")}
-                                                  for a in got],
-                                                 columns=["seconds", "answered", "MAC for the IP", "node with that MAC"])}
+                        "timeline": pd.DataFrame(
+                            [{"seconds": round(a.t - t0, 2), "answered": a.ok, "MAC for the IP": a.mac,
+                              "node with that MAC": mac_of.get(a.mac or "")} for a in got],
+                            columns=["seconds", "answered", "MAC for the IP", "node with that MAC"])}
     arp = cap.stop(origin=t0) if cap else None
     if arp is not None:
         arp.insert(3, "node", arp["sender MAC"].map(mac_of))
