@@ -118,7 +118,8 @@ def neighbours(ip, via: str = "host", image: str | None = None, port: int = 80, 
         rows += [{"source": "ip neigh", "ip": r["ip"], "mac": r["mac"], "state": r["state"], "dev": r["dev"]}
                  for r in found]
         asks = "NDP (a Neighbor Solicitation)" if v6 else "ARP"
-        steps = [_hood.Step(shlex.join(["curl", "-s", "-o", "/dev/null", url]), f"one request: the kernel asks {asks}"),
+        curl = ["curl", "-g", "-s", "-o", "/dev/null", url] if v6 else ["curl", "-s", "-o", "/dev/null", url]
+        steps = [_hood.Step(shlex.join(curl), f"one request: the kernel asks {asks}"),
                  _hood.Step(f"ip neigh show {ip}", "the neighbour table: the MAC this host sends the IP's packets to")]
         tool = _arping_cmd()
         if arping and tool and dev:
