@@ -19,7 +19,10 @@ def test_a_json_object_reads_as_the_clients_model():
     v = quick.View({"status": {"observedGeneration": 2, "conditions": [{"type": "Available", "status": "True"}]},
                     "spec": {"selector": {"matchLabels": {"app": "metallb"}}}})
     assert v.status.observed_generation == 2 and v.status.conditions[0].type == "Available"
-    assert v.spec.selector.match_labels.to_dict() == {"app": "metallb"}
+    assert v.spec.selector.match_labels == {"app": "metallb"}  # a map-typed field is a dict, as in the client
+    assert sorted(v.spec.selector.match_labels.items()) == [("app", "metallb")]
+    svc = quick.View({"spec": {"selector": {"app": "nginx"}}, "metadata": {"labels": {"items": "x"}}})
+    assert svc.spec.selector == {"app": "nginx"} and svc.metadata.labels["items"] == "x"
     assert v.metadata is None and v.status.number_ready is None  # a missing field is None, as in the client
 
 

@@ -113,9 +113,16 @@ def _camel(name: str) -> str:
     return head + "".join(w[:1].upper() + w[1:] for w in rest)
 
 
+#: Fields the client's models type as ``Dict[str, str]`` (a plain dict there, and here): a selector's
+#: ``matchLabels``, ``labels``, ``annotations``, ``nodeSelector``, a ConfigMap's ``data``; a Service's ``selector``
+#: is one too (a workload's ``selector`` is an object with ``matchLabels``: only a mapping of strings counts).
+MAPS = frozenset({"labels", "annotations", "matchLabels", "nodeSelector", "data", "binaryData", "stringData"})
+
+
 class View:
     """A JSON object seen through the client's attribute names (``dep.status.observed_generation``); a missing
-    field is None, as in the client's models."""
+    field is None, and a map-typed field (labels, annotations, matchLabels, ...) a plain dict, as in the client's
+    models."""
 
     def __init__(self, data: dict) -> None:
         self._data = data
@@ -123,7 +130,12 @@ class View:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        return _view(self._data.get(_camel(name)))
+        key = _camel(name)
+        value = self._data.get(key)
+        if isinstance(value, dict) and (key in MAPS or (key == "selector" and all(
+                isinstance(v, str) for v in value.values()))):
+            return dict(value)
+        return _view(value)
 
     def to_dict(self) -> dict:
         return self._data
