@@ -16,7 +16,6 @@ from ..._cluster.metallb import installed_version, pools
 from ..._core import bgp_config as _bgp
 from ..._core import hood as _hood
 from ..._core.errors import MetalLBError
-from ..._core.versions import pins
 from .show import frame
 
 
@@ -85,11 +84,10 @@ def _cluster_cidrs(kind: Kind) -> list[tuple[str, str]]:
 
 
 def resolve_image(image: str = "auto") -> str:
-    """``"auto"``: the lab's FRR image when Docker has it, else the pinned online image."""
-    if image and image != "auto":
-        return image
-    lab = pins()["FRR_IMAGE"]
-    return lab if _router.has_image(lab) else pins()["FRR_ONLINE_IMAGE"]
+    """``"auto"``: the one resolver's router image (a loaded bundle's, else the offline lab's FRR, else FRR's own)."""
+    from ..._cluster.sources import resolve
+
+    return resolve("router", image).value
 
 
 def plan(kind: Kind, router_asn: int = _bgp.ROUTER_ASN, metallb_asn: int = _bgp.METALLB_ASN,
