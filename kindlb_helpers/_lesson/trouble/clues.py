@@ -139,31 +139,34 @@ def evidence(kind: Kind, case: Case | int, probe_image: str | None = None) -> Ev
     # MetalLB's errors of this case's window, whatever they name (a configuration it rejects names no Service)
     sections.append(_window_lines(kind, "app=metallb", since, ['"level":"error"']))
     if ip:
-        sections.append(ping_and_tcp(ip, probe_image))
+        sections.append(ping_and_tcp(ip, probe_image, cluster=kind.cluster))
     else:
         sections.append(("ping -c 3 -W 1 <EXTERNAL-IP>; wget -q -O - http://<EXTERNAL-IP>/",
                          f"(nothing to ask: {service} has no external address)"))
     return Evidence(service, sections)
 
 
-def ping_and_tcp(ip: str, image: str | None = None) -> tuple[str, str]:
-    """ping (ICMP echo) and a TCP GET to ``ip``, from a throwaway container on the kind network, and the
-    container's neighbour (ARP) table afterwards: (the command, what it printed)."""
-    from ..._cluster.containers import run_on_kind_network
+def ping_and_tcp(ip: str, image: str | None = None, cluster: str | None = None) -> tuple[str, str]:
+    """ping (ICMP echo) and a TCP GET to ``ip``, from a container on the kind network (CLUSTER's probe container,
+    which first forgets its entry for ``ip`` as a new container would; a throwaway one when no cluster is named),
+    and the container's neighbour (ARP) table afterwards: (the commands, what it printed)."""
+    from ..._cluster.containers import probe_name, probe_run
     from ..._cluster.sources import resolve
 
     image = resolve("probe", image).value  # yours, else a loaded bundle's, the offline lab's, the online one
-    # (no wget -T and no `ip`: the offline lab's static busybox has neither; the container's bound is the limit)
-    script = (f"ping -c 3 -W 1 {ip}; echo \"ping exit $?\"; "
-              f"wget -q -O /tmp/page http://{ip}/; echo \"wget exit $?\"; echo kindlb-page; cat /tmp/page 2>/dev/null; "
-              "echo kindlb-arp; cat /proc/net/arp")
-    code, out, err = run_on_kind_network(script, image, timeout=60)
+    # (no wget -T: the offline lab's static busybox crashes with it; the container's bound is the limit)
+    forget = f"busybox ip neigh del {ip} dev eth0 2>/dev/null; " if cluster else ""
+    script = (f"{forget}ping -c 3 -W 1 {ip}; echo \"ping exit $?\"; "
+              f"wget -q -O /tmp/page.$$ http://{ip}/; echo \"wget exit $?\"; echo kindlb-page; "
+              "cat /tmp/page.$$ 2>/dev/null; busybox rm -f /tmp/page.$$; echo kindlb-arp; cat /proc/net/arp")
+    code, out, err, steps = probe_run(script, cluster=cluster, image=image, timeout=60)
     head, _, rest = out.partition("kindlb-page")
     page, _, arp = rest.partition("kindlb-arp")
     title = re.search(r"<title>(.*?)</title>", page, re.S | re.I)
-    cmd = (f"docker run --rm --network kind {image} sh -c "
-           + shlex.quote(f"ping -c 3 -W 1 {ip}; echo ping exit $?; wget -q -O - http://{ip}/; echo wget exit $?; "
-                         "cat /proc/net/arp"))
+    shown_script = shlex.quote(f"{forget}ping -c 3 -W 1 {ip}; echo ping exit $?; wget -q -O - http://{ip}/; "
+                               "echo wget exit $?; cat /proc/net/arp")
+    cmd = (f"{steps[0].command}\ndocker exec {probe_name(cluster)} sh -c {shown_script}" if cluster else
+           f"docker run --rm --network kind {image} sh -c {shown_script}")
     shown = (f"{head.strip()}\npage title: {title.group(1).strip() if title else '(none)'}\n"
              f"neighbour table:\n{arp.strip()}")
     return cmd, shown + (f"\n{err.strip()}" if err.strip() else "")
