@@ -169,8 +169,7 @@ def readiness(kind: Kind) -> tuple[bool, str]:
         return False, text
     # right after a change the DaemonSet's counts include old speakers that are terminating (and, when
     # the template is back to what it was, count them as updated): count the live, Ready pods themselves
-    labels = ds.spec.selector.match_labels  # a dict from the client; the doctor's quick reader gives a View
-    labels = labels.to_dict() if hasattr(labels, "to_dict") else (labels or {})
+    labels = getattr(ds.spec.selector.match_labels, "to_dict", lambda: ds.spec.selector.match_labels or {})()  # View
     selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
     pods = kind.core.list_namespaced_pod(NAMESPACE, label_selector=selector).items
     live = [p for p in pods if not p.metadata.deletion_timestamp]
