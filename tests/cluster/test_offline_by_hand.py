@@ -51,10 +51,16 @@ def test_02_to_05_by_hand_with_no_parameters_and_no_registry(cluster, tmp_path, 
     start = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     with DockerLog(tmp_path) as log:
         monkeypatch.setenv("DOCKER_HOST", log.host)  # the kernels inherit it
-        for notebook in ("02_install_metallb", "03_address_pool", "04_deploy_nginx", "05_access_app"):
+        for notebook in ("00_prerequisites", "02_install_metallb", "03_address_pool", "04_deploy_nginx",
+                         "05_access_app"):
             with Notebook(notebook, {"cluster": name}, save_to=ARTIFACTS / "offline-by-hand") as nb:
                 ran = nb.run_all()
                 first_lines[notebook] = next(r.text for r in ran if "import kindlb_helpers as kh" in r.source)
+                if notebook == "00_prerequisites":  # the cluster exists: 00 still shows what made it (issue 26.2)
+                    made = next(r for r in ran if "kh.cluster.ensure(" in r.source)
+                    shown = made.text + made.html
+                    assert "reused" in shown and f"kind create cluster --name {name} --config kind-config.yaml" in shown
+                    assert "kindlb lab up" in shown and "role: control-plane" in shown, shown[-2000:]
         pulls = log.pulls()
     assert pulls == [], pulls
     assert "MetalLB manifest (metallb_source): offline lab: " in first_lines["02_install_metallb"]
