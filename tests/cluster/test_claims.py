@@ -280,7 +280,10 @@ def observe_all(raw: Raw, state: dict, obs: dict) -> None:
     parts.append("no status kind" if st is None else "no status" if not st else f"status {st}")
     said = [ln for ln in raw.logs("speaker").splitlines() if f'"{noep_ip}"' in ln]
     parts.append("no log" if not said else f"{len(said)} log lines")
-    parts.append("no ARP answer" if not raw.arp_macs(noep_ip) else "ARP answered")
+    answered = raw.arp_macs(noep_ip)
+    ours = answered & set(macs.values())  # another cluster on the kind network may hold the same address
+    parts.append("no ARP answer" if not ours else f"ARP answered by {ours}")
+    state.setdefault("foreign ARP", {})[noep_ip] = sorted(answered - ours)
     obs["noep.all"] = ", ".join(parts)
     if "IPAllocated" not in raw.reasons("claims-noep"):
         obs["noep.all"] += " (no IPAllocated)"
@@ -476,8 +479,9 @@ def observe_checks(raw: Raw, state: dict, obs: dict) -> None:
         got = raw.wait_ip("claims-nol2", 30)
         time.sleep(QUIET)
         tcp = raw.probe(f"busybox timeout 5 wget -q -O - http://{got}/ >/dev/null 2>&1 && echo TCP; true").stdout
+        ours = {raw.mac(n) for n in raw.nodes()}
         quiet = "nodeAssigned" not in raw.reasons("claims-nol2") and not raw.l2status("claims-nol2") and \
-            not raw.arp_macs(got) and "TCP" not in tcp
+            not (raw.arp_macs(got) & ours) and "TCP" not in tcp
         obs["nol2adv.all"] = ("address" if got else "no address") + (", not announced" if quiet else ", announced")
     finally:
         for item in saved:
@@ -534,7 +538,8 @@ def observe_speakers_gone(raw: Raw, obs: dict) -> None:
         raw.service("claims-nospk")
         got = raw.wait_ip("claims-nospk", 30)
         time.sleep(QUIET / 2)
-        quiet = "nodeAssigned" not in raw.reasons("claims-nospk") and not raw.arp_macs(got)
+        ours = {raw.mac(n) for n in raw.nodes()}
+        quiet = "nodeAssigned" not in raw.reasons("claims-nospk") and not (raw.arp_macs(got) & ours)
         obs["speakers.gone"] = ("address" if got else "no address") + (", not announced" if quiet else ", announced")
     finally:
         raw.k("-n", MS, "patch", "daemonset", "speaker", "--type", "json", "-p",
@@ -650,7 +655,7 @@ def test_every_ledger_claim_holds_on_the_cluster(cluster, era_state):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"claims-{version}.json").write_text(json.dumps(
         {"version": version, "era": era, "seconds": round(took, 1), "entries": len(rows), "held": len(rows) - len(wrong),
-         "timings": era_state.get("timings"), "observed": obs, "wrong": wrong,
+         "timings": era_state.get("timings"), "foreign ARP": era_state.get("foreign ARP"), "observed": obs, "wrong": wrong,
          "error": repr(error) if error else None}, indent=1))
     print(f"{version}: {len(rows) - len(wrong)} of {len(rows)} ledger entries held ({took:.0f} s)")
     if error:
