@@ -75,11 +75,6 @@ def check_hold_time(value) -> int:
     return value
 
 
-def is_private_asn(asn: int) -> bool:
-    """True for an AS number reserved for private use (RFC 6996)."""
-    return any(lo <= asn <= hi for lo, hi in PRIVATE_ASNS)
-
-
 @dataclass(frozen=True)
 class BgpPlan:
     """What the router and MetalLB are told: AS numbers, one neighbour per node, the pool, the hold time."""
