@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 
 import pytest
+from _metallb_source import modules
 
 from kindlb_helpers._cluster import metallb
-from kindlb_helpers._core.manifests import parse_version
-from _metallb_source import modules
 from kindlb_helpers._core.evidence import SERVED
+from kindlb_helpers._core.manifests import parse_version
 from kindlb_helpers._core.release import FACTS, fact, release
 from kindlb_helpers._lesson import eras
 

@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
+from _metallb_source import module
 
 from kindlb_helpers._core.errors import BadInput, BadVersion, MetalLBError
 from kindlb_helpers._core.manifests import manifest_url, parse_version, uses_crds
-from _metallb_source import module
 from kindlb_helpers._core.release import FACTS, Release, fact, release
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,6 +19,7 @@ from .._core.errors import BadInput, DockerError, KindlbError, WaitTimeout
 from .._core.objects import http_url
 from .._core.page import Page
 from .._core.versions import PROBE_ONLINE_IMAGE
+from .waits import ticks
 
 PROBE_IMAGE = PROBE_ONLINE_IMAGE  # versions.env; the lab passes its own (versions.PROBE_IMAGE)
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kindlb"}
@@ -279,7 +280,7 @@ def probe_box(cluster: str, image: str | None = None, network: str | None = None
     net = network or kind_network_name()
     name = probe_name(cluster)
     client = docker_client()
-    for _ in range(10):
+    for _ in ticks(10.0, every=0.1):  # another caller may be making or starting it: look again, 10 s at most
         try:
             box = client.containers.get(name)
         except docker.errors.NotFound:
@@ -301,7 +302,6 @@ def probe_box(cluster: str, image: str | None = None, network: str | None = None
                 if getattr(exc, "status_code", None) != 409:  # 409: another caller is at it: look again
                     with translate(client, f"{'start' if same else 'replace'} the probe container {name}"):
                         raise
-            time.sleep(0.1)
             continue
         _ensure_image(client, image)
         try:

@@ -276,7 +276,8 @@ FACTS: tuple[Fact, ...] = (
         _L("v0.13.0", _NATIVE, 875, "kind: IPAddressPool", True),
         _L("v0.13.0", _NATIVE, 1725, "kind: ValidatingWebhookConfiguration", True)),
          notes="RN 0.13.2 ('CRD support! ... validating webhooks')"),
-    Fact("pool_annotation", "the controller records the pool on the Service (ip-allocated-from-pool)", "v0.13.9", None, (
+    Fact("pool_annotation", "the controller records the pool on the Service (ip-allocated-from-pool)",
+         "v0.13.9", None, (
         _L("v0.13.7", "controller/service.go", 35, '"metallb.universe.tf/address-pool"', False,
            absent="ip-allocated-from-pool"),
         _L("v0.13.9", "controller/service.go", 35, '"metallb.universe.tf/ip-allocated-from-pool"', True)),
@@ -303,7 +304,8 @@ FACTS: tuple[Fact, ...] = (
         _L("v0.13.0", _NATIVE, 1721, "key: node-role.kubernetes.io/control-plane", True),
         _L("v0.16.1", _NATIVE, 2291, "key: node-role.kubernetes.io/control-plane", True))),
     Fact("exclude_lb_label", "speakers do not announce from nodes labelled "
-         "node.kubernetes.io/exclude-from-external-load-balancers (kubeadm labels the control-plane)", "v0.14.2", None, (
+         "node.kubernetes.io/exclude-from-external-load-balancers (kubeadm labels the control-plane)",
+         "v0.14.2", None, (
         _L("v0.13.12", "speaker/layer2_controller.go", 98, "func (c *layer2Controller) ShouldAnnounce(", False,
            absent="IsNodeExcludedFromBalancers"),
         _L("v0.14.3", "speaker/layer2_controller.go", 215, "k8snodes.IsNodeExcludedFromBalancers(nodes[s])", True)),

@@ -209,7 +209,6 @@ def _arp_frames(bridge: str, ip: str, seconds: float, started: threading.Event, 
 
 def observe_all(raw: Raw, state: dict, obs: dict) -> None:
     """Fill OBS (observer name -> value) for the era installed; each step puts back what it changed."""
-    crds = raw.crds
     raw.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     cp, workers = raw.control_plane(), raw.workers()
     macs = {n: raw.mac(n) for n in [cp, *workers]}

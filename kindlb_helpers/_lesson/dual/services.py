@@ -12,6 +12,7 @@ import yaml
 
 from ..._cluster.kube import Kind, connect, delete_if_there, events_for, kind_clusters, server_side_apply
 from ..._cluster.metallb import NAMESPACE, apply_pool, configmap_pools, installed_version
+from ..._cluster.waits import ticks
 from ..._core import hood as _hood
 from ..._core.errors import BadInput, KindlbError, KubeAPIError
 from ..._core.manifests import configmap, metallb_manifests
@@ -72,13 +73,13 @@ def expose(kind: Kind, app: str = "nginx", namespace: str = "default", port: int
     server_side_apply(kind, objs)
     names = [o["metadata"]["name"] for o in objs]
     t0 = time.monotonic()
-    while True:
+    done = False
+    for _ in ticks(max(timeout, 0.5), every=0.5):  # a table either way: a Service still <pending> is shown so
         svcs = [kind.core.read_namespaced_service(n, namespace) for n in names]
         done = all(len([i for i in ((s.status.load_balancer.ingress if s.status and s.status.load_balancer
                                      else None) or []) if i.ip]) >= len(s.spec.ip_families or [1]) for s in svcs)
-        if done or time.monotonic() - t0 > timeout:
+        if done:
             break
-        time.sleep(0.5)
     frame = services_table(kind, names, namespace)
     frame.attrs["seconds"] = round(time.monotonic() - t0, 1)
     frame.attrs["complete"] = done
@@ -150,8 +151,8 @@ def from_ipv4_pool(kind: Kind, ipv4_range, app: str = "nginx", namespace: str = 
         delete_if_there(kind.core.delete_namespaced_service, o["metadata"]["name"], namespace)
     server_side_apply(kind, objs)
     names = [o["metadata"]["name"] for o in objs]
-    t0 = time.monotonic()
-    while True:
+    rows: list[dict] = []
+    for _ in ticks(max(timeout, 0.5), every=0.5):  # until each has an address or a Warning event, or time is up
         rows = []
         for n in names:
             cur = kind.core.read_namespaced_service(n, namespace)
@@ -160,9 +161,8 @@ def from_ipv4_pool(kind: Kind, ipv4_range, app: str = "nginx", namespace: str = 
             row.update({"warning": warn[-1]["reason"] if warn else None,
                         "message": warn[-1]["message"] if warn else None})
             rows.append(row)
-        if all(r["warning"] or r["EXTERNAL-IP"] != "<pending>" for r in rows) or time.monotonic() - t0 > timeout:
+        if all(r["warning"] or r["EXTERNAL-IP"] != "<pending>" for r in rows):
             break
-        time.sleep(0.5)
     frame = pd.DataFrame(rows, columns=["Service", "ipFamilyPolicy", "ipFamilies", "CLUSTER-IPs", "EXTERNAL-IP",
                                         "warning", "message"])
     frame.attrs["version"] = version
