@@ -90,7 +90,7 @@ class Withdrawal:
         return {"case": self.case, "node": self.node, "next hops before": ", ".join(self.before),
                 "hold time (s)": self.hold_time,
                 "withdrawn after (s)": self.withdrawn_after,
-                "requests (one every {:g} s)".format(self.interval): len(self.requests),
+                "requests sent": len(self.requests), "one every (s)": self.interval,
                 "failed": len(self.failed),
                 "failing (s after the act)": (f"{failing[0]:.1f} to {failing[1]:.1f}, for "
                                               f"{failing[1] - failing[0] + self.interval:.1f} s"
