@@ -151,18 +151,23 @@ def main() -> None:
 
         source, image = str(lab.manifest_source(version)), lab.NGINX_IMAGE
     k = kh.cluster.connect(args.cluster)
-    net = kh.cluster.network()
-    # the pool notebook 3 plans: clear of the network's addresses and of other kind clusters' pools
-    reserved = kh.pool.taken(net, 4) + kh.metallb.other_clusters_pools(args.cluster, kh.cluster.on_network(net))
-    pool = str(kh.pool.plan(net.subnet(4), reserved))
+
+    def planned() -> str:
+        """The pool notebook 3 plans now: clear of the network's addresses and of other kind clusters' pools
+        (which other users of the network may change between rounds)."""
+        net = kh.cluster.network()
+        reserved = kh.pool.taken(net, 4) + kh.metallb.other_clusters_pools(args.cluster, kh.cluster.on_network(net))
+        return str(kh.pool.plan(net.subnet(4), reserved))
+
     params = {"interactive": False, "metallb_version": version, "metallb_source": source, "image": image,
-              "requests": 60, "pool": pool}
+              "requests": 60}
     rounds = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             load_before = _load()
             order = ("bare", "notebooks") if r % 2 == 0 else ("notebooks", "bare")
             got: dict = {}
+            pool = params["pool"] = planned()
             for which in order:
                 reset(k)
                 if which == "bare":
