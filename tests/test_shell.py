@@ -120,5 +120,7 @@ def test_fetch_from_inside_the_network(fake_kind_network):
             kh.app.fetch_in_network(ip, port=81, network=name, image=image, attempts=2)
     finally:
         docker("rm", "-f", web, check=False)
-    leftovers = docker("ps", "-aq", "--filter", "label=app.kubernetes.io/managed-by=kindlb").stdout.split()
+    # this test's throwaway probes (on its own network; a cluster's reused probe box lives on the kind network)
+    leftovers = docker("ps", "-aq", "--filter", "label=app.kubernetes.io/managed-by=kindlb",
+                       "--filter", f"network={name}").stdout.split()
     assert leftovers == [], "probe containers must be removed"
