@@ -190,9 +190,10 @@ class Writer:
                 entry["auto-assign"] = auto
             pools[pool] = entry
             config = yaml.safe_dump({**cfg, "address-pools": list(pools.values())}, sort_keys=False)
-            return yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap",
-                                   "metadata": {"name": "config", "namespace": NS}, "data": {"config": config}},
-                                  sort_keys=False)
+            # `config: |` as a learner writes it (a block, no escapes: safe_dump would quote the string with \n
+            # escapes, which the answer cell's triple-quoted string turns into real line breaks)
+            return (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config\n  namespace: {NS}\ndata:\n"
+                    "  config: |\n" + "".join(f"    {line}\n" for line in config.splitlines()))
         text = (f"apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: {pool}\n  namespace: {ns}\n"
                 f"spec:\n  addresses:\n  - {addresses}\n" + (f"  autoAssign: {str(auto).lower()}\n" if auto is not None
                                                                else ""))
