@@ -60,7 +60,7 @@ class NodeSelectors(Exercise):
                          "all, which means every pool), from any node")
         svc = self._svc("ex-node")
         wrong = self._asks_pool(svc, "ex-l2")
-        if wrong:
+        if wrong is not None:  # a Verdict is falsy when it says "not yet"
             return wrong
         got = self._ip(svc)
         if not got:

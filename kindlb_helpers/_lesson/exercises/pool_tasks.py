@@ -77,7 +77,7 @@ class ExhaustPool(Exercise):
         svcs = {n: self._svc(n) for n in ("ex-first", "ex-second")}
         for svc in svcs.values():
             wrong = self._asks_pool(svc, "ex-one")
-            if wrong:
+            if wrong is not None:  # a Verdict is falsy when it says "not yet"
                 return wrong
         got = {n: self._ip(s) for n, s in svcs.items()}
         holders = [n for n, ip in got.items() if ip]
@@ -152,7 +152,7 @@ class ReservedPool(Exercise):
                          "so nothing reaches the Service")
         chosen = self._svc("ex-chosen")
         wrong = self._asks_pool(chosen, "ex-reserved")
-        if wrong:
+        if wrong is not None:  # a Verdict is falsy when it says "not yet"
             return wrong
         got = self._ip(chosen)
         if not got:
