@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import html
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from ..._cluster.kube import Kind, events_for, get_or_none
 from ..._cluster.waits import Watch, wait_until
@@ -105,6 +106,21 @@ def last_change(svc):
     times = [m.time for m in (svc.metadata.managed_fields or [])
              if m.time and getattr(m, "subresource", None) != "status" and m.manager not in ("controller", "speaker")]
     return max(times, default=svc.metadata.creation_timestamp)
+
+
+#: Seconds after a change within which an event stamped in the same second may be the answer to the change
+#: before it (the API's times are whole seconds): a fix typed right after a wrong try is not judged by the old
+#: complaint.
+SAME_SECOND = 3.0
+
+
+def answered(said, changed) -> bool:
+    """Whether an event at ``said`` answers the change at ``changed``: later, or in the same second and no newer
+    word for :data:`SAME_SECOND` seconds."""
+    said, changed = said.replace(microsecond=0), changed.replace(microsecond=0)  # an event's time may have them
+    if said > changed:
+        return True
+    return said == changed and (datetime.now(timezone.utc) - changed).total_seconds() >= SAME_SECOND
 
 
 #: The release from which Services take the ``metallb.io/`` prefix (the messages name it).
@@ -320,7 +336,8 @@ class Exercise:
         said = f"{warn[-1]['reason']}: {warn[-1]['message']}" if warn else None
         name = svc.metadata.name
         changed = last_change(svc)
-        acted = bool(warn) and warn[-1]["time"] is not None and changed is not None and warn[-1]["time"] >= changed
+        acted = (bool(warn) and warn[-1]["time"] is not None and changed is not None
+                 and answered(warn[-1]["time"], changed))
         return Verdict(False, f"{name} is still <pending>" + (f"; the controller says {said}" if said else "")
                        + f" (`kubectl describe service {name}`, Events)", final=acted)
 
