@@ -334,6 +334,17 @@ def ready_endpoints(kind: Kind, name: str, namespace: str = "default") -> int:
                if e.conditions is not None and (e.conditions.ready or e.conditions.serving))
 
 
+def ready_endpoint_nodes(kind: Kind, name: str, namespace: str = "default") -> set[str]:
+    """The nodes holding a Ready endpoint of the Service (its EndpointSlices): with ``externalTrafficPolicy: Local``
+    only their speakers may announce it (``ShouldAnnounce`` in both eras)."""
+    from kubernetes import client
+
+    slices = kind.typed(client.DiscoveryV1Api).list_namespaced_endpoint_slice(
+        namespace, label_selector=f"kubernetes.io/service-name={name}").items
+    return {e.node_name for s in slices for e in (s.endpoints or [])
+            if e.node_name and (e.conditions is None or e.conditions.ready is None or e.conditions.ready)}
+
+
 def not_announced_why(kind: Kind, svc) -> str | None:
     """Why a Service that HAS an external IP is announced by no speaker, when the reason is that it has no
     ready endpoint (e.g. its selector matches no pod); None otherwise.

@@ -343,15 +343,26 @@ class Exercise:
 
     def _announcers(self, svc) -> list[str]:
         """The nodes announcing ``svc`` now: MetalLB's ServiceL2Status objects where the release keeps them
-        (one per announcing speaker, deleted when it stops), else the node of this incarnation's newest
-        ``nodeAssigned`` event (one node answers for an address in layer 2). Never the event history."""
-        from ..._cluster.metallb import l2_status_nodes
+        (one per announcing speaker, deleted when it stops), else the node(s) of this incarnation's newest
+        ``nodeAssigned`` event (one node answers for an address in layer 2). With ``externalTrafficPolicy: Local``
+        only nodes that still hold a Ready endpoint count: a release without ServiceL2Status writes no event
+        when a node stops announcing (v0.12.1 named both workers in one second while a pinned pod moved).
+        Never the event history as such."""
+        from ..._cluster.metallb import l2_status_nodes, ready_endpoint_nodes
         from ..l2.announce import announcements
 
         if self.era.has_l2_status:
             return sorted(set(l2_status_nodes(self.kind, svc.metadata.name, "default") or []))
-        got = announcements(self.kind, svc.metadata.name, "default", uid=svc.metadata.uid)
-        return [got[-1][1]] if got else []
+        latest: dict[str, object] = {}
+        for when, node in announcements(self.kind, svc.metadata.name, "default", uid=svc.metadata.uid):
+            latest[node] = when  # oldest first: each node's newest event wins
+        if svc.spec.external_traffic_policy == "Local":
+            ready = ready_endpoint_nodes(self.kind, svc.metadata.name, "default")
+            latest = {node: when for node, when in latest.items() if node in ready}
+        if not latest:
+            return []
+        top = max(latest.values(), key=lambda when: (when is not None, when or 0))
+        return sorted(node for node, when in latest.items() if when == top)
 
     def _advertised(self, pool: str) -> list[str]:
         """The L2Advertisements that announce ``pool``: listing it, selecting it by its labels, or naming no
