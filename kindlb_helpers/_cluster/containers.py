@@ -34,16 +34,7 @@ def run_on_kind_network(script: str, image: str = PROBE_IMAGE, network: str | No
     from .dockernet import docker_client, kind_network_name, translate
 
     client = docker_client()
-    with translate(client, f"look for image {image}"):
-        present = bool(client.images.list(name=image))
-    if not present:
-        try:
-            with translate(client, f"pull {image}"):
-                client.images.pull(image)
-        except DockerError as exc:  # no registry, no internet, no such image
-            raise DockerError(f"image {image} is not in Docker and could not be pulled ({exc}): "
-                              "without internet load the offline lab's or a bundle's probe image "
-                              "(kindlb bundle load FILE) and pass it as probe_image", status=exc.status) from exc
+    _ensure_image(client, image)
     with translate(client, f"start a {image} container on the kind network"):
         box = client.containers.run(image, ["sh", "-c", script], network=network or kind_network_name(),
                                     detach=True, labels=MANAGED_BY)
