@@ -22,7 +22,6 @@ from kindlb_helpers._core.errors import (
     ClusterUnreachable,
     CommandFailed,
     CommandTimeout,
-    KindlbError,
     KubeAPIError,
     MetalLBError,
     ToolMissing,
@@ -280,5 +279,5 @@ def test_a_failing_cell_is_reported_with_index_count_line_and_name(tmp_path):
     f = result.failure
     assert (f.notebook, f.cell_index, f.exec_count, f.source_line, f.ename) == \
         ("99_demo", 2, 2, "y = {}", "KeyError")
-    assert "'missing'" in f.evalue and isinstance(f, KindlbError)
+    assert "'missing'" in f.evalue and isinstance(f, runner.CellFailure) and not isinstance(f, BaseException)
     assert "cell [2]" in result.error

@@ -175,6 +175,24 @@ def test_only_user_input_errors_hide_their_traceback():
     assert not hasattr(errors.WaitTimeout("x"), "_render_traceback_")
 
 
+def test_every_error_class_is_raised_somewhere():
+    """An exception class exists to be raised: each of the errors module's classes is raised (``raise X(...)``, or
+    a subclass of it is) by the library or the lab; a record that is never raised is a dataclass, not an error."""
+    from kindlb_helpers._core import errors
+
+    classes = {n: v for n, v in vars(errors).items() if isinstance(v, type) and issubclass(v, BaseException)
+               and v.__module__ == errors.__name__}
+    raised = set()
+    for path in _library_and_lab():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                func = node.exc.func
+                raised.add(func.id if isinstance(func, ast.Name) else getattr(func, "attr", ""))
+    never = sorted(n for n, cls in classes.items()
+                   if not any(issubclass(classes[r], cls) for r in raised if r in classes))
+    assert not never, f"never raised: {never}"
+
+
 def _fresh_python_prints(code: str) -> str:
     """What CODE prints in a fresh interpreter (nothing of the test session loaded)."""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -148,26 +148,6 @@ class CommandTimeout(WaitTimeout):
     """A program kindlb ran did not finish in time."""
 
 
-class NotebookFailed(KindlbError):
-    """A notebook of the series failed: where (the cell as JupyterLab numbers it) and what it raised.
-
-    ``notebook``, ``cell_index`` (0-based, every cell counted), ``exec_count`` (the ``[7]`` JupyterLab
-    shows; None when the cell never got one), ``source_line`` (its first line of code), ``ename`` and
-    ``evalue`` (the exception's name and text), ``traceback`` (plain text lines) and ``cells`` (how many the executed
-    copy has), as papermill's PapermillExecutionError and the executed copy have them. The runner's
-    ``Result.failure`` holds it: a run of the series reports a failed notebook and goes on to say so, it does
-    not raise.
-    """
-
-    def __init__(self, message: str, *, notebook: str | None = None, cell_index: int | None = None,
-                 exec_count: int | None = None, source_line: str = "", ename: str = "", evalue: str = "",
-                 traceback: list[str] | None = None, cells: int | None = None) -> None:
-        super().__init__(message)
-        self.notebook, self.cell_index, self.exec_count = notebook, cell_index, exec_count
-        self.source_line, self.ename, self.evalue = source_line, ename, evalue
-        self.traceback, self.cells = list(traceback or []), cells
-
-
 def is_transient(exc: BaseException) -> bool:
     """Whether waiting longer may turn EXC into success: kindlb's errors say so themselves; a raw
     connection error (``OSError``) may pass; any other exception is final (a bug, shown at once)."""

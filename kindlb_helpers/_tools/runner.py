@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._core.errors import BadInput, BadParameters, KindlbError, NotebookFailed
+from .._core.errors import BadInput, BadParameters, KindlbError
 
 
 def series(folder: Path | None = None) -> list[str]:
@@ -32,6 +32,31 @@ def notebooks_dir(folder: str | Path | None = None) -> Path:
     return find(folder)
 
 
+@dataclass(frozen=True)
+class CellFailure:
+    """Where a notebook of the series failed, as a record (a run reports it and goes on to say so; nothing raises it).
+
+    ``message`` is the one-paragraph account (:func:`failing_cell`); ``notebook``; ``cell_index`` (0-based, every
+    cell counted); ``exec_count`` (the ``[7]`` JupyterLab shows; None when the cell never got one); ``source_line``
+    (its first line of code); ``ename`` and ``evalue`` (the exception's name and text); ``traceback`` (plain text
+    lines) and ``cells`` (how many the executed copy has), as papermill's PapermillExecutionError and the executed
+    copy have them.
+    """
+
+    message: str
+    notebook: str | None = None
+    cell_index: int | None = None
+    exec_count: int | None = None
+    source_line: str = ""
+    ename: str = ""
+    evalue: str = ""
+    traceback: tuple[str, ...] = ()
+    cells: int | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @dataclass
 class Result:
     """How one notebook's run went: ok, seconds, the executed copy, its HTML, and the error (cell, line)."""
@@ -43,7 +68,7 @@ class Result:
     html: Path | None = None
     error: str | None = None
     #: the failure as data (cell index, execution count, source line, exception name), when it is one
-    failure: NotebookFailed | None = None
+    failure: CellFailure | None = None
 
 
 def declared_parameters(path: Path) -> dict:
@@ -273,9 +298,9 @@ def make_output_dir(path: str | Path) -> Path:
     return path
 
 
-def cell_failure(exc, notebook: str | None = None, executed: str | Path | None = None) -> NotebookFailed:
-    """The one failure locator: papermill's PapermillExecutionError as this package's error, its facts kept as
-    attributes (the cell, its first line, the error, the traceback, and how many cells the executed copy has)."""
+def cell_failure(exc, notebook: str | None = None, executed: str | Path | None = None) -> CellFailure:
+    """The one failure locator: papermill's PapermillExecutionError as a :class:`CellFailure` record (the cell, its
+    first line, the error, the traceback, and how many cells the executed copy has)."""
     import re
 
     code = next((line.strip() for line in (getattr(exc, "source", "") or "").splitlines() if line.strip()), "")
@@ -285,10 +310,10 @@ def cell_failure(exc, notebook: str | None = None, executed: str | Path | None =
 
         cells = len(nbformat.read(str(executed), as_version=4).cells)
     plain = [re.sub(r"\x1b\[[0-9;]*m", "", t) for t in (getattr(exc, "traceback", None) or [])]
-    return NotebookFailed(failing_cell(exc), notebook=notebook, cell_index=getattr(exc, "cell_index", None),
-                          exec_count=getattr(exc, "exec_count", None), source_line=code,
-                          ename=str(getattr(exc, "ename", "")), evalue=str(getattr(exc, "evalue", "")),
-                          traceback=plain, cells=cells)
+    return CellFailure(failing_cell(exc), notebook=notebook, cell_index=getattr(exc, "cell_index", None),
+                       exec_count=getattr(exc, "exec_count", None), source_line=code,
+                       ename=str(getattr(exc, "ename", "")), evalue=str(getattr(exc, "evalue", "")),
+                       traceback=tuple(plain), cells=cells)
 
 
 def failing_cell(exc) -> str:
