@@ -41,7 +41,7 @@ from ._core.errors import (
     WaitTimeout,
     WrongContext,
 )
-from ._core.hood import show
+from ._lesson.render import show
 
 __version__ = "0.1.0"
 

@@ -11,18 +11,32 @@ kubectl --context kind-kindlb create deployment nginx --image=nginx:1.27 --repli
 """
 from __future__ import annotations
 
-import html
 import json
 import shlex
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
 from .manifests import NAMESPACE
 
+#: The hood's marks in a page: its HTML class (tests count hoods by it) and the style of its command lines, which
+#: the lesson's views use (the HTML itself is built in ``_lesson/render.py``).
 HOOD_CLASS = "kindlb-hood"
 PRE = "margin:0.3em 0;font-family:monospace;white-space:pre-wrap;font-size:0.9em"
+
+#: The lesson layer's HTML view of each value here that a notebook shows (Hood, Done, Page), filled by
+#: ``kindlb_helpers._lesson.render``, which ``import kindlb_helpers`` loads: the core holds the data, the lesson
+#: draws it. A value with no view shows as its text.
+HTML_VIEWS: dict[type, Callable[[Any], str]] = {}
+
+
+class Viewed:
+    """A value a notebook shows: Jupyter asks for ``_repr_html_``, and the lesson layer's view (HTML_VIEWS) answers."""
+
+    def _repr_html_(self) -> str | None:
+        view = next((HTML_VIEWS[c] for c in type(self).__mro__ if c in HTML_VIEWS), None)
+        return None if view is None else view(self)
 
 
 def context_of(cluster: str) -> str:
@@ -70,7 +84,7 @@ class Step:
 
 
 @dataclass
-class Hood:
+class Hood(Viewed):
     """What a person would type for one helper call: steps, shown as commands plus collapsible YAML."""
 
     title: str
@@ -107,28 +121,9 @@ class Hood:
     def __str__(self) -> str:
         return f"# under the hood: {self.title}\n{self.text()}"
 
-    def _repr_html_(self) -> str:
-        cmds = html.escape(self.text())
-        files = "".join(
-            f"<details><summary><code>{html.escape(name)}</code> "
-            f"({_count(content)})</summary><pre style='{PRE};margin-left:1em'>"
-            f"{html.escape(to_yaml(content))}</pre></details>"
-            for s in self.steps for name, content in s.files
-        )
-        return (f"<details class='{HOOD_CLASS}' open style='border-left:3px solid #0969da;padding-left:0.6em;"
-                f"margin:0.3em 0'><summary><b>Under the hood</b>: {html.escape(self.title)}</summary>"
-                f"<pre style='{PRE}'>{cmds}</pre>{files}</details>")
-
-
-def _count(content) -> str:
-    if isinstance(content, str):
-        return f"{len(content.splitlines())} lines"
-    n = len(list(content))
-    return f"{n} object{'s' if n != 1 else ''}"
-
 
 @dataclass
-class Done:
+class Done(Viewed):
     """A helper's result: a headline, details, the value, and its :class:`Hood`."""
 
     headline: str
@@ -141,13 +136,6 @@ class Done:
 
     def __iter__(self):
         return iter(self.details)
-
-    def _repr_html_(self) -> str:
-        items = "".join(f"<li><code>{html.escape(d)}</code></li>" for d in self.details)
-        listed = f"<ul style='margin:0.2em'>{items}</ul>" if items else ""
-        if len(self.details) > 5:  # a long list (an install's 26 objects) stays folded
-            listed = f"<details><summary>{len(self.details)} lines</summary>{listed}</details>"
-        return f"<div><b>{html.escape(self.headline)}</b>{listed}</div>{self.hood._repr_html_()}"
 
 
 # ---------- the steps of each helper ----------
@@ -308,26 +296,3 @@ def uninstall_steps(cluster: str, cluster_scoped: dict[str, list[str]]) -> Hood:
         if names:
             steps.append(Step(kubectl(cluster, "delete", kind_name, *names, "--ignore-not-found")))
     return Hood("uninstall MetalLB", steps)
-
-
-class Shown:
-    """A table (DataFrame or Styler) and the hood of the helper that made it, shown together."""
-
-    def __init__(self, table, hood: Hood | None) -> None:
-        self.table, self.hood = table, hood
-
-    def _repr_html_(self) -> str:
-        table = self.table.to_html(index=False) if hasattr(self.table, "columns") else self.table.to_html()
-        return table + (self.hood._repr_html_() if self.hood else "")
-
-    def __repr__(self) -> str:
-        return f"{self.table!r}\n{self.hood or ''}"
-
-
-def show(table, hood: Hood | None = None) -> Shown:
-    """Show a helper's table with the command behind it (its ``attrs["hood"]``, or ``hood``).
-
-    ``table`` may be a DataFrame or a pandas Styler made from one.
-    """
-    frame = getattr(table, "data", table)
-    return Shown(table, hood or getattr(frame, "attrs", {}).get("hood"))

@@ -1,0 +1,77 @@
+"""How a notebook shows the core's values, as HTML: the hood (the command lines, each file's YAML folded), a
+helper's result (:class:`~kindlb_helpers._core.hood.Done`), an HTTP answer
+(:class:`~kindlb_helpers._core.page.Page`), and a table with the hood of the helper that made it (:func:`show`).
+
+The core and the cluster layer return those values as plain data; this module gives each its view
+(``_core.hood.HTML_VIEWS``) when it is imported, which ``import kindlb_helpers`` does.
+"""
+from __future__ import annotations
+
+import html
+
+from .._core.hood import HOOD_CLASS, HTML_VIEWS, PRE, Done, Hood, to_yaml
+from .._core.page import Page
+
+
+def hood_html(hood: Hood) -> str:
+    """The hood as a page shows it: its command lines open, each file it writes folded under its name."""
+    cmds = html.escape(hood.text())
+    files = "".join(
+        f"<details><summary><code>{html.escape(name)}</code> "
+        f"({_count(content)})</summary><pre style='{PRE};margin-left:1em'>"
+        f"{html.escape(to_yaml(content))}</pre></details>"
+        for s in hood.steps for name, content in s.files
+    )
+    return (f"<details class='{HOOD_CLASS}' open style='border-left:3px solid #0969da;padding-left:0.6em;"
+            f"margin:0.3em 0'><summary><b>Under the hood</b>: {html.escape(hood.title)}</summary>"
+            f"<pre style='{PRE}'>{cmds}</pre>{files}</details>")
+
+
+def _count(content) -> str:
+    if isinstance(content, str):
+        return f"{len(content.splitlines())} lines"
+    n = len(list(content))
+    return f"{n} object{'s' if n != 1 else ''}"
+
+
+def done_html(done: Done) -> str:
+    """A helper's result: its headline, its details (a long list folded), then its hood."""
+    items = "".join(f"<li><code>{html.escape(d)}</code></li>" for d in done.details)
+    listed = f"<ul style='margin:0.2em'>{items}</ul>" if items else ""
+    if len(done.details) > 5:  # a long list (an install's 26 objects) stays folded
+        listed = f"<details><summary>{len(done.details)} lines</summary>{listed}</details>"
+    return f"<div><b>{html.escape(done.headline)}</b>{listed}</div>{done.hood._repr_html_()}"
+
+
+def page_html(page: Page) -> str:
+    """An HTTP answer in one line (the GET, the status, the title, the server, the tries), then its hood."""
+    return (f"<div><code>GET {html.escape(page.url)}</code> &rarr; <b>{page.status}</b>, title "
+            f"<b>{html.escape(page.title or '')}</b>, server <code>{html.escape(page.server or '?')}</code> "
+            f"({page.attempts} {'try' if page.attempts == 1 else 'tries'}, {page.seconds:.2f}s)</div>"
+            + (page.hood._repr_html_() if page.hood else ""))
+
+
+HTML_VIEWS.update({Hood: hood_html, Done: done_html, Page: page_html})
+
+
+class Shown:
+    """A table (DataFrame or Styler) and the hood of the helper that made it, shown together."""
+
+    def __init__(self, table, hood: Hood | None) -> None:
+        self.table, self.hood = table, hood
+
+    def _repr_html_(self) -> str:
+        table = self.table.to_html(index=False) if hasattr(self.table, "columns") else self.table.to_html()
+        return table + (self.hood._repr_html_() if self.hood else "")
+
+    def __repr__(self) -> str:
+        return f"{self.table!r}\n{self.hood or ''}"
+
+
+def show(table, hood: Hood | None = None) -> Shown:
+    """Show a helper's table with the command behind it (its ``attrs["hood"]``, or ``hood``).
+
+    ``table`` may be a DataFrame or a pandas Styler made from one.
+    """
+    frame = getattr(table, "data", table)
+    return Shown(table, hood or getattr(frame, "attrs", {}).get("hood"))
