@@ -282,6 +282,13 @@ def drive_08(nb: Notebook, name: str, version: str, probe_image: str | None = No
             "nginx_ip": kubectl(name, "get", "service", "nginx", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")}
 
 
+def _shortened(text: str, room: int = 6000) -> str:
+    """TEXT whole when short; else its head and its tail (where the ping/TCP section is), marked as cut."""
+    if len(text) <= room:
+        return text
+    return f"{text[:room // 3]}\n[... {len(text) - room} characters left out ...]\n{text[-(2 * room) // 3:]}"
+
+
 def assert_08(report: dict) -> int:
     """Every case of the era diagnosable from its evidence alone and matching the cluster; the number of them."""
     problems = []
@@ -301,7 +308,7 @@ def assert_08(report: dict) -> int:
             diagnosable += 1
         else:
             problems.append(f"case {n} ({where}): staged {row['staged']!r}, but the evidence shown reads as "
-                            f"{row['from_evidence']!r}; the learner saw:\n{row['evidence_text'][:3000]}")
+                            f"{row['from_evidence']!r}; the learner saw:\n{_shortened(row['evidence_text'])}")
         if row["from_cluster"] != row["staged"]:
             problems.append(f"case {n}: staged {row['staged']!r}, the cluster read raw says {row['from_cluster']!r}")
         if row["foreign_lines"]:
