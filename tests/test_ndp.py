@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import struct
+import threading
+import time
 
 import pytest
 import yaml
 
+from kindlb_helpers._cluster.capture import packets_frame, read_frames
 from kindlb_helpers._cluster.ndp import NeighbourCapture, parse_frame, parse_ndp
 from kindlb_helpers._core.errors import BadInput
 from kindlb_helpers._core.objects import kind_config
@@ -76,3 +80,31 @@ def test_kind_config_dual_adds_only_the_ip_family():
     assert "networking" not in yaml.safe_load(kind_config(2))  # IPv4 stays kind's default, unwritten
     with pytest.raises(BadInput, match="ip_family"):
         kind_config(2, ip_family="both")
+
+
+def test_the_one_reader_loop_hands_on_frames_until_stopped():
+    """ARP's and NDP's captures read their raw sockets with one loop: each frame (cut at its size) goes to the
+    taker, a quiet socket only paces the look at the stop event, and the socket is closed when it ends."""
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    a.settimeout(0.05)
+    stop, got = threading.Event(), []
+    reader = threading.Thread(target=read_frames, args=(a, stop, 4, got.append), daemon=True)
+    reader.start()
+    b.send(b"abcdef")
+    b.send(b"xy")
+    deadline = time.monotonic() + 5
+    while len(got) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # a quiet socket: the loop goes on
+    assert reader.is_alive()
+    stop.set()
+    reader.join(2)
+    assert got == [b"abcd", b"xy"] and not reader.is_alive() and a.fileno() == -1
+    b.close()
+
+
+def test_packets_frame_counts_seconds_from_the_origin():
+    frame = packets_frame([{"t": 10.25, "op": "reply"}, {"t": 11.0004, "op": "request"}], 10.0, ["seconds", "op"],
+                          via="host", why="root")
+    assert frame.to_dict("records") == [{"seconds": 0.25, "op": "reply"}, {"seconds": 1.0, "op": "request"}]
+    assert frame.attrs == {"via": "host", "why": "root"}

@@ -25,6 +25,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import pandas as pd
 
@@ -111,6 +112,29 @@ def host_can_capture(bridge: str) -> tuple[bool, str]:
     return True, f"this process may open a raw socket (root or CAP_NET_RAW) on the bridge {bridge}"
 
 
+def read_frames(sock: socket.socket, stop: threading.Event, size: int, take: Callable[[bytes], None]) -> None:
+    """Hand every frame SOCK receives (at most SIZE bytes) to TAKE until STOP is set or the socket is gone, then
+    close it: the capture threads' one reader loop (the socket's timeout paces the look at STOP)."""
+    with sock:
+        while not stop.is_set():
+            try:
+                frame = sock.recv(size)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            take(frame)
+
+
+def packets_frame(packets: list[dict], zero: float, columns: list[str], **attrs) -> pd.DataFrame:
+    """Captured packets (each with ``t``, a ``time.monotonic()``) as a frame of COLUMNS, ``seconds`` after ZERO;
+    ATTRS go into its ``attrs``."""
+    rows = [{"seconds": round(p["t"] - zero, 3), **{k: v for k, v in p.items() if k != "t"}} for p in packets]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame.attrs.update(attrs)
+    return frame
+
+
 @dataclass
 class ArpCapture:
     """ARP packets whose sender is ``ip``, captured on the kind network between :meth:`start` and :meth:`stop`.
@@ -147,7 +171,7 @@ class ArpCapture:
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
             sock.bind((self._bridge, 0))
             sock.settimeout(0.2)
-            self._thread = threading.Thread(target=self._read_socket, args=(sock,), daemon=True)
+            self._thread = threading.Thread(target=read_frames, args=(sock, self._stop, 256, self._take), daemon=True)
         else:
             if not self.node:
                 raise KindlbError("the node route needs node=<a node container that does not announce the IP>")
@@ -172,16 +196,8 @@ class ArpCapture:
         if row and row["sender IP"] == self.ip:
             self.packets.append({"t": time.monotonic(), **row})
 
-    def _read_socket(self, sock) -> None:
-        with sock:
-            while not self._stop.is_set():
-                try:
-                    frame = sock.recv(256)
-                except socket.timeout:
-                    continue
-                except OSError:
-                    return
-                self._add(parse_arp(frame))
+    def _take(self, frame: bytes) -> None:
+        self._add(parse_arp(frame))
 
     def _read_trace(self) -> None:
         for line in self._proc.stdout:
@@ -202,12 +218,9 @@ class ArpCapture:
             self._nft("delete", "table", "arp", NFT_TABLE, check=False)
         if self._thread is not None:
             self._thread.join(5)
-        zero = self._started if origin is None else origin
-        rows = [{"seconds": round(p["t"] - zero, 3), **{k: v for k, v in p.items() if k != "t"}} for p in self.packets]
-        frame = pd.DataFrame(rows, columns=COLUMNS)
-        frame.attrs.update(via=self.used, why=self.why, bridge=self._bridge, hood=self.steps())
-        self._frame = frame
-        return frame
+        self._frame = packets_frame(self.packets, self._started if origin is None else origin, COLUMNS,
+                                    via=self.used, why=self.why, bridge=self._bridge, hood=self.steps())
+        return self._frame
 
     def steps(self) -> _hood.Hood:
         """The ``tcpdump`` (host) or ``nft`` (node) lines that capture the same."""

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .._core import hood as _hood
 from .._core.errors import BadInput, KindlbError
-from .capture import bridge_name, host_can_capture, parse_arp
+from .capture import bridge_name, host_can_capture, packets_frame, parse_arp, read_frames
 
 ETH_P_ALL = 0x0003
 ETH_P_IPV6 = 0x86DD
@@ -164,22 +164,14 @@ class NeighbourCapture:
                                                                        b"\0" * 8))
         sock.settimeout(0.2)
         self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._read, args=(sock,), daemon=True)
+        self._thread = threading.Thread(target=read_frames, args=(sock, self._stop, 512, self._take), daemon=True)
         self._thread.start()
         return self
 
-    def _read(self, sock) -> None:
-        with sock:
-            while not self._stop.is_set():
-                try:
-                    frame = sock.recv(512)
-                except socket.timeout:
-                    continue
-                except OSError:
-                    return
-                row = parse_frame(frame)
-                if row is not None and row["target"] in self.ips:
-                    self.packets.append({"t": time.monotonic(), **row})
+    def _take(self, frame: bytes) -> None:
+        row = parse_frame(frame)
+        if row is not None and row["target"] in self.ips:
+            self.packets.append({"t": time.monotonic(), **row})
 
     def stop(self, origin: float | None = None) -> pd.DataFrame:
         """Stop listening; the packets as a frame, ``seconds`` after ``origin`` (a ``time.monotonic()``; default
@@ -189,13 +181,9 @@ class NeighbourCapture:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
-        zero = self._started if origin is None else origin
-        rows = [{"seconds": round(p["t"] - zero, 3), **{k: v for k, v in p.items() if k != "t"}}
-                for p in self.packets]
-        frame = pd.DataFrame(rows, columns=COLUMNS)
-        frame.attrs.update(via=self.used, why=self.why, bridge=self._bridge, hood=self.steps())
-        self._frame = frame
-        return frame
+        self._frame = packets_frame(self.packets, self._started if origin is None else origin, COLUMNS,
+                                    via=self.used, why=self.why, bridge=self._bridge, hood=self.steps())
+        return self._frame
 
     def steps(self) -> _hood.Hood:
         """The ``tcpdump`` line that captures the same."""
