@@ -14,6 +14,8 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,11 +52,9 @@ def built_wheel(tmp_path_factory) -> Path:
     return wheel
 
 
-@pytest.fixture
-def silent_listener():
-    """A loopback TCP port that accepts connections and never sends a byte."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
+@contextmanager
+def accepting_silently(srv: socket.socket) -> Iterator[socket.socket]:
+    """SRV (bound) accepts every connection and never sends a byte, until the block ends; then all is closed."""
     srv.listen(50)
     held, stop = [], threading.Event()
 
@@ -68,9 +68,30 @@ def silent_listener():
 
     t = threading.Thread(target=accept, daemon=True)
     t.start()
-    yield srv.getsockname()[1]
-    stop.set()
-    t.join()
-    for c in held:
-        c.close()
-    srv.close()
+    try:
+        yield srv
+    finally:
+        stop.set()
+        t.join(2)
+        for c in held:
+            c.close()
+        srv.close()
+
+
+@pytest.fixture
+def silent_listener():
+    """A loopback TCP port that accepts connections and never sends a byte (a hung Docker or API server)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    with accepting_silently(srv):
+        yield srv.getsockname()[1]
+
+
+@pytest.fixture
+def silent_socket(tmp_path):
+    """A Unix socket that accepts and never answers (a hung Docker)."""
+    path = str(tmp_path / "docker.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    with accepting_silently(srv):
+        yield path

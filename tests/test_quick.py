@@ -62,33 +62,6 @@ def test_metallb_readiness_reads_the_json_unchanged(ready, terminating, verdict)
     assert any("labelSelector=app%3Dmetallb%2Ccomponent%3Dspeaker" in p for p in server.asked)
 
 
-@pytest.fixture
-def silent_socket(tmp_path):
-    """A Unix socket that accepts and never answers (a hung Docker)."""
-    path = str(tmp_path / "docker.sock")
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(path)
-    srv.listen(8)
-    held: list = []
-    stop = threading.Event()
-
-    def accept():
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(srv.accept()[0])
-            except OSError:
-                pass
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    yield path
-    stop.set()
-    t.join(2)
-    for c in held:
-        c.close()
-    srv.close()
-
-
 def test_a_docker_that_never_answers_is_said_within_the_bound(silent_socket, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{silent_socket}")
     t0 = time.monotonic()
