@@ -12,12 +12,14 @@ Only the context ``kind-<cluster>`` is contacted. A kubeconfig entry this module
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import json
 import os
 import socket
 import ssl
 import tempfile
+import threading
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,7 @@ def docker_version(timeout: tuple[float, float] = PROBE_TIMEOUT) -> str | None:
     """The engine's version (``GET /version``) at DOCKER_HOST (unix:// or plain tcp://); None for any other
     DOCKER_HOST (ssh://, TLS), which the SDK must serve. DockerUnavailable, with what to do, when it does not
     answer within ``timeout`` (connect, read) seconds."""
-    got = _docker_get("/version", timeout)
+    got = docker_get("/version", timeout)
     if got is None:
         return None
     status, body = got
@@ -75,11 +77,11 @@ def docker_version(timeout: tuple[float, float] = PROBE_TIMEOUT) -> str | None:
 
 def image_present(ref: str, timeout: tuple[float, float] = PROBE_TIMEOUT) -> bool | None:
     """Whether Docker holds image REF (``GET /images/REF/json``); None when DOCKER_HOST needs the SDK."""
-    got = _docker_get(f"/images/{urllib.parse.quote(ref, safe='')}/json", timeout)
+    got = docker_get(f"/images/{urllib.parse.quote(ref, safe='')}/json", timeout)
     return None if got is None else got[0] == 200
 
 
-def _docker_get(path: str, timeout: tuple[float, float]) -> tuple[int, bytes] | None:
+def docker_get(path: str, timeout: tuple[float, float]) -> tuple[int, bytes] | None:
     """(status, body) of GET PATH at DOCKER_HOST; None for a DOCKER_HOST only the SDK serves."""
     url = os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
     parts = urllib.parse.urlsplit(url)
@@ -230,13 +232,18 @@ class Api:
 def _ssl_context(cluster: dict, user: dict) -> ssl.SSLContext | None:
     """The TLS context the kubeconfig describes, or None when it needs more than files and data (then the
     client is used)."""
-    ctx = ssl.create_default_context()
+    # create_default_context() would load the system's CA store (40 ms of a first cell) that a kubeconfig
+    # naming its own CA never uses: the same defaults (TLS client, hostname checked, certificate required),
+    # with the system store loaded only when the kubeconfig names no CA
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if cluster.get("insecure-skip-tls-verify"):
         ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
     elif cluster.get("certificate-authority-data"):
         ctx.load_verify_locations(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
     elif cluster.get("certificate-authority"):
         ctx.load_verify_locations(cafile=os.path.expanduser(cluster["certificate-authority"]))
+    else:
+        ctx.load_default_certs()
     cert, key = user.get("client-certificate-data"), user.get("client-key-data")
     if cert and key:
         with tempfile.TemporaryDirectory(prefix="kindlb-tls-") as tmp:  # load_cert_chain reads files only
@@ -253,9 +260,39 @@ def _ssl_context(cluster: dict, user: dict) -> ssl.SSLContext | None:
     return ctx
 
 
+#: api()'s answers by (cluster, timeout, kubeconfig files as they are now): the checks of one first cell ask twice
+#: (context, metallb), side by side; a kubeconfig whose bytes changed since is read again
+_APIS: dict[tuple, Api | None] = {}
+_APIS_LOCK = threading.Lock()
+
+
+def _kubeconfig_stamp() -> tuple:
+    """The kubeconfig file(s) :func:`pinned_context` reads, each with a digest of its bytes now (reading a few
+    kilobytes costs microseconds; parsing them, and a TLS context, milliseconds)."""
+    paths = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+    stamp = []
+    for part in (p for p in paths.split(os.pathsep) if p):
+        try:
+            stamp.append((part, hashlib.sha256(Path(part).expanduser().read_bytes()).digest()))
+        except OSError:
+            stamp.append((part, None))
+    return paths, tuple(stamp)
+
+
 def api(cluster: str, timeout: tuple[float, float] = PROBE_TIMEOUT) -> Api | None:
     """The kind context's API server for GETs with the standard library; None when the kubeconfig's user needs
-    the client (``exec``, ``auth-provider``, a username). ClusterNotFound when the context is not there."""
+    the client (``exec``, ``auth-provider``, a username). ClusterNotFound when the context is not there.
+    Read once per process while the kubeconfig stays as it is."""
+    key = (cluster, tuple(timeout), _kubeconfig_stamp())
+    with _APIS_LOCK:  # the second caller waits for the first's answer instead of reading it all again
+        if key not in _APIS:
+            if len(_APIS) > 16:
+                _APIS.clear()
+            _APIS[key] = _api(cluster, timeout)
+        return _APIS[key]
+
+
+def _api(cluster: str, timeout: tuple[float, float]) -> Api | None:
     context, kubeconfig = pinned_context(cluster)
     entry = _kubeconfig_entry(context, kubeconfig)
     if entry is None:
