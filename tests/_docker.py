@@ -5,7 +5,13 @@ module adds ``tests/`` itself, as ``pytest tests/cluster`` puts only ``tests/clu
 """
 from __future__ import annotations
 
+import io
+import os
 import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
 
 
 def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -14,3 +20,23 @@ def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
     if check and r.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args)} failed: {r.stderr.strip()}")
     return r
+
+
+def need_docker() -> None:
+    """Skip the test when no Docker engine answers (fail under CI, where one must)."""
+    if docker("info", check=False).returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail("no Docker engine")
+        pytest.skip("no Docker engine")
+
+
+def import_tiny_image(role: str, ref: str, folder: Path, run: str) -> None:
+    """``docker import`` REF: an image of one file, ``ROLE.txt`` holding "ROLE RUN", so that each role (and each
+    test run) has an image ID of its own; its tar is written in FOLDER."""
+    tar = folder / f"{role}.tar"
+    with tarfile.open(tar, "w") as t:
+        data = f"{role} {run}\n".encode()
+        info = tarfile.TarInfo(f"{role}.txt")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    docker("import", str(tar), ref)

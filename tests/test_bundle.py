@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from _docker import docker
+from _docker import docker, import_tiny_image, need_docker
 
 from kindlb_helpers._tools import bundle
 from kindlb_helpers._tools.bundle import BundleError, image_id
@@ -66,19 +66,10 @@ def remove_images() -> None:
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
     """Six tiny images, each with one distinct file (so six image IDs)."""
-    if docker("info", check=False).returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail("no Docker engine")
-        pytest.skip("no Docker engine")
+    need_docker()
     d = tmp_path_factory.mktemp("rootfs")
     for role, ref in ROLES.items():
-        tar = d / f"{role}.tar"
-        with tarfile.open(tar, "w") as t:
-            data = f"{role} {RUN}\n".encode()
-            info = tarfile.TarInfo(f"{role}.txt")
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-        docker("import", str(tar), ref)
+        import_tiny_image(role, ref, d, RUN)
     yield {ref: image_id(ref) for ref in ROLES.values()}
     remove_images()
 

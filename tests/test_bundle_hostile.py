@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from _docker import docker
+from _docker import docker, import_tiny_image, need_docker
 
 pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
 
@@ -61,21 +61,12 @@ def sha(data: bytes) -> str:
 @pytest.fixture(scope="module")
 def saved_images(tmp_path_factory) -> dict:
     """role -> (ref, image id, the bytes of its ``docker save``); the images are removed from Docker again."""
-    if docker("info", check=False).returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail("no Docker engine")
-        pytest.skip("no Docker engine")
+    need_docker()
     d = tmp_path_factory.mktemp("hostile-images")
     out = {}
     try:
         for role, ref in REFS.items():
-            src = d / f"{role}.tar"
-            with tarfile.open(src, "w") as t:
-                data = f"{role} {RUN}\n".encode()
-                info = tarfile.TarInfo(f"{role}.txt")
-                info.size = len(data)
-                t.addfile(info, io.BytesIO(data))
-            docker("import", str(src), ref)
+            import_tiny_image(role, ref, d, RUN)
             iid = docker("image", "inspect", "-f", "{{.Id}}", ref).stdout.strip()
             docker("save", "-o", str(d / f"{role}.save.tar"), ref)
             out[role] = (ref, iid, (d / f"{role}.save.tar").read_bytes())

@@ -12,17 +12,15 @@ the lab's real images, then runs the room command and the series.
 """
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
 import sys
-import tarfile
 import time
 import uuid
 
 import pytest
-from _docker import docker
+from _docker import docker, import_tiny_image, need_docker
 
 pytestmark = pytest.mark.docker
 
@@ -73,21 +71,12 @@ def test_a_docker_that_never_answers_is_reported_within_6_s(silent_listener):
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
     """The laptop before the first notebook: the bundle loaded into Docker (and this run's cache), no cluster."""
-    if docker("info", check=False).returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail("no Docker engine")
-        pytest.skip("no Docker engine")
+    need_docker()
     from kindlb_helpers._tools import bundle
 
     d = tmp_path_factory.mktemp("room")
     for role, ref in REFS.items():
-        tar = d / f"{role}.tar"
-        with tarfile.open(tar, "w") as t:
-            data = f"{role} {RUN}\n".encode()
-            info = tarfile.TarInfo(f"{role}.txt")
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-        docker("import", str(tar), ref)
+        import_tiny_image(role, ref, d, RUN)
     (d / "metallb-native.yaml").write_text("".join(
         f"---\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: {r}\n        image: {REFS[r]}\n"
         for r in ("controller", "speaker")))
