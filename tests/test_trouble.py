@@ -96,6 +96,11 @@ def test_evidence_is_a_transcript_of_commands_shown_open():
     assert repr(ev).startswith("$ kubectl describe service ts-case1\nName: ts-case1")
     assert ev.output("kubectl get nodes --show-labels") == "NAME LABELS"
     assert "<details open>" in ev._repr_html_()
+    # a command of two lines (start the probe box, then run in it): a prompt before each, as a terminal shows it,
+    # so that a reader of the transcript finds the command's output under its last line, not in its second line
+    box = trouble.Evidence("ts-case8", [("docker start box\ndocker exec box sh -c 'ping -c 3 x'", "ping exit 1")])
+    assert repr(box) == "$ docker start box\n$ docker exec box sh -c 'ping -c 3 x'\nping exit 1"
+    assert "$ docker start box<br>$ docker exec box" in box._repr_html_()
 
 
 def test_settle_waits_with_the_one_wait_loop():

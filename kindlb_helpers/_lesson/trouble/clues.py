@@ -50,18 +50,25 @@ class Evidence:
     def __repr__(self) -> str:
         if self.skipped:
             return self.skipped
-        return "\n\n".join(f"$ {_short(cmd)}\n{out}" for cmd, out in self.sections)
+        return "\n\n".join(f"{_prompted(cmd)}\n{out}" for cmd, out in self.sections)
 
     def _repr_html_(self) -> str:
         if self.skipped:
             return f"<div>{html.escape(self.skipped)}</div>"
 
         def block(cmd: str, text: str) -> str:
-            return (f"<details open><summary><code>$ {html.escape(_short(cmd))}</code></summary>"
+            return (f"<details open><summary><code>{html.escape(_prompted(cmd)).replace(chr(10), '<br>')}</code>"
+                    "</summary>"
                     f"<pre style='{_hood.PRE};max-height:24em;overflow:auto'>{html.escape(text)}</pre></details>")
 
         return (f"<div><b>Evidence</b> for Service <code>{html.escape(self.service)}</code> (the commands, as you "
                 "would type them, and what they printed)</div>" + "".join(block(c, t) for c, t in self.sections))
+
+
+def _prompted(cmd: str) -> str:
+    """A shown command as a terminal shows it: every line of it after a ``$`` prompt (the probe's is two: start the
+    box, then run in it)."""
+    return "\n".join(f"$ {line}" for line in _short(cmd).splitlines())
 
 
 def _short(cmd: str) -> str:
