@@ -5,20 +5,17 @@ with exactly the offline lab's busybox applets (scripts must not need more than 
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tarfile
-import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from _docker import docker
 
 from kindlb_helpers._cluster import containers
 from kindlb_helpers._cluster.probe import Prober, get_many
+from kindlb_helpers._core.errors import LabError
 
 pytestmark = pytest.mark.docker
 
@@ -28,24 +25,14 @@ CLUSTER = f"kt-{uuid.uuid4().hex[:6]}"
 
 
 def _image() -> None:
-    """The lab's probe image, rebuilt here under a test tag: Debian's busybox-static and the lab's applets."""
-    from kindlb_lab.probe import APPLETS
+    """The lab's probe image, built by the lab's own builder under a test tag: Debian's busybox-static and the
+    lab's applets."""
+    from kindlb_lab.probe import probe_image
 
-    if docker("image", "inspect", IMAGE, check=False).returncode == 0:
-        return
-    busybox = shutil.which("busybox") or "/bin/busybox"
-    if not Path(busybox).exists():
-        pytest.skip("busybox is not installed (apt-get install busybox-static)")
-    with tempfile.TemporaryDirectory() as d:
-        root = Path(d, "rootfs")
-        (root / "bin").mkdir(parents=True)
-        (root / "tmp").mkdir()
-        shutil.copy2(busybox, root / "bin" / "busybox")
-        for applet in APPLETS:
-            (root / "bin" / applet).symlink_to("busybox")
-        with tarfile.open(Path(d, "rootfs.tar"), "w") as t:
-            t.add(root, arcname=".")
-        docker("import", "--change", "ENV PATH=/bin", str(Path(d, "rootfs.tar")), IMAGE)
+    try:
+        probe_image(IMAGE)
+    except LabError as exc:  # busybox-static is not installed
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")

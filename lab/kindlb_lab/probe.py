@@ -17,17 +17,17 @@ from kindlb_helpers._core.versions import PROBE_IMAGE
 APPLETS = ("sh", "sleep", "wget", "httpd", "cat", "mkdir")
 
 
-def probe_image() -> str:
-    """Build the probe image once (needs /bin/busybox from Debian's busybox-static); return its tag."""
+def probe_image(ref: str = PROBE_IMAGE) -> str:
+    """Build the probe image once, tagged REF (needs /bin/busybox from Debian's busybox-static); return its tag."""
     from kindlb_helpers._cluster.quick import image_present
 
-    present = image_present(PROBE_IMAGE)  # over Docker's socket: the resolver asks this in notebooks' first cells
+    present = image_present(ref)  # over Docker's socket: the resolver asks this in notebooks' first cells
     if present is None:  # a DOCKER_HOST only the Docker SDK serves
         from kindlb_helpers._cluster.dockernet import image_id
 
-        present = image_id(PROBE_IMAGE) is not None
+        present = image_id(ref) is not None
     if present:
-        return PROBE_IMAGE
+        return ref
     busybox = shutil.which("busybox") or "/bin/busybox"
     if not Path(busybox).is_file():
         raise LabError("busybox is not installed: apt-get install busybox-static (scripts/setup.sh does it)")
@@ -41,8 +41,8 @@ def probe_image() -> str:
         tar = Path(d, "rootfs.tar")
         with tarfile.open(tar, "w") as t:
             t.add(root, arcname=".")
-        out = subprocess.run(["docker", "import", "--change", "ENV PATH=/bin", str(tar), PROBE_IMAGE],
+        out = subprocess.run(["docker", "import", "--change", "ENV PATH=/bin", str(tar), ref],
                              capture_output=True, text=True, check=False)
     if out.returncode != 0:
-        raise LabError(f"docker import of {PROBE_IMAGE} failed: {out.stderr.strip()}")
-    return PROBE_IMAGE
+        raise LabError(f"docker import of {ref} failed: {out.stderr.strip()}")
+    return ref
