@@ -381,6 +381,9 @@ def test_06_layer2_announcer_arp_failover_and_traffic_policy(cluster, era):
     # a paused node leaves memberlist by timeout, not by goodbye: slower than the deleted speaker; its frozen
     # pods, still listed as endpoints, cost requests (its kernel still forwards the rest: a hung node)
     assert n["announced"] > f["announced"], (n, f)
+    # the pause freezes the node's processes, not its kernel: every request answered before the move came
+    # through the frozen node's MAC (its iptables rules handed it to a pod on another node)
+    assert set(n["macs_before_move"]) <= {n["mac_before"]}, n
     if n["pods_on_failed"][0]:
         assert n["failed"] >= 1, "requests sent to the frozen node's pods must go unanswered"
     assert n["back_to"] in res["may_announce"] and n["client_uses"] in res["may_announce"], n
@@ -391,7 +394,7 @@ def test_06_layer2_announcer_arp_failover_and_traffic_policy(cluster, era):
     print(f"{era['version']}: speaker deleted {f['from']} -> {f['to']}: answered via the new node after "
           f"{f['answered']} s ({f['failed']} failed); node paused {n['from']} -> {n['to']}: new announcer after "
           f"{n['announced']} s, first GARP after {n['garp']} s, answered after {n['answered']} s "
-          f"({n['failed']} failed, gap {n['gap']} s; {n['pods_on_failed'][0]} of {n['pods_on_failed'][1]} pods frozen), "
+          f"({n['failed']} failed, {n['answered_before_move']} answered through the frozen node, gap {n['gap']} s; {n['pods_on_failed'][0]} of {n['pods_on_failed'][1]} pods frozen), "
           f"healthy after {n['healthy']} s; then MetalLB: {n['back_to']}, the host sends to {n['client_uses']}")
     cl, lo = res["policies"]["Cluster"], res["policies"]["Local"]
     assert lo["source IP kept"] is True and res["client_address"] in lo["client addresses"]

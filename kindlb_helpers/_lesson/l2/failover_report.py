@@ -68,6 +68,12 @@ class Failover:
     others: dict = field(default_factory=dict, repr=False)
 
     @property
+    def answered_before_move(self) -> pd.DataFrame:
+        """The requests answered after the failure and before the cluster showed the new announcer."""
+        t = self.timeline
+        return t[(t["seconds"] >= 0) & (t["seconds"] < self.announced_after) & t["answered"]]
+
+    @property
     def through(self) -> str:
         """Which node the counted answer came through, in words."""
         if self.answered_via in (None, self.after):
@@ -89,6 +95,8 @@ class Failover:
             ("gratuitous ARP packets from the new MAC", "", str(n_garp) if self.arp is not None else "not captured"),
             (f"IP answered through {self.through} after", "", f"{self.answered_after:.1f} s"),
             ("requests that failed meanwhile", "", str(self.failed_requests)),
+            ("requests answered before the new announcer, through the old MAC", "",
+             str(int((self.answered_before_move["MAC for the IP"] == self.mac_before).sum()))),
             ("longest time without an answer", "", f"{self.unanswered_seconds:.1f} s"),
             ("app pods on the failed node (of all)", f"{self.pods_on_failed[0]} of {self.pods_on_failed[1]}", ""),
             ("all nodes and speakers Ready, IP answering, after", "", f"{self.healthy_after:.1f} s"),
@@ -106,7 +114,9 @@ class Failover:
                 "healthy": self.healthy_after, "back_to": self.back_to, "client_uses": self.client_uses,
                 "pods_on_failed": list(self.pods_on_failed), "garp_macs": garp_macs,
                 "capture": self.arp.attrs.get("via") if self.arp is not None else None,
-                "answered_via": self.answered_via}
+                "answered_via": self.answered_via,
+                "answered_before_move": len(self.answered_before_move),
+                "macs_before_move": sorted({m for m in self.answered_before_move["MAC for the IP"] if m})}
 
     def _repr_html_(self) -> str:
         how = html.escape(FAILOVER_MODES[self.mode])
