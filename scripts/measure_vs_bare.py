@@ -14,7 +14,12 @@ The two runs of a round are a pair, and the pairs alternate their order (bare fi
 each ratio is taken pair by pair and its median reported, as is the ratio of the medians, with the load
 average (``os.getloadavg``) around each round.
 
-    python3 scripts/measure_vs_bare.py --cluster kindlb [--offline] [--rounds 3] [--json FILE]
+Then, on the cluster as the rounds leave it, each notebook's first cell alone in a fresh kernel, as a learner
+runs it (``--first-cells N`` times each, default 3; 0: none): wall time inside the kernel from the cell's start to
+its end, the kernel's CPU and its child processes' (kind, kubectl), and the heavy libraries it imported (it should
+import none of the kubernetes client, the Docker SDK, pandas, matplotlib or ipywidgets).
+
+    python3 scripts/measure_vs_bare.py --cluster kindlb [--offline] [--rounds 3] [--first-cells 3] [--json FILE]
 
 Prints one line per round and the medians.
 """
@@ -133,6 +138,66 @@ def notebooks(cluster: str, params: dict, out: Path) -> dict:
             "slowest": slowest}
 
 
+#: Libraries no first cell should load (each costs a fresh kernel 0.1-1.5 s).
+HEAVY = ("kubernetes", "docker", "pandas", "matplotlib", "ipywidgets", "numpy")
+_BEFORE = ("import resource as _r, time as _t, sys as _s\n"
+           "_m0 = set(_s.modules); _a = _r.getrusage(_r.RUSAGE_SELF); _c = _r.getrusage(_r.RUSAGE_CHILDREN); "
+           "_w = _t.perf_counter()")
+_AFTER = ("_w = _t.perf_counter() - _w; _b = _r.getrusage(_r.RUSAGE_SELF); _d = _r.getrusage(_r.RUSAGE_CHILDREN)\n"
+          "print('KINDLB-FIRST', round(_w, 3), round(_b.ru_utime + _b.ru_stime - _a.ru_utime - _a.ru_stime, 3), "
+          "round(_d.ru_utime + _d.ru_stime - _c.ru_utime - _c.ru_stime, 3), "
+          "','.join(sorted({m.split('.')[0] for m in set(_s.modules) - _m0} & set(%r))) or '-')" % (HEAVY,))
+
+
+def _execute(kc, source: str, timeout: float = 300) -> tuple[str, str | None]:
+    """Run SOURCE in the kernel; (its printed text, the error's name and value or None)."""
+    msg_id = kc.execute(source)
+    out, err = "", None
+    while True:
+        msg = kc.get_iopub_msg(timeout=timeout)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "error":
+            err = f"{content['ename']}: {content['evalue'][:300]}"
+        elif kind == "stream":
+            out += content["text"]
+        elif kind == "status" and content["execution_state"] == "idle":
+            return out, err
+
+
+def first_cells(cluster: str, params: dict, times: int) -> dict:
+    """Each notebook's first cell after its parameters, alone in a fresh kernel (TIMES kernels per notebook, one
+    after another): {notebook: [{"wall", "cpu", "children", "heavy"}, ...]}. The parameters cell runs first with
+    PARAMS and the cluster's name, as papermill injects them; the clock runs inside the kernel."""
+    import nbformat
+    from jupyter_client.manager import start_new_kernel
+
+    got: dict = {}
+    for name in NOTEBOOKS:
+        nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        at = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
+        known = {k: v for k, v in {**params, "cluster": cluster}.items() if k in code[at].source}
+        injected = code[at].source + "\n" + "".join(f"{k} = {v!r}\n" for k, v in known.items())
+        got[name] = []
+        for _ in range(times):
+            km, kc = start_new_kernel(kernel_name="python3", cwd=str(notebooks_dir()))
+            try:
+                _execute(kc, injected)
+                _execute(kc, _BEFORE)
+                _, err = _execute(kc, code[at + 1].source)
+                out, _ = _execute(kc, _AFTER)
+            finally:
+                kc.stop_channels()
+                km.shutdown_kernel(now=True)
+            if err:
+                raise SystemExit(f"{name}'s first cell failed: {err}")
+            _, wall, cpu, children, heavy = next(x for x in out.splitlines() if x.startswith("KINDLB-FIRST")).split()
+            got[name].append({"wall": float(wall), "cpu": float(cpu), "children": float(children), "heavy": heavy})
+    return got
+
+
 def _load() -> float:
     return round(os.getloadavg()[0], 1)
 
@@ -143,6 +208,7 @@ def main() -> None:
     ap.add_argument("--cluster", default="kindlb")
     ap.add_argument("--offline", action="store_true", help="the offline lab's manifest and images")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--first-cells", type=int, default=3, help="each first cell alone in this many fresh kernels")
     ap.add_argument("--json", default=None, help="also write every round and the medians to this file")
     args = ap.parse_args()
     version, source, image = kh.metallb.DEFAULT_VERSION, None, kh.app.DEFAULT_IMAGE
@@ -201,6 +267,16 @@ def main() -> None:
           f"{summary['ratio_whole']:.2f}x; without the extras' {extras:.1f} s "
           f"{summary['ratio_whole_without_extras']:.2f}x); "
           f"per notebook {per}; first cells {first}; load {min(summary['load'])}-{max(summary['load'])}")
+    if args.first_cells > 0:
+        load_before = _load()
+        alone = first_cells(args.cluster, {key: v for key, v in params.items() if v is not None}, args.first_cells)
+        summary["first_cell_alone"] = {name: {key: med(r[key] for r in runs) for key in ("wall", "cpu", "children")}
+                                       | {"heavy": sorted({r["heavy"] for r in runs})} for name, runs in alone.items()}
+        summary["first_cell_alone_load"] = [load_before, _load()]
+        shown = [f"{name} {v['wall']:.2f} s wall ({v['cpu']:.2f} s CPU + {v['children']:.2f} s in kind/kubectl; "
+                 f"heavy imports: {','.join(v['heavy'])})" for name, v in summary["first_cell_alone"].items()]
+        print(f"first cell alone in a fresh kernel, median of {args.first_cells} (load {load_before} -> {_load()}): "
+              + "; ".join(shown), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"rounds": rounds, "median": summary}, indent=1) + "\n")
 
