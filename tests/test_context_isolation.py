@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 import kindlb_helpers as kh
-from kindlb_helpers._cluster import kube, metallb
+from kindlb_helpers._cluster import clusters, kube, metallb
+from kindlb_helpers._cluster.kube import lifecycle
 from kindlb_helpers._lesson import doctor
 
 pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
@@ -77,12 +78,11 @@ def write_kubeconfig(path: Path, servers: dict[str, str], current: str = "prod")
     return path
 
 
-def fake_kind(tmp_path: Path, clusters: list[str], kubeconfig_for: dict[str, str] | None = None) -> Path:
-    """A stand-in for the kind program: lists ``clusters`` and prints a kubeconfig; talks to nothing."""
+def fake_kind(tmp_path: Path, kubeconfig_for: dict[str, str] | None = None) -> Path:
+    """A stand-in for the kind program: says its version and prints a kubeconfig; talks to nothing."""
     script = tmp_path / "kind"
     blobs = {name: text for name, text in (kubeconfig_for or {}).items()}
     lines = ["#!/bin/sh", 'case "$1 $2" in',
-             f'  "get clusters") printf "%s" "{chr(10).join(clusters)}" ;;',
              '  "version ") echo "kind v0.30.0 fake" ;;']
     for name, text in blobs.items():
         blob = tmp_path / f"kubeconfig-{name}.yaml"
@@ -94,16 +94,24 @@ def fake_kind(tmp_path: Path, clusters: list[str], kubeconfig_for: dict[str, str
     return script
 
 
+def there(monkeypatch, *names: str) -> None:
+    """The one kind-cluster lister (Docker's labels) answers NAMES, where the cluster's life and the doctor ask it."""
+    for module in (clusters, lifecycle, kube):
+        monkeypatch.setattr(module, "kind_clusters", lambda: list(names))
+
+
 @pytest.fixture()
 def prod(tmp_path, monkeypatch):
-    """KUBECONFIG with current context prod (a counting listener) and kind-kindlb (refusing)."""
+    """KUBECONFIG with current context prod (a counting listener) and kind-kindlb (refusing); kind cluster kindlb
+    exists as far as the one lister says (no node containers are made for it)."""
     listener = Listener()
     path = write_kubeconfig(tmp_path / "config", {
         "prod": f"https://127.0.0.1:{listener.port}",
         "kind-kindlb": f"https://127.0.0.1:{refusing_port()}",
     })
     monkeypatch.setenv("KUBECONFIG", str(path))
-    monkeypatch.setenv("KINDLB_KIND", str(fake_kind(tmp_path, ["kindlb"])))
+    monkeypatch.setenv("KINDLB_KIND", str(fake_kind(tmp_path)))
+    there(monkeypatch, "kindlb")
     before = path.read_text()
     yield listener, path
     time.sleep(0.2)  # let a late connection land before counting
@@ -186,7 +194,8 @@ def test_ensure_cluster_writes_a_missing_context_without_switching(tmp_path, mon
             "contexts": [{"name": "kind-kindlb", "context": {"cluster": "kind-kindlb", "user": "kind-kindlb"}}],
         })
         monkeypatch.setenv("KUBECONFIG", str(path))
-        monkeypatch.setenv("KINDLB_KIND", str(fake_kind(tmp_path, ["kindlb"], {"kindlb": kind_cfg})))
+        monkeypatch.setenv("KINDLB_KIND", str(fake_kind(tmp_path, {"kindlb": kind_cfg})))
+        there(monkeypatch, "kindlb")
         result = kube.ensure_cluster("kindlb")
         assert result.created is False and result.context_changed is False
         assert "current context is unchanged" in result.message

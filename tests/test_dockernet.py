@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from _docker import docker
 
+from kindlb_helpers._cluster import clusters
 from kindlb_helpers._cluster import dockernet as dn
 from kindlb_helpers._core.errors import ClusterNotFound, DockerUnavailable, KindNetworkNotFound
 from kindlb_helpers._lesson import tables
@@ -361,9 +362,26 @@ def test_env_var_route(lab, client, monkeypatch):
 
 
 @pytest.mark.docker
-def test_kind_clusters_lists_ours(lab, client):
-    clusters = dn.kind_clusters(client)
-    assert lab.cluster in clusters and clusters == sorted(clusters)
+def test_kind_clusters_lists_ours(lab, client, monkeypatch, tmp_path):
+    """The one lister reads Docker's labels: it needs no kind program (kindlb run --offline without kind), and it
+    names what `docker ps` shows by the label kind writes."""
+    monkeypatch.setenv("KINDLB_KIND", str(tmp_path / "no-kind-here"))  # were kind asked, this would fail
+    names = clusters.kind_clusters()
+    assert lab.cluster in names and names == sorted(names)
+    seen = docker("ps", "-a", "--filter", f"label={clusters.CLUSTER_LABEL}", "--format",
+                  f'{{{{.Label "{clusters.CLUSTER_LABEL}"}}}}').stdout.split()
+    assert names == sorted(set(seen))
+
+
+def test_kind_clusters_through_the_docker_cli(monkeypatch, tmp_path):
+    """A DOCKER_HOST the standard library cannot serve (ssh://): the docker CLI lists them, as kind does."""
+    fake = tmp_path / "docker"
+    fake.write_text("#!/bin/sh\necho \"$@\" > " + str(tmp_path / "args") + "\nprintf 'b\\na\\n\\nb\\n'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("DOCKER_HOST", "ssh://user@docker-host")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert clusters.kind_clusters() == ["a", "b"]
+    assert (tmp_path / "args").read_text().split()[:4] == ["ps", "-a", "--filter", f"label={clusters.CLUSTER_LABEL}"]
 
 
 @pytest.mark.docker

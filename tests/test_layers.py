@@ -293,7 +293,8 @@ def test_the_lab_uses_the_core_and_the_cluster_layer_only():
 
 #: names a concept goes by, each defined (def, class or assignment at a module's top) in one module only
 ONE_HOME = ("to_yaml", "kubectl_args", "one_line", "Route", "FAILURES", "apply", "server_side_apply",
-            "rollout_status", "free_addresses", "configmap_pools")
+            "rollout_status", "free_addresses", "configmap_pools", "kind_clusters", "CLUSTER_LABEL", "CellFailure",
+            "Shown", "show")
 
 
 def test_each_concept_has_one_home():
@@ -308,3 +309,23 @@ def test_each_concept_has_one_home():
                 if n in homes:
                     homes[n].append(str(path.relative_to(PKG)))
     assert {n: h for n, h in homes.items() if len(h) > 1} == {}, homes
+
+
+def test_kind_clusters_are_listed_one_way():
+    """One kind-cluster lister (``_cluster/clusters.py``, Docker's labels): no other code of the library or the lab
+    asks the kind program (``kind get clusters``) or filters Docker by the bare cluster label to list them."""
+    found = []
+    for path in _library_and_lab():
+        if path.name == "clusters.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                words = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+                if any(words[i:i + 2] == ["get", "clusters"] for i in range(len(words))):
+                    found.append(f"{path.name}:{node.lineno} runs kind get clusters")
+            if isinstance(node, ast.Dict):
+                for k, v in zip(node.keys, node.values):
+                    if (isinstance(k, ast.Constant) and k.value == "label" and isinstance(v, ast.Name)
+                            and v.id == "CLUSTER_LABEL"):
+                        found.append(f"{path.name}:{node.lineno} lists containers by the bare cluster label")
+    assert not found, found

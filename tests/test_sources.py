@@ -213,13 +213,13 @@ def test_the_real_lab_plugin_is_asked_through_its_entry_point(tmp_path, monkeypa
 def test_offline_run_prepares_only_what_the_run_uses_and_refuses_an_image_docker_lacks(tmp_path, lab, monkeypatch):
     """kindlb run --offline's preparation (_tools/offline_run.py): the resolver's values as -p parameters, the node
     image only where 00 will create the cluster, and every image proven in Docker first (no pull is asked)."""
-    from kindlb_helpers._cluster import dockernet
+    from kindlb_helpers._cluster import clusters, dockernet
     from kindlb_helpers._tools import offline_run
 
     have = {"mine:1", v.NODE_IMAGE, v.NGINX_IMAGE, v.PROBE_IMAGE, "quay.io/metallb/controller:v0.16.1",
             "quay.io/metallb/speaker:v0.16.1"}
     monkeypatch.setattr(dockernet, "image_id", lambda ref, client=None: "sha256:x" if ref in have else None)
-    monkeypatch.setattr(dockernet, "kind_clusters", lambda client=None: ["existing"])
+    monkeypatch.setattr(clusters, "kind_clusters", lambda: ["existing"])
     params = {"image": "mine:1"}
     found = offline_run.prepare("new", params, ["00_prerequisites", "02_install_metallb", "05_access_app"])
     assert params == {"image": "mine:1", "node_image": v.NODE_IMAGE, "metallb_version": "v0.16.1",

@@ -21,10 +21,11 @@ import docker.errors
 
 from kindlb_helpers._core.errors import ClusterNotFound, DockerError, DockerUnavailable, KindNetworkNotFound
 
+from .clusters import CLUSTER_LABEL, kind_clusters
+
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
 
-CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 ROLE_LABEL = "io.x-k8s.kind.role"
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DEFAULT_NETWORK = "kind"
@@ -242,14 +243,6 @@ def image_id(ref: str, client: docker.DockerClient | None = None) -> str | None:
             return None
 
 
-def kind_clusters(client: docker.DockerClient | None = None) -> list[str]:
-    """Names of the kind clusters that have node containers (running or not), sorted."""
-    client = client or docker_client()
-    with _talking(client):
-        summaries = client.api.containers(all=True, filters={"label": CLUSTER_LABEL})
-    return sorted({(c.get("Labels") or {}).get(CLUSTER_LABEL, "") for c in summaries} - {""})
-
-
 def kind_nodes(cluster: str, client: docker.DockerClient | None = None, *,
                network: str | None = None) -> list[Endpoint]:
     """The node containers of kind cluster `cluster`, control-plane first, then by name.
@@ -264,7 +257,7 @@ def kind_nodes(cluster: str, client: docker.DockerClient | None = None, *,
     with _talking(client):
         summaries = client.api.containers(all=True, filters={"label": f"{CLUSTER_LABEL}={cluster}"})
     if not summaries:
-        known = ", ".join(kind_clusters(client)) or "none"
+        known = ", ".join(kind_clusters()) or "none"
         raise ClusterNotFound(
             f"no kind cluster named {cluster!r} (clusters with node containers: {known}): "
             f"`kind get clusters` lists them; create one with `kind create cluster --name {cluster}`")

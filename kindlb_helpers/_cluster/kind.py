@@ -1,9 +1,8 @@
-"""kind, the program: finding it, listing clusters, loading images into nodes. kind talks to Docker only,
-never to a kube context.
+"""kind, the program: finding it, running it, loading images into nodes. kind talks to Docker only, never to a
+kube context. Which clusters exist needs no kind program: ``clusters.kind_clusters`` reads Docker.
 
 One finder: ``$KINDLB_KIND``, else ``kind`` on PATH, else the kind an installed offline source brings (the
-offline lab's build). Every caller (kube, bundle, the doctor, the lab) uses the same one, so a cluster one
-of them can see the others see too.
+offline lab's build). Every caller (kube, bundle, the doctor, the lab) uses the same one.
 """
 from __future__ import annotations
 
@@ -37,12 +36,6 @@ def kind(*args: str, timeout: float = 60, check: bool = False, what: str | None 
     """Run ``kind ARGS`` with the one kind program (``what`` names the step in a failure's message)."""
     return run([kind_binary(), *args], what=what or f"kind {' '.join(args[:2])}", timeout=timeout, check=check,
                hint="is Docker answering? (`docker ps`)")
-
-
-def kind_clusters() -> list[str]:
-    """Names of the kind clusters (``kind get clusters``)."""
-    out = kind("get", "clusters", check=True)
-    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
 
 
 def kind_load(cluster: str, images: list[str] | tuple[str, ...] = (), archive: str | None = None,

@@ -253,7 +253,7 @@ def inotify_warning(limits: dict[str, int] | None, clusters: int = 0) -> tuple[b
 
 def _kind_cluster_count() -> int:
     """How many kind clusters have node containers here (0 when Docker cannot tell)."""
-    from .._cluster.dockernet import kind_clusters
+    from .._cluster.clusters import kind_clusters
 
     try:
         return len(kind_clusters())

@@ -78,8 +78,8 @@ def bundle_row() -> dict:
 def cluster_row(cluster: str) -> dict:
     """The cluster, or (when it does not exist yet) who will create it, from which node image, and whether
     Docker has that image: OK when it does, offline or online."""
+    from .._cluster.clusters import kind_clusters
     from .._cluster.dockernet import image_id
-    from .._cluster.kind import kind_clusters
     from .._cluster.sources import resolve
 
     try:

@@ -28,7 +28,8 @@ def _bring(source: Source) -> str:
 def prepare(cluster: str, params: dict, notebooks: list[str]) -> Sources:
     """Resolve every image and manifest for an offline run of NOTEBOOKS on CLUSTER, prove each image is in Docker,
     and fill PARAMS with them (what the user set stays). NoOfflineSource, before anything runs, otherwise."""
-    from .._cluster.dockernet import image_id, kind_clusters
+    from .._cluster.clusters import kind_clusters
+    from .._cluster.dockernet import image_id
 
     probes = any(n.startswith(PROBE_NOTEBOOKS) for n in notebooks) and params.get("probe_from", "auto") != "host"
     roles = (*(("node",) if any(n.startswith("00_") for n in notebooks) else ()), "metallb", "nginx",
@@ -58,7 +59,7 @@ def prepare(cluster: str, params: dict, notebooks: list[str]) -> Sources:
 def load_nodes(cluster: str, found: Sources, log: Callable[[str], None] = print) -> list[str]:
     """``kind load docker-image`` of MetalLB's and nginx's images (from the bundle or the lab) into CLUSTER's nodes;
     [] when the cluster does not exist (yet)."""
-    from .._cluster.dockernet import kind_clusters
+    from .._cluster.clusters import kind_clusters
     from .._cluster.kind import kind_load
 
     if cluster not in kind_clusters():

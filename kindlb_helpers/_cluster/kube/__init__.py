@@ -10,7 +10,8 @@ tests use, re-exported from the submodules that do each job.
 """
 from ..._core.errors import ClusterNotFound, ClusterUnreachable, KindlbError, KubeAPIError, WrongContext
 from ..._core.objects import kind_config
-from ..kind import kind_binary, kind_clusters
+from ..clusters import kind_clusters
+from ..kind import kind_binary
 from ..kubeconfig import (
     context_names,
     current_context,

@@ -8,8 +8,8 @@ import tempfile
 from ..._core import hood as _hood
 from ..._core.errors import KindlbError
 from ..._core.objects import kind_config
+from ..clusters import kind_clusters
 from ..kind import kind as _kind
-from ..kind import kind_clusters
 from ..kubeconfig import current_context, has_context, write_context
 from . import origin as _origin
 from .boundary import DEFAULT_CLUSTER

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..._cluster.kind import kind_clusters
+from ..._cluster.clusters import kind_clusters
 from ..._core.errors import KindlbError
 from ..._core.params import check
 from .cache import cache_dir
@@ -51,7 +51,7 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
     if not docker_only:  # the cluster is named by the user: checked before the archive is read
         try:
             existing = kind_clusters()
-        except KindlbError:  # no kind (or it failed): Docker only, unless a cluster is named (then said below)
+        except KindlbError:  # Docker could not list them: Docker only, unless a cluster is named (then said below)
             existing = []
         if cluster is not None and cluster not in existing:
             from ..._cluster.kind import kind_binary
