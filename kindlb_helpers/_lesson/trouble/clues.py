@@ -162,7 +162,8 @@ def ping_and_tcp(ip: str, image: str | None = None, cluster: str | None = None) 
 
     image = resolve("probe", image).value  # yours, else a loaded bundle's, the offline lab's, the online one
     # (no wget -T: the offline lab's static busybox crashes with it; the container's bound is the limit)
-    forget = f"busybox ip neigh del {ip} dev eth0 2>/dev/null; " if cluster else ""
+    # (busybox's ip neigh knows only show and flush: "del" is refused, and the entry would stay)
+    forget = f"busybox ip neigh flush to {ip} dev eth0 >/dev/null 2>&1; " if cluster else ""
     script = (f"{forget}ping -c 3 -W 1 {ip}; echo \"ping exit $?\"; "
               f"wget -q -O /tmp/page.$$ http://{ip}/; echo \"wget exit $?\"; echo kindlb-page; "
               "cat /tmp/page.$$ 2>/dev/null; busybox rm -f /tmp/page.$$; echo kindlb-arp; cat /proc/net/arp")
