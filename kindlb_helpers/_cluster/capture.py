@@ -135,8 +135,19 @@ def packets_frame(packets: list[dict], zero: float, columns: list[str], **attrs)
     return frame
 
 
+class Listening:
+    """What ARP's and NDP's captures share as a ``with`` block: started on entry, stopped on exit (once)."""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        if not self._stop.is_set():
+            self.stop()
+
+
 @dataclass
-class ArpCapture:
+class ArpCapture(Listening):
     """ARP packets whose sender is ``ip``, captured on the kind network between :meth:`start` and :meth:`stop`.
 
     ``via``: ``"auto"`` (host where allowed, else a node), ``"host"`` or ``"node"``. ``node``: the node
@@ -239,9 +250,3 @@ class ArpCapture:
             _hood.Step(f"sudo tcpdump -l -eni {self._bridge} 'arp src host {self.ip}'",
                        "every ARP packet whose sender is the IP, with its MACs (Debian package tcpdump)")])
 
-    def __enter__(self) -> "ArpCapture":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        if not self._stop.is_set():
-            self.stop()

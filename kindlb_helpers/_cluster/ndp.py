@@ -24,7 +24,7 @@ import pandas as pd
 
 from .._core import hood as _hood
 from .._core.errors import BadInput, KindlbError
-from .capture import bridge_name, host_can_capture, packets_frame, parse_arp, read_frames
+from .capture import Listening, bridge_name, host_can_capture, packets_frame, parse_arp, read_frames
 
 ETH_P_ALL = 0x0003
 ETH_P_IPV6 = 0x86DD
@@ -114,7 +114,7 @@ def parse_frame(frame: bytes) -> dict | None:
 
 
 @dataclass
-class NeighbourCapture:
+class NeighbourCapture(Listening):
     """NS/NA about the IPv6 addresses and ARP about the IPv4 ones in ``ips``, on the kind bridge, from the host.
 
     ``via``: ``"auto"`` or ``"host"`` (the only way: a raw socket needs root or ``CAP_NET_RAW`` and a host on
@@ -195,13 +195,6 @@ class NeighbourCapture:
             _hood.Step(f"sudo tcpdump -l -eni {self._bridge or 'br-xxxx'} '{' or '.join(parts)}'",
                        "every Neighbor Solicitation / Advertisement (and ARP packet), with its MACs; "
                        "-v prints the NA flags [solicited, override] and the target (Debian package tcpdump)")])
-
-    def __enter__(self) -> "NeighbourCapture":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        if not self._stop.is_set():
-            self.stop()
 
 
 __all__ = ["COLUMNS", "NeighbourCapture", "parse_frame", "parse_ndp"]
