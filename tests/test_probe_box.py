@@ -109,15 +109,22 @@ def test_the_page_and_requests_come_from_the_probe_container(site):
 
 
 def test_the_neighbour_entry_fresh_and_reused(site):
-    from kindlb_helpers._lesson.l2.neigh import neighbours
+    from kindlb_helpers._lesson.l2.neigh import forget_line, neighbours
 
     web_mac = docker("inspect", "-f", "{{(index .NetworkSettings.Networks \"" + NET + "\").MacAddress}}",
                      "--type", "container", _web_name()).stdout.strip().lower()
     fresh = neighbours(site, via="container", image=IMAGE, cluster=CLUSTER, fresh=True)
     assert fresh.attrs["mac"] == web_mac
-    assert "ip neigh del" in fresh.attrs["hood"].text()
+    assert forget_line(site) in fresh.attrs["hood"].text()
     kept = neighbours(site, via="container", image=IMAGE, cluster=CLUSTER, arping=False)
-    assert kept.attrs["mac"] == web_mac and "ip neigh del" not in kept.attrs["hood"].text()
+    assert kept.attrs["mac"] == web_mac and "ip neigh flush" not in kept.attrs["hood"].text()
+    # the shown line really forgets: the entry is there (kept just used it), then gone, with no complaint
+    box = containers.probe_box(CLUSTER, IMAGE, NET)
+    code, out, err = box.run(f"busybox ip neigh show {site}; echo --; {forget_line(site)}; "
+                             f"busybox ip neigh show {site}")
+    before, _, after = out.partition("--")
+    assert code == 0 and not err.strip(), (code, err)
+    assert web_mac in before.lower() and site not in after, out
 
 
 def test_nobody_answers_costs_one_arp_give_up_not_two(site):

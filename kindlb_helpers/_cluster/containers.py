@@ -189,7 +189,7 @@ class ProbeBox:
     """The probe container of one cluster: a busybox on the kind network that scripts are ``docker exec``-ed in.
 
     It has ``NET_ADMIN`` in its own network namespace only, so that a script may forget a neighbour entry
-    (``ip neigh del``) and ask ARP afresh, as a new container would.
+    (``ip neigh flush to IP``) and ask ARP afresh, as a new container would.
     """
 
     cluster: str

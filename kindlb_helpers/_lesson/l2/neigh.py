@@ -95,6 +95,13 @@ def _knock(ip: str, port: int = 80) -> None:
         pass
 
 
+def forget_line(ip: str) -> str:
+    """The shell line that makes the probe container forget its neighbour entry for IP. busybox's ``ip neigh``
+    knows only show and flush (``ip neigh del`` is refused: "invalid argument 'del'"); flush says what it
+    deleted on stdout, which is not the table."""
+    return f"busybox ip neigh flush to {ip} dev eth0 >/dev/null"
+
+
 def neighbours(ip, via: str = "host", image: str | None = None, port: int = 80, arping: bool = True,
                cluster: str | None = None, fresh: bool = False) -> pd.DataFrame:
     """The neighbour-table entry for ``ip`` after one request to it, and the MACs that answer ``arping``.
@@ -132,7 +139,7 @@ def neighbours(ip, via: str = "host", image: str | None = None, port: int = 80, 
     else:
         # the request and arping side by side: an address nobody announces costs the kernel's ARP give-up
         # (3 s) once, not that plus arping's 2 s
-        script = (("busybox ip neigh del {ip} dev eth0 2>/dev/null; " if fresh else "")
+        script = ((forget_line(ip) + "; " if fresh else "")
                   + f"wget -q -O /dev/null {url} 2>/dev/null & w=$!; "
                   + (f"busybox arping -c 2 -I eth0 {ip} >/tmp/arping.$$ 2>&1; " if arping else "")
                   + f"wait $w; echo --neigh; busybox ip neigh show {ip}; echo --arping; "
