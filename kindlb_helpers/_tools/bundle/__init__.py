@@ -7,9 +7,10 @@ The names the command line, the offline sources and the tests use, re-exported f
 - ``dockercli``: the Docker CLI (save, load, pull, tag, rmi) and :func:`image_id`;
 - ``saving``: :func:`save`;
 - ``loading``: :func:`load` (rolled back when a step fails; with a cluster named, the room's one command);
-- ``cache``: where loaded bundles keep their manifest (:func:`cache_dir`, :func:`loaded_bundle`, :class:`Loaded`).
+- what is loaded, and where (:func:`loaded_bundle`, :class:`Loaded`), from the cluster layer's resolver
+  (``_cluster/sources.py``), which the notebooks and the doctor read too.
 """
-from .cache import Loaded, cache_dir, loaded_bundle
+from ..._cluster.sources import Loaded, loaded_bundle
 from .dockercli import image_id
 from .format import (
     FORMAT,
@@ -27,6 +28,6 @@ from .verify import verify
 
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "MANIFEST", "NODE_ROLES", "REQUIRED_ROLES", "ROLES", "BundleError", "Loaded",
-    "cache_dir", "image_id", "load", "loaded_bundle", "manifest_images", "normalize_version",
+    "image_id", "load", "loaded_bundle", "manifest_images", "normalize_version",
     "save", "verify",
 ]

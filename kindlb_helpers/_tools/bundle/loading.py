@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Callable
 
 from ..._cluster.clusters import kind_clusters
+from ..._cluster.sources import bundle_cache
 from ..._core.errors import KindlbError
 from ..._core.params import check
-from .cache import cache_dir
 from .dockercli import docker_answers, docker_cli, image_id
 from .format import MANIFEST, NODE_ROLES, BundleError
 from .verify import bundle_file, scan
@@ -59,7 +59,7 @@ def load(file: str | Path, metallb_version: str | None = None, cluster: str | No
             kind_binary()  # kind must be here to create it: said before the archive is read
             create = True
         clusters = [cluster] if cluster else [c for c in ("kindlb",) if c in existing]
-    root = cache_dir()
+    root = bundle_cache()
     made = [p for p in (root, *root.parents) if not p.exists()]  # a failed load removes them again
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
