@@ -329,3 +329,36 @@ def test_kind_clusters_are_listed_one_way():
                             and v.id == "CLUSTER_LABEL"):
                         found.append(f"{path.name}:{node.lineno} lists containers by the bare cluster label")
     assert not found, found
+
+
+def test_the_core_builds_no_html():
+    """Display is the lesson's job: no module of ``_core`` builds HTML (imports ``html`` or writes a ``_repr_html_``
+    of its own); its values inherit ``views.Viewed``, whose view ``_lesson/render.py`` registers."""
+    found = []
+    for path in (PKG / "_core").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import) and any(a.name == "html" for a in node.names):
+                found.append(f"{path.name}: import html")
+            if isinstance(node, ast.FunctionDef) and node.name == "_repr_html_" and path.name != "views.py":
+                found.append(f"{path.name}:{node.lineno} _repr_html_")
+    assert not found, found
+
+
+def test_every_view_names_a_viewed_type_and_every_viewed_type_has_one():
+    """Views are registered by name (registering imports nothing): each name is a Viewed class of the core or the
+    cluster layer, and each Viewed class there has a view (a misspelt name would show a value as bare text)."""
+    code = "\n".join([
+        "import importlib, pkgutil, kindlb_helpers",
+        "from kindlb_helpers._core.views import HTML_VIEWS, Viewed",
+        "bad = [k for k in HTML_VIEWS if not issubclass(",
+        "       getattr(importlib.import_module(k.rsplit('.', 1)[0]), k.rsplit('.', 1)[1]), Viewed)]",
+        "for m in pkgutil.walk_packages(kindlb_helpers.__path__, 'kindlb_helpers.'):",
+        "    if m.name.split('.')[1] in ('_core', '_cluster'):",
+        "        importlib.import_module(m.name)",
+        "def subs(c):",
+        "    return [s for d in c.__subclasses__() for s in (d, *subs(d))]",
+        "bare = sorted(f'{c.__module__}.{c.__qualname__}' for c in subs(Viewed)",
+        "              if not any(f'{b.__module__}.{b.__qualname__}' in HTML_VIEWS for b in c.__mro__))",
+        "print(bad, bare)"])
+    assert _fresh_python_prints(code) == "[] []"

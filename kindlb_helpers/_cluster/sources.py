@@ -24,7 +24,6 @@ probe image (probe_image): your value: busybox:1.36
 """
 from __future__ import annotations
 
-import html
 import json
 import os
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from .._core.errors import BadInput, KindlbError, NoOfflineSource
 from .._core.inputs import cut
 from .._core.release import release
 from .._core.versions import METALLB_VERSION, pins
+from .._core.views import Viewed
 
 #: Each role and the notebook parameter that names it.
 PARAMETERS: dict[str, str] = {"node": "node_image", "metallb": "metallb_source", "nginx": "image",
@@ -288,7 +288,7 @@ def check_choice(sources: object) -> str:
 # ---------- several roles: a notebook's first cell, kindlb run ----------
 
 @dataclass(frozen=True)
-class Sources:
+class Sources(Viewed):
     """The sources of several roles, in order. ``found.image`` / ``found["nginx"]`` reach one; ``str()`` is one
     line per role, as the notebooks' first cell prints it."""
 
@@ -324,11 +324,6 @@ class Sources:
 
     def __str__(self) -> str:
         return "\n".join(map(str, self.items))
-
-    def _repr_html_(self) -> str:
-        rows = "".join(f"<li>{html.escape(LABELS[s.role])} (<code>{s.parameter}</code>): {html.escape(s.where)}: "
-                       f"<code>{html.escape(s.shown)}</code></li>" for s in self.items)
-        return f"<ul style='margin:0'>{rows}</ul>"
 
 
 def resolve_all(sources: str = "auto", *, metallb_version: str | None = None, **given: object) -> Sources:

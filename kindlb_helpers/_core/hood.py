@@ -14,29 +14,17 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Iterable
 
 import yaml
 
 from .manifests import NAMESPACE
+from .views import Viewed
 
 #: The hood's marks in a page: its HTML class (tests count hoods by it) and the style of its command lines, which
 #: the lesson's views use (the HTML itself is built in ``_lesson/render.py``).
 HOOD_CLASS = "kindlb-hood"
 PRE = "margin:0.3em 0;font-family:monospace;white-space:pre-wrap;font-size:0.9em"
-
-#: The lesson layer's HTML view of each value here that a notebook shows (Hood, Done, Page), filled by
-#: ``kindlb_helpers._lesson.render``, which ``import kindlb_helpers`` loads: the core holds the data, the lesson
-#: draws it. A value with no view shows as its text.
-HTML_VIEWS: dict[type, Callable[[Any], str]] = {}
-
-
-class Viewed:
-    """A value a notebook shows: Jupyter asks for ``_repr_html_``, and the lesson layer's view (HTML_VIEWS) answers."""
-
-    def _repr_html_(self) -> str | None:
-        view = next((HTML_VIEWS[c] for c in type(self).__mro__ if c in HTML_VIEWS), None)
-        return None if view is None else view(self)
 
 
 def context_of(cluster: str) -> str:

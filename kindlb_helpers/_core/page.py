@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import hood as _hood
+from .views import Viewed
 
 
 @dataclass(frozen=True)
-class Page(_hood.Viewed):
+class Page(Viewed):
     """An HTTP answer: status, <title>, server header, and how many tries it took."""
 
     url: str

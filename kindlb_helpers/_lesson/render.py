@@ -1,16 +1,18 @@
-"""How a notebook shows the core's values, as HTML: the hood (the command lines, each file's YAML folded), a
-helper's result (:class:`~kindlb_helpers._core.hood.Done`), an HTTP answer
-(:class:`~kindlb_helpers._core.page.Page`), and a table with the hood of the helper that made it (:func:`show`).
+"""How a notebook shows the core's and the cluster layer's values, as HTML: the hood (the command lines, each
+file's YAML folded), a helper's result (:class:`~kindlb_helpers._core.hood.Done`), an HTTP answer
+(:class:`~kindlb_helpers._core.page.Page`), a pool range, a cluster created or reused, the sources of a run's
+images, and a table with the hood of the helper that made it (:func:`show`).
 
-The core and the cluster layer return those values as plain data; this module gives each its view
-(``_core.hood.HTML_VIEWS``) when it is imported, which ``import kindlb_helpers`` does.
+Those layers return plain data; this module gives each type its view (``_core.views.HTML_VIEWS``, by name) when it
+is imported, which ``import kindlb_helpers`` does.
 """
 from __future__ import annotations
 
 import html
 
-from .._core.hood import HOOD_CLASS, HTML_VIEWS, PRE, Done, Hood, to_yaml
+from .._core.hood import HOOD_CLASS, PRE, Done, Hood, to_yaml
 from .._core.page import Page
+from .._core.views import HTML_VIEWS
 
 
 def hood_html(hood: Hood) -> str:
@@ -51,7 +53,41 @@ def page_html(page: Page) -> str:
             + (page.hood._repr_html_() if page.hood else ""))
 
 
-HTML_VIEWS.update({Hood: hood_html, Done: done_html, Page: page_html})
+def pool_range_html(r) -> str:
+    """A pool range (:class:`~kindlb_helpers._core.pool.PoolRange`): first-last, its CIDR when it is one, its size."""
+    cidr = r.cidr
+    extra = f" = <code>{cidr}</code>" if cidr is not None else ""
+    return (
+        f"<div><b>PoolRange</b> <code>{html.escape(str(r))}</code>{extra}"
+        f" &mdash; IPv{r.version}, {r.size:,} addresses</div>"
+    )
+
+
+def ensured_html(ensured) -> str:
+    """A kind cluster created or reused (``kh.cluster.ensure``): which, kind's last lines, then its hood."""
+    lines = ensured.message.strip().splitlines()
+    shown = "\n".join(lines[-6:])
+    return (f"<div><b>{'created' if ensured.created else 'reused'}</b><pre>{html.escape(shown)}</pre></div>"
+            + (ensured.hood._repr_html_() if ensured.hood else ""))
+
+
+def sources_html(found) -> str:
+    """Where each image and manifest of a run comes from (``kh.params.resolve``), one line per role."""
+    from .._cluster.sources import LABELS
+
+    rows = "".join(f"<li>{html.escape(LABELS[s.role])} (<code>{s.parameter}</code>): {html.escape(s.where)}: "
+                   f"<code>{html.escape(s.shown)}</code></li>" for s in found.items)
+    return f"<ul style='margin:0'>{rows}</ul>"
+
+
+HTML_VIEWS.update({
+    "kindlb_helpers._core.hood.Hood": hood_html,
+    "kindlb_helpers._core.hood.Done": done_html,
+    "kindlb_helpers._core.page.Page": page_html,
+    "kindlb_helpers._core.pool.ranges.PoolRange": pool_range_html,
+    "kindlb_helpers._cluster.kube.lifecycle.Ensured": ensured_html,
+    "kindlb_helpers._cluster.sources.Sources": sources_html,
+})
 
 
 class Shown:

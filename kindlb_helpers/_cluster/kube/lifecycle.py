@@ -8,6 +8,7 @@ import tempfile
 from ..._core import hood as _hood
 from ..._core.errors import KindlbError
 from ..._core.objects import kind_config
+from ..._core.views import Viewed
 from ..clusters import kind_clusters
 from ..kind import kind as _kind
 from ..kubeconfig import current_context, has_context, write_context
@@ -15,7 +16,7 @@ from . import origin as _origin
 from .boundary import DEFAULT_CLUSTER
 
 
-class Ensured(tuple):
+class Ensured(tuple, Viewed):
     """``(created, message)`` from :func:`ensure_cluster`, plus ``context_changed``, ``previous_context``
     and ``hood`` (the ``kind`` command and config file, or the checks a reuse amounts to)."""
 
@@ -26,14 +27,6 @@ class Ensured(tuple):
         self.context_changed, self.previous_context = context_changed, previous_context
         self.hood = hood
         return self
-
-    def _repr_html_(self) -> str:
-        import html
-
-        lines = self.message.strip().splitlines()
-        shown = "\n".join(lines[-6:])
-        return (f"<div><b>{'created' if self.created else 'reused'}</b><pre>{html.escape(shown)}</pre></div>"
-                + (self.hood._repr_html_() if self.hood else ""))
 
 
 def ensure_cluster(

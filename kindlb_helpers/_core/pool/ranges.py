@@ -5,13 +5,13 @@ Pure logic: standard library only. A range is kept by its two ends, never enumer
 """
 from __future__ import annotations
 
-import html
 import ipaddress
 from dataclasses import dataclass
 from typing import Iterable, Union
 
 from ..errors import PoolError
 from ..inputs import cut
+from ..views import Viewed
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -73,7 +73,7 @@ def _one_address(value: object) -> IPAddress:
 
 
 @dataclass(frozen=True, init=False)
-class PoolRange:
+class PoolRange(Viewed):
     """A contiguous range of addresses, written ``first-last`` as MetalLB does.
 
     ``PoolRange("172.19.255.1-172.19.255.250")`` reads any pool spec (as :meth:`parse` does);
@@ -199,14 +199,6 @@ class PoolRange:
 
     def __str__(self) -> str:
         return f"{self.first}-{self.last}"
-
-    def _repr_html_(self) -> str:
-        cidr = self.cidr
-        extra = f" = <code>{cidr}</code>" if cidr is not None else ""
-        return (
-            f"<div><b>PoolRange</b> <code>{html.escape(str(self))}</code>{extra}"
-            f" &mdash; IPv{self.version}, {self.size:,} addresses</div>"
-        )
 
 
 PoolSpec = Union[str, PoolRange, IPAddress, IPNetwork]
