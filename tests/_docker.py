@@ -30,13 +30,14 @@ def need_docker() -> None:
         pytest.skip("no Docker engine")
 
 
-def import_tiny_image(role: str, ref: str, folder: Path, run: str) -> None:
-    """``docker import`` REF: an image of one file, ``ROLE.txt`` holding "ROLE RUN", so that each role (and each
-    test run) has an image ID of its own; its tar is written in FOLDER."""
-    tar = folder / f"{role}.tar"
-    with tarfile.open(tar, "w") as t:
-        data = f"{role} {run}\n".encode()
-        info = tarfile.TarInfo(f"{role}.txt")
-        info.size = len(data)
-        t.addfile(info, io.BytesIO(data))
-    docker("import", str(tar), ref)
+def import_tiny_images(refs: dict[str, str], folder: Path, run: str) -> None:
+    """``docker import`` each role's REF: an image of one file, ``ROLE.txt`` holding "ROLE RUN", so that each role
+    (and each test run) has an image ID of its own; the tars are written in FOLDER."""
+    for role, ref in refs.items():
+        tar = folder / f"{role}.tar"
+        with tarfile.open(tar, "w") as t:
+            data = f"{role} {run}\n".encode()
+            info = tarfile.TarInfo(f"{role}.txt")
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+        docker("import", str(tar), ref)

@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from _docker import docker, import_tiny_image, need_docker
+from _docker import docker, import_tiny_images, need_docker
 
 from kindlb_helpers._tools import bundle
 from kindlb_helpers._tools.bundle import BundleError, image_id
@@ -68,8 +68,7 @@ def images(tmp_path_factory):
     """Six tiny images, each with one distinct file (so six image IDs)."""
     need_docker()
     d = tmp_path_factory.mktemp("rootfs")
-    for role, ref in ROLES.items():
-        import_tiny_image(role, ref, d, RUN)
+    import_tiny_images(ROLES, d, RUN)
     yield {ref: image_id(ref) for ref in ROLES.values()}
     remove_images()
 

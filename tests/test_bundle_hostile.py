@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from _docker import docker, import_tiny_image, need_docker
+from _docker import docker, import_tiny_images, need_docker
 
 pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
 
@@ -65,8 +65,8 @@ def saved_images(tmp_path_factory) -> dict:
     d = tmp_path_factory.mktemp("hostile-images")
     out = {}
     try:
+        import_tiny_images(REFS, d, RUN)
         for role, ref in REFS.items():
-            import_tiny_image(role, ref, d, RUN)
             iid = docker("image", "inspect", "-f", "{{.Id}}", ref).stdout.strip()
             docker("save", "-o", str(d / f"{role}.save.tar"), ref)
             out[role] = (ref, iid, (d / f"{role}.save.tar").read_bytes())

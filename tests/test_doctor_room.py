@@ -20,7 +20,7 @@ import time
 import uuid
 
 import pytest
-from _docker import docker, import_tiny_image, need_docker
+from _docker import docker, import_tiny_images, need_docker
 
 pytestmark = pytest.mark.docker
 
@@ -75,8 +75,7 @@ def loaded(tmp_path_factory):
     from kindlb_helpers._tools import bundle
 
     d = tmp_path_factory.mktemp("room")
-    for role, ref in REFS.items():
-        import_tiny_image(role, ref, d, RUN)
+    import_tiny_images(REFS, d, RUN)
     (d / "metallb-native.yaml").write_text("".join(
         f"---\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: {r}\n        image: {REFS[r]}\n"
         for r in ("controller", "speaker")))
