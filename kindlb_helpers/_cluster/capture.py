@@ -136,7 +136,26 @@ def packets_frame(packets: list[dict], zero: float, columns: list[str], **attrs)
 
 
 class Listening:
-    """What ARP's and NDP's captures share as a ``with`` block: started on entry, stopped on exit (once)."""
+    """What ARP's and NDP's captures share: stopping (once) into a frame of their COLUMNS, and the ``with`` block
+    (started on entry, stopped on exit). A capture has ``packets``, ``_stop``, ``_thread``, ``_frame``, ``_started``,
+    ``used``, ``why``, ``_bridge``, ``steps()`` and ``frame_columns`` (a class attribute); ``_release()`` ends what
+    else it started."""
+
+    def _release(self) -> None:
+        """End what the capture started besides its reader thread (nothing, unless it says otherwise)."""
+
+    def stop(self, origin: float | None = None) -> pd.DataFrame:
+        """Stop listening; the packets as a frame, ``seconds`` after ``origin`` (a ``time.monotonic()``;
+        default the start). ``attrs``: ``via``, ``why``, ``bridge``, ``hood``. A second call returns the first's."""
+        if self._frame is not None:
+            return self._frame
+        self._stop.set()
+        self._release()
+        if self._thread is not None:
+            self._thread.join(5)
+        self._frame = packets_frame(self.packets, self._started if origin is None else origin, self.frame_columns,
+                                    via=self.used, why=self.why, bridge=self._bridge, hood=self.steps())
+        return self._frame
 
     def __enter__(self):
         return self.start()
@@ -154,6 +173,8 @@ class ArpCapture(Listening):
     container to listen in for the node route (one that does not announce the IP). Each packet keeps the
     ``time.monotonic()`` it arrived at; :meth:`stop` counts ``seconds`` from ``origin`` (default: the start).
     """
+
+    frame_columns = COLUMNS  # what stop() returns (a class attribute, not a field)
 
     ip: str
     via: str = "auto"
@@ -214,12 +235,8 @@ class ArpCapture(Listening):
         for line in self._proc.stdout:
             self._add(parse_trace(line, self.ip))
 
-    def stop(self, origin: float | None = None) -> pd.DataFrame:
-        """Stop listening; the packets as a frame, ``seconds`` after ``origin`` (a ``time.monotonic()``;
-        default the start). ``attrs``: ``via``, ``why``, ``bridge``, ``hood``. A second call returns the first's."""
-        if self._frame is not None:
-            return self._frame
-        self._stop.set()
+    def _release(self) -> None:
+        """The node route: stop ``nft monitor`` and delete the table it marked packets with."""
         if self._proc is not None:
             self._proc.terminate()
             try:
@@ -227,11 +244,6 @@ class ArpCapture(Listening):
             except subprocess.TimeoutExpired:
                 self._proc.kill()
             self._nft("delete", "table", "arp", NFT_TABLE, check=False)
-        if self._thread is not None:
-            self._thread.join(5)
-        self._frame = packets_frame(self.packets, self._started if origin is None else origin, COLUMNS,
-                                    via=self.used, why=self.why, bridge=self._bridge, hood=self.steps())
-        return self._frame
 
     def steps(self) -> _hood.Hood:
         """The ``tcpdump`` (host) or ``nft`` (node) lines that capture the same."""

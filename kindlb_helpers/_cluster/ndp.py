@@ -24,7 +24,7 @@ import pandas as pd
 
 from .._core import hood as _hood
 from .._core.errors import BadInput, KindlbError
-from .capture import Listening, bridge_name, host_can_capture, packets_frame, parse_arp, read_frames
+from .capture import Listening, bridge_name, host_can_capture, parse_arp, read_frames
 
 ETH_P_ALL = 0x0003
 ETH_P_IPV6 = 0x86DD
@@ -123,6 +123,8 @@ class NeighbourCapture(Listening):
     ``time.monotonic()`` it arrived at; :meth:`stop` counts ``seconds`` from ``origin`` (default: the start).
     """
 
+    frame_columns = COLUMNS  # what stop() returns (a class attribute, not a field)
+
     ips: tuple
     via: str = "auto"
     network: str | None = None
@@ -172,18 +174,6 @@ class NeighbourCapture(Listening):
         row = parse_frame(frame)
         if row is not None and row["target"] in self.ips:
             self.packets.append({"t": time.monotonic(), **row})
-
-    def stop(self, origin: float | None = None) -> pd.DataFrame:
-        """Stop listening; the packets as a frame, ``seconds`` after ``origin`` (a ``time.monotonic()``; default
-        the start). ``attrs``: ``via``, ``why``, ``bridge``, ``hood``. A second call returns the first's."""
-        if self._frame is not None:
-            return self._frame
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        self._frame = packets_frame(self.packets, self._started if origin is None else origin, COLUMNS,
-                                    via=self.used, why=self.why, bridge=self._bridge, hood=self.steps())
-        return self._frame
 
     def steps(self) -> _hood.Hood:
         """The ``tcpdump`` line that captures the same."""
