@@ -184,7 +184,7 @@ def test_every_error_class_is_raised_somewhere():
                and v.__module__ == errors.__name__}
     raised = set()
     for path in _library_and_lab():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_tree(path)):
             if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
                 func = node.exc.func
                 raised.add(func.id if isinstance(func, ast.Name) else getattr(func, "attr", ""))
@@ -253,6 +253,12 @@ def test_the_readmes_map_matches_the_tree():
     assert not missing and not stale, f"README.md's map: add {missing}, drop or fix {stale}"
 
 
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """PATH parsed, once per run (the guards below walk the same files)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def _library_and_lab() -> list[Path]:
     return [*PKG.rglob("*.py"), *(PKG.parent / "lab" / "kindlb_lab").rglob("*.py")]
 
@@ -263,7 +269,7 @@ def test_no_underscore_name_is_imported_from_another_file():
     layers = set(ORDER)
     found = []
     for path in _library_and_lab():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_tree(path)):
             if isinstance(node, ast.ImportFrom) and node.module != "__future__":
                 found += [f"{path.relative_to(PKG.parent)}: from {'.' * node.level}{node.module or ''} import {a.name}"
                           for a in node.names
@@ -318,7 +324,7 @@ def test_kind_clusters_are_listed_one_way():
     for path in _library_and_lab():
         if path.name == "clusters.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_tree(path)):
             if isinstance(node, ast.Call):
                 words = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
                 if any(words[i:i + 2] == ["get", "clusters"] for i in range(len(words))):
