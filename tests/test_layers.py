@@ -337,11 +337,11 @@ def test_kind_clusters_are_listed_one_way():
     assert not found, found
 
 
-def test_the_core_builds_no_html():
-    """Display is the lesson's job: no module of ``_core`` builds HTML (imports ``html`` or writes a ``_repr_html_``
-    of its own); its values inherit ``views.Viewed``, whose view ``_lesson/render.py`` registers."""
+def test_the_core_and_the_cluster_layer_build_no_html():
+    """Display is the lesson's job: no module of ``_core`` or ``_cluster`` builds HTML (imports ``html`` or writes a
+    ``_repr_html_`` of its own); their values inherit ``views.Viewed``, whose view ``_lesson/render.py`` registers."""
     found = []
-    for path in (PKG / "_core").rglob("*.py"):
+    for path in [*(PKG / "_core").rglob("*.py"), *(PKG / "_cluster").rglob("*.py")]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import) and any(a.name == "html" for a in node.names):

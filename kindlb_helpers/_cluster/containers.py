@@ -7,7 +7,6 @@ reach; a container on that network reaches the LoadBalancer IP just as a Linux h
 """
 from __future__ import annotations
 
-import html
 import re
 import shlex
 import socket
@@ -19,6 +18,7 @@ from .._core.errors import BadInput, DockerError, KindlbError, WaitTimeout
 from .._core.objects import http_url
 from .._core.page import Page
 from .._core.versions import PROBE_ONLINE_IMAGE
+from .._core.views import Viewed
 from .waits import ticks
 
 PROBE_IMAGE = PROBE_ONLINE_IMAGE  # versions.env; the lab passes its own (versions.PROBE_IMAGE)
@@ -111,16 +111,12 @@ def fetch_in_network(ip, port: int = 80, path: str = "/", network: str | None = 
 # ---------- which way the page is fetched: from the host, or from a container on the kind network ----------
 
 @dataclass(frozen=True)
-class Route:
-    """How notebook 5 reaches the LoadBalancer IP, and why that way."""
+class Route(Viewed):
+    """How notebook 5 reaches the LoadBalancer IP, and why that way (shown by the lesson layer's view)."""
 
     via: str  # "host" or "container"
     why: str
     asked: str = "auto"
-
-    def _repr_html_(self) -> str:
-        return (f"<div>Route: <b>{html.escape(self.via)}</b> "
-                f"({'chosen automatically' if self.asked == 'auto' else 'as asked'}): {html.escape(self.why)}</div>")
 
 
 def _local_address(ip: str) -> bool:

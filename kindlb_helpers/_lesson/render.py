@@ -80,7 +80,14 @@ def sources_html(found) -> str:
     return f"<ul style='margin:0'>{rows}</ul>"
 
 
+def route_html(route) -> str:
+    """Which way notebook 5 reaches the LoadBalancer IP (``kh.l2`` / ``kh.app``'s route choice), and why."""
+    how = "chosen automatically" if route.asked == "auto" else "as asked"
+    return f"<div>Route: <b>{html.escape(route.via)}</b> ({how}): {html.escape(route.why)}</div>"
+
+
 HTML_VIEWS.update({
+    "kindlb_helpers._cluster.containers.Route": route_html,
     "kindlb_helpers._core.hood.Hood": hood_html,
     "kindlb_helpers._core.hood.Done": done_html,
     "kindlb_helpers._core.page.Page": page_html,
