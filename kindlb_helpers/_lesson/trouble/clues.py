@@ -159,11 +159,11 @@ def ping_and_tcp(ip: str, image: str | None = None, cluster: str | None = None) 
     and the container's neighbour (ARP) table afterwards: (the commands, what it printed)."""
     from ..._cluster.containers import probe_name, probe_run
     from ..._cluster.sources import resolve
+    from ..l2.neigh import forget_line
 
     image = resolve("probe", image).value  # yours, else a loaded bundle's, the offline lab's, the online one
     # (no wget -T: the offline lab's static busybox crashes with it; the container's bound is the limit)
-    # (busybox's ip neigh knows only show and flush: "del" is refused, and the entry would stay)
-    forget = f"busybox ip neigh flush to {ip} dev eth0 >/dev/null 2>&1; " if cluster else ""
+    forget = f"{forget_line(ip)}; " if cluster else ""  # as a new container would ask ARP afresh
     script = (f"{forget}ping -c 3 -W 1 {ip}; echo \"ping exit $?\"; "
               f"wget -q -O /tmp/page.$$ http://{ip}/; echo \"wget exit $?\"; echo kindlb-page; "
               "cat /tmp/page.$$ 2>/dev/null; busybox rm -f /tmp/page.$$; echo kindlb-arp; cat /proc/net/arp")
