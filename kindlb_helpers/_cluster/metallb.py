@@ -324,24 +324,25 @@ def controller_log(kind: Kind, grep: str, since_seconds: int = 1800, tail: int =
     return [line for line in log.splitlines() if grep in line][-tail:]
 
 
-def ready_endpoints(kind: Kind, name: str, namespace: str = "default") -> int:
-    """How many endpoints of the Service can serve (Ready), from its EndpointSlices (what the speakers read)."""
+def _endpoints(kind: Kind, name: str, namespace: str) -> list:
+    """Every endpoint of the Service's EndpointSlices (what the speakers read)."""
     from kubernetes import client
 
     slices = kind.typed(client.DiscoveryV1Api).list_namespaced_endpoint_slice(
         namespace, label_selector=f"kubernetes.io/service-name={name}").items
-    return sum(1 for s in slices for e in (s.endpoints or [])
+    return [e for s in slices for e in (s.endpoints or [])]
+
+
+def ready_endpoints(kind: Kind, name: str, namespace: str = "default") -> int:
+    """How many endpoints of the Service can serve (Ready), from its EndpointSlices (what the speakers read)."""
+    return sum(1 for e in _endpoints(kind, name, namespace)
                if e.conditions is not None and (e.conditions.ready or e.conditions.serving))
 
 
 def ready_endpoint_nodes(kind: Kind, name: str, namespace: str = "default") -> set[str]:
     """The nodes holding a Ready endpoint of the Service (its EndpointSlices): with ``externalTrafficPolicy: Local``
     only their speakers may announce it (``ShouldAnnounce`` in both eras)."""
-    from kubernetes import client
-
-    slices = kind.typed(client.DiscoveryV1Api).list_namespaced_endpoint_slice(
-        namespace, label_selector=f"kubernetes.io/service-name={name}").items
-    return {e.node_name for s in slices for e in (s.endpoints or [])
+    return {e.node_name for e in _endpoints(kind, name, namespace)
             if e.node_name and (e.conditions is None or e.conditions.ready is None or e.conditions.ready)}
 
 
