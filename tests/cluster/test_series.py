@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import statistics
 import subprocess
 import tempfile
-import statistics
 import time
 
 import pytest
