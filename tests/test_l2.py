@@ -166,3 +166,28 @@ def test_the_counted_answer_comes_through_the_node_that_announces_the_ip_then():
     assert _answer_through_announcer(_Prober([*old, Answer(11.3, False, None)]), samples, 10.0, "w2", macs) is None
     # while w2 still announces, answers through the old node do not count
     assert _answer_through_announcer(_Prober([*old, later]), samples[:3], 10.0, "w2", macs) is None
+
+
+def test_answers_before_the_move_end_where_the_host_first_uses_another_mac_not_at_the_clusters_record():
+    from kindlb_helpers._lesson.l2.failover_report import Failover
+
+    old, new = "02:00:00:00:00:01", "02:00:00:00:00:02"
+    # the host uses the new MAC from 5.6 s; the cluster records the new announcer at 5.9 s
+    rows = [(-0.5, True, old), (0.2, True, old), (0.5, False, old), (0.8, True, old), (5.0, True, None),
+            (5.6, True, new), (5.9, True, new), (6.2, True, new)]
+    timeline = pd.DataFrame([{"seconds": s, "answered": ok, "MAC for the IP": m} for s, ok, m in rows])
+
+    def moved(answered_after):
+        return Failover("172.18.255.200", "node", "w1", "w2", old, new, 5.9, 5.7, answered_after, 1, 4.2,
+                        30.0, "w1", timeline, None)
+
+    f = moved(5.6)
+    assert f.moved_at == 5.6
+    # after the failure, before the move, answered: 0.2, 0.8 and 5.0 (no MAC read then); not -0.5 or the failed 0.5
+    assert list(f.answered_before_move["seconds"]) == [0.2, 0.8, 5.0]
+    assert f.values()["answered_before_move"] == 3 and f.values()["moved"] == 5.6
+    row = f.summary().set_index("").loc["requests answered before that, through the old MAC", "after"]
+    assert row == "3"
+    # no request shows another MAC before the first counted answer (which went through the new announcer):
+    # the move is bounded by that answer
+    assert moved(0.7).moved_at == 0.7 and len(moved(0.7).answered_before_move) == 1

@@ -387,9 +387,11 @@ def test_06_layer2_announcer_arp_failover_and_traffic_policy(cluster, era):
     # a paused node leaves memberlist by timeout, not by goodbye: slower than the deleted speaker; its frozen
     # pods, still listed as endpoints, cost requests (its kernel still forwards the rest: a hung node)
     assert n["announced"] > f["announced"], (n, f)
-    # the pause freezes the node's processes, not its kernel: every request answered before the move came
-    # through the frozen node's MAC (its iptables rules handed it to a pod on another node)
-    assert set(n["macs_before_move"]) <= {n["mac_before"]}, n
+    # the pause freezes the node's processes, not its kernel: until the host moves to the new MAC, requests
+    # are still answered through the frozen node's MAC (its iptables rules hand them to pods on other nodes).
+    # The move is read from the host's neighbour entry, request by request: it may precede the cluster's record
+    if n["pods_on_failed"][0] < n["pods_on_failed"][1]:
+        assert n["answered_before_move"] >= 1, n
     if n["pods_on_failed"][0]:
         assert n["failed"] >= 1, "requests sent to the frozen node's pods must go unanswered"
     assert n["back_to"] in res["may_announce"] and n["client_uses"] in res["may_announce"], n

@@ -68,10 +68,20 @@ class Failover:
     others: dict = field(default_factory=dict, repr=False)
 
     @property
-    def answered_before_move(self) -> pd.DataFrame:
-        """The requests answered after the failure and before the cluster showed the new announcer."""
+    def moved_at(self) -> float:
+        """When the client moved (seconds after the failure): its first request that went to another MAC than
+        ``mac_before``. The wire moves first: the cluster may record the new announcer a read or two later."""
         t = self.timeline
-        return t[(t["seconds"] >= 0) & (t["seconds"] < self.announced_after) & t["answered"]]
+        other = t[(t["seconds"] >= 0) & t["MAC for the IP"].fillna("").astype(bool)
+                  & (t["MAC for the IP"] != self.mac_before)]
+        return min([self.answered_after, *other["seconds"].head(1)])
+
+    @property
+    def answered_before_move(self) -> pd.DataFrame:
+        """The requests answered after the failure and before the client moved to another MAC: all went
+        through the old node's MAC (for a paused node, its kernel still forwarding)."""
+        t = self.timeline
+        return t[(t["seconds"] >= 0) & (t["seconds"] < self.moved_at) & t["answered"]]
 
     @property
     def through(self) -> str:
@@ -95,8 +105,8 @@ class Failover:
             ("gratuitous ARP packets from the new MAC", "", str(n_garp) if self.arp is not None else "not captured"),
             (f"IP answered through {self.through} after", "", f"{self.answered_after:.1f} s"),
             ("requests that failed meanwhile", "", str(self.failed_requests)),
-            ("requests answered before the new announcer, through the old MAC", "",
-             str(int((self.answered_before_move["MAC for the IP"] == self.mac_before).sum()))),
+            ("the host moved to another MAC after", "", f"{self.moved_at:.1f} s"),
+            ("requests answered before that, through the old MAC", "", str(len(self.answered_before_move))),
             ("longest time without an answer", "", f"{self.unanswered_seconds:.1f} s"),
             ("app pods on the failed node (of all)", f"{self.pods_on_failed[0]} of {self.pods_on_failed[1]}", ""),
             ("all nodes and speakers Ready, IP answering, after", "", f"{self.healthy_after:.1f} s"),
@@ -115,8 +125,7 @@ class Failover:
                 "pods_on_failed": list(self.pods_on_failed), "garp_macs": garp_macs,
                 "capture": self.arp.attrs.get("via") if self.arp is not None else None,
                 "answered_via": self.answered_via,
-                "answered_before_move": len(self.answered_before_move),
-                "macs_before_move": sorted({m for m in self.answered_before_move["MAC for the IP"] if m})}
+                "moved": round(self.moved_at, 1), "answered_before_move": len(self.answered_before_move)}
 
     def _repr_html_(self) -> str:
         how = html.escape(FAILOVER_MODES[self.mode])
