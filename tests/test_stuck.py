@@ -1,6 +1,6 @@
 """A stuck image ends a pod wait within seconds (issue 26 item 3, issue 29 item 2): the guard's timing and the
 fix it names, on pod objects as the Kubernetes client returns them (the cluster tier proves it on a real cluster:
-tests/cluster/test_stuck_image.py)."""
+tests/cluster/test_image_stuck.py)."""
 from __future__ import annotations
 
 from types import SimpleNamespace as NS

@@ -4,6 +4,9 @@ The rollout wait (04) and MetalLB's ready wait (02) each meet an image that cann
 address on the node's own loopback that refuses at once, so no packet leaves the machine). Each must stop within 15 s of the first such status that raw kubectl shows, naming the image,
 the node raw kubectl shows for that pod, and the fix; MetalLB's wait must not blame the pool. The first status
 is timed by the test's own kubectl loop, not by the library.
+
+MetalLB's part installs the tier's MetalLB when the cluster has none. In ``make test`` this file runs after
+test_diagnose (which installs it) and before the series (whose 09 uninstalls it), so it costs no install there.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import uuid
 import pytest
 
 import kindlb_helpers as kh
+from _lesson_setup import with_metallb
 from kindlb_helpers._cluster.stuck import ImageStuck
 
 RUN = uuid.uuid4().hex[:6]
@@ -100,10 +104,7 @@ def test_a_rollout_on_an_image_that_does_not_exist_is_named(cluster, namespace):
 
 def test_metallb_ready_names_a_speaker_image_and_never_the_pool(cluster):
     name = cluster["name"]
-    k = kh.cluster.connect(name)
-    version = kh.metallb.installed_version(k)
-    if version is None:
-        pytest.skip("MetalLB is not installed on this cluster (the series installs it)")
+    k = with_metallb(cluster)["k"]
     speaker = json.loads(kubectl(name, "-n", "metallb-system", "get", "daemonset", "speaker", "-o", "json"))
     container = speaker["spec"]["template"]["spec"]["containers"][0]["name"]
     image = f"{NO_REGISTRY}/kindlb-no-such-speaker:{RUN}"
