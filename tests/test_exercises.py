@@ -110,6 +110,15 @@ def test_objects_of_other_notebooks_are_refused_before_kubectl(text, words):
     assert not got and words in got.message and repr(got).startswith("Not applied:")
 
 
+@pytest.mark.parametrize("meta, where", [("", "no namespace, so it would land in default"),
+                                         ("\n  namespace: default", "namespace default")])
+def test_the_configmap_outside_metallb_system_is_named_as_such_not_as_another_notebooks(meta, where):
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config{meta}\ndata:\n  config: |\n    peers: []\n"
+    got = kh.exercises.apply(_NoCluster(), text)
+    assert not got and where in got.message and "not an exercise object" not in got.message
+    assert got.hint == "add `namespace: metallb-system` under `metadata:`"
+
+
 @pytest.mark.parametrize("command, words", [
     ("kubectl --context kind-other get svc", "leave out --context"),
     ("rm -rf /", "not one of the commands"),

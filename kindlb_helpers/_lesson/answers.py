@@ -147,6 +147,10 @@ def _owned(doc: dict) -> str | None:
     kind_name, namespace, name = _identity(doc)
     if (kind_name, namespace or "", name) == CONFIGMAP:
         return None
+    if (kind_name, name) == (CONFIGMAP[0], CONFIGMAP[2]):
+        where = f"namespace {namespace}" if namespace else "no namespace, so it would land in default"
+        return (f"configmap/config is MetalLB's configuration only in namespace {CONFIGMAP[1]}, the one place "
+                f"MetalLB reads it; yours has {where}, where MetalLB never looks")
     if not name.startswith(PREFIX):
         return (f"{kind_name.lower()}/{name} is not an exercise object: name yours {PREFIX}... (the others belong "
                 "to the earlier notebooks, and applying would change them)")
@@ -266,7 +270,9 @@ def apply(kind, text) -> Outcome:
     for doc in docs:
         why = _owned(doc)
         if why:
-            return Outcome(False, why, "rename it (metadata.name) and apply again", shown)
+            fix = (f"add `namespace: {CONFIGMAP[1]}` under `metadata:`" if why.startswith("configmap/config ")
+                   else "rename it (metadata.name) and apply again")
+            return Outcome(False, why, fix, shown)
         if _identity(doc) == CONFIGMAP:
             why = configmap_problem(doc, _current_pools(kind))
             if why:
