@@ -2,7 +2,8 @@
 hints, solutions and progress cells skipped; for every exercise at least three near misses that learners really
 type, each followed by the right answer on the same cluster with no cleanup in between, then the right YAML once
 more. A near miss must get "Not yet" with its own reason (or, refused by the API, "Not applied" with its reason, and
-"Not yet" from the check); the right answer "Correct" at once. After each right answer the test confirms the
+then from the check "Not yet", or "Correct" where the right answer applied before it stays in place: nothing was
+applied); the right answer "Correct" at once. After each right answer the test confirms the
 cluster itself with raw kubectl, curl and the host's neighbour table (never our check code).
 
 The series (test_series.py) runs :func:`learner_07` in its place, on the cluster notebooks 00-06 made. This module
@@ -179,8 +180,10 @@ class Writer:
     def __init__(self, name: str, crds: bool) -> None:
         self.name, self.crds = name, crds
 
-    def pool(self, pool: str, addresses: str, auto: bool | None = False, ns: str = NS, advert: bool = True,
+    def pool(self, pool: str, addresses: str, auto: bool | None = False, ns: str | None = NS, advert: bool = True,
              selectors: dict | None = None, selector_field: str = "nodeSelectors") -> str:
+        """``ns=None``: no ``namespace:`` line (the learner forgot it)."""
+        meta_ns = f"  namespace: {ns}\n" if ns else ""
         if not self.crds:  # the ConfigMap as `kubectl get configmap config -o yaml` shows it, one pool added
             cm = kjson(self.name, "-n", NS, "get", "configmap", "config") or {}
             cfg = yaml.safe_load((cm.get("data") or {}).get("config") or "") or {}
@@ -192,14 +195,14 @@ class Writer:
             config = yaml.safe_dump({**cfg, "address-pools": list(pools.values())}, sort_keys=False)
             # `config: |` as a learner writes it (a block, no escapes: safe_dump would quote the string with \n
             # escapes, which the answer cell's triple-quoted string turns into real line breaks)
-            return (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config\n  namespace: {NS}\ndata:\n"
+            return (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config\n{meta_ns}data:\n"
                     "  config: |\n" + "".join(f"    {line}\n" for line in config.splitlines()))
-        text = (f"apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: {pool}\n  namespace: {ns}\n"
+        text = (f"apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: {pool}\n{meta_ns}"
                 f"spec:\n  addresses:\n  - {addresses}\n" + (f"  autoAssign: {str(auto).lower()}\n" if auto is not None
                                                                else ""))
         if advert:
             text += (f"---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata:\n  name: {pool}\n"
-                     f"  namespace: {ns}\nspec:\n  ipAddressPools:\n  - {pool}\n")
+                     f"{meta_ns}spec:\n  ipAddressPools:\n  - {pool}\n")
             if selectors:
                 text += f"  {selector_field}:\n  - matchLabels:\n" + "".join(
                     f"      {k}: {v}\n" for k, v in selectors.items())
@@ -307,6 +310,11 @@ def exercises(name: str, crds: bool, t, prefix: str, default_pool: list[str]) ->
         Try("ex-chosen names the pool without its ex- prefix",
             [("apply", lambda: three(w.pool("ex-reserved", reserved), chosen_pool="reserved"))],
             says=("pool 'reserved'", 'unknown pool "reserved"')),
+        # no namespace: the pool (v0.16.1: MetalLB's webhook) or the ConfigMap (v0.12.1: our apply) would land in
+        # default; refused with the fix, and the right answer before it stays in place
+        Try("the pool written without namespace: metallb-system",
+            [("apply", lambda: three(w.pool("ex-reserved", reserved, ns=None)))],
+            refused="add `namespace: metallb-system`"),
     ], Try("the solution", [("apply", lambda: three(w.pool("ex-reserved", reserved)))]), confirm3))
 
     # 4: share one address between two Services
