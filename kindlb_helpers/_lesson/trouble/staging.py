@@ -79,6 +79,31 @@ def _patch_speakers(kind: Kind, selector: dict, why: str) -> _hood.Step:
                                     json.dumps(patch, separators=(",", ":")), namespace=NAMESPACE), why)
 
 
+#: How long the speakers get to announce a Service once they are all ready again, before it is touched (s).
+ANNOUNCE_WITHIN = 30
+#: The annotation that touches a Service (any change to it makes every speaker weigh it again).
+RECHECK = "kindlb.example/recheck"
+
+
+def _recheck(kind: Kind, service: str) -> _hood.Step:
+    """Touch ``service`` (one annotation) so that every speaker weighs it again.
+
+    Needed when all speakers start at once (case 4's repair): MetalLB v0.16.1 speakers may weigh a Service before
+    they have read the Nodes. A node they have not read counts as a candidate, so the control-plane, which its
+    exclude-from-external-load-balancers label keeps out, may win the election in their eyes, and they stand
+    down; the control-plane's speaker, which knows its label, stands down too. Reading a Node for the first time
+    does not make a speaker weigh the Services again (``SetNode`` and ``isNodeAvailableChanged`` in
+    ``speaker/main.go``: a node not seen before is "not changed"); a change to the Service does.
+    """
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    kind.core.patch_namespaced_service(service, "default", {"metadata": {"annotations": {RECHECK: stamp}}})
+    return _hood.Step(_hood.kubectl(kind.cluster, "annotate", "service", service, f"{RECHECK}={stamp}", "--overwrite"),
+                      f"every speaker was ready, yet none announced {service} within {ANNOUNCE_WITHIN} s: speakers "
+                      "that start together may weigh it before they have read the Nodes (then the control-plane, "
+                      "kept out by its label, can win the election in their eyes) and are not told to weigh it "
+                      "again when they read them; any change to the Service is")
+
+
 def _settle(done, why: str, timeout: float = 90, required: bool = True) -> bool:
     """Wait (bounded) until ``done()``; a WaitTimeout after ``timeout`` when ``required``, else False."""
     try:
@@ -251,6 +276,8 @@ def repair(kind: Kind, case: Case | int, pool: str, timeout: float = 180) -> _ho
         steps.append(_patch_speakers(kind, {k: None for k in NOWHERE}, "remove that nodeSelector again"))
         steps += wait_ready(kind, timeout=timeout, progress=False).hood.steps
         check = lambda: _has_event(kind, service, "nodeAssigned")  # noqa: E731
+        if not _settle(check, f"{service} is not announced yet", ANNOUNCE_WITHIN, required=False):
+            steps.append(_recheck(kind, service))
     elif what == "no endpoints":
         kind.core.patch_namespaced_service(service, "default", {"spec": {"selector": {"app": "nginx"}}})
         steps.append(_hood.Step(_hood.kubectl(c, "patch", "service", service, "-p",
