@@ -19,7 +19,14 @@ runs it (``--first-cells N`` times each, default 3; 0: none): wall time inside t
 its end, the kernel's CPU and its child processes' (kind, kubectl), and the heavy libraries it imported (it should
 import none of the kubernetes client, the Docker SDK, pandas, matplotlib or ipywidgets).
 
-    python3 scripts/measure_vs_bare.py --cluster kindlb [--offline] [--rounds 3] [--first-cells 3] [--json FILE]
+With ``--per-cell``, last, from where notebook 2 starts: notebooks 02..05 once more, each in a fresh kernel and
+cell by cell as papermill runs them, with each cell's wall time, the kernel's CPU, its child processes' CPU, the
+heavy libraries it imported first and the load average: where a notebook's time goes. CPU is what the machine's
+load does not inflate; the notebooks' time outside their kernels (the cluster, Docker, the probe container) shows
+as wall time without CPU.
+
+    python3 scripts/measure_vs_bare.py --cluster kindlb [--offline] [--rounds 3] [--first-cells 3] [--per-cell]
+                                       [--json FILE]
 
 Prints one line per round and the medians.
 """
@@ -198,6 +205,40 @@ def first_cells(cluster: str, params: dict, times: int) -> dict:
     return got
 
 
+def per_cell(cluster: str, params: dict) -> dict:
+    """Notebooks 02..05 in order, each in a fresh kernel, cell by cell (the parameters cell first, with PARAMS as
+    papermill injects them): {notebook: [{"cell", "wall", "cpu", "children", "heavy", "load"}, ...]}, where
+    "cell" is the cell's last line (its shown value)."""
+    import nbformat
+    from jupyter_client.manager import start_new_kernel
+
+    got: dict = {}
+    for name in NOTEBOOKS:
+        nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        at = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
+        known = {k: v for k, v in {**params, "cluster": cluster}.items() if k in code[at].source}
+        got[name] = []
+        km, kc = start_new_kernel(kernel_name="python3", cwd=str(notebooks_dir()))
+        try:
+            _execute(kc, code[at].source + "\n" + "".join(f"{k} = {v!r}\n" for k, v in known.items()))
+            for cell in code[at + 1:]:
+                _execute(kc, _BEFORE)
+                load = _load()
+                _, err = _execute(kc, cell.source)
+                out, _ = _execute(kc, _AFTER)
+                if err:
+                    raise SystemExit(f"{name} failed cell by cell: {err}")
+                _, wall, cpu, children, heavy = next(x for x in out.splitlines()
+                                                     if x.startswith("KINDLB-FIRST")).split()
+                got[name].append({"cell": cell.source.strip().splitlines()[-1][:70], "wall": float(wall),
+                                  "cpu": float(cpu), "children": float(children), "heavy": heavy, "load": load})
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    return got
+
+
 def _load() -> float:
     return round(os.getloadavg()[0], 1)
 
@@ -209,6 +250,8 @@ def main() -> None:
     ap.add_argument("--offline", action="store_true", help="the offline lab's manifest and images")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--first-cells", type=int, default=3, help="each first cell alone in this many fresh kernels")
+    ap.add_argument("--per-cell", action="store_true",
+                    help="last, 02..05 once more cell by cell in fresh kernels: each cell's wall time and CPU")
     ap.add_argument("--json", default=None, help="also write every round and the medians to this file")
     args = ap.parse_args()
     version, source, image = kh.metallb.DEFAULT_VERSION, None, kh.app.DEFAULT_IMAGE
@@ -220,7 +263,8 @@ def main() -> None:
 
     def planned() -> str:
         """The pool notebook 3 plans now: clear of the network's addresses and of other kind clusters' pools
-        (which other users of the network may change between rounds)."""
+        (which other users of the network may change at any time: notebook 3 plans its own, as a learner's does,
+        seconds before it applies it)."""
         net = kh.cluster.network()
         reserved = kh.pool.taken(net, 4) + kh.metallb.other_clusters_pools(args.cluster, kh.cluster.on_network(net))
         return str(kh.pool.plan(net.subnet(4), reserved))
@@ -233,11 +277,10 @@ def main() -> None:
             load_before = _load()
             order = ("bare", "notebooks") if r % 2 == 0 else ("notebooks", "bare")
             got: dict = {}
-            pool = params["pool"] = planned()
             for which in order:
                 reset(k)
-                if which == "bare":
-                    got["bare"] = bare(args.cluster, version, source, image, pool)
+                if which == "bare":  # planned right before: another cluster on the network may take a pool
+                    got["bare"] = bare(args.cluster, version, source, image, planned())
                 else:
                     got["nb"] = notebooks(args.cluster, {key: v for key, v in params.items() if v is not None},
                                           Path(tmp))
@@ -251,22 +294,24 @@ def main() -> None:
                   f"{n['whole']:.1f} s ({n['whole'] / b:.2f}x; extras {n['extras']:.1f} s); per notebook {n['per']}; "
                   f"first cells {n['first_cell']}", flush=True)
     med = statistics.median
-    b = med(r["bare"] for r in rounds)
-    page, whole, extras = (med(r[key] for r in rounds) for key in ("to_page", "whole", "extras"))
-    per = {name: med(r["per"][name] for r in rounds) for name in NOTEBOOKS}
-    first = {name: med(r["first_cell"][name] for r in rounds) for name in NOTEBOOKS}
-    summary = {"bare": b, "to_page": page, "whole": whole, "extras": extras, "per": per, "first_cell": first,
-               "ratio_page_pairs": med(r["ratio_page"] for r in rounds),
-               "ratio_whole_pairs": med(r["ratio_whole"] for r in rounds),
-               "ratio_page": round(page / b, 2), "ratio_whole": round(whole / b, 2),
-               "ratio_whole_without_extras": round((whole - extras) / b, 2),
-               "load": [x for r in rounds for x in r["load"]], "rounds": len(rounds)}
-    print(f"median of {len(rounds)} pairs: bare {b:.1f} s; from MetalLB to page {page:.1f} s: "
-          f"{summary['ratio_page_pairs']:.2f}x (pair by pair; ratio of medians {summary['ratio_page']:.2f}x); "
-          f"whole run {whole:.1f} s: {summary['ratio_whole_pairs']:.2f}x (ratio of medians "
-          f"{summary['ratio_whole']:.2f}x; without the extras' {extras:.1f} s "
-          f"{summary['ratio_whole_without_extras']:.2f}x); "
-          f"per notebook {per}; first cells {first}; load {min(summary['load'])}-{max(summary['load'])}")
+    summary: dict = {}
+    if rounds:  # --rounds 0: only the first cells and/or --per-cell
+        b = med(r["bare"] for r in rounds)
+        page, whole, extras = (med(r[key] for r in rounds) for key in ("to_page", "whole", "extras"))
+        per = {name: med(r["per"][name] for r in rounds) for name in NOTEBOOKS}
+        first = {name: med(r["first_cell"][name] for r in rounds) for name in NOTEBOOKS}
+        summary = {"bare": b, "to_page": page, "whole": whole, "extras": extras, "per": per, "first_cell": first,
+                   "ratio_page_pairs": med(r["ratio_page"] for r in rounds),
+                   "ratio_whole_pairs": med(r["ratio_whole"] for r in rounds),
+                   "ratio_page": round(page / b, 2), "ratio_whole": round(whole / b, 2),
+                   "ratio_whole_without_extras": round((whole - extras) / b, 2),
+                   "load": [x for r in rounds for x in r["load"]], "rounds": len(rounds)}
+        print(f"median of {len(rounds)} pairs: bare {b:.1f} s; from MetalLB to page {page:.1f} s: "
+              f"{summary['ratio_page_pairs']:.2f}x (pair by pair; ratio of medians {summary['ratio_page']:.2f}x); "
+              f"whole run {whole:.1f} s: {summary['ratio_whole_pairs']:.2f}x (ratio of medians "
+              f"{summary['ratio_whole']:.2f}x; without the extras' {extras:.1f} s "
+              f"{summary['ratio_whole_without_extras']:.2f}x); "
+              f"per notebook {per}; first cells {first}; load {min(summary['load'])}-{max(summary['load'])}")
     if args.first_cells > 0:
         load_before = _load()
         alone = first_cells(args.cluster, {key: v for key, v in params.items() if v is not None}, args.first_cells)
@@ -277,6 +322,18 @@ def main() -> None:
                  f"heavy imports: {','.join(v['heavy'])})" for name, v in summary["first_cell_alone"].items()]
         print(f"first cell alone in a fresh kernel, median of {args.first_cells} (load {load_before} -> {_load()}): "
               + "; ".join(shown), flush=True)
+    if args.per_cell:
+        reset(k)
+        cells = summary["per_cell"] = per_cell(args.cluster, {key: v for key, v in params.items() if v is not None})
+        for name, rows in cells.items():
+            total = {key: round(sum(r[key] for r in rows), 2) for key in ("wall", "cpu", "children")}
+            print(f"{name} cell by cell: wall {total['wall']} s, kernel CPU {total['cpu']} s, kind/kubectl/docker "
+                  f"CPU {total['children']} s; load {min(r['load'] for r in rows)}-{max(r['load'] for r in rows)}")
+            for r in sorted(rows, key=lambda r: -r["cpu"])[:5]:
+                print(f"  {r['cpu']:.2f} s CPU, {r['wall']:.2f} s wall, first imports {r['heavy']}: {r['cell']}")
+            print("  longest wait (wall - CPU): " + "; ".join(
+                f"{r['wall'] - r['cpu'] - r['children']:.1f} s {r['cell']}"
+                for r in sorted(rows, key=lambda r: r['cpu'] + r['children'] - r['wall'])[:3]), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"rounds": rounds, "median": summary}, indent=1) + "\n")
 
