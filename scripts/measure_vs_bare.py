@@ -80,16 +80,18 @@ def bare(cluster: str, version: str, source: str | None, image: str, pool: str) 
         hood.wait_ip_steps(cluster, "nginx", "default", 120),
     ]
     script = "\n".join(p.script() for p in parts)
-    # the webhook of v0.13+ may not serve yet right after the wait: retry the pool like a person would
-    script = script.replace("apply --server-side -f metallb-config.yaml",
-                            "apply --server-side -f metallb-config.yaml || { sleep 1; kubectl --context "
-                            f"kind-{cluster} apply --server-side -f metallb-config.yaml; }}")
+    # the webhook of v0.13+ may not serve yet right after the wait (seconds, on a busy machine): retry the pool
+    # like a person would, once a second for up to a minute (the notebook's configure waits for it too)
+    apply = f"kubectl --context kind-{cluster} apply --server-side -f metallb-config.yaml"
+    script = script.replace(apply, f"for i in $(seq 60); do {apply} && break; [ $i = 60 ] && exit 1; sleep 1; done")
     jsonpath = "{.status.loadBalancer.ingress[0].ip}"
     ip_line = f"ip=$(kubectl --context kind-{cluster} get service nginx -o jsonpath='{jsonpath}')"
     script += f"\n{ip_line}\nuntil curl -sf --max-time 2 http://$ip/ >/dev/null; do sleep 0.2; done\n"
     with tempfile.TemporaryDirectory() as tmp:
         start = time.monotonic()
-        subprocess.run(["bash", "-c", script], cwd=tmp, check=True, capture_output=True, text=True, timeout=900)
+        done = subprocess.run(["bash", "-c", script], cwd=tmp, capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            raise SystemExit(f"the bare script failed ({done.returncode}): {done.stderr.strip()[-1500:]}")
         return time.monotonic() - start
 
 
