@@ -6,6 +6,9 @@ import json
 import os
 import shutil
 import tempfile
+import threading
+from pathlib import Path
+from typing import Callable
 
 from .._cluster.commands import run
 from .._core.errors import BadInput, CommandTimeout, KindlbError, ToolMissing
@@ -21,6 +24,62 @@ def _run(cmd: list[str], env: dict | None = None) -> tuple[bool, str]:
     except (ToolMissing, CommandTimeout) as exc:  # reported as a failed check, in the program's own words
         return False, str(exc.__cause__ or exc)
     return out.returncode == 0, (out.stdout or out.stderr).strip()
+
+
+def _versions_file() -> Path:
+    """Where the checks remember a program's version: ``$XDG_CACHE_HOME/kindlb`` (else ``~/.cache/kindlb``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kindlb" / "tool-versions.json"
+
+
+def _own_binary(real: str, tool: str) -> bool:
+    """True when REAL is TOOL's own program (named so, and an executable format, not a script): a shim or
+    version manager (asdf's script, mise's or snap's binary under another name) may run another version
+    tomorrow from the same file, so its answer is asked every time."""
+    if os.path.basename(real).lower() not in (tool, f"{tool}.exe"):
+        return False
+    try:
+        with open(real, "rb") as f:
+            magic = f.read(4)
+    except OSError:
+        return False
+    return magic in (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe") or magic[:2] == b"MZ"
+
+
+def _remembered(exe: str, tool: str, ask: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
+    """``ask()`` (a run of EXE that prints its version), remembered on disk while EXE's program file stays the
+    same (its resolved path, device, inode, size, modification and change times): starting kind or kubectl
+    costs a first cell 0.1-0.15 s, reading a small file well under a millisecond. A failed run, or a program
+    that is not TOOL's own binary, is asked every time."""
+    try:
+        real = os.path.realpath(exe)
+        st = os.stat(real)
+    except OSError:
+        return ask()
+    if not _own_binary(real, tool):
+        return ask()
+    key = f"{tool} {real} {st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    path = _versions_file()
+    try:
+        known = json.loads(path.read_text())
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known.get(key), str):
+        return True, known[key]
+    ok, text = ask()
+    if ok:
+        kept = {k: v for k, v in known.items() if not k.startswith(f"{tool} {real} ")}  # this file's older self
+        kept = dict(list(kept.items())[-30:])
+        kept[key] = text
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        try:  # a whole file or none: another kernel may read it meanwhile
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(kept, indent=0))
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    return ok, text
 
 
 def _python() -> tuple[bool, str, str]:
@@ -53,7 +112,8 @@ def _kind() -> tuple[bool, str, str]:
     from .._cluster.kube import kind_binary
 
     try:
-        ok, text = _run([kind_binary(), "version"])
+        exe = kind_binary()
+        ok, text = _remembered(exe, "kind", lambda: _run([exe, "version"]))
     except KindlbError:
         return False, "not on PATH", "install kind: https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
     return ok, text, "" if ok else "reinstall kind"
@@ -66,12 +126,16 @@ def _kubectl(cluster: str) -> tuple[bool, str, str]:
     exe = shutil.which("kubectl")
     if not exe:
         return False, "not on PATH", "install kubectl: https://kubernetes.io/docs/tasks/tools/"
-    with tempfile.TemporaryDirectory(prefix="kindlb-doctor-") as tmp:
-        empty = os.path.join(tmp, "kubeconfig")
-        open(empty, "w").close()
-        env = {**os.environ, "KUBECONFIG": empty}
-        ok, text = _run([exe, "version", "--client", "-o", "json", "--kubeconfig", empty,
+
+    def ask() -> tuple[bool, str]:
+        with tempfile.TemporaryDirectory(prefix="kindlb-doctor-") as tmp:
+            empty = os.path.join(tmp, "kubeconfig")
+            open(empty, "w").close()
+            env = {**os.environ, "KUBECONFIG": empty}
+            return _run([exe, "version", "--client", "-o", "json", "--kubeconfig", empty,
                          "--context", kind_context(cluster), "--request-timeout", "1s"], env=env)
+
+    ok, text = _remembered(exe, "kubectl", ask)
     try:
         return ok, json.loads(text)["clientVersion"]["gitVersion"], ""
     except (ValueError, KeyError):
@@ -130,7 +194,8 @@ def check_environment(cluster: str = "kindlb", checks: tuple[str, ...] = CHECKS)
     """One row per check: what, ok, what was found, what to do about it (:class:`Checks`).
 
     Only the context ``kind-<cluster>`` is ever contacted, with short timeouts; the kubectl check
-    runs ``kubectl version --client`` with an empty kubeconfig, so it contacts nothing. Unknown
+    runs ``kubectl version --client`` with an empty kubeconfig, so it contacts nothing. kind's and kubectl's
+    versions are remembered on disk while their program files stay the same (:func:`_remembered`). Unknown
     check names are refused. Later checks are skipped (not failed) when an earlier one they need has failed.
     Docker and the API server are asked with the standard library (:mod:`~kindlb_helpers._cluster.quick`):
     the check imports neither the Docker SDK, nor the kubernetes client's typed APIs, nor pandas.
