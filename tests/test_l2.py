@@ -186,8 +186,9 @@ def test_answers_before_the_move_end_where_the_host_first_uses_another_mac_not_a
     # after the failure, before the move, answered: 0.2, 0.8 and 5.0 (no MAC read then); not -0.5 or the failed 0.5
     assert list(f.answered_before_move["seconds"]) == [0.2, 0.8, 5.0]
     assert f.values()["answered_before_move"] == 3 and f.values()["moved"] == 5.6
-    row = f.summary().set_index("").loc["requests answered before that, through the old MAC", "after"]
-    assert row == "3"
+    assert f.values()["sent_before_move"] == 4 and f.values()["sent"] == 5  # 0.2 .. 5.6, the first answer through w2
+    row = f.summary().set_index("").loc["requests answered before that, through the old MAC (of those sent)", "after"]
+    assert row == "3 of 4"
     # no request shows another MAC before the first counted answer (which went through the new announcer):
     # the move is bounded by that answer
     assert moved(0.7).moved_at == 0.7 and len(moved(0.7).answered_before_move) == 1

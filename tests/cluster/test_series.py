@@ -389,10 +389,16 @@ def test_06_layer2_announcer_arp_failover_and_traffic_policy(cluster, era):
     assert n["announced"] > f["announced"], (n, f)
     # the pause freezes the node's processes, not its kernel: until the host moves to the new MAC, requests
     # are still answered through the frozen node's MAC (its iptables rules hand them to pods on other nodes).
-    # The move is read from the host's neighbour entry, request by request: it may precede the cluster's record
-    if n["pods_on_failed"][0] < n["pods_on_failed"][1]:
+    # The move is read from the host's neighbour entry, request by request: it may precede the cluster's record.
+    # kube-proxy picks a pod at random, so an answer before the move is certain only with enough requests: held
+    # where missing every pod elsewhere by chance has odds under 1 in 1,000 (2 of 3 pods frozen and 6 requests,
+    # as one run had, is 1 in 11)
+    frozen, pods = n["pods_on_failed"]
+    if frozen < pods and (frozen / pods) ** n["sent_before_move"] < 1e-3:
         assert n["answered_before_move"] >= 1, n
-    if n["pods_on_failed"][0]:
+    # and the requests kube-proxy hands to the frozen pods go unanswered (held where missing them all by chance,
+    # among the requests sent until the first answer through the new node, has odds under 1 in 1,000)
+    if frozen and (1 - frozen / pods) ** n["sent"] < 1e-3:
         assert n["failed"] >= 1, "requests sent to the frozen node's pods must go unanswered"
     assert n["back_to"] in res["may_announce"] and n["client_uses"] in res["may_announce"], n
     nodes = [line.split() for line in kubectl(cluster, "get", "nodes", "--no-headers").splitlines()]
@@ -402,7 +408,7 @@ def test_06_layer2_announcer_arp_failover_and_traffic_policy(cluster, era):
     print(f"{era['version']}: speaker deleted {f['from']} -> {f['to']}: answered via the new node after "
           f"{f['answered']} s ({f['failed']} failed); node paused {n['from']} -> {n['to']}: new announcer after "
           f"{n['announced']} s, first GARP after {n['garp']} s, answered after {n['answered']} s "
-          f"({n['failed']} failed, {n['answered_before_move']} answered through the frozen node, gap {n['gap']} s; {n['pods_on_failed'][0]} of {n['pods_on_failed'][1]} pods frozen), "
+          f"({n['failed']} failed, {n['answered_before_move']} of {n['sent_before_move']} answered through the frozen node before the move, gap {n['gap']} s; {n['pods_on_failed'][0]} of {n['pods_on_failed'][1]} pods frozen), "
           f"healthy after {n['healthy']} s; then MetalLB: {n['back_to']}, the host sends to {n['client_uses']}")
     cl, lo = res["policies"]["Cluster"], res["policies"]["Local"]
     assert lo["source IP kept"] is True and res["client_address"] in lo["client addresses"]

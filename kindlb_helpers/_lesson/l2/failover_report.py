@@ -77,11 +77,17 @@ class Failover:
         return min([self.answered_after, *other["seconds"].head(1)])
 
     @property
+    def sent_before_move(self) -> pd.DataFrame:
+        """The requests sent after the failure and before the client moved to another MAC, answered or not."""
+        t = self.timeline
+        return t[(t["seconds"] >= 0) & (t["seconds"] < self.moved_at)]
+
+    @property
     def answered_before_move(self) -> pd.DataFrame:
         """The requests answered after the failure and before the client moved to another MAC: all went
         through the old node's MAC (for a paused node, its kernel still forwarding)."""
-        t = self.timeline
-        return t[(t["seconds"] >= 0) & (t["seconds"] < self.moved_at) & t["answered"]]
+        sent = self.sent_before_move
+        return sent[sent["answered"]]
 
     @property
     def through(self) -> str:
@@ -106,7 +112,8 @@ class Failover:
             (f"IP answered through {self.through} after", "", f"{self.answered_after:.1f} s"),
             ("requests that failed meanwhile", "", str(self.failed_requests)),
             ("the host moved to another MAC after", "", f"{self.moved_at:.1f} s"),
-            ("requests answered before that, through the old MAC", "", str(len(self.answered_before_move))),
+            ("requests answered before that, through the old MAC (of those sent)", "",
+             f"{len(self.answered_before_move)} of {len(self.sent_before_move)}"),
             ("longest time without an answer", "", f"{self.unanswered_seconds:.1f} s"),
             ("app pods on the failed node (of all)", f"{self.pods_on_failed[0]} of {self.pods_on_failed[1]}", ""),
             ("all nodes and speakers Ready, IP answering, after", "", f"{self.healthy_after:.1f} s"),
@@ -125,7 +132,9 @@ class Failover:
                 "pods_on_failed": list(self.pods_on_failed), "garp_macs": garp_macs,
                 "capture": self.arp.attrs.get("via") if self.arp is not None else None,
                 "answered_via": self.answered_via,
-                "moved": round(self.moved_at, 1), "answered_before_move": len(self.answered_before_move)}
+                "sent": int(self.timeline["seconds"].between(0, self.answered_after).sum()),
+                "moved": round(self.moved_at, 1), "sent_before_move": len(self.sent_before_move),
+                "answered_before_move": len(self.answered_before_move)}
 
     def _repr_html_(self) -> str:
         how = html.escape(FAILOVER_MODES[self.mode])
