@@ -1,6 +1,6 @@
-"""The pool a Service draws from and how full it is (core.pool_usage), as both diagnoses count it: the waits'
-(cluster.metallb.diagnose, "pool X: 1 address, all in use") and notebook 08's (lesson.trouble.diagnose, "pool X
-is exhausted: 1 address, 1 in use"). Pools of different sizes, so a wrong pool shows as a wrong size."""
+"""The pool a Service draws from and how full it is (core.pool_usage), as the lesson's one diagnosis counts it
+(lesson.no_ip.findings, "pool X is exhausted: 1 address, 1 in use"), which the wait for an address and notebook 08
+ask. Pools of different sizes, so a wrong pool shows as a wrong size."""
 from __future__ import annotations
 
 import pytest

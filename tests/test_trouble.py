@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
 import re
 import time
 from pathlib import Path
@@ -80,6 +81,27 @@ def test_a_case_says_only_that_something_changed_and_keeps_how_folded():
     assert " open" not in folded and "kubectl --context kind-kindlb -n metallb-system delete ipaddresspool" in page
     skipped = staging.Case(2, "ts-case2", case.since, None, "case 2 needs ...: nothing was changed")
     assert "nothing was changed" in repr(skipped) and "something changed" not in repr(skipped)
+
+
+def test_one_diagnosis_which_the_waits_and_08_ask():
+    """The reasoning on why a Service has no working address is one function (``_lesson.no_ip.findings``): the wait
+    for an address and ``service_state`` say its sentences (``no_ip.reasons``), 08 shows its findings folded. 08's
+    module only wraps it: it reads nothing of the cluster itself, and the cluster layer says no such sentence."""
+    from kindlb_helpers._lesson import app, no_ip
+
+    assert diagnosis.findings is no_ip.findings and diagnosis.Finding is no_ip.Finding
+    assert app.reasons is no_ip.reasons
+    assert failures.HEALTHY is no_ip.HEALTHY and failures.ip_of is no_ip.ip_of
+    for name, mod in (("wait_external_ip", app), ("service_state", app)):
+        assert "reasons(kind, name, namespace)" in inspect.getsource(getattr(mod, name)), name
+    wrapped = ast.parse(Path(diagnosis.__file__).read_text())
+    names = {a.name for n in ast.walk(wrapped) if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert not names & {"events_for", "get_or_none", "readiness", "pool_config", "l2_advertisements"}, names
+    cluster = Path(no_ip.__file__).parents[1] / "_cluster"
+    for path in cluster.rglob("*.py"):
+        text = path.read_text()
+        assert "no address pool" not in text and "no ready endpoint" not in text, path.name
+        assert "def not_announced_why" not in text and "def reasons_no_ip" not in text, path.name
 
 
 def test_the_diagnosis_is_folded_and_shows_what_was_done():

@@ -346,26 +346,26 @@ def ready_endpoint_nodes(kind: Kind, name: str, namespace: str = "default") -> s
             if e.node_name and (e.conditions is None or e.conditions.ready is None or e.conditions.ready)}
 
 
-def not_announced_why(kind: Kind, svc) -> str | None:
-    """Why a Service that HAS an external IP is announced by no speaker, when the reason is that it has no
-    ready endpoint (e.g. its selector matches no pod); None otherwise.
+def controller_loaded_config(kind: Kind) -> bool | None:
+    """ConfigMap era (v0.12.1): whether the running controller has loaded a configuration since it started; None
+    when no controller's log can be read.
 
-    In both eras (v0.12.1 and v0.16.1, ``speaker/layer2_controller.go`` ``ShouldAnnounce``) a speaker
-    returns "notOwner" before any election when the Service has no ready endpoint: the controller
-    assigns the IP (event ``IPAllocated``), but no ``nodeAssigned`` event follows and nobody answers ARP.
-    """
-    ingress = (svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None) or []
-    ip = next((i.ip for i in ingress if i.ip), None)
-    if ip is None:
-        return None
-    name, namespace = svc.metadata.name, svc.metadata.namespace
-    if ready_endpoints(kind, name, namespace):
-        return None
-    selector = ",".join(f"{k}={v}" for k, v in sorted((svc.spec.selector or {}).items())) or "none"
-    return (f"{name} has the IP {ip} but no ready endpoint (its selector {selector} matches no ready pod): the "
-            "speakers announce only Services with at least one, so no node answers ARP for it and no "
-            f"nodeAssigned event follows; `kubectl get endpointslices -l kubernetes.io/service-name={name}` "
-            "shows none ready")
+    v0.12.1 logs ``"event":"configLoaded"`` ("config (re)loaded", ``internal/k8s/k8s.go``) each time it loads the
+    ConfigMap, and nothing when there is none at its start (the informer lists no ConfigMap, so no config key is
+    ever queued). It never drops what it loaded: a deleted ConfigMap reaches ``SetConfig(nil)``, which logs
+    "configuration is missing" and returns before ``c.config = cfg`` (``controller/main.go``). So with no ConfigMap,
+    a line in this container's log means "removed, the last one kept", and none means "never configured" (or
+    removed before this controller started: it then has none either)."""
+    pods = kind.core.list_namespaced_pod(NAMESPACE, label_selector="component=controller").items
+    live = [p for p in pods if not p.metadata.deletion_timestamp and p.status.phase == "Running"]
+    seen = None
+    for pod in live:
+        try:
+            log = kind.core.read_namespaced_pod_log(pod.metadata.name, NAMESPACE, container="controller")
+        except KindlbError:  # a controller that is starting has no log yet
+            continue
+        seen = bool(seen) or '"event":"configLoaded"' in log
+    return seen
 
 
 def uninstall(kind: Kind, timeout: float = 180, progress: bool = True) -> _hood.Done:

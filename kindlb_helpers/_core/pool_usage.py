@@ -1,8 +1,8 @@
 """Which pool a LoadBalancer Service draws from, how many addresses it has, and how many of them Services hold.
 
 Pure: it reads what the caller read from the cluster (the Service's annotations, MetalLB's pools, the
-addresses Services hold, the controller's words) and asks nothing. Both diagnoses use it: the waits' (an
-external IP that does not come, ``lesson.no_ip.reasons_no_ip``) and notebook 08's (``lesson.trouble``).
+addresses Services hold, the controller's words) and asks nothing. The lesson's one diagnosis
+(``lesson.no_ip``) uses it: the wait for an external IP that does not come and notebook 08 ask that.
 
 A Service asks for a pool by the annotation ``<prefix>/address-pool``, with a prefix its MetalLB release reads
 (``release(v).annotation_prefixes``); the controller's AllocationFailed message names the pool too ("no

@@ -29,7 +29,7 @@ from .._core.errors import BadInput, KindlbError, WaitTimeout
 from .._core.objects import APP_LABEL, DEFAULT_IMAGE, POOL_REQUEST, http_url, lb_service, nginx_objects  # noqa: F401
 from .._core.page import Page  # noqa: F401  (re-exported)
 from .._core.release import fact
-from .no_ip import reasons_no_ip
+from .no_ip import reasons
 
 #: How often the waits here look again (seconds): an assigned IP is noticed within this time.
 POLL = 0.2
@@ -134,7 +134,7 @@ def wait_external_ip(kind: Kind, name: str = "nginx", namespace: str = "default"
 
     follow = [Watch(kind.core.list_namespaced_service, namespace, field_selector=f"metadata.name={name}")]
     wait_until(check, timeout=timeout, desc=f"external IP of {name}", progress=progress, interval=POLL, watches=follow,
-               explain=lambda: "possible reasons:\n- " + "\n- ".join(reasons_no_ip(kind, name, namespace)))
+               explain=lambda: "possible reasons:\n- " + "\n- ".join(reasons(kind, name, namespace)))
     svc, seconds = seen
     got = _resolve(kind, svc)
     if got.in_range is None:
@@ -311,7 +311,7 @@ def service_state(kind: Kind, name: str = "lb-demo", namespace: str = "default")
     events = pd.DataFrame(events_for(kind, name, namespace, uid=uid),
                           columns=["type", "reason", "from", "count", "message"])
     installed = installed_version(kind) is not None
-    state = [NOT_INSTALLED] if not installed else reasons_no_ip(kind, name, namespace)
+    state = [NOT_INSTALLED] if not installed else reasons(kind, name, namespace)
     log = controller_log(kind, f'{namespace}/{name}"') if installed else []
     try:
         l2s = l2_status_nodes(kind, name, namespace) if installed else None

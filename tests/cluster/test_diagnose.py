@@ -1,12 +1,17 @@
-"""When no external IP comes, the wait says why: a full pool (as notebook 08's diagnosis counts it too), a missing
-L2Advertisement."""
+"""When no external IP comes, the wait says why, in the words of the lesson's one diagnosis (the one notebook 08
+shows): a full pool, a missing L2Advertisement. Each verdict is checked against raw kubectl, never against our
+diagnosis code."""
 from __future__ import annotations
+
+import subprocess
+import time
 
 import pytest
 
 import kindlb_helpers as kh
 from kindlb_helpers._cluster import kube, metallb
-from kindlb_helpers._lesson.no_ip import reasons_no_ip
+from kindlb_helpers._cluster.waits import wait_until
+from kindlb_helpers._lesson.no_ip import findings
 
 from _lesson_setup import own_pool, with_metallb
 
@@ -30,31 +35,117 @@ def test_exhausted_pool_is_named_in_the_timeout(tiny_pool, cluster):
         kh.app.wait_external_ip(k, "second", ns, timeout=20, progress=False)
     text = str(err.value)
     print(text)
-    assert "EXTERNAL-IP <pending>" in text and "the pool is exhausted" in text, text
-    assert f"(pool {pool}: 1 address, all in use)" in text, text  # the pool it asked for, not every pool
-    # notebook 08's diagnosis counts the same pool the same way (core.pool_usage), and the address "first" holds
+    # the cluster, read raw: the pool has one address, "first" holds it, "second" was refused
+    if kh.metallb.uses_crds(kh.metallb.installed_version(k)):
+        said = kubectl(k, "-n", "metallb-system", "get", "ipaddresspool", pool, "-o", "jsonpath={.spec.addresses}")
+    else:
+        said = kubectl(k, "-n", "metallb-system", "get", "configmap", "config", "-o", "jsonpath={.data.config}")
+    assert str(got.ip) in said, said
+    assert kubectl(k, "-n", ns, "get", "service", "first", "-o",
+                   "jsonpath={.status.loadBalancer.ingress[0].ip}") == str(got.ip)
+    assert "AllocationFailed" in kubectl(k, "-n", ns, "describe", "service", "second")
+    assert "EXTERNAL-IP <pending>" in text, text
+    # the pool it asked for, not every pool, counted (core.pool_usage), in the first reason
+    first = text.split("possible reasons:\n- ", 1)[1].splitlines()[0]
+    assert f"pool {pool} is exhausted: 1 address, 1 in use" in first, text
+    # notebook 08 shows the same diagnosis
     found = kh.trouble.diagnose(k, "second", ns)
-    assert found.first == "pool exhausted", found
-    assert f"pool {pool} is exhausted: 1 address, 1 in use" in found.findings[0].text, found
+    assert found.first == "pool exhausted" and found.findings[0].text in text, found
 
 
-def test_missing_l2advertisement_is_named(tiny_pool):
-    """With no L2Advertisement at all the wait names it; with its own back, no more. Another user's L2Advertisements
-    (the slot's cluster is left as its last user left it) are set aside for the test and put back as they were."""
+def test_missing_l2advertisement_is_named(tiny_pool, cluster):
+    """A Service with an address from a pool no L2Advertisement announces: the diagnosis names it first; with its
+    own back, no more. Another user's L2Advertisements (the slot's cluster is left as its last user left it) are set
+    aside for the test and put back as they were."""
     k, ns, pool, objs = tiny_pool
+    if not kh.metallb.uses_crds(kh.metallb.installed_version(k)):
+        pytest.skip("the ConfigMap era has no L2Advertisement")
+    image = cluster["params"].get("image", kh.app.DEFAULT_IMAGE)
+    kh.app.deploy(k, "third", ns, image=image, replicas=1, pool=pool)
+    kh.app.wait_rollout(k, "third", ns, timeout=120, progress=False)
+    kh.app.wait_external_ip(k, "third", ns, timeout=60, progress=False, expect_pool=pool)
     others = [a for a in metallb.l2_advertisements(k) if a["metadata"]["name"] != pool]
     for a in others:
         kube.delete(k, "metallb.io/v1beta1", "L2Advertisement", a["metadata"]["name"], "metallb-system")
     try:
         assert kube.delete(k, "metallb.io/v1beta1", "L2Advertisement", pool, "metallb-system")
-        reasons = reasons_no_ip(k)
-        assert metallb.l2_advertisements(k) == [], "an L2Advertisement came back during the test"
-        assert any("no L2Advertisement" in r for r in reasons), reasons
+        found = findings(k, "third", ns)
+        # the cluster, read raw: none is left, and the Service holds its address
+        assert "No resources found" in kubectl(k, "-n", "metallb-system", "get", "l2advertisements"), \
+            "an L2Advertisement came back during the test"
+        assert kubectl(k, "-n", ns, "get", "service", "third", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+        assert found[0].key == "no L2Advertisement" and f"from pool {pool}" in found[0].text, found
         metallb.apply_pool(k, objs, timeout=60)
-        assert not any("no L2Advertisement" in r for r in reasons_no_ip(k))
+        assert kubectl(k, "-n", "metallb-system", "get", "l2advertisement", pool, "-o", "name")
+        again = findings(k, "third", ns)
+        assert all(f.key != "no L2Advertisement" for f in again), again
+        assert again[0].key == "healthy", again
     finally:
         kube.server_side_apply(k, [{"apiVersion": a["apiVersion"], "kind": a["kind"],
                                     "metadata": {"name": a["metadata"]["name"], "namespace": "metallb-system",
                                                  **({"labels": a["metadata"]["labels"]}
                                                     if a["metadata"].get("labels") else {})},
                                     "spec": a.get("spec") or {}} for a in others])
+
+
+def kubectl(k, *args: str) -> str:
+    """Raw kubectl against the test's cluster (stdout and stderr: "No resources found" is on stderr)."""
+    r = subprocess.run(["kubectl", "--context", f"kind-{k.cluster}", *args], capture_output=True, text=True,
+                       timeout=60)
+    return r.stdout + r.stderr
+
+
+
+def test_configmap_era_removed_is_not_never_configured(cluster):
+    """v0.12.1 (run with ``KINDLB_METALLB_VERSION=v0.12.1``; the series' 02 and 08 cover both verdicts in both eras):
+    with the ConfigMap deleted, a controller that loaded it keeps it (a new Service still gets an address: "config
+    kept"); a controller started since has none ("no pool", loaded nothing). Each verdict is checked against raw
+    kubectl: the ConfigMap, the Services' addresses and the controller's own log lines. The ConfigMap is put back
+    as it was."""
+    info = with_metallb(cluster)
+    if info["crds"]:
+        pytest.skip("only the ConfigMap era keeps a deleted configuration")
+    k, image = info["k"], cluster["params"].get("image", kh.app.DEFAULT_IMAGE)
+    ms = ("-n", "metallb-system")
+    saved = kubectl(k, *ms, "get", "configmap", "config", "-o", "jsonpath={.data.config}")
+
+    def controller_log() -> str:
+        return kubectl(k, *ms, "logs", "deploy/controller", "--tail=-1")
+
+    def address(name: str, ns: str) -> str:
+        return kubectl(k, "-n", ns, "get", "service", name, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+
+    try:
+        with own_pool(k, "kindlb-cm", 2) as own:
+            ns, pool = own["namespace"], own["pool"]
+            kh.app.deploy(k, "before", ns, image=image, replicas=1, pool=pool)
+            kh.app.wait_external_ip(k, "before", ns, timeout=60, progress=False)
+            assert "config (re)loaded" in controller_log()
+            kube.delete(k, "v1", "ConfigMap", "config", "metallb-system")
+            wait_until(lambda: ("configuration is missing" in controller_log(), "no word yet"), timeout=60,
+                          desc="the controller's word on the deleted ConfigMap", progress=False)
+            kh.app.deploy(k, "after", ns, image=image, replicas=1, pool=pool)
+            wait_until(lambda: (bool(address("after", ns)), "<pending>"), timeout=60, desc="an address for after",
+                       progress=False)  # the raw cluster: a new address, with no ConfigMap
+            assert "NotFound" in kubectl(k, *ms, "get", "configmap", "config")
+            kh.app.wait_rollout(k, "after", ns, timeout=120, progress=False)
+            found = findings(k, "after", ns)
+            assert found[0].key == "config kept" and "is gone" in found[0].text, found
+            # a controller that starts now finds no ConfigMap and loads nothing
+            kubectl(k, *ms, "delete", "pod", "-l", "component=controller", "--wait=true")
+            kubectl(k, *ms, "rollout", "status", "deployment/controller", "--timeout=120s")
+            wait_until(lambda: ("controller synced" in controller_log(), "not synced yet"), timeout=90,
+                          desc="the new controller's start", progress=False)
+            log = controller_log()
+            assert "config (re)loaded" not in log and "configuration is missing" not in log, log
+            kh.app.deploy(k, "fresh", ns, image=image, replicas=1, pool=pool)
+            time.sleep(5)  # time to assign, had it a pool (the first wait above took well under that)
+            assert address("fresh", ns) == ""
+            found = findings(k, "fresh", ns)
+            assert found[0].key == "no pool" and "loaded no configuration" in found[0].text, found
+            assert not any("is gone" in f.text for f in found), found
+    finally:
+        if saved:
+            kube.server_side_apply(k, [{"apiVersion": "v1", "kind": "ConfigMap",
+                                        "metadata": {"name": "config", "namespace": "metallb-system"},
+                                        "data": {"config": saved}}])

@@ -12,6 +12,7 @@ from ..._cluster.metallb import installed_version
 from ..._core.errors import BadInput, KindlbError
 from ..._core.release import EXCLUDE_LB_LABEL, Release, release
 from ..exercises import pool_config
+from ..no_ip import HEALTHY, KEPT, ip_of  # noqa: F401  (re-exported: the cases' answers, one reader)
 
 PREFIX = "ts-"
 #: The node label v0.14.2+ speakers honour (``release(v).honoured_labels``).
@@ -32,10 +33,6 @@ FAILURES = {
     "ping vs TCP": ("ts-case8", "ping does not answer, TCP does"),
 }
 CASES = tuple(FAILURES)
-#: What a diagnosis says when nothing is broken for the Service (a finding, too).
-HEALTHY = "healthy"
-#: The ConfigMap era's answer to a deleted ConfigMap: not a failure (yet).
-KEPT = "config kept"
 
 
 def _key(what: str | int) -> str:
@@ -95,8 +92,3 @@ def default_pool(kind: Kind) -> str:
                           "03_address_pool again, then this one")
     return ",".join(have["addresses"]) if len(have["addresses"]) > 1 else have["addresses"][0]
 
-
-def ip_of(svc) -> str | None:
-    """The Service's external address, or None."""
-    ing = (svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None) or []
-    return next((i.ip for i in ing if i.ip), None)
