@@ -377,11 +377,14 @@ FACTS: tuple[Fact, ...] = (
          "MetalLB will not function' or 'config (re)load failed, config marked stale'", None, "v0.12.1", (
         _L("v0.12.1", "controller/main.go", 106, "configuration is missing, MetalLB will not function", True),
         _L("v0.12.1", "internal/k8s/k8s.go", 561, "config (re)load failed, config marked stale", True),
+        _L("v0.12.1", "internal/k8s/k8s.go", 569, '"event", "configLoaded", "msg", "config (re)loaded"', True),
         _L("v0.13.0", "internal/k8s/controllers/config_controller.go", 106, "Pools:              ipAddressPools.Items,",
            False)),
          notes="v0.12.1 internal/k8s/k8s.go:542-544 (ConfigMap gone: configChanged(nil)), controller/main.go:105-107 "
-               "(nil: an error line, returns before c.config = cfg at controller/main.go:114); from v0.13.0 the "
-               "pools are whatever IPAddressPools exist (none: none)"),
+               "(nil: an error line, returns before c.config = cfg at controller/main.go:114); only what was loaded "
+               "is kept: each load logs 'config (re)loaded' (k8s.go:569), and a controller that starts with no "
+               "ConfigMap queues no config key (k8s.go:278, an informer on that one name) and logs neither line; "
+               "from v0.13.0 the pools are whatever IPAddressPools exist (none: none)"),
     Fact("configuration_state", "each MetalLB component reports the configuration errors it found in a "
          "ConfigurationState object", "v0.15.3", None, (
         _L("v0.15.2", _NATIVE, 1304, "name: servicel2statuses.metallb.io", False, absent="ConfigurationState"),

@@ -89,7 +89,7 @@ def findings(kind: Kind, service: str, namespace: str = "default") -> list[Findi
     # v0.12.1 keeps the last configuration it loaded (release fact config_kept_when_missing): only a controller
     # that loaded one has one
     loaded = controller_loaded_config(kind) if cm_missing else None
-    kept = cm_missing and bool(loaded)
+    kept = cm_missing and here.holds("config_kept_when_missing") and bool(loaded)
     if not pools and not kept:
         if crds:
             where = "`kubectl -n metallb-system get ipaddresspools` finds none"
