@@ -11,8 +11,8 @@ checks and 05's extras included), with the extras (60 requests spread over the p
 timed apart. Also each notebook's time and its first cell's (the environment check, in a real kernel).
 
 The library is byte-compiled first (``compileall``), as a learner's Python leaves it after its first import (or
-``pip install`` at install): where ``PYTHONDONTWRITEBYTECODE`` is set (CI, this machine) every fresh kernel would
-otherwise compile each kindlb module it imports from source again, about 0.1 s of CPU per kernel.
+``pip install`` at install): where ``PYTHONDONTWRITEBYTECODE`` is set (as in this machine's environment) every
+fresh kernel would otherwise compile each kindlb module it imports from source again, about 0.1 s of CPU per kernel.
 
 The two runs of a round are a pair, and the pairs alternate their order (bare first, then notebooks first):
 each ratio is taken pair by pair and its median reported, as is the ratio of the medians, with the load
