@@ -187,6 +187,11 @@ def test_02_pending_first_then_metallb_ready(cluster, era):
     else:
         assert res["controller_log_after"] == 0, "v0.12.1's controller logs nothing about it at info level"
     assert any("no address pool" in r for r in res["reasons_after"]), res["reasons_after"]
+    if not era["crds"]:
+        # a fresh v0.12.1 controller has loaded no configuration (raw: no "config (re)loaded" line in its log, the
+        # line internal/k8s/k8s.go logs on each load): our reading never says a configuration is gone
+        assert "config (re)loaded" not in kubectl(cluster, "-n", "metallb-system", "logs", "deploy/controller")
+        assert not any("is gone" in r for r in res["reasons_after"]), res["reasons_after"]
     assert era["state"]["hoods"]["02_install_metallb"] >= 4  # create, look, install, wait, pods, look
 
 
