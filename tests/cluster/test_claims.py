@@ -615,6 +615,9 @@ def observe_no_pool(raw: Raw, state: dict, obs: dict) -> None:
             events = raw.events("claims-nopool2", raw.uid("claims-nopool2"))
             obs["nopool.events"] = "no events" if not events else ", ".join(sorted({e["reason"] for e in events}))
             logs = raw.logs("controller", since=f"{int(time.monotonic() - restarted) + 2}s")
+            # a controller that starts with no ConfigMap loads nothing: no "config (re)loaded" line (each load logs one)
+            loaded = "config (re)loaded" in raw.logs("controller")
+            obs["nopool.removed"] += "; restarted: " + ("loaded a configuration" if loaded else "nothing loaded")
             naming = [ln for ln in logs.splitlines() if f"{NS}/claims-nopool2" in ln]
             obs["nopool.controller_log"] = "does not name it" if not naming else f"names it: {naming[0][:120]}"
         finally:
