@@ -179,27 +179,34 @@ def _execute(kc, source: str, timeout: float = 300) -> tuple[str, str | None]:
             return out, err
 
 
+def _parameters(name: str, cluster: str, params: dict) -> tuple[str, list]:
+    """Notebook NAME's parameters cell with PARAMS and the cluster's name appended (those it names), as papermill
+    injects them, and the code cells after it."""
+    import nbformat
+
+    nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    at = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
+    known = {k: v for k, v in {**params, "cluster": cluster}.items() if k in code[at].source}
+    return code[at].source + "\n" + "".join(f"{k} = {v!r}\n" for k, v in known.items()), code[at + 1:]
+
+
 def first_cells(cluster: str, params: dict, times: int) -> dict:
     """Each notebook's first cell after its parameters, alone in a fresh kernel (TIMES kernels per notebook, one
     after another): {notebook: [{"wall", "cpu", "children", "heavy"}, ...]}. The parameters cell runs first with
     PARAMS and the cluster's name, as papermill injects them; the clock runs inside the kernel."""
-    import nbformat
     from jupyter_client.manager import start_new_kernel
 
     got: dict = {}
     for name in NOTEBOOKS:
-        nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        at = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
-        known = {k: v for k, v in {**params, "cluster": cluster}.items() if k in code[at].source}
-        injected = code[at].source + "\n" + "".join(f"{k} = {v!r}\n" for k, v in known.items())
+        injected, after = _parameters(name, cluster, params)
         got[name] = []
         for _ in range(times):
             km, kc = start_new_kernel(kernel_name="python3", cwd=str(notebooks_dir()))
             try:
                 _execute(kc, injected)
                 _execute(kc, _BEFORE)
-                _, err = _execute(kc, code[at + 1].source)
+                _, err = _execute(kc, after[0].source)
                 out, _ = _execute(kc, _AFTER)
             finally:
                 kc.stop_channels()
@@ -215,20 +222,16 @@ def per_cell(cluster: str, params: dict) -> dict:
     """Notebooks 02..05 in order, each in a fresh kernel, cell by cell (the parameters cell first, with PARAMS as
     papermill injects them): {notebook: [{"cell", "wall", "cpu", "children", "heavy", "load"}, ...]}, where
     "cell" is the cell's last line (its shown value)."""
-    import nbformat
     from jupyter_client.manager import start_new_kernel
 
     got: dict = {}
     for name in NOTEBOOKS:
-        nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        at = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
-        known = {k: v for k, v in {**params, "cluster": cluster}.items() if k in code[at].source}
+        injected, after = _parameters(name, cluster, params)
         got[name] = []
         km, kc = start_new_kernel(kernel_name="python3", cwd=str(notebooks_dir()))
         try:
-            _execute(kc, code[at].source + "\n" + "".join(f"{k} = {v!r}\n" for k, v in known.items()))
-            for cell in code[at + 1:]:
+            _execute(kc, injected)
+            for cell in after:
                 _execute(kc, _BEFORE)
                 load = _load()
                 _, err = _execute(kc, cell.source)
