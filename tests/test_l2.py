@@ -178,7 +178,7 @@ def test_answers_before_the_move_end_where_the_host_first_uses_another_mac_not_a
     timeline = pd.DataFrame([{"seconds": s, "answered": ok, "MAC for the IP": m} for s, ok, m in rows])
 
     def moved(answered_after):
-        return Failover("172.18.255.200", "node", "w1", "w2", old, new, 5.9, 5.7, answered_after, 1, 4.2,
+        return Failover("172.18.255.200", "node", "w1", "w2", old, new, 5.9, 5.7, answered_after, 4.2,
                         30.0, "w1", timeline, None)
 
     f = moved(5.6)
@@ -187,6 +187,7 @@ def test_answers_before_the_move_end_where_the_host_first_uses_another_mac_not_a
     assert list(f.answered_before_move["seconds"]) == [0.2, 0.8, 5.0]
     assert f.values()["answered_before_move"] == 3 and f.values()["moved"] == 5.6
     assert f.values()["sent_before_move"] == 4 and f.values()["sent"] == 5  # 0.2 .. 5.6, the first answer through w2
+    assert f.values()["failed"] == 1  # 0.5, of the same requests
     row = f.summary().set_index("").loc["requests answered before that, through the old MAC (of those sent)", "after"]
     assert row == "3 of 4"
     # no request shows another MAC before the first counted answer (which went through the new announcer):

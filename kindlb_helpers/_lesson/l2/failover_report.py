@@ -51,7 +51,8 @@ class Failover:
     announced_after: float
     garp_after: float | None
     answered_after: float
-    failed_requests: int
+    #: how many of :attr:`until_answered` went unanswered (derived from ``timeline``)
+    failed_requests: int = field(init=False)
     unanswered_seconds: float
     healthy_after: float
     back_to: str | None
@@ -66,6 +67,15 @@ class Failover:
     answered_via: str | None = None
     #: the Service's other addresses (``also``): per address, ``answered_after`` (s) and its ``timeline``
     others: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.failed_requests = int((~self.until_answered["answered"]).sum())
+
+    @property
+    def until_answered(self) -> pd.DataFrame:
+        """The requests sent from the failure until the first answer through a node announcing the IP."""
+        t = self.timeline
+        return t[t["seconds"].between(0, self.answered_after)]
 
     @property
     def moved_at(self) -> float:
@@ -132,7 +142,7 @@ class Failover:
                 "pods_on_failed": list(self.pods_on_failed), "garp_macs": garp_macs,
                 "capture": self.arp.attrs.get("via") if self.arp is not None else None,
                 "answered_via": self.answered_via,
-                "sent": int(self.timeline["seconds"].between(0, self.answered_after).sum()),
+                "sent": len(self.until_answered),
                 "moved": round(self.moved_at, 1), "sent_before_move": len(self.sent_before_move),
                 "answered_before_move": len(self.answered_before_move)}
 

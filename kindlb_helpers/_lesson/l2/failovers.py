@@ -201,8 +201,6 @@ def _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before,
                      "node with that MAC": mac_of.get(a.mac or ""), "announcer (cluster)": who[-1] if who else before})
     timeline = pd.DataFrame(rows, columns=["seconds", "answered", "MAC for the IP", "node with that MAC",
                                            "announcer (cluster)"])
-    during = timeline[(timeline["seconds"] >= 0) & (timeline["seconds"] <= answered)]
-    failed = int((~during["answered"]).sum())
     gaps, last_ok = [0.0], 0.0
     for t, ok in zip(timeline["seconds"], timeline["answered"]):
         if t < 0:
@@ -234,6 +232,6 @@ def _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before,
     hood = _hood.Hood(f"fail over {ip}: {FAILOVER_MODES[mode]}", steps)
     capture_text = f"{arp.attrs['via']}: {arp.attrs['why']}" if arp is not None else ""
     return Failover(ip, mode, before, after, mac_before, mac_after, round(announced, 1),
-                    None if garp is None else round(garp, 1), round(answered, 1), failed, round(max(gaps), 1),
+                    None if garp is None else round(garp, 1), round(answered, 1), round(max(gaps), 1),
                     round(healthy_after, 1), back, timeline, arp, capture_text, hood, mac_of.get(last_mac or ""),
                     pods_on_failed, mac_of.get(mac_after or ""), others)
