@@ -31,13 +31,15 @@ from .._core.manifests import NAMESPACE
 PREFIX = "ex-"
 #: The ConfigMap the ConfigMap era reads (metallb-system/config); the one object not named ex-*.
 CONFIGMAP = ("ConfigMap", NAMESPACE, "config")
+#: The fix for a MetalLB object written outside MetalLB's namespace (the webhook's refusal, or our own).
+IN_NAMESPACE = f"add `namespace: {NAMESPACE}` under `metadata:`"
 
 _HINTS = [
     (r"no matches for kind|could not find the requested resource|doesn't have a resource type",
      "check `kind:` and `apiVersion:` (spelling and case): `kubectl api-resources` lists what this cluster serves"),
     (r"overlaps? with", "every pool needs addresses no other pool has: `kubectl -n metallb-system get "
                         "ipaddresspools` (ConfigMap era: `get configmap config -o yaml`) shows theirs"),
-    (r"must be created in", "add `namespace: metallb-system` under `metadata:`"),
+    (r"must be created in", IN_NAMESPACE),
     (r"unknown field|strict decoding", "a field name is misspelt or at the wrong indentation: "
                                        "`kubectl explain <kind>.spec` lists the fields"),
     (r"cannot unmarshal|json: cannot|invalid type", "a value has the wrong type (a list where one value goes, "
@@ -142,18 +144,19 @@ def parse(text) -> tuple[list[dict], str | None]:
     return docs, None
 
 
-def _owned(doc: dict) -> str | None:
-    """Why this object is not the learner's to change, or None."""
+def _owned(doc: dict) -> tuple[str, str] | None:
+    """Why this object is not the learner's to apply, and the fix; or None."""
     kind_name, namespace, name = _identity(doc)
     if (kind_name, namespace or "", name) == CONFIGMAP:
         return None
     if (kind_name, name) == (CONFIGMAP[0], CONFIGMAP[2]):
         where = f"namespace {namespace}" if namespace else "no namespace, so it would land in default"
         return (f"configmap/config is MetalLB's configuration only in namespace {CONFIGMAP[1]}, the one place "
-                f"MetalLB reads it; yours has {where}, where MetalLB never looks")
+                f"MetalLB reads it; yours has {where}, where MetalLB never looks", IN_NAMESPACE)
     if not name.startswith(PREFIX):
         return (f"{kind_name.lower()}/{name} is not an exercise object: name yours {PREFIX}... (the others belong "
-                "to the earlier notebooks, and applying would change them)")
+                "to the earlier notebooks, and applying would change them)",
+                "rename it (metadata.name) and apply again")
     return None
 
 
@@ -268,11 +271,9 @@ def apply(kind, text) -> Outcome:
         return Outcome(False, why, "YAML is `key: value` indented with spaces; objects are separated by a line ---",
                        shown)
     for doc in docs:
-        why = _owned(doc)
-        if why:
-            fix = (f"add `namespace: {CONFIGMAP[1]}` under `metadata:`" if why.startswith("configmap/config ")
-                   else "rename it (metadata.name) and apply again")
-            return Outcome(False, why, fix, shown)
+        refused = _owned(doc)
+        if refused:
+            return Outcome(False, *refused, shown)
         if _identity(doc) == CONFIGMAP:
             why = configmap_problem(doc, _current_pools(kind))
             if why:
