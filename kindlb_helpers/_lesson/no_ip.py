@@ -41,6 +41,8 @@ from .exercises.pools import pool_config
 HEALTHY = "healthy"
 #: The ConfigMap era's answer to a deleted ConfigMap: not a failure (yet).
 KEPT = "config kept"
+#: Ready pods that the Service's EndpointSlice does not list yet: not a failure, a moment after a rollout.
+LISTING = "endpoints not listed yet"
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,14 @@ def findings(kind: Kind, service: str, namespace: str = "default") -> list[Findi
         eps: set[str] | None = ready_endpoint_nodes(kind, service, namespace)
     except KindlbError:
         eps = None
-    if eps is not None and not eps:
-        sel = ", ".join(f"{k}={v}" for k, v in (svc.spec.selector or {}).items())
+    sel = ", ".join(f"{k}={v}" for k, v in (svc.spec.selector or {}).items())
+    if eps is not None and not eps and sel and (ready_pods := _ready_pods(kind, namespace, sel)):
+        found.insert(0, Finding(LISTING, f"{service}'s pods ({', '.join(ready_pods)}) are ready, but its "
+                                "EndpointSlice does not list them yet: the EndpointSlice controller follows a pod's "
+                                "readiness within seconds, and until then no speaker announces it "
+                                f"(`kubectl get endpointslices -l kubernetes.io/service-name={service}`). Look again "
+                                "in a few seconds"))
+    elif eps is not None and not eps:
         found.insert(0, Finding("no endpoints", f"{service} selects pods with {sel or 'no selector'}, and no ready pod "
                                 "matches: with no ready endpoint no speaker announces it (no nodeAssigned event) and "
                                 "nothing would answer anyway; `kubectl get endpointslices -l "
@@ -201,6 +209,12 @@ def findings(kind: Kind, service: str, namespace: str = "default") -> list[Findi
                              "pods, and nobody answers ICMP echo for a LoadBalancer address in iptables/nftables mode; "
                              "test with TCP (curl) instead"))
     return found
+
+
+def _ready_pods(kind: Kind, namespace: str, selector: str) -> list[str]:
+    """The names of the ready, not terminating pods that ``selector`` (k=v, ...) matches."""
+    pods = kind.core.list_namespaced_pod(namespace, label_selector=selector.replace(", ", ",")).items
+    return sorted(p.metadata.name for p in pods if not p.metadata.deletion_timestamp and is_ready(p))
 
 
 def reasons(kind: Kind, service: str, namespace: str = "default") -> list[str]:
