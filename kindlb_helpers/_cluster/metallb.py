@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import secrets
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -227,7 +228,11 @@ def _denial(exc: KubeAPIError) -> str:
 
 def pools(kind: Kind) -> list[tuple[str, PoolRange]]:
     """The address ranges MetalLB in this cluster is configured with, as (pool name, range)."""
-    version = installed_version(kind)
+    return _pools_of(kind, installed_version(kind))
+
+
+def _pools_of(kind: Kind, version: str | None) -> list[tuple[str, PoolRange]]:
+    """:func:`pools` for the MetalLB ``version`` installed there (None: not installed, no pools)."""
     if version is None:
         return []
     if release(version).uses_crds:
@@ -267,31 +272,69 @@ def configure(kind: Kind, pool, name: str = "default", timeout: float = 120, aut
     return _hood.Done(f"applied {', '.join(done)}", hood, done, value=objects)
 
 
+#: How many clusters' API servers are asked at once (each read is a few requests, each bounded by its timeout).
+READ_THREADS = 8
+
+
+@dataclass(frozen=True)
+class ClusterPools:
+    """What one kind cluster's MetalLB pools are: ``pools`` as (pool name, range), or None when the cluster could
+    not be read (``why``: its first line, e.g. "no answer in time"); ``version``: its MetalLB (None: none)."""
+
+    cluster: str
+    pools: list[tuple[str, PoolRange]] | None
+    why: str = ""
+    version: str | None = None
+
+
+def read_clusters_pools(clusters: list[str], kubeconfig: str | None = None, *,
+                        timeout: tuple[float, float] = PROBE_TIMEOUT) -> list[ClusterPools]:
+    """Every cluster's MetalLB pools (read-only), in the order given, read in parallel (at most
+    :data:`READ_THREADS` at once): the slowest cluster's time, not their sum.
+
+    Only the context ``kind-<cluster>`` of each is read, from the kubeconfig (nothing is written or switched), and
+    only MetalLB's pool objects (both eras). Each request has a ``timeout`` of (connect, read) seconds and no
+    retries. A cluster that cannot be read (unreachable, no context, MetalLB not readable) comes back with
+    ``pools=None`` and why; any other error is raised, as reading them one by one would.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(name: str) -> ClusterPools:
+        try:
+            kind = connect(name, kubeconfig=kubeconfig, timeout=timeout, retries=0)
+            version = installed_version(kind)
+            return ClusterPools(name, _pools_of(kind, version), version=version)
+        except KindlbError as exc:  # unreachable, no context, or MetalLB not readable
+            return ClusterPools(name, None, str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__)
+
+    if len(clusters) <= 1:
+        return [read(c) for c in clusters]
+    with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(clusters)), thread_name_prefix="kindlb-pools") as pool:
+        return list(pool.map(read, clusters))  # in order; the first error raised in that order
+
+
 def other_clusters_pools(this_cluster: str, clusters: list[str], kubeconfig: str | None = None, *,
                          skipped: list[str] | None = None,
                          timeout: tuple[float, float] = PROBE_TIMEOUT) -> list[Reserved]:
     """Pools that other kind clusters on the same Docker network already use (read-only look).
 
     Only contexts named ``kind-<cluster>`` for clusters whose node containers sit on the kind
-    network are read, and only MetalLB's pool objects. Each request has a ``timeout`` of
-    (connect, read) seconds and no retries, so a cluster that does not answer is left out within
-    a few seconds: its name and why go to ``skipped`` (when given) and to the ``kindlb`` logger.
+    network are read, and only MetalLB's pool objects, all clusters at once
+    (:func:`read_clusters_pools`). Each request has a ``timeout`` of (connect, read) seconds and no
+    retries, so a cluster that does not answer is left out within a few seconds: its name and why
+    go to ``skipped`` (when given) and to the ``kindlb`` logger, in the order of ``clusters``.
     """
     import logging
 
     found: list[Reserved] = []
-    for other in clusters:
-        if other == this_cluster:
-            continue
-        try:
-            k = connect(other, kubeconfig=kubeconfig, timeout=timeout, retries=0)
-            for _, rng in pools(k):
-                found.append(Reserved(f"pool of cluster kind-{other}", rng))
-        except KindlbError as exc:  # unreachable, no context, or MetalLB not readable: nothing to avoid there
-            why = f"kind-{other}: {str(exc).splitlines()[0][:160]}"
+    for read in read_clusters_pools([c for c in clusters if c != this_cluster], kubeconfig, timeout=timeout):
+        if read.pools is None:  # nothing to avoid there
+            why = f"kind-{read.cluster}: {read.why}"
             logging.getLogger("kindlb").info("skipped other cluster %s", why)
             if skipped is not None:
                 skipped.append(why)
+            continue
+        found += [Reserved(f"pool of cluster kind-{read.cluster}", rng) for _, rng in read.pools]
     return found
 
 

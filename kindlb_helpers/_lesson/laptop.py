@@ -1,6 +1,7 @@
 """``kindlb doctor``'s laptop warnings, each with its fix: the kind network, host routes over it (a VPN), Docker's
-memory, another LoadBalancer implementation, Linux's inotify limits. They read Docker, the routing table and
-/proc; none contacts a kube context.
+memory, pools of kind clusters that overlap, another LoadBalancer implementation, Linux's inotify limits. They read
+Docker, the routing table and /proc; only the pool overlap row contacts kube contexts: the ``kind-<name>`` contexts of
+the clusters on the kind network, read-only (:mod:`.doctor_pools`).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from .._cluster.commands import run
 from .._core.errors import CommandTimeout, KindlbError, ToolMissing
+from .doctor_pools import overlap_row
 
 
 def _output(cmd: list[str]) -> tuple[bool, str]:
@@ -310,10 +312,11 @@ def laptop_checks(network: str | None = None, docker: bool = True):
 
 
 def laptop_rows(network: str | None = None, docker: bool = True) -> list[dict]:
-    """Warnings for a learner's laptop, each with its fix: the kind network, VPN routes, Docker's memory,
-    another LoadBalancer implementation, the inotify limits. Reads Docker, the routing table and /proc; no kube
-    context; no pandas (``kindlb doctor`` prints them). DOCKER=False (the doctor found that Docker does not
-    answer): Docker is not asked at all."""
+    """Warnings for a learner's laptop, each with its fix: the kind network, VPN routes, Docker's memory, pools of
+    kind clusters that overlap, another LoadBalancer implementation, the inotify limits. Reads Docker, the routing
+    table and /proc, and (pool overlap) other kind clusters' pools through their kind- contexts only; no pandas
+    (``kindlb doctor`` prints them). DOCKER=False (the doctor found that Docker does not answer): Docker is not
+    asked at all, nor any cluster."""
     rows = []
     if not docker:
         skipped = "skipped: Docker did not answer (see the docker line above)"
@@ -321,6 +324,7 @@ def laptop_rows(network: str | None = None, docker: bool = True) -> list[dict]:
                  for c in ("kind network", "routes", "docker memory")]
     else:
         rows += _docker_laptop_rows(network)
+    rows.append(overlap_row(network, docker=docker))  # reads other clusters' pools: their kind- contexts only
     others = other_load_balancers(docker=docker)
     rows.append({"check": "other load balancer", "ok": not others,
                  "found": "; ".join(others) if others else "no cloud-provider-kind running",
