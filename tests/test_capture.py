@@ -13,6 +13,7 @@ import pytest
 
 from kindlb_helpers._cluster import capture, probe
 from kindlb_helpers._core.errors import KindlbError
+from kindlb_helpers._lesson.tables import captured_frame
 
 pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
 
@@ -101,11 +102,13 @@ def test_host_capture_sees_gratuitous_arp_on_a_bridge_made_here():
         subprocess.run(["docker", "exec", box, "busybox", "arping", "-U", "-c", "3", "-I", "eth0", "10.213.7.2"],
                        capture_output=True, timeout=30)
         time.sleep(0.5)
-        frame = cap.stop()
+        got = cap.stop()
+        frame = captured_frame(got)
     finally:
         if box:
             subprocess.run(["docker", "rm", "-f", box], capture_output=True)
         subprocess.run(["docker", "network", "rm", net], capture_output=True)
+    assert got.via == "host" and got.bridge.startswith("br-") and cap.stop() is got  # plain data, stopped once
     assert frame.attrs["via"] == "host" and frame.attrs["bridge"].startswith("br-")
     assert len(frame) == 3 and frame["gratuitous"].all(), frame
     assert set(frame["sender MAC"]) == {mac} and set(frame["to"]) == {"ff:ff:ff:ff:ff:ff"}

@@ -300,7 +300,7 @@ def test_the_lab_uses_the_core_and_the_cluster_layer_only():
 #: names a concept goes by, each defined (def, class or assignment at a module's top) in one module only
 ONE_HOME = ("to_yaml", "kubectl_args", "one_line", "Route", "FAILURES", "apply", "server_side_apply",
             "rollout_status", "free_addresses", "configmap_pools", "kind_clusters", "CLUSTER_LABEL", "CellFailure",
-            "Shown", "show")
+            "Shown", "show", "ip_of", "ingress_ips", "captured_frame")
 
 
 def test_each_concept_has_one_home():
@@ -348,6 +348,38 @@ def test_the_core_and_the_cluster_layer_build_no_html():
                 found.append(f"{path.name}: import html")
             if isinstance(node, ast.FunctionDef) and node.name == "_repr_html_" and path.name != "views.py":
                 found.append(f"{path.name}:{node.lineno} _repr_html_")
+    assert not found, found
+
+
+#: what builds a table, a figure or a notebook display: the lesson's to import, never the cluster layer's
+DISPLAY_MODULES = ("pandas", "matplotlib", "IPython", "ipywidgets")
+
+
+def test_the_cluster_layer_builds_no_table_or_figure():
+    """Display is the lesson's job: no module of ``_cluster`` imports pandas, matplotlib, IPython or ipywidgets (at
+    its top or inside a function); and the core none but pandas, whose two tables (``objects.extras_table``,
+    ``sipcalc.sipcalc_table``) import it when asked. Captures return records (``capture.Captured``); the lesson
+    makes the table (``tables.captured_frame``)."""
+    found = []
+    for layer, allowed in (("_cluster", ()), ("_core", ("pandas",))):
+        for path in (PKG / layer).rglob("*.py"):
+            for node in ast.walk(_tree(path)):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                         [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+                for n in names:
+                    top = n.split(".")[0]
+                    if top in DISPLAY_MODULES and top not in allowed:
+                        found.append(f"{layer}/{path.relative_to(PKG / layer)}:{node.lineno} imports {n}")
+    assert not found, found
+
+
+def test_a_services_external_address_is_read_in_one_place():
+    """One reader of ``status.loadBalancer.ingress`` (``_cluster/kube/objects.py``: ``ingress``, ``ingress_ips``,
+    ``ip_of``); every other module of the library and the lab asks it, whichever layer it is in."""
+    found = [f"{path.relative_to(PKG.parent)}:{node.lineno}" for path in _library_and_lab()
+             if path != PKG / "_cluster" / "kube" / "objects.py" for node in ast.walk(_tree(path))
+             if isinstance(node, ast.Attribute) and node.attr == "ingress" and isinstance(node.value, ast.Attribute)
+             and node.value.attr == "load_balancer"]
     assert not found, found
 
 

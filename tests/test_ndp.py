@@ -10,10 +10,12 @@ import time
 import pytest
 import yaml
 
-from kindlb_helpers._cluster.capture import packets_frame, read_frames
+from kindlb_helpers._cluster.capture import Captured, packet_records, read_frames
 from kindlb_helpers._cluster.ndp import NeighbourCapture, parse_frame, parse_ndp
 from kindlb_helpers._core.errors import BadInput
+from kindlb_helpers._core.hood import Hood, Step
 from kindlb_helpers._core.objects import kind_config
+from kindlb_helpers._lesson.tables import captured_frame
 
 NODE = "02:42:ac:13:00:03"
 CLIENT = "02:42:ac:13:00:09"
@@ -103,8 +105,21 @@ def test_the_one_reader_loop_hands_on_frames_until_stopped():
     b.close()
 
 
-def test_packets_frame_counts_seconds_from_the_origin():
-    frame = packets_frame([{"t": 10.25, "op": "reply"}, {"t": 11.0004, "op": "request"}], 10.0, ["seconds", "op"],
-                          via="host", why="root")
-    assert frame.to_dict("records") == [{"seconds": 0.25, "op": "reply"}, {"seconds": 1.0, "op": "request"}]
-    assert frame.attrs == {"via": "host", "why": "root"}
+def test_packet_records_count_seconds_from_the_origin():
+    records = packet_records([{"t": 10.25, "op": "reply"}, {"t": 11.0004, "op": "request"}], 10.0)
+    assert records == [{"seconds": 0.25, "op": "reply"}, {"seconds": 1.0, "op": "request"}]
+
+
+def test_the_lesson_makes_the_capture_table():
+    """The cluster layer returns plain records; the lesson's table has the capture's columns in their order (a
+    field a packet lacks is empty), and its attrs say how and where it listened, with the hood ``kh.show`` adds."""
+    hood = Hood("ARP from 10.0.0.1", [Step("sudo tcpdump -l -eni br-x 'arp src host 10.0.0.1'")])
+    got = Captured([{"seconds": 0.25, "op": "reply", "sender IP": "10.0.0.1"}, {"seconds": 1.0, "op": "request"}],
+                   ["seconds", "op", "sender IP", "gratuitous"], "host", "root", "br-x", hood)
+    frame = captured_frame(got)
+    assert list(frame.columns) == ["seconds", "op", "sender IP", "gratuitous"] and len(frame) == 2
+    assert frame["op"].tolist() == ["reply", "request"] and frame["sender IP"].isna().tolist() == [False, True]
+    assert frame.attrs == {"via": "host", "why": "root", "bridge": "br-x", "hood": hood}
+    empty = captured_frame(Captured([], ["seconds", "op"], "off", "not captured: no root", "br-x", hood))
+    assert list(empty.columns) == ["seconds", "op"] and empty.empty and empty.attrs["via"] == "off"
+    assert captured_frame(got) is not captured_frame(got)  # a fresh table each time: adding a column changes no other

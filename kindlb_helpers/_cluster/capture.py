@@ -12,6 +12,9 @@ Two ways to listen, and the result says which one it used:
 
 Both see the *broadcast* ARP packets on the segment, which is what a gratuitous ARP is: a speaker that
 takes over an IP tells everybody "IP is at my MAC" without being asked.
+
+A capture returns plain data (:class:`Captured`: one record per packet); the lesson layer makes its table
+(``_lesson/tables.captured_frame``).
 """
 from __future__ import annotations
 
@@ -26,8 +29,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
-
-import pandas as pd
 
 from .._core import hood as _hood
 from .._core.errors import BadInput, KindlbError
@@ -126,36 +127,51 @@ def read_frames(sock: socket.socket, stop: threading.Event, size: int, take: Cal
             take(frame)
 
 
-def packets_frame(packets: list[dict], zero: float, columns: list[str], **attrs) -> pd.DataFrame:
-    """Captured packets (each with ``t``, a ``time.monotonic()``) as a frame of COLUMNS, ``seconds`` after ZERO;
-    ATTRS go into its ``attrs``."""
-    rows = [{"seconds": round(p["t"] - zero, 3), **{k: v for k, v in p.items() if k != "t"}} for p in packets]
-    frame = pd.DataFrame(rows, columns=columns)
-    frame.attrs.update(attrs)
-    return frame
+def packet_records(packets: list[dict], zero: float) -> list[dict]:
+    """Captured packets (each with ``t``, a ``time.monotonic()``) as records: ``seconds`` after ZERO (to the ms),
+    then the packet's fields.
+
+    >>> packet_records([{"t": 10.25, "op": "reply"}], 10.0)
+    [{'seconds': 0.25, 'op': 'reply'}]
+    """
+    return [{"seconds": round(p["t"] - zero, 3), **{k: v for k, v in p.items() if k != "t"}} for p in packets]
+
+
+@dataclass(frozen=True)
+class Captured:
+    """What a capture saw, as plain data: one record per packet (``seconds``, then the fields of ``columns``), how
+    it listened (``via``: ``"host"``, ``"node"`` or ``"off"``; ``why``), on which bridge, and the command lines
+    that capture the same (``hood``). The lesson layer makes the table of it."""
+
+    records: list[dict] = field(repr=False)
+    columns: list[str] = field(repr=False)
+    via: str
+    why: str
+    bridge: str
+    hood: _hood.Hood = field(repr=False)
 
 
 class Listening:
-    """What ARP's and NDP's captures share: stopping (once) into a frame of their COLUMNS, and the ``with`` block
-    (started on entry, stopped on exit). A capture has ``packets``, ``_stop``, ``_thread``, ``_frame``, ``_started``,
-    ``used``, ``why``, ``_bridge``, ``steps()`` and ``frame_columns`` (a class attribute); ``_release()`` ends what
-    else it started."""
+    """What ARP's and NDP's captures share: stopping (once) into a :class:`Captured` of their columns, and the
+    ``with`` block (started on entry, stopped on exit). A capture has ``packets``, ``_stop``, ``_thread``,
+    ``_captured``, ``_started``, ``used``, ``why``, ``_bridge``, ``steps()`` and ``columns`` (a class attribute);
+    ``_release()`` ends what else it started."""
 
     def _release(self) -> None:
         """End what the capture started besides its reader thread (nothing, unless it says otherwise)."""
 
-    def stop(self, origin: float | None = None) -> pd.DataFrame:
-        """Stop listening; the packets as a frame, ``seconds`` after ``origin`` (a ``time.monotonic()``;
-        default the start). ``attrs``: ``via``, ``why``, ``bridge``, ``hood``. A second call returns the first's."""
-        if self._frame is not None:
-            return self._frame
+    def stop(self, origin: float | None = None) -> Captured:
+        """Stop listening; the packets, ``seconds`` after ``origin`` (a ``time.monotonic()``; default the start),
+        with how and where they were captured. A second call returns the first's."""
+        if self._captured is not None:
+            return self._captured
         self._stop.set()
         self._release()
         if self._thread is not None:
             self._thread.join(5)
-        self._frame = packets_frame(self.packets, self._started if origin is None else origin, self.frame_columns,
-                                    via=self.used, why=self.why, bridge=self._bridge, hood=self.steps())
-        return self._frame
+        self._captured = Captured(packet_records(self.packets, self._started if origin is None else origin),
+                                  list(self.columns), self.used, self.why, self._bridge, self.steps())
+        return self._captured
 
     def __enter__(self):
         return self.start()
@@ -174,7 +190,7 @@ class ArpCapture(Listening):
     ``time.monotonic()`` it arrived at; :meth:`stop` counts ``seconds`` from ``origin`` (default: the start).
     """
 
-    frame_columns = COLUMNS  # what stop() returns (a class attribute, not a field)
+    columns = COLUMNS  # the fields of each record stop() returns (a class attribute, not a field)
 
     ip: str
     via: str = "auto"
@@ -188,7 +204,7 @@ class ArpCapture(Listening):
     _proc: object = field(default=None, init=False, repr=False)
     _bridge: str = field(default="", init=False, repr=False)
     _started: float = field(default=0.0, init=False, repr=False)
-    _frame: pd.DataFrame | None = field(default=None, init=False, repr=False)
+    _captured: Captured | None = field(default=None, init=False, repr=False)
 
     def start(self) -> "ArpCapture":
         if self.via not in ("auto", "host", "node"):

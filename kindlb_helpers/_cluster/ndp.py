@@ -9,7 +9,8 @@ without being asked: an *unsolicited* NA (Solicited flag clear, Override flag se
 ``tcpdump -eni br-xxxx`` does; it needs root or ``CAP_NET_RAW``), in promiscuous mode for the socket's
 life, so that it also sees the unicast answers between two containers. It keeps every NS/NA whose target
 is one of the IPv6 addresses it watches, and every ARP packet whose sender is one of the IPv4 ones, in
-one table: the same failover seen in both families.
+one table: the same failover seen in both families. Its :meth:`~.capture.Listening.stop` returns plain data
+(:class:`~.capture.Captured`); the lesson layer makes the table.
 """
 from __future__ import annotations
 
@@ -20,11 +21,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from .._core import hood as _hood
 from .._core.errors import BadInput, KindlbError
-from .capture import Listening, bridge_name, host_can_capture, parse_arp, read_frames
+from .capture import Captured, Listening, bridge_name, host_can_capture, parse_arp, read_frames
 
 ETH_P_ALL = 0x0003
 ETH_P_IPV6 = 0x86DD
@@ -123,7 +122,7 @@ class NeighbourCapture(Listening):
     ``time.monotonic()`` it arrived at; :meth:`stop` counts ``seconds`` from ``origin`` (default: the start).
     """
 
-    frame_columns = COLUMNS  # what stop() returns (a class attribute, not a field)
+    columns = COLUMNS  # the fields of each record stop() returns (a class attribute, not a field)
 
     ips: tuple
     via: str = "auto"
@@ -135,7 +134,7 @@ class NeighbourCapture(Listening):
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _bridge: str = field(default="", init=False, repr=False)
     _started: float = field(default=0.0, init=False, repr=False)
-    _frame: pd.DataFrame | None = field(default=None, init=False, repr=False)
+    _captured: Captured | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.ips, (str, ipaddress.IPv4Address, ipaddress.IPv6Address)):

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._cluster import rollout as _rollout
 from .._cluster.containers import PROBE_IMAGE, fetch_in_network  # noqa: F401  (re-exported: the container route)
-from .._cluster.kube import Kind, delete_if_there, events_for, server_side_apply
+from .._cluster.kube import Kind, delete_if_there, events_for, ip_of, server_side_apply
 from .._cluster.metallb import POOL_ANNOTATION, POOL_ANNOTATIONS, pools  # noqa: F401
 from .._cluster.waits import Watch, ticks, wait_until
 from .._core import hood as _hood
@@ -95,14 +95,9 @@ def external_ip(kind: Kind, name: str = "nginx", namespace: str = "default") -> 
     return _resolve(kind, kind.core.read_namespaced_service(name, namespace))
 
 
-def _ingress_ip(svc) -> str | None:
-    ingress = (svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None) or []
-    return next((i.ip for i in ingress if i.ip), None)
-
-
 def _resolve(kind: Kind, svc) -> ExternalIP | None:
     """The Service's address with the MetalLB pool (and range) it lies in."""
-    text = _ingress_ip(svc)
+    text = ip_of(svc)
     if text is None:
         return None
     ip = ipaddress.ip_address(text)
@@ -126,7 +121,7 @@ def wait_external_ip(kind: Kind, name: str = "nginx", namespace: str = "default"
 
     def check() -> tuple[bool, str]:
         svc = kind.core.read_namespaced_service(name, namespace)
-        ip = _ingress_ip(svc)
+        ip = ip_of(svc)
         if ip is None:
             return False, "EXTERNAL-IP <pending>"
         seen[:] = [svc, time.monotonic() - start]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._cluster.kube import Kind, events_for, get_or_none, is_ready
+from .._cluster.kube import Kind, events_for, get_or_none, ip_of, is_ready  # ip_of: the one reader, re-exported
 from .._cluster.metallb import (
     controller_loaded_config,
     installed_version,
@@ -51,12 +51,6 @@ class Finding:
 
     key: str
     text: str
-
-
-def ip_of(svc) -> str | None:
-    """The Service's external address, or None."""
-    ing = (svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None) or []
-    return next((i.ip for i in ing if i.ip), None)
 
 
 def findings(kind: Kind, service: str, namespace: str = "default") -> list[Finding]:

@@ -1,15 +1,20 @@
-"""DataFrame views of cluster objects, with the columns (and values) kubectl prints, and of the kind network."""
+"""DataFrame views of cluster objects, with the columns (and values) kubectl prints, of the kind network, and of the
+packets captured on its bridge."""
 from __future__ import annotations
 
 import datetime as dt
 import html
 from dataclasses import fields
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .._cluster.dockernet import KindNetwork, kind_network
-from .._cluster.kube import Kind
+from .._cluster.kube import Kind, ingress
 from .._core import hood as _hood
+
+if TYPE_CHECKING:
+    from .._cluster.capture import Captured
 
 NODE_COLUMNS = ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP",
                 "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]
@@ -98,8 +103,7 @@ def _ports(svc) -> str:
 
 
 def _external(svc) -> str:
-    ingress = (svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None) or []
-    ips = [i.ip or i.hostname for i in ingress if i.ip or i.hostname] + list(svc.spec.external_ips or [])
+    ips = [i.ip or i.hostname for i in ingress(svc) if i.ip or i.hostname] + list(svc.spec.external_ips or [])
     if ips:
         return ",".join(ips)
     if svc.spec.type == "LoadBalancer":
@@ -185,6 +189,14 @@ def endpoints_frame(net: KindNetwork) -> pd.DataFrame:
     rows = [{"name": e.name, "cluster": e.cluster or "", "role": e.role or "",
              "ipv4": str(e.ipv4 or ""), "ipv6": str(e.ipv6 or "")} for e in net.endpoints]
     return pd.DataFrame(rows, columns=["name", "cluster", "role", "ipv4", "ipv6"])
+
+
+def captured_frame(captured: Captured) -> pd.DataFrame:
+    """A capture's packets (ARP, or NDP and ARP) as a table of its columns; ``attrs``: ``via``, ``why``, ``bridge``
+    and ``hood`` (the ``tcpdump`` or ``nft`` lines that capture the same, which :func:`~.render.show` adds)."""
+    frame = pd.DataFrame(captured.records, columns=captured.columns)
+    frame.attrs.update(via=captured.via, why=captured.why, bridge=captured.bridge, hood=captured.hood)
+    return frame
 
 
 class ShownNetwork(KindNetwork):

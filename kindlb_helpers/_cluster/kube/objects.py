@@ -1,4 +1,5 @@
-"""Objects: server-side apply (idempotent), delete, read or delete ignoring 404, what is served, events."""
+"""Objects: server-side apply (idempotent), delete, read or delete ignoring 404, what is served, events, and a
+Service's external addresses as the API has them (the one reader of ``status.loadBalancer.ingress``)."""
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -90,6 +91,22 @@ def events_for(kind: Kind, name: str, namespace: str, kinds: tuple[str, ...] = (
         if e.involved_object.kind in kinds
     ]
     return sorted(out, key=lambda e: (e["time"] is None, e["time"] or 0))
+
+
+def ingress(svc) -> list:
+    """A Service's ``status.loadBalancer.ingress`` entries (each with ``ip`` or ``hostname``), in the API's order; []
+    while it has none: the one place that reads them."""
+    return list((svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None) or [])
+
+
+def ingress_ips(svc) -> list[str]:
+    """A Service's external addresses, in the API's order (a dual-stack Service has one per family)."""
+    return [i.ip for i in ingress(svc) if i.ip]
+
+
+def ip_of(svc) -> str | None:
+    """A Service's external address (the first, of either family), or None while it has none."""
+    return next(iter(ingress_ips(svc)), None)
 
 
 def get_or_none(call, *args, **kwargs):

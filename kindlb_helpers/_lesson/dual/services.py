@@ -10,7 +10,15 @@ import time
 import pandas as pd
 import yaml
 
-from ..._cluster.kube import Kind, connect, delete_if_there, events_for, kind_clusters, server_side_apply
+from ..._cluster.kube import (
+    Kind,
+    connect,
+    delete_if_there,
+    events_for,
+    ingress_ips,
+    kind_clusters,
+    server_side_apply,
+)
 from ..._cluster.metallb import NAMESPACE, apply_pool, configmap_pools, installed_version
 from ..._cluster.waits import ticks
 from ..._core import hood as _hood
@@ -46,8 +54,7 @@ def policy_objects(app: str = "nginx", namespace: str = "default", port: int = 8
 
 
 def _row(kind: Kind, svc) -> dict:
-    ingress = [i.ip for i in ((svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer
-                               else None) or []) if i.ip]
+    ingress = ingress_ips(svc)
     events = events_for(kind, svc.metadata.name, svc.metadata.namespace, uid=svc.metadata.uid)
     return {"Service": svc.metadata.name, "ipFamilyPolicy": svc.spec.ip_family_policy,
             "ipFamilies": ",".join(svc.spec.ip_families or []), "CLUSTER-IPs": ",".join(svc.spec.cluster_ips or []),
@@ -76,8 +83,7 @@ def expose(kind: Kind, app: str = "nginx", namespace: str = "default", port: int
     done = False
     for _ in ticks(max(timeout, 0.5), every=0.5):  # a table either way: a Service still <pending> is shown so
         svcs = [kind.core.read_namespaced_service(n, namespace) for n in names]
-        done = all(len([i for i in ((s.status.load_balancer.ingress if s.status and s.status.load_balancer
-                                     else None) or []) if i.ip]) >= len(s.spec.ip_families or [1]) for s in svcs)
+        done = all(len(ingress_ips(s)) >= len(s.spec.ip_families or [1]) for s in svcs)
         if done:
             break
     frame = services_table(kind, names, namespace)

@@ -24,6 +24,7 @@ from ..._core.errors import BadInput, KindlbError
 from ..._core.objects import http_url
 from ..l2.announce import current_announcer
 from ..l2.neigh import checked_ip, mac_to_node
+from ..tables import captured_frame
 
 
 def _holds(ip: str) -> bool:
@@ -132,12 +133,9 @@ def first_contact(kind: Kind, ip, name: str, namespace: str = "default", image: 
         out = run(argv, what="a new client on the kind network", timeout=90, check=False,
                   hint="is Docker answering? (`docker ps`)")
         time.sleep(0.5)
-        frame = cap.stop()
+        frame = captured_frame(cap.stop())
     mac, _, neigh = (out.stdout or "").partition("--neigh")
     client_mac = mac.strip().lower() or None
-    attrs = dict(frame.attrs)
-    frame = frame.copy()
-    frame.attrs.update(attrs)
     frame.insert(4, "node", frame["sender MAC"].map(lambda m: mac_of.get(m) or ("the new client" if m == client_mac
                                                                                    else None)))
     hood = _hood.Hood(f"a new client asks for {ip}", [

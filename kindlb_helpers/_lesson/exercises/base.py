@@ -11,7 +11,7 @@ import html
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ..._cluster.kube import Kind, events_for, get_or_none
+from ..._cluster.kube import Kind, events_for, get_or_none, ip_of
 from ..._cluster.waits import Watch, wait_until
 from ..._core import hood as _hood
 from ..._core.errors import KindlbError, WaitTimeout
@@ -313,10 +313,7 @@ class Exercise:
             raise KindlbError(f"{typo} (`kubectl get service {name} -o yaml`, metadata.annotations)")
         return svc
 
-    @staticmethod
-    def _ip(svc) -> str | None:
-        ing = (svc.status.load_balancer.ingress if svc.status and svc.status.load_balancer else None) or []
-        return next((i.ip for i in ing if i.ip), None)
+    _ip = staticmethod(ip_of)  # the Service's external address, or None (the one reader)
 
     def _events(self, svc) -> list[dict]:
         return events_for(self.kind, svc.metadata.name, "default", uid=svc.metadata.uid)

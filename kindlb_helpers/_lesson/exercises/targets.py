@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from ..._cluster.kube import Kind, get_or_none
+from ..._cluster.kube import Kind, get_or_none, ingress_ips
 from ..._core.errors import KindlbError
 from ..._core.release import Release
 from ..._core.versions import NGINX_ONLINE_IMAGE
@@ -46,9 +46,8 @@ def targets(kind: Kind, fresh: bool = False) -> Targets:
     cfg = pool_config(kind)
     if "default" not in cfg:
         raise KindlbError("there is no pool 'default': run notebook 03_address_pool first")
-    used = {i.ip for s in kind.core.list_service_for_all_namespaces().items
-            if not s.metadata.name.startswith(PREFIX)
-            for i in ((s.status.load_balancer.ingress if s.status and s.status.load_balancer else None) or [])}
+    used = {a for s in kind.core.list_service_for_all_namespaces().items
+            if not s.metadata.name.startswith(PREFIX) for a in ingress_ips(s)}
     top = [str(a) for r in reversed(to_ranges(cfg["default"]["addresses"]))
            for a in (ipaddress.ip_address(int(r.last) - i) for i in range(min(r.size, 64))) if str(a) not in used]
     if len(top) < 2:

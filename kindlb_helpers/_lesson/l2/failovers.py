@@ -16,6 +16,7 @@ from ..._core import hood as _hood
 from ..._core.errors import BadInput, KindlbError, WaitTimeout
 from ..._core.manifests import NAMESPACE
 from ..._core.objects import http_url
+from ..tables import captured_frame
 from .announce import SPEAKER_LABEL, app_pods_by_node, current_announcer, speaker_pods
 from .failover_report import FAILOVER_LIMIT, FAILOVER_MODES, Failover
 from .neigh import checked_ip, checked_via, mac_to_node, neighbours, node_macs
@@ -191,7 +192,7 @@ def _measure(kind, ip, name, namespace, timeout, via, image, port, mode, before,
                             [{"seconds": round(a.t - t0, 2), "answered": a.ok, "MAC for the IP": a.mac,
                               "node with that MAC": mac_of.get(a.mac or "")} for a in got],
                             columns=["seconds", "answered", "MAC for the IP", "node with that MAC"])}
-    arp = cap.stop(origin=t0) if cap else None
+    arp = captured_frame(cap.stop(origin=t0)) if cap else None
     if arp is not None:
         arp.insert(3, "node", arp["sender MAC"].map(mac_of))
     rows = []
