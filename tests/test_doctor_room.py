@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -50,15 +52,76 @@ def doctor(*args: str, env: dict) -> tuple[subprocess.CompletedProcess, float, d
     return r, took, rows
 
 
-def test_a_docker_that_never_answers_is_reported_within_6_s(silent_listener):
-    """The bound is 6 s in all. The same doctor against a Docker that refuses at once is the machine's own cost
-    (starting Python, kind and kubectl); a hung Docker may add one bounded wait to it and nothing more, so on a
-    machine too busy for 6 s (2 cores shared by many test runs) the test still says no to a second wait."""
+@pytest.fixture
+def hung_docker():
+    """A loopback TCP port that accepts and never sends a byte (a hung Docker), and what it saw: for each connection,
+    when it was accepted and when the client closed it (None while open), on this process's monotonic clock."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(50)
+    srv.settimeout(0.2)
+    seen: list[list] = []
+    stop = threading.Event()
+
+    def hold(c: socket.socket, row: list) -> None:
+        c.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                if not c.recv(4096):  # the client gave up and closed: EOF
+                    row[1] = time.monotonic()
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                row[1] = time.monotonic()
+                break
+        c.close()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                c = srv.accept()[0]
+            except OSError:
+                continue
+            row = [time.monotonic(), None]
+            seen.append(row)
+            threading.Thread(target=hold, args=(c, row), daemon=True).start()
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        yield srv.getsockname()[1], seen
+    finally:
+        stop.set()
+        t.join(2)
+        srv.close()
+
+
+def test_a_docker_that_never_answers_is_reported_within_6_s(hung_docker):
+    """The doctor asks the hung Docker once, gives up after its read timeout, and asks Docker nothing more; the
+    run takes one bounded wait more than the same doctor against a Docker that refuses at once (the machine's own
+    cost: starting Python and its checks), so 6 s in all where that cost is under 2.4 s.
+
+    What the listener saw decides the count and the wait, whatever the load: a second ask (the 21-22 s doctor
+    asked once per Docker-reading check) is a second connection; a longer wait is a longer hold. The wall clock
+    only says no to a wait elsewhere (not on Docker); its margin is half the refusing run's own time, since two
+    runs of the same program one after the other on a loaded 2-core machine differ by the load's swing, which
+    scales with the run (0.6 s at least: the margin the quiet machine needed)."""
+    from kindlb_helpers._cluster.kube.client import PROBE_TIMEOUT
+
+    port, seen = hung_docker
     _, base, _ = doctor("--cluster", CLUSTER, env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
-    r, took, rows = doctor("--cluster", CLUSTER, env={"DOCKER_HOST": f"tcp://127.0.0.1:{silent_listener}"})
-    said = f"kindlb doctor took {took:.1f} s against a Docker that never answers ({base:.1f} s when it refuses)"
-    assert took - base <= 3.6, f"{said}\n{r.stdout}"  # the Docker check's one wait: 3 s, then nothing asks Docker
-    assert took <= 6 or base > 2.4, f"{said}\n{r.stdout}"
+    r, took, rows = doctor("--cluster", CLUSTER, env={"DOCKER_HOST": f"tcp://127.0.0.1:{port}"})
+    held = [round(closed - accepted, 2) if closed else None for accepted, closed in seen]
+    said = (f"kindlb doctor took {took:.1f} s against a Docker that never answers ({base:.1f} s when it refuses); "
+            f"the Docker saw {len(seen)} connection(s), held {held} s\n{r.stdout}")
+    assert len(seen) == 1, said  # one ask; nothing after it asks Docker
+    (wait,) = held
+    read = PROBE_TIMEOUT[1]  # connecting to a listening port succeeds at once: the read timeout is the wait
+    # closed once its timeout ran out; 1.5 s for the client to get the CPU back at the timer on a loaded machine
+    assert wait is not None and wait <= read + 1.5, said
+    assert took - base <= wait + max(0.6, 0.5 * base), said
+    assert took <= 6 or took - wait > 2.4, said  # over 6 s only where the run's own work, all but the wait, took that
     assert r.returncode == 1, r.stdout + r.stderr
     assert rows["docker"]["mark"] == "FIX" and "did not answer" in rows["docker"]["found"]
     for check in ("bundle", "cluster", "context", "metallb"):
