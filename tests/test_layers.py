@@ -317,6 +317,23 @@ def test_each_concept_has_one_home():
     assert {n: h for n, h in homes.items() if len(h) > 1} == {}, homes
 
 
+def test_each_pin_constant_is_its_own_key():
+    """``versions.py`` names each pin it offers as a constant after its key in ``versions.env`` (``X: str =
+    _PINS["X"]``, typed data that ruff, mypy and readers see), so a copied line cannot give one name another's
+    value; and every such key is in ``versions.env``."""
+    from kindlb_helpers._core.versions import pins
+
+    read = {}
+    for node in _tree(PKG / "_core" / "versions.py").body:
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        if (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id == "_PINS"
+                and isinstance(value.slice, ast.Constant)):
+            target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
+            read[target.id] = value.slice.value
+    assert len(read) >= 10 and {n: k for n, k in read.items() if n != k} == {}
+    assert set(read) <= set(pins()), set(read) - set(pins())
+
+
 def test_kind_clusters_are_listed_one_way():
     """One kind-cluster lister (``_cluster/clusters.py``, Docker's labels): no other code of the library or the lab
     asks the kind program (``kind get clusters``) or filters Docker by the bare cluster label to list them."""
