@@ -148,3 +148,23 @@ def test_clear_pools_pass_and_one_cluster_has_nothing_to_overlap(monkeypatch):
     row = overlap_row("kind")
     assert row["ok"] is True and "no other cluster's pool" in row["found"], row
     assert overlap_row("kind", docker=False)["ok"] is None
+
+
+def test_the_recheck_after_applying_names_only_that_cluster_and_moves_it(monkeypatch):
+    """``kh.doctor.check(cluster, checks=("pool overlap",))`` right after a pool was applied: that cluster's
+    overlaps only, each fixed by moving that cluster's pool (the one that came last), not the other's."""
+    from kindlb_helpers._lesson.doctor import check_environment
+
+    reads = held(**{"kl-a": ("v0.16.1", [("default", "172.18.255.0/24")]),
+                    "kl-b": ("v0.12.1", [("default", "172.18.255.200-172.18.255.210")]),
+                    "kl-c": ("v0.16.1", [("lab", "172.18.254.0/24")])})
+    _network(monkeypatch, [r.cluster for r in reads])
+    monkeypatch.setattr(metallb, "read_clusters_pools", lambda clusters, *a, **k: reads)
+    row = overlap_row("kind", cluster="kl-a")
+    assert row["ok"] is False and row["found"].startswith("pool 'default' of cluster kl-b"), row
+    assert "kubectl --context kind-kl-a -n metallb-system patch ipaddresspool default" in row["fix"], row
+    assert "kind-kl-b" not in row["fix"], row
+    row = overlap_row("kind", cluster="kl-c")
+    assert row["ok"] is True, row  # kl-a and kl-b overlap, but not with kl-c: not kl-c's to fix
+    [checked] = check_environment("kl-a", checks=("pool overlap",)).rows
+    assert checked.check == "pool overlap" and checked.ok is False and "kl-b" in checked.found, checked

@@ -15,6 +15,9 @@ from .._core.errors import BadInput, CommandTimeout, KindlbError, ToolMissing
 from .checks import Checks
 
 CHECKS = ("python", "docker", "kind", "kubectl", "cluster", "context", "metallb")
+#: Asked for by name only: whether the cluster's pools share addresses with another kind cluster's on the network
+#: (reads the kind network from Docker and every cluster's pools on it, their kind- contexts only, read-only).
+ON_REQUEST = ("pool overlap",)
 PACKAGES = ("kubernetes", "docker", "pandas", "ipywidgets", "papermill", "tqdm", "PyYAML")
 
 
@@ -190,31 +193,45 @@ def _metallb(cluster: str) -> tuple[bool, str, str]:
     return ready, f"{version}: {text}", "" if ready else "kubectl -n metallb-system get pods; wait or reinstall"
 
 
+def _pool_overlap(cluster: str) -> tuple[bool | None, str, str]:
+    from .doctor_pools import overlap_row
+
+    row = overlap_row(cluster=cluster)
+    return row["ok"], row["found"], row["fix"]
+
+
 def check_environment(cluster: str = "kindlb", checks: tuple[str, ...] = CHECKS) -> Checks:
     """One row per check: what, ok, what was found, what to do about it (:class:`Checks`).
 
     Only the context ``kind-<cluster>`` is ever contacted, with short timeouts; the kubectl check
     runs ``kubectl version --client`` with an empty kubeconfig, so it contacts nothing. kind's and kubectl's
     versions are remembered on disk while their program files stay the same (:func:`_remembered`). Unknown
-    check names are refused. Later checks are skipped (not failed) when an earlier one they need has failed.
+    check names are refused; ``"pool overlap"`` (:data:`ON_REQUEST`) runs only when named, and reads the other
+    kind clusters' pools too (their kind- contexts, read-only). Later checks are skipped (not failed) when an
+    earlier one they need has failed.
     Docker and the API server are asked with the standard library (:mod:`~kindlb_helpers._cluster.quick`):
     the check imports neither the Docker SDK, nor the kubernetes client's typed APIs, nor pandas.
     """
     funcs = {"python": _python, "docker": _docker, "kind": _kind, "kubectl": lambda: _kubectl(cluster),
              "cluster": lambda: _cluster(cluster), "context": lambda: _context(cluster),
-             "metallb": lambda: _metallb(cluster)}
-    needs = {"cluster": ("docker", "kind"), "context": ("cluster",), "metallb": ("context",)}
+             "metallb": lambda: _metallb(cluster), "pool overlap": lambda: _pool_overlap(cluster)}
+    needs = {"cluster": ("docker", "kind"), "context": ("cluster",), "metallb": ("context",),
+             "pool overlap": ("docker",)}
     if isinstance(checks, str):
         checks = (checks,)
     unknown = [c for c in checks if c not in funcs]
     if unknown:
-        raise BadInput(f"unknown check(s) {', '.join(map(repr, unknown))}: choose from {', '.join(CHECKS)}")
+        raise BadInput(f"unknown check(s) {', '.join(map(repr, unknown))}: choose from "
+                       f"{', '.join(CHECKS + ON_REQUEST)}")
     # the checks wait on processes and sockets, not on each other: run them side by side (a check
     # whose prerequisite failed is still reported as skipped, as if it had never run)
     from concurrent.futures import ThreadPoolExecutor
 
     # the modules the checks import, here first: two threads must not start the same import
     from .._cluster import kube, metallb, quick  # noqa: F401
+    if "pool overlap" in checks:
+        from .._cluster import dockernet, network  # noqa: F401
+        from . import doctor_pools  # noqa: F401
 
     futures: dict = {}
     if "docker" in checks:  # `kind get clusters` against a Docker that never answers would wait the command's

@@ -36,11 +36,15 @@ def move_command(overlap: PoolOverlap, network: str, crds: bool) -> str:
             "-n metallb-system edit configmap config")
 
 
-def overlap_row(network: str | None = None, docker: bool = True) -> dict:
+def overlap_row(network: str | None = None, docker: bool = True, cluster: str | None = None) -> dict:
     """The "pool overlap" row: ok True when the pools of every kind cluster on the network were read and no two
     clusters share an address; False (a warning) naming each pair, the shared range and the fix; None when there
     was nothing to read or some cluster could not be read (named, with why) and no overlap was found among the rest.
-    DOCKER=False: Docker is not asked (nor any cluster)."""
+    DOCKER=False: Docker is not asked (nor any cluster).
+
+    CLUSTER: only the overlaps of that cluster's pools count, and the fix moves that cluster's pool (the re-check
+    right after it applied its pool: of two clusters that planned at once, the one that applied last sees the other's
+    pool here, since both were stored before it read)."""
     if not docker:
         return _row(None, "skipped: Docker did not answer (see the docker line above)")
     from .._cluster.dockernet import kind_network, kind_network_name
@@ -64,6 +68,9 @@ def overlap_row(network: str | None = None, docker: bool = True) -> dict:
     not_read = [r for r in reads if r.pools is None]
     unread = "; not read: " + "; ".join(f"kind-{r.cluster} ({r.why})" for r in not_read) if not_read else ""
     overlaps = pool_overlaps(held)
+    if cluster is not None:  # that cluster's overlaps, each with it second: the one the fix moves
+        overlaps = [o if o.b.cluster == cluster else PoolOverlap(o.b, o.a, o.shared) for o in overlaps
+                    if cluster in (o.a.cluster, o.b.cluster)]
     if not overlaps:
         read = [r for r in reads if r.pools is not None]
         summary = ", ".join(f"{r.cluster} " + (" ".join(rng.as_cidr_or_range() for _, rng in r.pools) or "(none)")
