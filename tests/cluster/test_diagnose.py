@@ -11,7 +11,8 @@ import pytest
 import kindlb_helpers as kh
 from kindlb_helpers._cluster import kube, metallb
 from kindlb_helpers._cluster.waits import wait_until
-from kindlb_helpers._lesson.no_ip import findings
+from kindlb_helpers._core.objects import nginx_objects
+from kindlb_helpers._lesson.no_ip import LISTING, findings
 
 from _lesson_setup import own_pool, with_metallb
 
@@ -89,6 +90,66 @@ def test_missing_l2advertisement_is_named(tiny_pool, cluster):
                                     "spec": a.get("spec") or {}} for a in others])
 
 
+def test_ready_pods_not_yet_listed_are_told_from_a_selector_that_matches_nothing(cluster):
+    """The gap between a ready pod and the EndpointSlice that lists it, held open on purpose: the controller manager
+    (which runs the EndpointSlice controller) is paused while a Service for an already ready pod gets its address
+    from MetalLB. The diagnosis says the pods are ready and not listed yet, not "no endpoints"; its near miss, a
+    Service whose selector matches nothing, still gets "no endpoints"; resumed, the listing comes and the first
+    verdict goes. Each state is read raw with kubectl first."""
+    k = with_metallb(cluster)["k"]
+    with own_pool(k, "kindlb-early", 2) as own:
+        held_open(k, own["namespace"], own["pool"], cluster["params"].get("image", kh.app.DEFAULT_IMAGE))
+
+
+def held_open(k, ns: str, pool: str, image: str) -> None:
+    deployment, service = nginx_objects("early", ns, image, 1, 80, pool)
+    tpl = deployment["spec"]["template"]
+    # a bare pod: a Deployment's pods come from the ReplicaSet controller, which lives in the manager paused below
+    kube.server_side_apply(k, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+                               {"apiVersion": "v1", "kind": "Pod", "metadata": {**tpl["metadata"], "name": "early",
+                                                                               "namespace": ns},
+                                "spec": tpl["spec"]}])
+    assert "condition met" in kubectl(k, "-n", ns, "wait", "--for=condition=Ready", "pod/early", "--timeout=120s")
+    _, nomatch = nginx_objects("nomatch", ns, image, 1, 80, pool)
+    nomatch["spec"]["selector"] = {"app": "nobody-has-this-label"}
+    kube.server_side_apply(k, [nomatch])  # before the pause: its EndpointSlice exists, with no endpoint
+    wait_until(lambda: ("endpointslice" in kubectl(k, "-n", ns, "get", "endpointslices", "-o", "name", "-l",
+                                                   "kubernetes.io/service-name=nomatch") and bool(address("nomatch", ns, k)),
+                        "no slice or no address yet"),
+               timeout=60, desc="nomatch's (empty) EndpointSlice and its address", progress=False)
+    node = f"{k.cluster}-control-plane"
+    pause = ("for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = kube-controller ] && kill -{} ${{p#/proc/}}; "
+             "done; true")  # comm is the first 15 characters of kube-controller-manager
+    docker_exec(node, pause.format("STOP"))
+    try:
+        kube.server_side_apply(k, [service])
+        wait_until(lambda: (bool(address("early", ns, k)), "<pending>"), timeout=30, desc="an address for early",
+                   progress=False)  # MetalLB's controller assigns it: it is not part of the paused manager
+        found = findings(k, "early", ns)
+        listed = kubectl(k, "-n", ns, "get", "endpointslices", "-l", "kubernetes.io/service-name=early")
+        ready = kubectl(k, "-n", ns, "get", "pod", "early", "-o", "jsonpath={.status.conditions[?(@.type=='Ready')]"
+                        ".status}")
+    finally:
+        docker_exec(node, pause.format("CONT"))
+    # raw: the pod is ready, no EndpointSlice lists it, the Service has its address
+    assert ready == "True" and "No resources found" in listed, (ready, listed)
+    assert found[0].key == LISTING and "early" in found[0].text and "no ready pod" not in found[0].text, found
+    miss = findings(k, "nomatch", ns)
+    assert miss[0].key == "no endpoints", miss
+    wait_ready_endpoint(k, "early", ns, timeout=180)  # a manager paused past its lease restarts first
+    again = findings(k, "early", ns)
+    assert all(f.key not in (LISTING, "no endpoints") for f in again), again
+    assert findings(k, "nomatch", ns)[0].key == "no endpoints"
+
+
+def address(name: str, ns: str, k) -> str:
+    return kubectl(k, "-n", ns, "get", "service", name, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+
+
+def docker_exec(container: str, script: str) -> None:
+    subprocess.run(["docker", "exec", container, "sh", "-c", script], check=True, capture_output=True, timeout=30)
+
+
 def kubectl(k, *args: str) -> str:
     """Raw kubectl against the test's cluster (stdout and stderr: "No resources found" is on stderr)."""
     r = subprocess.run(["kubectl", "--context", f"kind-{k.cluster}", *args], capture_output=True, text=True,
@@ -96,14 +157,14 @@ def kubectl(k, *args: str) -> str:
     return r.stdout + r.stderr
 
 
-def wait_ready_endpoint(k, service: str, ns: str) -> None:
+def wait_ready_endpoint(k, service: str, ns: str, timeout: float = 60) -> None:
     """Until the Service's EndpointSlice, read raw, lists a ready endpoint. A finished rollout is not enough: the
     EndpointSlice controller marks the pod ready a moment after the Deployment counts it (CI's stop 32 run diagnosed
     "no endpoints" in that gap, which was true of the cluster then, and not what the test is about)."""
     wait_until(lambda: ("true" in kubectl(k, "-n", ns, "get", "endpointslices", "-l",
                                           f"kubernetes.io/service-name={service}", "-o",
                                           "jsonpath={.items[*].endpoints[*].conditions.ready}"), "none ready"),
-               timeout=60, desc=f"a ready endpoint of {service}", progress=False)
+               timeout=timeout, desc=f"a ready endpoint of {service}", progress=False)
 
 
 def test_configmap_era_removed_is_not_never_configured(cluster):
