@@ -130,7 +130,7 @@ def test_an_overlap_names_clusters_pools_range_and_the_era_s_command(monkeypatch
            "share 172.18.255.250/31 (2 addresses)" in row["found"]
     assert "kl-c/lab" not in row["found"] and "172.18.254.0/24" not in row["found"]  # clear of the others
     assert "not read: kind-kl-d (no answer in time)" in row["found"]
-    assert "kindlb pool --cluster kl-b   # a free range; then put it in pool 'default'" in row["fix"]
+    assert "kindlb pool --cluster kl-b   # a free range; then put it in the addresses of pool 'default'" in row["fix"]
     assert "kubectl --context kind-kl-b -n metallb-system edit configmap config" in row["fix"]  # v0.12.1
     assert "kubectl --context kind-kl-c -n metallb-system patch ipaddresspool more --type merge" in row["fix"]
     assert "$(kindlb pool --cluster kl-c)" in row["fix"]

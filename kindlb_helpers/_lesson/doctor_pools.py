@@ -32,8 +32,8 @@ def move_command(overlap: PoolOverlap, network: str, crds: bool) -> str:
     if crds:
         return (f"kubectl --context kind-{b.cluster} -n metallb-system patch ipaddresspool {b.pool} --type merge "
                 f"-p \"{{\\\"spec\\\": {{\\\"addresses\\\": [\\\"$({plan})\\\"]}}}}\"")
-    return (f"{plan}   # a free range; then put it in pool {b.pool!r}'s addresses: kubectl --context kind-{b.cluster} "
-            "-n metallb-system edit configmap config")
+    return (f"{plan}   # a free range; then put it in the addresses of pool {b.pool!r}: kubectl --context "
+            f"kind-{b.cluster} -n metallb-system edit configmap config")
 
 
 def overlap_row(network: str | None = None, docker: bool = True, cluster: str | None = None) -> dict:
