@@ -41,17 +41,17 @@ test-unit:
 
 # A Docker engine, Jupyter kernels, the wheel (built once), the lab's scripts (tests/conftest.py lists the files).
 test-docker:
-	$(PYTEST) -q -m "docker and not cluster" --ignore=tests/cluster --ignore=tests/browser tests
+	$(PYTEST) -q --durations=10 -m "docker and not cluster" --ignore=tests/cluster --ignore=tests/browser tests
 
 # The two tiers without a cluster.
 test-fast: test-unit test-docker
 
 # The cluster tier, then the browser tier, in one pytest session: one lab cluster made for both (a separate
 # browser run would make it again, about 2.5 min), and a failing cluster test does not keep the browser tier
-# from running.
+# from running. The 20 slowest tests are listed at the end (where the tier's minutes go).
 test-lab-tiers:
 	$(LAB) build
-	$(LAB_ENV); $(PYTEST) -q tests/cluster tests/browser
+	$(LAB_ENV); $(PYTEST) -q --durations=20 tests/cluster tests/browser
 
 test-cluster:
 	$(LAB) build
