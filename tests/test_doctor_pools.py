@@ -134,6 +134,7 @@ def test_an_overlap_names_clusters_pools_range_and_the_era_s_command(monkeypatch
     assert "kubectl --context kind-kl-b -n metallb-system edit configmap config" in row["fix"]  # v0.12.1
     assert "kubectl --context kind-kl-c -n metallb-system patch ipaddresspool more --type merge" in row["fix"]
     assert "$(kindlb pool --cluster kl-c)" in row["fix"]
+    assert "(`kubectl --context kind-kl-b get svc -A`, `kubectl --context kind-kl-c get svc -A`)" in row["fix"]
 
 
 def test_clear_pools_pass_and_one_cluster_has_nothing_to_overlap(monkeypatch):

@@ -90,4 +90,6 @@ def overlap_row(network: str | None = None, docker: bool = True, cluster: str | 
     return _row(False, f"{said}: each cluster may give these addresses to a Service, and then both clusters' "
                 f"speakers answer for them (ARP flips between their MACs){unread}",
                 "move one of them: " + "; ".join(fixes) + ". Then a Service of that cluster still showing an "
-                "address in the shared range (`kubectl --context kind-CLUSTER get svc -A`): delete and re-create it")
+                "address in the shared range (" + ", ".join(dict.fromkeys(
+                    f"`kubectl --context kind-{o.b.cluster} get svc -A`" for o in overlaps)) +
+                "): delete and re-create it")
