@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import ipaddress
 import re
+import statistics
 import time
 from pathlib import Path
 
@@ -243,15 +244,43 @@ def _hops_until(t: float, before: list[str], after: list[str]):
     return lambda: after if time.monotonic() >= t else before
 
 
+class _Reads:
+    """A read of the router replaced by a function: BEFORE until monotonic time AT, AFTER from then on; it keeps
+    when it was asked and what it gave, so that a test judges the clock by the reads that really happened (on a
+    loaded machine one of them may come late; the schedule of the rest still shows)."""
+
+    def __init__(self, at: float, before, after) -> None:
+        self.at, self.before, self.after, self.seen = at, before, after, []
+
+    def __call__(self):
+        now = time.monotonic()
+        got = self.after if now >= self.at else self.before
+        self.seen.append((now, got))
+        return got
+
+    def first_after(self) -> float:
+        return next(t for t, got in self.seen if got == self.after)
+
+    def typical_gap(self) -> float:
+        """The median time between two reads: a late one or two do not move it; a slower schedule does."""
+        times = [t for t, _ in self.seen]
+        return statistics.median(b - a for a, b in zip(times, times[1:]))
+
+
 def test_a_withdrawal_is_timed_to_about_a_tenth_of_a_second():
+    """Dated by the read that first saw the change (never before it), and read every 0.1 s: a wait that looked
+    every second, or dated the change by another read, says no whatever the machine's load."""
     from kindlb_helpers._lesson.bgp import withdrawal as w
 
     t0 = time.monotonic()
     timeline: list[dict] = []
-    got = w._time_withdrawal(_hops_until(t0 + 0.6, ["w1", "w2"], ["w1"]), lambda: {"connectionsDropped": 0}, 0,
-                             t0, "w2", t0, 5, timeline)
-    assert got is not None and 0.6 <= got < 1.2, got  # read every 0.1 s: a busy host may add a little
-    assert timeline[-1] == {"t (s)": got, "next hops": "w1"} and len(timeline) >= 3, timeline
+    reads = _Reads(t0 + 0.6, ["w1", "w2"], ["w1"])
+    got = w._time_withdrawal(reads, lambda: {"connectionsDropped": 0}, 0, t0, "w2", t0, 5, timeline)
+    assert got is not None and got >= 0.6, got
+    assert abs(got - (reads.first_after() - t0)) <= 0.02, (got, reads.seen)  # the read that saw it dates it
+    assert reads.typical_gap() <= 2 * w.LOOK_EVERY, reads.seen  # a tenth of a second (a second: 1.0)
+    assert len(reads.seen) >= 5 and reads.seen[-1][1] == ["w1"]  # it stopped at the first read that saw it
+    assert timeline[-1] == {"t (s)": got, "next hops": "w1"} and len(timeline) == len(reads.seen), timeline
     assert all(a["t (s)"] < b["t (s)"] for a, b in zip(timeline, timeline[1:]))
 
 
@@ -262,16 +291,25 @@ def test_a_session_reset_between_two_reads_is_dated_between_them():
 
     t0 = time.monotonic()
     reset = t0 + 0.5
+    asked: list[tuple[float, int]] = []
 
     def neighbour():
         now = time.monotonic()
         if now < reset:
+            asked.append((now, 2))
             return {"connectionsDropped": 2}
+        asked.append((now, 3))
         return {"connectionsDropped": 3, "lastResetTimerMsecs": 1000 * (int(now) - int(reset) + 1)}  # FRR's seconds
 
     timeline: list[dict] = []
     got = w._time_withdrawal(lambda: ["w1", "w2"], neighbour, 2, t0, "w2", t0, 5, timeline)
-    assert got is not None and 0.3 <= got <= 0.8, got  # within a read or so of the truth; FRR alone said 0.0
+    clean = max(t for t, n in asked if n == 2) - t0  # the last read that showed no drop
+    seen = min(t for t, n in asked if n == 3) - t0  # the read that showed it
+    assert clean < 0.5 <= seen, asked  # the reset (at 0.5) lies between the two reads
+    # dated between them, so within their gap of the truth (FRR alone, 'a second ago', said 0.0); read every 0.1 s
+    assert got is not None and clean - 0.02 <= got <= seen + 0.02, (got, clean, seen)
+    times = [t for t, _ in asked]
+    assert statistics.median(b - a for a, b in zip(times, times[1:])) <= 2 * w.LOOK_EVERY, asked
     assert timeline[-1] == {"t (s)": got, "next hops": "session with w2 reset (FRR)"}
     assert w._dated_reset(10.0, 10.25, 1.0) == pytest.approx(10.125)  # between the reads, not at 9.25
     assert w._dated_reset(10.0, 13.0, 2.0) == pytest.approx(11.0)  # slow reads: FRR's second narrows it
@@ -282,11 +320,17 @@ def test_a_withdrawal_that_never_comes_is_none_after_its_timeout_and_the_return_
     from kindlb_helpers._lesson.bgp import withdrawal as w
 
     t0 = time.monotonic()
-    assert w._time_withdrawal(lambda: ["w1", "w2"], lambda: {}, 0, t0, "w2", t0, 0.5, []) is None
-    assert 0.5 <= time.monotonic() - t0 < 1.5
+    reads = _Reads(float("inf"), ["w1", "w2"], ["w1"])
+    assert w._time_withdrawal(reads, lambda: {}, 0, t0, "w2", t0, 0.5, []) is None
+    took = time.monotonic() - t0
+    # no read after its timeout, and nothing after its last read but the rest of one tick
+    assert reads.seen and all(t - t0 < 0.5 for t, _ in reads.seen), (reads.seen, t0)
+    assert 0.5 <= took and took - (reads.seen[-1][0] - t0) < w.LOOK_EVERY + 1.0, (took, reads.seen)
     t1 = time.monotonic()
-    back = w._time_return(_hops_until(t1 + 0.4, ["w1"], ["w1", "w2"]), "w2", t1, 5, [])
-    assert back is not None and 0.4 <= back < 1.2, back
+    back = _Reads(t1 + 1.0, ["w1"], ["w1", "w2"])
+    got = w._time_return(back, "w2", t1, 5, [])
+    assert got is not None and got >= 1.0 and abs(got - (back.first_after() - t1)) <= 0.02, (got, back.seen)
+    assert back.typical_gap() <= 1.5 * w.BACK_EVERY, back.seen  # every 0.3 s
     assert w._time_return(lambda: ["w1"], "w2", time.monotonic(), 0.3, []) is None
 
 
