@@ -92,6 +92,17 @@ class Raw:
                 return got
             time.sleep(0.5)
 
+    def wait_ready_endpoint(self, name: str, timeout: float = 60) -> None:
+        """Until the Service's EndpointSlice lists a ready endpoint: a speaker weighs a Service by its EndpointSlice,
+        which the endpoint-slice controller writes a moment after the Service (or a finished rollout) on a loaded
+        machine; a window that watches the speakers' answer starts after it (stop 32's CI met that gap)."""
+        end = time.monotonic() + timeout
+        while "true" not in self.k("-n", NS, "get", "endpointslices", "-l", f"kubernetes.io/service-name={name}",
+                                   "-o", "jsonpath={.items[*].endpoints[*].conditions.ready}"):
+            if time.monotonic() > end:
+                raise AssertionError(f"{name}'s EndpointSlice lists no ready endpoint after {timeout:.0f} s")
+            time.sleep(0.5)
+
     def uid(self, name: str) -> str:
         return self.kj("-n", NS, "get", "service", name)["metadata"]["uid"]
 
@@ -238,6 +249,7 @@ def observe_all(raw: Raw, state: dict, obs: dict) -> None:
     ip = raw.wait_ip("claims-web")
     noep_ip = raw.wait_ip("claims-noep")
     assert ip and noep_ip, (ip, noep_ip)
+    raw.wait_ready_endpoint("claims-web")
     raw.wait_reason("claims-web", "nodeAssigned", 20)
     obs["served.ipallocated"] = "yes" if "IPAllocated" in raw.reasons("claims-web") else "no"
     node = raw.announced_by("claims-web")
@@ -247,6 +259,13 @@ def observe_all(raw: Raw, state: dict, obs: dict) -> None:
     obs["served.log"] = ("none" if not lines else "names the service" if any(f'"service":"{NS}/claims-web"' in ln
                                                                               for ln in lines) else "names only the IPs")
     nodes = raw.l2status("claims-web")
+    # v0.16.1 creates a ServiceL2Status without status and patches the status in on the next reconcile, both after
+    # the nodeAssigned event was sent (internal/k8s/controllers/layer2_status_controller.go, CreateOrPatch): a read
+    # right after that event may find none yet; one that names no node for 20 s is what it says
+    end = time.monotonic() + 20
+    while nodes is not None and not any(nodes) and time.monotonic() < end:
+        time.sleep(0.5)
+        nodes = raw.l2status("claims-web")
     obs["served.l2status"] = ("no such kind" if nodes is None else "one, naming the announcer" if nodes == [node]
                               else f"{len(nodes)}: {nodes}")
     annotations = raw.kj("-n", NS, "get", "service", "claims-web")["metadata"].get("annotations", {})
@@ -390,8 +409,12 @@ def observe_pools(raw: Raw, state: dict, obs: dict) -> None:
             "requested gets it" if asked == one else f"requested got {asked}"])
         # both the annotation and spec.loadBalancerIP: refused
         raw.service("claims-both", annotations={f"{prefix}/loadBalancerIPs": plain}, lb_ip=plain)
-        time.sleep(QUIET / 2)
-        warned = [e for e in raw.events("claims-both", raw.uid("claims-both")) if e["type"] == "Warning"]
+        uid, end = raw.uid("claims-both"), time.monotonic() + 20  # the refusal is an event: waited for, not slept
+        while True:
+            warned = [e for e in raw.events("claims-both", uid) if e["type"] == "Warning"]
+            if any("both" in e["message"] for e in warned) or time.monotonic() > end:
+                break
+            time.sleep(0.5)
         obs["pool.both_ways"] = ("pending" if raw.ip("claims-both") is None else "got one") + (
             ", refused" if any("both" in e["message"] for e in warned) else ", no Warning event")
         # two Services, one key, two ports, the same requested address
@@ -476,6 +499,7 @@ def observe_checks(raw: Raw, state: dict, obs: dict) -> None:
         raw.k("-n", MS, "delete", "l2advertisements", "--all")
         raw.service("claims-nol2")
         got = raw.wait_ip("claims-nol2", 30)
+        raw.wait_ready_endpoint("claims-nol2")
         time.sleep(QUIET)
         tcp = raw.probe(f"busybox timeout 5 wget -q -O - http://{got}/ >/dev/null 2>&1 && echo TCP; true").stdout
         ours = {raw.mac(n) for n in raw.nodes()}
@@ -498,6 +522,7 @@ def observe_exclusion(raw: Raw, state: dict, obs: dict, workers: list[str]) -> N
             raw.k("label", "node", w, f"{EXCLUDE}=", "--overwrite")
         raw.service("claims-excl")
         raw.wait_ip("claims-excl", 30)
+        raw.wait_ready_endpoint("claims-excl")  # QUIET is the speakers' time, not the endpoint-slice controller's
         raw.wait_reason("claims-excl", "nodeAssigned", QUIET)
         node = raw.announced_by("claims-excl")
         obs["exclude.workers"] = "nobody announces" if node is None else \
@@ -518,6 +543,7 @@ def observe_local(raw: Raw, state: dict, obs: dict, cp: str) -> None:
         raw.k("-n", NS, "rollout", "status", "deployment/claims-cp", "--timeout=120s", timeout=130)
         raw.service("claims-local", {"app": "claims-cp"}, local=True)
         raw.wait_ip("claims-local", 30)
+        raw.wait_ready_endpoint("claims-local")  # a pod just rolled out (stop 32): then QUIET is the speakers' own
         raw.wait_reason("claims-local", "nodeAssigned", QUIET)
         node = raw.announced_by("claims-local")
         obs["local.control_plane_pod"] = "nobody announces" if node is None else f"{node} announces"
