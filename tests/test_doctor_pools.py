@@ -88,6 +88,8 @@ def test_clusters_are_read_at_once_in_order(tmp_path, monkeypatch, silent):
     apart = abs(two.accepted[0] - one.accepted[0])
     assert apart < PROBE_TIMEOUT[1] - 0.5, f"the second cluster was asked {apart:.1f} s after the first"
     assert path.read_bytes() == before
+    [gone] = read_clusters_pools(["gone"], kubeconfig=str(path))  # a kubeconfig named: the client reads, same words
+    assert gone.pools is None and gone.why == reads[2].why
 
     skipped: list[str] = []  # the planner's view: this cluster left out, the others' failures in order
     assert metallb.other_clusters_pools("prod", ["refused", "prod", "gone"], skipped=skipped) == []

@@ -299,9 +299,12 @@ def read_clusters_pools(clusters: list[str], kubeconfig: str | None = None, *,
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from .quick import light
+
     def read(name: str) -> ClusterPools:
-        try:
-            kind = connect(name, kubeconfig=kubeconfig, timeout=timeout, retries=0)
+        try:  # plain GETs when the kubeconfig allows (no typed API to import: seconds on a busy laptop)
+            kind = (light(name, timeout) if kubeconfig is None else None) or \
+                connect(name, kubeconfig=kubeconfig, timeout=timeout, retries=0)
             version = installed_version(kind)
             return ClusterPools(name, _pools_of(kind, version), version=version)
         except KindlbError as exc:  # unreachable, no context, or MetalLB not readable

@@ -344,15 +344,24 @@ class _Reads:
         query = f"?labelSelector={urllib.parse.quote(label_selector)}" if label_selector else ""
         return View(self._api.get(f"/api/v1/namespaces/{namespace}/pods{query}", f"list pods in {namespace}"))
 
+    def read_namespaced_config_map(self, name: str, namespace: str) -> View:
+        return View(self._api.get(f"/api/v1/namespaces/{namespace}/configmaps/{name}",
+                                  f"read configmap {namespace}/{name}"))
+
+    def list_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str) -> dict:
+        """Plain JSON, as CustomObjectsApi gives it."""
+        return self._api.get(f"/apis/{group}/{version}/namespaces/{namespace}/{plural}",
+                             f"list {plural}.{group} in {namespace}")
+
 
 class Light:
-    """A :class:`~kindlb_helpers._cluster.kube.Kind`-like handle for the checks: ``core``, ``apps`` and
-    ``version`` answer the reads above, nothing else."""
+    """A :class:`~kindlb_helpers._cluster.kube.Kind`-like handle for the checks: ``core``, ``apps``, ``custom``
+    and ``version`` answer the reads above (MetalLB's readiness and its pools, both eras), nothing else."""
 
     def __init__(self, server: Api) -> None:
         self.cluster, self.host = server.cluster, server.host
         self.context = f"kind-{server.cluster}"
-        self.core = self.apps = self.version = _Reads(server)
+        self.core = self.apps = self.custom = self.version = _Reads(server)
 
 
 def light(cluster: str, timeout: tuple[float, float] = PROBE_TIMEOUT) -> Light | None:
