@@ -2,8 +2,8 @@
 share addresses, each pair with the range both hold and the command that moves one of them.
 
 Two clusters planned at the same moment can both take the same free block (each read the other before the other
-applied its pool). Then both clusters' speakers may answer for one address, and the host's neighbour entry flips
-between them. This row reads every cluster on the network (only their ``kind-<name>`` contexts, read-only, all at
+applied its pool). Then one address can be given to a Service in each cluster, and which of them a client reaches
+is not defined. This row reads every cluster on the network (only their ``kind-<name>`` contexts, read-only, all at
 once, each request bounded) and says so; a cluster that does not answer is named as not read, never as clear.
 """
 from __future__ import annotations
@@ -87,8 +87,8 @@ def overlap_row(network: str | None = None, docker: bool = True, cluster: str | 
         cmd = move_command(o, name, crds[o.b.cluster])
         if cmd not in fixes:
             fixes.append(cmd)
-    return _row(False, f"{said}: each cluster may give these addresses to a Service, and then both clusters' "
-                f"speakers answer for them (ARP flips between their MACs){unread}",
+    return _row(False, f"{said}: each cluster may give these addresses to a Service, so one address can belong to a "
+                f"Service in each cluster, and which one a client reaches is not defined{unread}",
                 "move one of them: " + "; ".join(fixes) + ". Then a Service of that cluster still showing an "
                 "address in the shared range (" + ", ".join(dict.fromkeys(
                     f"`kubectl --context kind-{o.b.cluster} get svc -A`" for o in overlaps)) +
