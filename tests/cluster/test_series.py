@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import statistics
+import random
 import subprocess
 import tempfile
 import time
@@ -297,25 +297,34 @@ def test_05_from_a_container_on_the_kind_network(cluster, era):
     assert client in kh.cluster.network().subnet(4) and client != kh.cluster.network().gateway(4)
 
 
-def test_05_an_assigned_ip_is_noticed_within_a_fifth_of_a_second(cluster, era):
-    """wait_external_ip follows the API's watch: it reacts within 0.2 s of MetalLB writing the address.
+def test_05_an_assigned_ip_is_noticed_within_a_fifth_of_a_second(cluster, era, monkeypatch):
+    """wait_external_ip follows the API's watch: it looks at the Service again within 0.2 s of MetalLB writing the
+    address (05: "it sees the address the moment MetalLB writes it").
 
-    An independent raw watch marks the moment the address appears in the API; the wait starts
-    before the Service exists, so it sees it go from nothing to ``<pending>`` to an address. Once it
-    reacts, the wait reads the Service and MetalLB's pools (the pool the address came from): that read's
-    cost is measured on its own right after each round (``external_ip`` makes the same two reads) and set
-    aside, so a loaded machine's slower API calls do not count as a late reaction, while a wait that looked
-    once a second still shows about 0.5 s.
+    An independent raw watch marks the moment the address appears in the API; the wait starts before the Service
+    exists, so it sees it go from nothing to ``<pending>`` to an address. "Noticed" is when the wait's read that
+    first returned the address was sent (every read of a Service in this process is timed, unchanged); the work
+    after it (that read's answer, the pool's ranges, the hood) is the API server's speed under load, printed.
     """
     import threading
 
-    from kubernetes import watch
+    from kubernetes import client, watch
 
     if era["state"].get("failed"):
         pytest.skip(f"an earlier notebook failed: {era['state']['failed']}")
     k = kh.cluster.connect(cluster["name"])
-    lags = []
-    for n in range(5):  # round 0 pays Python's one-time imports of the client's models: not counted
+    reads: list[tuple[float, str, bool]] = []  # (sent at, Service, whether the answer held an address)
+    read_service = client.CoreV1Api.read_namespaced_service
+
+    def timed(api, name, *args, **kwargs):
+        sent = time.monotonic()
+        svc = read_service(api, name, *args, **kwargs)
+        reads.append((sent, name, bool(svc.status.load_balancer and svc.status.load_balancer.ingress)))
+        return svc
+
+    monkeypatch.setattr(client.CoreV1Api, "read_namespaced_service", timed)
+    looked, returned = [], []
+    for n in range(ROUNDS + 1):  # round 0 pays Python's one-time imports of the client's models: not counted
         name = f"notice-{n}"
         kh.app.delete_service(k, name)
         appeared: list[float] = []
@@ -335,28 +344,33 @@ def test_05_an_assigned_ip_is_noticed_within_a_fifth_of_a_second(cluster, era):
         waiter = threading.Thread(target=lambda name=name, got=got: got.append(
             (kh.app.wait_external_ip(k, name, timeout=60, progress=False), time.monotonic())), daemon=True)
         waiter.start()
-        time.sleep(1.0)  # both are watching (or polling) before the Service exists
+        # both are watching (or polling) before the Service exists; the Service comes at a random phase of the
+        # wait's one-second tick, so a wait that only looked on that tick could not be lucky round after round
+        time.sleep(1.0 + random.random())
         kh.app.create_lb_service(k, name)
         waiter.join(70)
         marker.join(70)
-        read = time.monotonic()
-        kh.app.external_ip(k, name)  # the reads the wait makes once it reacts, timed alone
-        read = time.monotonic() - read
         kh.app.delete_service(k, name)
         assert got and appeared, f"{name}: no address seen (waiter {got}, raw watch {appeared})"
-        lb, returned = got[0]
+        lb, back = got[0]
         assert ipaddress.ip_address(str(lb.ip)) in era["state"]["pool"]
-        lags.append((returned - appeared[0] - read, read))
-    lags = lags[1:]
-    print(f"MetalLB {era['version']}: noticed " + ", ".join(f"{x * 1000:.0f} ms (+ {r * 1000:.0f} ms reading it)"
-                                                             for x, r in lags) + " after the API had it")
-    # the wait reacts within 0.2 s; one round may lose the CPU for a moment to the rest of a loaded machine (two
-    # cores shared with the cluster: 306 ms once at load 13, reads included), so the median is held to 0.2 s and
-    # every round to 0.5 s (a wait that looked once a second would show about 0.5 s as its median)
-    reacted = [x for x, _ in lags]
-    median = statistics.median(reacted)
-    assert median <= 0.2 and max(reacted) <= 0.5, (f"the wait noticed the address {median:.3f} s (median) after "
-                                                   f"it was written, its reads aside: {lags}")
+        seen = [t for t, svc, has in reads if svc == name and has]
+        assert seen, f"{name}: the wait returned an address no read of the Service showed"
+        looked.append(min(seen) - appeared[0])
+        returned.append(back - appeared[0])
+    looked, returned = looked[1:], returned[1:]
+    print(f"MetalLB {era['version']}: looked {', '.join(f'{x * 1000:.0f} ms' for x in looked)} after the API had "
+          f"the address; returned {', '.join(f'{x * 1000:.0f} ms' for x in returned)} after it")
+    # the watch makes the wait look within a few ms of the write (-23 to 57 ms at load 8-16 on kl-b); a round may
+    # lose the CPU to a loaded machine, so one of the 8 may be late. A wait that looked only on its one-second tick
+    # (a watch that never fires) looks within 0.2 s of a write at a random phase with odds 1 in 5, 1 in 4 with a
+    # read in flight: in 7 of 8 rounds, 8 x 0.25^7 x 0.75 + 0.25^8 = 3.8e-4
+    prompt = sum(x <= 0.2 for x in looked)
+    assert prompt >= ROUNDS - 1, f"the wait looked {[round(x, 3) for x in looked]} s after the address was written"
+
+
+#: the rounds test_05_an_assigned_ip_is_noticed_within_a_fifth_of_a_second counts
+ROUNDS = 8
 
 
 def _speaker_lines(cluster: dict, ip: str) -> list[str]:
