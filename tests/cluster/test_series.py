@@ -409,8 +409,10 @@ def test_06_layer2_announcer_arp_failover_and_traffic_policy(cluster, era):
     assert n["mac_before"] == macs[n["from"]] and n["mac_after"] == macs[n["to"]], n
     assert n["capture"] == "host" and macs[n["to"]] in n["garp_macs"], n
     # the new speaker announces on the wire first and then records it (ServiceL2Status / nodeAssigned), and the
-    # cluster is read every 0.2 s: its record may show up a read or two after the first answer through the new node
-    assert n["answered"] <= 90 and n["announced"] <= n["answered"] + 1.0, n
+    # cluster is read every 0.2 s: its record may show up after the first answer through the new node. In v0.16.1
+    # the record is two API writes (layer2_status_controller.go creates the ServiceL2Status, then patches its
+    # status on the next reconcile), then our next read: about 0.5 s each on a loaded 2-core API server, so 3 s
+    assert n["answered"] <= 90 and n["announced"] <= n["answered"] + 3.0, n
     assert n["garp"] is not None and n["garp"] <= n["answered"] + 1.5, n
     # a paused node leaves memberlist by timeout, not by goodbye: slower than the deleted speaker; its frozen
     # pods, still listed as endpoints, cost requests (its kernel still forwards the rest: a hung node)
