@@ -7,7 +7,7 @@ waited for, requests sent to it (from the host or from a container on the kind n
 """
 from ._cluster.containers import Route, choose_route, fetch_in_network, remove_probe
 from ._cluster.rollout import rollout_status
-from ._core.objects import DEFAULT_IMAGE, extras_table, nginx_objects
+from ._core.objects import DEFAULT_IMAGE, nginx_objects
 from ._lesson.app import (
     ExternalIP,
     ServiceState,
@@ -15,6 +15,7 @@ from ._lesson.app import (
     delete_service,
     deploy,
     external_ip,
+    extras_table,
     fetch,
     remove,
     service_state,

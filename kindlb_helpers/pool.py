@@ -10,7 +10,8 @@ from ._cluster.network import taken_on as taken
 from ._core.pool import PoolRange, Reserved, default_size
 from ._core.pool import plan_pool as plan
 from ._core.pool import validate_pool as validate
-from ._core.sipcalc import format_sipcalc, sipcalc_table
+from ._core.sipcalc import format_sipcalc
+from ._lesson.subnet import sipcalc_table
 from ._lesson.subnet import subnet_figure as figure
 from ._lesson.subnet import taken_frame as taken_table
 from ._lesson.widgets import PoolPicker

@@ -374,11 +374,12 @@ DISPLAY_MODULES = ("pandas", "matplotlib", "IPython", "ipywidgets")
 
 def test_the_cluster_layer_builds_no_table_or_figure():
     """Display is the lesson's job: no module of ``_cluster`` imports pandas, matplotlib, IPython or ipywidgets (at
-    its top or inside a function); and the core none but pandas, whose two tables (``objects.extras_table``,
-    ``sipcalc.sipcalc_table``) import it when asked. Captures return records (``capture.Captured``); the lesson
+    its top or inside a function), nor does the core: sipcalc's section is rows (``sipcalc.sipcalc_rows``), the
+    extras a dict (``objects.EXTRAS``), the hood's marks live with the views (``render.HOOD_CLASS``, ``PRE``);
+    the lesson makes their tables. Captures return records (``capture.Captured``); the lesson
     makes the table (``tables.captured_frame``)."""
     found = []
-    for layer, allowed in (("_cluster", ()), ("_core", ("pandas",))):
+    for layer, allowed in (("_cluster", ()), ("_core", ())):
         for path in (PKG / layer).rglob("*.py"):
             for node in ast.walk(_tree(path)):
                 names = ([a.name for a in node.names] if isinstance(node, ast.Import) else

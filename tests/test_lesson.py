@@ -11,6 +11,7 @@ import pytest
 
 from kindlb_helpers._core import hood
 from kindlb_helpers._core.objects import EXTRAS, nginx_objects
+from kindlb_helpers._lesson.render import HOOD_CLASS
 
 pytestmark = pytest.mark.docker  # the docker tier: a Docker engine, Jupyter kernels or the wheel
 
@@ -117,7 +118,7 @@ def test_deployment_is_what_kubectl_create_deploy_makes():
 def test_hood_html_is_collapsible_and_escaped():
     h = hood.apply_steps("kindlb", [{"kind": "ConfigMap", "metadata": {"name": "<x>"}}], "a.yaml", "t")
     page = h._repr_html_()
-    assert "<details" in page and hood.HOOD_CLASS in page and "&lt;x&gt;" in page
+    assert "<details" in page and HOOD_CLASS in page and "&lt;x&gt;" in page
 
 
 def test_exported_page_renders_offline(tmp_path):

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sipcalc_reference import Block, require_sipcalc, run_sipcalc
 
-from kindlb_helpers._core.sipcalc import format_sipcalc, sipcalc_table
+from kindlb_helpers._core.sipcalc import format_sipcalc, sipcalc_rows
+from kindlb_helpers._lesson.subnet import sipcalc_table
 
 RNG = random.Random(20240601)
 
@@ -165,6 +166,8 @@ def test_table_shape() -> None:
     assert isinstance(table, pd.DataFrame)
     assert table.index.name == "field" and list(table.columns) == ["value"]
     assert all(isinstance(v, str) for v in table["value"])
+    # the lesson's table is the core's rows, in sipcalc's order, nothing added or dropped
+    assert list(table["value"].items()) == sipcalc_rows("172.19.0.1/16")
     assert len(table) == 12
     # sipcalc prints no usable range for /31 and /32; a plain address is /32
     assert "Usable range" not in sipcalc_table("10.0.0.1/31").index

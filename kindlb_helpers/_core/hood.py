@@ -21,11 +21,6 @@ import yaml
 from .manifests import NAMESPACE
 from .views import Viewed
 
-#: The hood's marks in a page: its HTML class (tests count hoods by it) and the style of its command lines, which
-#: the lesson's views use (the HTML itself is built in ``_lesson/render.py``).
-HOOD_CLASS = "kindlb-hood"
-PRE = "margin:0.3em 0;font-family:monospace;white-space:pre-wrap;font-size:0.9em"
-
 
 def context_of(cluster: str) -> str:
     """The kube context kind writes for ``cluster``."""

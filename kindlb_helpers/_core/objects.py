@@ -153,9 +153,3 @@ def http_url(ip, port: int = 80, path: str = "/") -> str:
     host = f"[{ip}]" if ipaddress.ip_address(str(ip)).version == 6 else str(ip)
     return f"http://{host}:{port}{path}"
 
-
-def extras_table():
-    """:data:`EXTRAS` as a small table (extra, why), for the notebook that deploys nginx."""
-    import pandas as pd
-
-    return pd.DataFrame(list(EXTRAS.items()), columns=["extra", "why"]).style.hide(axis="index")

@@ -1,9 +1,9 @@
 """The subnet table the `sipcalc` program prints, computed with :mod:`ipaddress`.
 
-``sipcalc_table`` gives sipcalc's ``[CIDR]`` (IPv4) or ``[IPV6 INFO]`` (IPv6)
-section as a DataFrame; ``format_sipcalc`` gives the same as sipcalc's text, for
-``kindlb sipcalc CIDR``. Nothing enumerates hosts, so ``0.0.0.0/0`` or ``::/1``
-answer at once. ``tests/test_sipcalc.py`` compares both with the real binary.
+``sipcalc_rows`` gives sipcalc's ``[CIDR]`` (IPv4) or ``[IPV6 INFO]`` (IPv6)
+section as (field, value) rows (the lesson shows them as a table: ``kh.pool.sipcalc_table``);
+``format_sipcalc`` gives the same as sipcalc's text, for ``kindlb sipcalc CIDR``. Nothing enumerates
+hosts, so ``0.0.0.0/0`` or ``::/1`` answer at once. ``tests/test_sipcalc.py`` compares both with the real binary.
 
 Where this module and sipcalc 1.1.6 differ, on purpose:
 
@@ -32,7 +32,7 @@ import re
 from .errors import BadInput
 from .inputs import cut
 
-__all__ = ["sipcalc_table", "format_sipcalc"]
+__all__ = ["sipcalc_rows", "format_sipcalc"]
 
 Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
@@ -184,8 +184,8 @@ def _rows(iface: Interface) -> list[tuple[str, str]]:
     return _ipv6_rows(iface)
 
 
-def sipcalc_table(addr_with_prefix: str) -> pd.DataFrame:  # noqa: F821  (pandas loads on first use)
-    """sipcalc's [CIDR] (IPv4) or [IPV6 INFO] (IPv6) section as a one-column table.
+def sipcalc_rows(addr_with_prefix: str) -> list[tuple[str, str]]:
+    """sipcalc's [CIDR] (IPv4) or [IPV6 INFO] (IPv6) section as (field, value) rows, in sipcalc's order.
 
     A plain address means /32 or /128; an IPv4 address may also carry a netmask
     (``172.19.0.1 255.255.0.0`` or ``172.19.0.1 0xffff0000``). Values are
@@ -193,18 +193,13 @@ def sipcalc_table(addr_with_prefix: str) -> pd.DataFrame:  # noqa: F821  (pandas
     this is right and sipcalc is not). Raises ``ValueError``
     for anything else.
 
-    >>> t = sipcalc_table("172.19.0.1/16")
-    >>> t.loc["Usable range", "value"]
+    >>> dict(sipcalc_rows("172.19.0.1/16"))["Usable range"]
     '172.19.0.1 - 172.19.255.254'
-    >>> sipcalc_table("fc00:f853:ccd:e793::1/64").loc["Subnet prefix (masked)", "value"]
+    >>> dict(sipcalc_rows("fc00:f853:ccd:e793::1/64"))["Subnet prefix (masked)"]
     'fc00:f853:ccd:e793:0:0:0:0/64'
     """
     _, iface = _parse(addr_with_prefix)
-    rows = _rows(iface)
-    import pandas as pd  # 1-2 s to import: only when a table is asked for, not with kindlb_helpers
-
-    index = pd.Index([label for label, _ in rows], name="field")
-    return pd.DataFrame({"value": [value for _, value in rows]}, index=index, dtype=object)
+    return _rows(iface)
 
 
 def _line(label: str, value: str) -> str:

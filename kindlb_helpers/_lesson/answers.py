@@ -26,6 +26,7 @@ from .._cluster.commands import run
 from .._core import hood as _hood
 from .._core.errors import CommandTimeout, ToolMissing
 from .._core.manifests import NAMESPACE
+from .render import PRE
 
 #: What an exercise's objects are called; anything else belongs to another notebook.
 PREFIX = "ex-"
@@ -108,7 +109,7 @@ class Outcome:
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.ok else "#cf222e"
         hint = f"<div><i>hint</i>: {html.escape(self.hint)}</div>" if self.hint else ""
-        out = (f"<pre style='{_hood.PRE};max-height:24em;overflow:auto'>{html.escape(self.output.rstrip())}</pre>"
+        out = (f"<pre style='{PRE};max-height:24em;overflow:auto'>{html.escape(self.output.rstrip())}</pre>"
                if self.output else "")
         cmd = f"<div><code>{html.escape(self.command)}</code></div>" if self.command else ""
         return (f"<div style='border-left:4px solid {colour};padding-left:0.6em'><b style='color:{colour}'>"

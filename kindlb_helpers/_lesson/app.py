@@ -26,13 +26,19 @@ from .._cluster.metallb import POOL_ANNOTATION, POOL_ANNOTATIONS, pools  # noqa:
 from .._cluster.waits import Watch, ticks, wait_until
 from .._core import hood as _hood
 from .._core.errors import BadInput, KindlbError, WaitTimeout
-from .._core.objects import APP_LABEL, DEFAULT_IMAGE, POOL_REQUEST, http_url, lb_service, nginx_objects  # noqa: F401
+from .._core.objects import APP_LABEL, DEFAULT_IMAGE, EXTRAS, POOL_REQUEST, http_url, lb_service, nginx_objects  # noqa: F401
 from .._core.page import Page  # noqa: F401  (re-exported)
 from .._core.release import fact
 from .no_ip import reasons
 
 #: How often the waits here look again (seconds): an assigned IP is noticed within this time.
 POLL = 0.2
+
+
+def extras_table():
+    """:data:`~kindlb_helpers._core.objects.EXTRAS` as a small table (extra, why), for the notebook that deploys
+    nginx."""
+    return pd.DataFrame(list(EXTRAS.items()), columns=["extra", "why"]).style.hide(axis="index")
 
 
 def deploy(kind: Kind, name: str = "nginx", namespace: str = "default", image: str = DEFAULT_IMAGE,

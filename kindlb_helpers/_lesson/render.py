@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import html
 
-from .._core.hood import HOOD_CLASS, PRE, Done, Hood, to_yaml
+from .._core.hood import Done, Hood, to_yaml
 from .._core.page import Page
 from .._core.views import HTML_VIEWS
+
+#: The hood's marks in a page: its HTML class (tests count hoods by it) and the style of command lines and
+#: outputs, which every view of the lesson uses.
+HOOD_CLASS = "kindlb-hood"
+PRE = "margin:0.3em 0;font-family:monospace;white-space:pre-wrap;font-size:0.9em"
 
 
 def hood_html(hood: Hood) -> str:

@@ -7,6 +7,7 @@ import ipaddress
 import pandas as pd
 
 from .._core.pool import PoolRange, Reserved, as_subnet
+from .._core.sipcalc import sipcalc_rows
 
 
 def taken_frame(taken: list[Reserved]) -> pd.DataFrame:
@@ -67,3 +68,21 @@ def subnet_figure(subnet, taken: list[Reserved], pool: PoolRange | None = None):
     axes[-1, 0].legend(handles=handles, loc="upper left", fontsize=8, ncol=3, bbox_to_anchor=(0, -0.4))
     plt.close(fig)
     return fig
+
+
+def sipcalc_table(addr_with_prefix: str) -> pd.DataFrame:
+    """sipcalc's [CIDR] (IPv4) or [IPV6 INFO] (IPv6) section as a one-column table (field, value), the values
+    strings exactly as sipcalc prints them (``_core/sipcalc.py`` says where this is right and sipcalc is not).
+
+    A plain address means /32 or /128; an IPv4 address may also carry a netmask (``172.19.0.1 255.255.0.0`` or
+    ``172.19.0.1 0xffff0000``). Raises ``ValueError`` for anything else.
+
+    >>> t = sipcalc_table("172.19.0.1/16")
+    >>> t.loc["Usable range", "value"]
+    '172.19.0.1 - 172.19.255.254'
+    >>> sipcalc_table("fc00:f853:ccd:e793::1/64").loc["Subnet prefix (masked)", "value"]
+    'fc00:f853:ccd:e793:0:0:0:0/64'
+    """
+    rows = sipcalc_rows(addr_with_prefix)
+    index = pd.Index([label for label, _ in rows], name="field")
+    return pd.DataFrame({"value": [value for _, value in rows]}, index=index, dtype=object)

@@ -25,6 +25,7 @@ from kindlb_helpers._core import hood
 from kindlb_helpers._cluster.kube import served
 from kindlb_helpers._cluster.metallb import CONTROLLER_MAKES_MEMBERLIST
 from kindlb_helpers._core.manifests import manifest_url
+from kindlb_helpers._lesson.render import HOOD_CLASS
 from kindlb_helpers._lesson.tables import NODE_COLUMNS
 from kindlb_helpers._core.objects import http_url, nginx_objects
 from kindlb_helpers._tools.runner import KernelPool, notebooks_dir
@@ -127,7 +128,7 @@ def run(cluster: dict, era: dict, name: str, **extra) -> dict:
     try:
         with nb:
             nb.run_all(skip=only_looks)
-            era["state"].setdefault("hoods", {})[name] = sum(hood.HOOD_CLASS in r.html for r in nb.ran)
+            era["state"].setdefault("hoods", {})[name] = sum(HOOD_CLASS in r.html for r in nb.ran)
             return nb.value(PROBES[name])
     except LearnerSaw as exc:
         era["state"]["failed"] = name

@@ -14,8 +14,8 @@ from ..._cluster import router as _router
 from ..._cluster.kube import Kind, get_or_none
 from ..._cluster.metallb import installed_version, pools
 from ..._core import bgp_config as _bgp
-from ..._core import hood as _hood
 from ..._core.errors import MetalLBError
+from ..render import PRE
 from .show import frame
 
 
@@ -53,7 +53,7 @@ class Plan:
                 f"hold time <b>{p.hold_time} s</b>; router image <code>{html.escape(self.image)}</code>, address "
                 f"<code>{self.router_ip or 'picked by Docker'}</code>. Nothing is applied yet.</div>")
         conf = (f"<details open><summary><code>frr.conf</code>: the file a person would write "
-                f"({len(self.frr_conf.splitlines())} lines)</summary><pre style='{_hood.PRE}'>"
+                f"({len(self.frr_conf.splitlines())} lines)</summary><pre style='{PRE}'>"
                 f"{html.escape(self.frr_conf)}</pre></details>")
         return head + self.neighbours().to_html(index=False) + conf
 

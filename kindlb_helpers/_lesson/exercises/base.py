@@ -18,6 +18,7 @@ from ..._core.errors import KindlbError, WaitTimeout
 from ..._core.manifests import NAMESPACE
 from ..._core.pool import PoolRange
 from ..._core.release import Release, fact
+from ..render import PRE
 from .objects import cleanup
 from .pools import configmap_with, pool_config, to_ranges
 from .targets import targets
@@ -188,7 +189,7 @@ class Folded:
         return f"{self.title}: {self.text}" + (f"\n{self.code}" if self.code else "")
 
     def _repr_html_(self) -> str:
-        code = f"<pre style='{_hood.PRE}'>{html.escape(self.code)}</pre>" if self.code else ""
+        code = f"<pre style='{PRE}'>{html.escape(self.code)}</pre>" if self.code else ""
         return (f"<details><summary><b>{html.escape(self.title)}</b> (click to open)</summary>"
                 f"<div>{html.escape(self.text)}</div>{code}</details>")
 

@@ -25,6 +25,7 @@ from ..._cluster.kube import Kind, get_or_none
 from ..._core import hood as _hood
 from ..._core.errors import KindlbError
 from ..._core.manifests import NAMESPACE
+from ..render import PRE
 from .failures import applies, case_number, installed, ip_of, not_here, service_of
 from .staging import Case
 
@@ -59,7 +60,7 @@ class Evidence:
         def block(cmd: str, text: str) -> str:
             return (f"<details open><summary><code>{html.escape(_prompted(cmd)).replace(chr(10), '<br>')}</code>"
                     "</summary>"
-                    f"<pre style='{_hood.PRE};max-height:24em;overflow:auto'>{html.escape(text)}</pre></details>")
+                    f"<pre style='{PRE};max-height:24em;overflow:auto'>{html.escape(text)}</pre></details>")
 
         return (f"<div><b>Evidence</b> for Service <code>{html.escape(self.service)}</code> (the commands, as you "
                 "would type them, and what they printed)</div>" + "".join(block(c, t) for c, t in self.sections))

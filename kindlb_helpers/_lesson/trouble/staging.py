@@ -25,6 +25,7 @@ from ..._core.errors import KindlbError, WaitTimeout
 from ..._core.manifests import NAMESPACE
 from ..exercises import add_pool, free_addresses, lb_service, pool_config
 from ..exercises import cleanup as _cleanup
+from ..render import HOOD_CLASS, PRE
 from .failures import EXCLUDE, NOWHERE, PREFIX, applies, case_number, failure_of, installed, ip_of, not_here, service_of
 
 
@@ -63,9 +64,9 @@ def folded_hood(hood: _hood.Hood | None, summary: str) -> str:
     """A hood's commands inside a closed ``<details>``: there for whoever opens it, not in sight."""
     if hood is None:
         return ""
-    return (f"<details class='{_hood.HOOD_CLASS}' style='border-left:3px solid #0969da;padding-left:0.6em;"
+    return (f"<details class='{HOOD_CLASS}' style='border-left:3px solid #0969da;padding-left:0.6em;"
             f"margin:0.3em 0'><summary>{html.escape(summary)}</summary>"
-            f"<pre style='{_hood.PRE}'>{html.escape(hood.text())}</pre></details>")
+            f"<pre style='{PRE}'>{html.escape(hood.text())}</pre></details>")
 
 
 def _speaker_patch(selector: dict) -> dict:
