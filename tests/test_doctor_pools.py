@@ -9,12 +9,8 @@ listeners stand in for API servers that accept and never answer (or refuse), as 
 """
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import pytest
-import yaml
+from _loopback import Listener, write_kubeconfig
 
 from kindlb_helpers._cluster import dockernet, metallb, network
 from kindlb_helpers._cluster.kube import PROBE_TIMEOUT
@@ -25,55 +21,17 @@ from kindlb_helpers._lesson.doctor_pools import overlap_row
 pytestmark = pytest.mark.docker  # the docker tier: loopback servers and seconds of waiting (no Docker is asked)
 
 
-class Silent:
-    """A loopback listener that accepts, notes when, and never answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.accepted: list[float] = []
-        self.held: list[socket.socket] = []
-        threading.Thread(target=self._loop, daemon=True).start()
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted.append(time.monotonic())
-            self.held.append(conn)
-
-    def close(self) -> None:
-        for c in self.held:
-            c.close()
-        self.sock.close()
-
-
-def kubeconfig(path, servers: dict[str, str]):
-    """A kubeconfig with one context per server, current context ``prod`` (never to be switched)."""
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "prod",
-        "clusters": [{"name": n, "cluster": {"server": s}} for n, s in servers.items()],
-        "users": [{"name": n, "user": {"token": "t"}} for n in servers],
-        "contexts": [{"name": n, "context": {"cluster": n, "user": n}} for n in servers],
-    }))
-    return path
-
-
 @pytest.fixture
 def silent():
-    made: list[Silent] = []
-    yield lambda: made.append(Silent()) or made[-1]
+    made: list[Listener] = []
+    yield lambda: made.append(Listener()) or made[-1]
     for s in made:
         s.close()
 
 
 def test_clusters_are_read_at_once_in_order(tmp_path, monkeypatch, silent):
     one, two = silent(), silent()
-    path = kubeconfig(tmp_path / "config", {"prod": "https://127.0.0.1:1", "kind-one": f"http://127.0.0.1:{one.port}",
+    path = write_kubeconfig(tmp_path / "config", {"prod": "https://127.0.0.1:1", "kind-one": f"http://127.0.0.1:{one.port}",
                                             "kind-refused": "http://127.0.0.1:1",
                                             "kind-two": f"http://127.0.0.1:{two.port}"})
     monkeypatch.setenv("KUBECONFIG", str(path))
@@ -104,7 +62,7 @@ def _network(monkeypatch, clusters: list[str]) -> None:
 
 def test_a_cluster_that_does_not_answer_is_not_read_not_passing(tmp_path, monkeypatch, silent):
     dead = silent()
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "config", {
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "config", {
         "kind-dead": f"http://127.0.0.1:{dead.port}", "kind-refused": "http://127.0.0.1:1"})))
     _network(monkeypatch, ["dead", "refused"])
     row = overlap_row("kind")
