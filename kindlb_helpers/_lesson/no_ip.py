@@ -163,7 +163,7 @@ def findings(kind: Kind, service: str, namespace: str = "default") -> list[Findi
     except KindlbError:
         eps = None
     sel = ", ".join(f"{k}={v}" for k, v in (svc.spec.selector or {}).items())
-    if eps is not None and not eps and sel and (ready_pods := _ready_pods(kind, namespace, sel)):
+    if eps is not None and not eps and sel and (ready_pods := _ready_pods(kind, namespace, svc.spec.selector)):
         found.insert(0, Finding(LISTING, f"{service}'s pods ({', '.join(ready_pods)}) are ready, but its "
                                 "EndpointSlice does not list them yet: the EndpointSlice controller follows a pod's "
                                 "readiness within seconds, and until then no speaker announces it "
@@ -205,9 +205,10 @@ def findings(kind: Kind, service: str, namespace: str = "default") -> list[Findi
     return found
 
 
-def _ready_pods(kind: Kind, namespace: str, selector: str) -> list[str]:
-    """The names of the ready, not terminating pods that ``selector`` (k=v, ...) matches."""
-    pods = kind.core.list_namespaced_pod(namespace, label_selector=selector.replace(", ", ",")).items
+def _ready_pods(kind: Kind, namespace: str, selector: dict[str, str]) -> list[str]:
+    """The names of the ready, not terminating pods that a Service's ``selector`` matches."""
+    wanted = ",".join(f"{k}={v}" for k, v in selector.items())
+    pods = kind.core.list_namespaced_pod(namespace, label_selector=wanted).items
     return sorted(p.metadata.name for p in pods if not p.metadata.deletion_timestamp and is_ready(p))
 
 
