@@ -143,6 +143,7 @@ def held_open(k, ns: str, pool: str, image: str) -> None:
 
 
 def address(name: str, ns: str, k) -> str:
+    """The Service's first external address, read raw ("" while pending)."""
     return kubectl(k, "-n", ns, "get", "service", name, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
 
 
@@ -183,9 +184,6 @@ def test_configmap_era_removed_is_not_never_configured(cluster):
     def controller_log() -> str:
         return kubectl(k, *ms, "logs", "deploy/controller", "--tail=-1")
 
-    def address(name: str, ns: str) -> str:
-        return kubectl(k, "-n", ns, "get", "service", name, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
-
     try:
         with own_pool(k, "kindlb-cm", 2) as own:
             ns, pool = own["namespace"], own["pool"]
@@ -196,7 +194,7 @@ def test_configmap_era_removed_is_not_never_configured(cluster):
             wait_until(lambda: ("configuration is missing" in controller_log(), "no word yet"), timeout=60,
                           desc="the controller's word on the deleted ConfigMap", progress=False)
             kh.app.deploy(k, "after", ns, image=image, replicas=1, pool=pool)
-            wait_until(lambda: (bool(address("after", ns)), "<pending>"), timeout=60, desc="an address for after",
+            wait_until(lambda: (bool(address("after", ns, k)), "<pending>"), timeout=60, desc="an address for after",
                        progress=False)  # the raw cluster: a new address, with no ConfigMap
             assert "NotFound" in kubectl(k, *ms, "get", "configmap", "config")
             kh.app.wait_rollout(k, "after", ns, timeout=120, progress=False)
@@ -212,7 +210,7 @@ def test_configmap_era_removed_is_not_never_configured(cluster):
             assert "config (re)loaded" not in log and "configuration is missing" not in log, log
             kh.app.deploy(k, "fresh", ns, image=image, replicas=1, pool=pool)
             time.sleep(5)  # time to assign, had it a pool (the first wait above took well under that)
-            assert address("fresh", ns) == ""
+            assert address("fresh", ns, k) == ""
             found = findings(k, "fresh", ns)
             assert found[0].key == "no pool" and "loaded no configuration" in found[0].text, found
             assert not any("is gone" in f.text for f in found), found
